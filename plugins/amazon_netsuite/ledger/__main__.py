@@ -1,0 +1,3 @@
+from amazon_netsuite.ledger.cli import main
+
+raise SystemExit(main())

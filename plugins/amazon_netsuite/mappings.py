@@ -1,0 +1,687 @@
+"""The mapping tables business users edit (``include/mappings/``): load, validate, look up.
+
+Three CSV tables, their column names a contract (ARCHITECTURE.md section 9; add columns, never
+rename):
+
+``marketplaces.csv``
+    one row per Amazon marketplace: the NetSuite subsidiary, currency, locations, customer mode,
+    segments, tax code, payment method, billing document and the accounts of the accounting model.
+``sku_items.csv``
+    Amazon seller SKU (per marketplace, or blank = every marketplace) -> NetSuite item, with the pack
+    size (``units_per_sku``), fulfilment channel, product type, safety stock and whether to publish.
+``settlement_gl.csv``
+    settlement (transaction type, amount type, amount description[, marketplace name]) -> GL account
+    id or a role of the marketplace row (``clearing``, ``facilitator_tax``, ``suspense``). ``*`` matches
+    anything and ``Prefix*`` anything that starts with Prefix; the most specific row wins.
+
+Every problem is reported with the file, the spreadsheet row (the header is row 1) and the column,
+and all problems of all tables are reported at once, so a business user fixes them in one pass::
+
+    python -m amazon_netsuite.mappings validate [DIR]
+
+The directory is ``$AMAZON_NETSUITE_MAPPINGS_DIR`` or the project's ``include/mappings``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAPPINGS_DIR_ENV = "AMAZON_NETSUITE_MAPPINGS_DIR"
+DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"
+
+MARKETPLACES_FILE = "marketplaces.csv"
+SKU_ITEMS_FILE = "sku_items.csv"
+SETTLEMENT_GL_FILE = "settlement_gl.csv"
+EXAMPLES_DIR = "examples"
+
+MARKETPLACE_COLUMNS = (
+    "marketplace_id",
+    "marketplace_name",
+    "country_code",
+    "region",
+    "currency",
+    "subsidiary_id",
+    "location_id",
+    "fba_location_id",
+    "return_location_id",
+    "customer_mode",
+    "single_customer_id",
+    "department_id",
+    "class_id",
+    "tax_code_id",
+    "payment_method_id",
+    "billing_document",
+    "amazon_clearing_account_id",
+    "settlement_bank_account_id",
+    "facilitator_tax_account_id",
+    "suspense_account_id",
+)
+SKU_ITEM_COLUMNS = (
+    "seller_sku",
+    "marketplace_id",
+    "asin",
+    "netsuite_item_id",
+    "fulfillment_channel",
+    "units_per_sku",
+    "product_type",
+    "safety_stock",
+    "publish",
+)
+SETTLEMENT_GL_COLUMNS = ("transaction_type", "amount_type", "amount_description", "gl_account_id", "memo")
+SETTLEMENT_GL_OPTIONAL_COLUMNS = ("marketplace_name",)
+
+# NetSuite internal ids are integers; a few system records (tax codes such as -Not Taxable-) are negative.
+_INTERNAL_ID = re.compile(r"^-?\d+$")
+_MARKETPLACE_ID = re.compile(r"^[A-Z0-9]{10,16}$")
+_ASIN = re.compile(r"^[A-Z0-9]{10}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+REGIONS = ("na", "eu", "fe")
+CUSTOMER_MODES = ("per_buyer", "single")
+BILLING_DOCUMENTS = ("cash_sale", "invoice")
+FULFILLMENT_CHANNELS = ("MFN", "AFN")
+GL_ROLES = ("clearing", "facilitator_tax", "suspense")
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0", "")
+
+
+# --------------------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    """One thing wrong in one cell (or row) of one table."""
+
+    file: str
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class MappingError(ValueError):
+    """The mapping tables are invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Iterable[MappingProblem], directory: Path | None = None):
+        self.problems = list(problems)
+        self.directory = directory
+        head = f"invalid mapping tables in {directory}" if directory else "invalid mapping tables"
+        lines = [f"{head} ({len(self.problems)} problem(s)):"] + [f"  - {p}" for p in self.problems]
+        lines.append(f"Fix the tables, then check them with: python -m amazon_netsuite.mappings validate {directory or ''}".rstrip())
+        super().__init__("\n".join(lines))
+
+
+class MappingLookupError(LookupError):
+    """A record refers to something the tables do not map (unknown SKU, unknown marketplace)."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    marketplace_id: str
+    marketplace_name: str
+    country_code: str
+    region: str
+    currency: str
+    subsidiary_id: str
+    location_id: str
+    fba_location_id: str | None
+    return_location_id: str | None
+    customer_mode: str
+    single_customer_id: str
+    department_id: str | None
+    class_id: str | None
+    tax_code_id: str | None
+    payment_method_id: str | None
+    billing_document: str
+    amazon_clearing_account_id: str
+    settlement_bank_account_id: str
+    facilitator_tax_account_id: str | None
+    suspense_account_id: str
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def account_for_role(self, role: str) -> str | None:
+        return {
+            "clearing": self.amazon_clearing_account_id,
+            "facilitator_tax": self.facilitator_tax_account_id,
+            "suspense": self.suspense_account_id,
+        }[role]
+
+
+@dataclass(frozen=True)
+class SkuItem:
+    seller_sku: str
+    marketplace_id: str | None
+    asin: str | None
+    netsuite_item_id: str
+    fulfillment_channel: str
+    units_per_sku: int
+    product_type: str | None
+    safety_stock: int
+    publish: bool
+    row: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class GlRule:
+    transaction_type: str
+    amount_type: str
+    amount_description: str
+    marketplace_name: str
+    gl_account_id: str
+    memo: str
+    row: int
+    file: str
+
+    @property
+    def patterns(self) -> tuple[str, str, str, str]:
+        return (self.transaction_type, self.amount_type, self.amount_description, self.marketplace_name)
+
+    @property
+    def specificity(self) -> tuple[int, int, int]:
+        """(exact columns, prefix columns, prefix characters): bigger is more specific."""
+        exact = prefix = chars = 0
+        for pattern in self.patterns:
+            if pattern == "*":
+                continue
+            if pattern.endswith("*"):
+                prefix += 1
+                chars += len(pattern) - 1
+            else:
+                exact += 1
+        return (exact, prefix, chars)
+
+    def matches(self, values: tuple[str, str, str, str]) -> bool:
+        return all(_pattern_matches(p, v) for p, v in zip(self.patterns, values, strict=True))
+
+    @property
+    def role(self) -> str | None:
+        return self.gl_account_id if self.gl_account_id in GL_ROLES else None
+
+
+@dataclass(frozen=True)
+class GlMapping:
+    """Where one settlement amount goes; ``rule`` is None when no row matched (suspense)."""
+
+    account_id: str
+    memo: str
+    rule: GlRule | None
+
+    @property
+    def unmapped(self) -> bool:
+        return self.rule is None
+
+
+def _pattern_matches(pattern: str, value: str) -> bool:
+    if pattern == "*":
+        return True
+    value = (value or "").strip().casefold()
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1].casefold())
+    return value == pattern.casefold()
+
+
+def _patterns_overlap(a: str, b: str) -> bool:
+    """Can one value match both patterns (each exact, ``*`` or ``Prefix*``)?"""
+    if a == "*" or b == "*":
+        return True
+    a_prefix, b_prefix = a.endswith("*"), b.endswith("*")
+    a_text, b_text = a.rstrip("*").casefold(), b.rstrip("*").casefold()
+    if a_prefix and b_prefix:
+        return a_text.startswith(b_text) or b_text.startswith(a_text)
+    if a_prefix:
+        return b_text.startswith(a_text)
+    if b_prefix:
+        return a_text.startswith(b_text)
+    return a_text == b_text
+
+
+# --------------------------------------------------------------------------------------- tables
+
+
+@dataclass
+class Mappings:
+    """The validated tables with the look-ups every flow uses."""
+
+    directory: Path
+    marketplaces: dict[str, Marketplace]
+    sku_items: list[SkuItem]
+    gl_rules: list[GlRule]
+
+    def __post_init__(self) -> None:
+        self._by_name = {m.marketplace_name.casefold(): m for m in self.marketplaces.values()}
+        self._sku_specific = {(s.seller_sku, s.marketplace_id): s for s in self.sku_items if s.marketplace_id}
+        self._sku_any = {s.seller_sku: s for s in self.sku_items if not s.marketplace_id}
+
+    def marketplace(self, marketplace_id: str) -> Marketplace:
+        try:
+            return self.marketplaces[marketplace_id]
+        except KeyError:
+            raise MappingLookupError(
+                f"marketplace {marketplace_id!r} has no row in {self.directory / MARKETPLACES_FILE}; "
+                "add it (subsidiary, currency, locations, accounts) and replay the failed records",
+                reason="unknown_marketplace",
+            ) from None
+
+    def marketplace_by_name(self, marketplace_name: str) -> Marketplace:
+        try:
+            return self._by_name[marketplace_name.strip().casefold()]
+        except KeyError:
+            raise MappingLookupError(
+                f"marketplace name {marketplace_name!r} has no row in {self.directory / MARKETPLACES_FILE}",
+                reason="unknown_marketplace",
+            ) from None
+
+    def find_sku(self, seller_sku: str, marketplace_id: str) -> SkuItem | None:
+        """The SKU's row for this marketplace, else its every-marketplace row, else None."""
+        return self._sku_specific.get((seller_sku, marketplace_id)) or self._sku_any.get(seller_sku)
+
+    def sku(self, seller_sku: str, marketplace_id: str) -> SkuItem:
+        item = self.find_sku(seller_sku, marketplace_id)
+        if item is None:
+            raise MappingLookupError(
+                f"seller SKU {seller_sku!r} (marketplace {marketplace_id}) has no row in "
+                f"{self.directory / SKU_ITEMS_FILE}; add it with its NetSuite item id and replay",
+                reason="unknown_sku",
+            )
+        return item
+
+    def skus_for_marketplace(self, marketplace_id: str) -> list[SkuItem]:
+        """Every SKU that applies to the marketplace (a marketplace-specific row hides the generic one)."""
+        result = {s.seller_sku: s for s in self.sku_items if not s.marketplace_id}
+        result.update({s.seller_sku: s for s in self.sku_items if s.marketplace_id == marketplace_id})
+        return list(result.values())
+
+    def gl_mapping(
+        self,
+        marketplace: Marketplace,
+        transaction_type: str,
+        amount_type: str,
+        amount_description: str,
+    ) -> GlMapping:
+        """The most specific rule for a settlement amount; unmatched amounts go to suspense."""
+        values = (transaction_type, amount_type, amount_description, marketplace.marketplace_name)
+        best: GlRule | None = None
+        for rule in self.gl_rules:
+            if rule.matches(values) and (best is None or rule.specificity > best.specificity):
+                best = rule
+        if best is None:
+            return GlMapping(
+                account_id=marketplace.suspense_account_id,
+                memo=f"Unmapped: {transaction_type} / {amount_type} / {amount_description}",
+                rule=None,
+            )
+        account = marketplace.account_for_role(best.role) if best.role else best.gl_account_id
+        if account is None:  # prevented by validation; kept for tables built in code
+            raise MappingLookupError(
+                f"{best.file} row {best.row} maps to role {best.role!r} but {marketplace.marketplace_name} "
+                f"has no {best.role}_account_id",
+                reason="missing_account",
+            )
+        return GlMapping(account_id=account, memo=best.memo, rule=best)
+
+
+# --------------------------------------------------------------------------------------- loading
+
+
+def mappings_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    if directory:
+        return Path(directory)
+    return Path(os.environ.get(MAPPINGS_DIR_ENV) or DEFAULT_MAPPINGS_DIR)
+
+
+class _Table:
+    """Reads one CSV, yielding (row number, cells) and collecting problems with positions."""
+
+    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...], problems: list):
+        self.path = path
+        self.name = path.name
+        self.problems: list[MappingProblem] = problems
+        self.columns: list[str] = []
+        self.required = required
+        self.optional = optional
+        self.ok = True
+
+    def problem(self, row: int, column: str | None, message: str) -> None:
+        self.problems.append(MappingProblem(self.name, row, column, message))
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        if not self.path.is_file():
+            self.problem(0, None, f"file not found at {self.path}")
+            self.ok = False
+            return
+        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                self.problem(1, None, "the file is empty; it needs a header row")
+                self.ok = False
+                return
+            self.columns = [c.strip() for c in header]
+            for column in self.required:
+                if column not in self.columns:
+                    self.problem(1, column, "required column is missing from the header")
+                    self.ok = False
+            seen = set()
+            for column in self.columns:
+                if column in seen:
+                    self.problem(1, column, "column appears twice in the header")
+                    self.ok = False
+                seen.add(column)
+            if not self.ok:
+                return
+            for index, cells in enumerate(reader, start=2):
+                if not any(c.strip() for c in cells):
+                    continue  # blank line
+                if len(cells) != len(self.columns):
+                    missing = self.columns[len(cells)] if len(cells) < len(self.columns) else None
+                    kind = "short" if len(cells) < len(self.columns) else "long"
+                    self.problem(
+                        index,
+                        missing,
+                        f"row is {kind}: {len(cells)} values for {len(self.columns)} columns "
+                        "(check for a missing or extra comma)",
+                    )
+                    continue
+                yield index, {c: v.strip() for c, v in zip(self.columns, cells, strict=True)}
+
+    # cell helpers ---------------------------------------------------------------------------
+    def required_text(self, row: int, cells: dict[str, str], column: str) -> str | None:
+        value = cells.get(column, "")
+        if not value:
+            self.problem(row, column, "is empty; a value is required")
+            return None
+        return value
+
+    def internal_id(self, row: int, cells: dict[str, str], column: str, *, required: bool) -> str | None:
+        value = cells.get(column, "")
+        if not value:
+            if required:
+                self.problem(row, column, "is empty; a NetSuite internal id (a number) is required")
+            return None
+        if not _INTERNAL_ID.match(value):
+            self.problem(row, column, f"{value!r} is not a NetSuite internal id (a whole number)")
+            return None
+        return value
+
+    def choice(self, row: int, cells: dict[str, str], column: str, choices: tuple[str, ...], default=None):
+        value = cells.get(column, "")
+        if not value and default is not None:
+            return default
+        if value not in choices:
+            self.problem(row, column, f"{value!r} is not one of {', '.join(choices)}")
+            return None
+        return value
+
+    def pattern(self, row: int, cells: dict[str, str], column: str, regex: re.Pattern, what: str):
+        value = cells.get(column, "")
+        if not regex.match(value):
+            self.problem(row, column, f"{value!r} is not {what}")
+            return None
+        return value
+
+    def integer(self, row: int, cells: dict[str, str], column: str, *, default: int, minimum: int):
+        value = cells.get(column, "")
+        if not value:
+            return default
+        if not re.fullmatch(r"-?\d+", value) or int(value) < minimum:
+            self.problem(row, column, f"{value!r} is not a whole number >= {minimum}")
+            return None
+        return int(value)
+
+
+def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, Marketplace]:
+    table = _Table(path, MARKETPLACE_COLUMNS, (), problems)
+    result: dict[str, Marketplace] = {}
+    names: dict[str, int] = {}
+    first_row: dict[str, int] = {}
+    for row, cells in table.rows():
+        before = len(problems)
+        mid = table.pattern(row, cells, "marketplace_id", _MARKETPLACE_ID, "an Amazon marketplace id (e.g. ATVPDKIKX0DER)")
+        name = table.required_text(row, cells, "marketplace_name")
+        values = {
+            "marketplace_id": mid,
+            "marketplace_name": name,
+            "country_code": table.pattern(row, cells, "country_code", _COUNTRY, "a two-letter country code"),
+            "region": table.choice(row, cells, "region", REGIONS),
+            "currency": table.pattern(row, cells, "currency", _CURRENCY, "a three-letter ISO currency code"),
+            "customer_mode": table.choice(row, cells, "customer_mode", CUSTOMER_MODES),
+            "billing_document": table.choice(row, cells, "billing_document", BILLING_DOCUMENTS),
+        }
+        for column, required in (
+            ("subsidiary_id", True),
+            ("location_id", True),
+            ("fba_location_id", False),
+            ("return_location_id", False),
+            ("single_customer_id", True),
+            ("department_id", False),
+            ("class_id", False),
+            ("tax_code_id", False),
+            ("payment_method_id", False),
+            ("amazon_clearing_account_id", True),
+            ("settlement_bank_account_id", True),
+            ("facilitator_tax_account_id", False),
+            ("suspense_account_id", True),
+        ):
+            values[column] = table.internal_id(row, cells, column, required=required)
+        if mid and mid in first_row:
+            table.problem(row, "marketplace_id", f"duplicate key {mid!r}: already defined in row {first_row[mid]}")
+        if name and name.casefold() in names:
+            table.problem(
+                row, "marketplace_name", f"duplicate name {name!r}: already used in row {names[name.casefold()]}"
+            )
+        if len(problems) == before:
+            first_row[mid] = row
+            names[name.casefold()] = row
+            extra = {c: v for c, v in cells.items() if c not in MARKETPLACE_COLUMNS}
+            result[mid] = Marketplace(**values, extra=extra)
+        else:
+            if mid:
+                first_row.setdefault(mid, row)
+            if name:
+                names.setdefault(name.casefold(), row)
+    return result
+
+
+def _load_sku_items(path: Path, marketplaces: Mapping[str, Marketplace], problems: list, check_marketplaces: bool):
+    table = _Table(path, SKU_ITEM_COLUMNS, (), problems)
+    result: list[SkuItem] = []
+    first_row: dict[tuple[str, str], int] = {}
+    for row, cells in table.rows():
+        before = len(problems)
+        sku = table.required_text(row, cells, "seller_sku")
+        marketplace_id = cells.get("marketplace_id") or None
+        if marketplace_id and check_marketplaces and marketplace_id not in marketplaces:
+            table.problem(
+                row, "marketplace_id", f"unknown marketplace {marketplace_id!r}: it has no row in {MARKETPLACES_FILE}"
+            )
+        asin = cells.get("asin") or None
+        if asin and not _ASIN.match(asin):
+            table.problem(row, "asin", f"{asin!r} is not an ASIN (10 letters and digits)")
+        item_id = table.internal_id(row, cells, "netsuite_item_id", required=True)
+        channel = table.choice(row, cells, "fulfillment_channel", FULFILLMENT_CHANNELS)
+        units = table.integer(row, cells, "units_per_sku", default=1, minimum=1)
+        safety = table.integer(row, cells, "safety_stock", default=0, minimum=0)
+        publish_text = cells.get("publish", "").casefold()
+        if publish_text not in _TRUE + _FALSE:
+            table.problem(row, "publish", f"{cells.get('publish')!r} is not true or false")
+        key = (sku or "", marketplace_id or "")
+        if sku and key in first_row:
+            scope = f"marketplace {marketplace_id}" if marketplace_id else "every marketplace"
+            table.problem(
+                row, "seller_sku", f"duplicate key {sku!r} for {scope}: already defined in row {first_row[key]}"
+            )
+        elif sku:
+            first_row[key] = row
+        if len(problems) == before:
+            result.append(
+                SkuItem(
+                    seller_sku=sku,
+                    marketplace_id=marketplace_id,
+                    asin=asin,
+                    netsuite_item_id=item_id,
+                    fulfillment_channel=channel,
+                    units_per_sku=units,
+                    product_type=cells.get("product_type") or None,
+                    safety_stock=safety,
+                    publish=publish_text in _TRUE,
+                    row=row,
+                )
+            )
+    return result
+
+
+def _load_settlement_gl(path: Path, marketplaces: Mapping[str, Marketplace], problems: list, check_marketplaces: bool):
+    table = _Table(path, SETTLEMENT_GL_COLUMNS, SETTLEMENT_GL_OPTIONAL_COLUMNS, problems)
+    rules: list[GlRule] = []
+    names = {m.marketplace_name.casefold() for m in marketplaces.values()}
+    for row, cells in table.rows():
+        before = len(problems)
+        patterns = {}
+        for column in ("transaction_type", "amount_type", "amount_description", "marketplace_name"):
+            value = cells.get(column, "*" if column == "marketplace_name" else "")
+            if column == "marketplace_name" and not value:
+                value = "*"
+            if not value:
+                table.problem(row, column, "is empty; write * to match anything")
+            elif "*" in value[:-1]:
+                table.problem(row, column, f"{value!r}: * may only stand alone or at the end (Prefix*)")
+            patterns[column] = value
+        market = patterns.get("marketplace_name", "*")
+        if check_marketplaces and market and "*" not in market and market.casefold() not in names:
+            table.problem(
+                row, "marketplace_name", f"unknown marketplace {market!r}: no marketplace_name in {MARKETPLACES_FILE}"
+            )
+        account = cells.get("gl_account_id", "")
+        if not account:
+            table.problem(row, "gl_account_id", "is empty; give an account internal id or a role (" + ", ".join(GL_ROLES) + ")")
+        elif account not in GL_ROLES and not _INTERNAL_ID.match(account):
+            table.problem(
+                row,
+                "gl_account_id",
+                f"unknown role {account!r}: use an account internal id (a number) or one of {', '.join(GL_ROLES)}",
+            )
+        if len(problems) == before:
+            rules.append(
+                GlRule(
+                    transaction_type=patterns["transaction_type"],
+                    amount_type=patterns["amount_type"],
+                    amount_description=patterns["amount_description"],
+                    marketplace_name=market,
+                    gl_account_id=account,
+                    memo=cells.get("memo", ""),
+                    row=row,
+                    file=table.name,
+                )
+            )
+    if not table.ok:
+        return rules
+    # duplicates and ambiguity: two rules that can match the same amount with the same specificity
+    for i, a in enumerate(rules):
+        for b in rules[i + 1 :]:
+            same = all(x.casefold() == y.casefold() for x, y in zip(a.patterns, b.patterns, strict=True))
+            if same:
+                table.problem(b.row, "transaction_type", f"duplicate key: same rule as row {a.row}")
+            elif a.specificity == b.specificity and all(
+                _patterns_overlap(x, y) for x, y in zip(a.patterns, b.patterns, strict=True)
+            ):
+                table.problem(
+                    b.row,
+                    "transaction_type",
+                    f"ambiguous rule: row {a.row} matches the same amounts and is as specific; "
+                    "make one of them more specific",
+                )
+    # roles must resolve for every marketplace the rule covers
+    for rule in rules:
+        if rule.role is None:
+            continue
+        for m in marketplaces.values():
+            if _pattern_matches(rule.marketplace_name, m.marketplace_name) and m.account_for_role(rule.role) is None:
+                table.problem(
+                    rule.row,
+                    "gl_account_id",
+                    f"role {rule.role!r} but {MARKETPLACES_FILE} has no {rule.role}_account_id for {m.marketplace_name}",
+                )
+    return rules
+
+
+def load_mappings(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    settlement_gl_file: str = SETTLEMENT_GL_FILE,
+) -> Mappings:
+    """Load and validate all three tables; raise :class:`MappingError` listing every problem."""
+    path = mappings_dir(directory)
+    problems: list[MappingProblem] = []
+    marketplaces = _load_marketplaces(path / MARKETPLACES_FILE, problems)
+    marketplaces_ok = not problems
+    skus = _load_sku_items(path / SKU_ITEMS_FILE, marketplaces, problems, marketplaces_ok)
+    rules = _load_settlement_gl(path / settlement_gl_file, marketplaces, problems, marketplaces_ok)
+    if problems:
+        raise MappingError(problems, path)
+    return Mappings(directory=path, marketplaces=marketplaces, sku_items=skus, gl_rules=rules)
+
+
+def validate(directory: str | os.PathLike[str] | None = None) -> list[MappingProblem]:
+    """Every problem of the tables and of any example GL tables under ``examples/``."""
+    path = mappings_dir(directory)
+    problems: list[MappingProblem] = []
+    try:
+        load_mappings(path)
+    except MappingError as exc:
+        problems.extend(exc.problems)
+    examples = path / EXAMPLES_DIR
+    if examples.is_dir() and not problems:
+        for example in sorted(examples.glob("settlement_gl*.csv")):
+            try:
+                load_mappings(path, settlement_gl_file=f"{EXAMPLES_DIR}/{example.name}")
+            except MappingError as exc:
+                problems.extend(
+                    MappingProblem(f"{EXAMPLES_DIR}/{p.file}", p.row, p.column, p.message) for p in exc.problems
+                )
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m amazon_netsuite.mappings")
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("validate", help="check the mapping tables before deploying them")
+    check.add_argument("directory", nargs="?", help=f"default: ${MAPPINGS_DIR_ENV} or include/mappings")
+    args = parser.parse_args(argv)
+    path = mappings_dir(args.directory)
+    problems = validate(path)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    mappings = load_mappings(path)
+    print(
+        f"{path}: valid ({len(mappings.marketplaces)} marketplaces, {len(mappings.sku_items)} SKU rows, "
+        f"{len(mappings.gl_rules)} settlement GL rules)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

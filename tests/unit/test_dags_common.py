@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from airflow.sdk import CronDataIntervalTimetable, DeltaDataIntervalTimetable
+
+from amazon_netsuite.dags_common import (
+    CONTRACT_PARAMS,
+    data_interval_schedule,
+    default_args,
+    resolve_window,
+    sync_params,
+)
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+
+
+class TestWindow:
+    def test_given_data_interval_then_overlap_at_start(self):
+        start, end = resolve_window(
+            {"data_interval_start": NOW - dt.timedelta(minutes=30), "data_interval_end": NOW - dt.timedelta(minutes=15)},
+            now=NOW,
+        )
+        assert start == NOW - dt.timedelta(minutes=35)
+        assert end == NOW - dt.timedelta(minutes=15)
+
+    def test_given_interval_ending_now_then_end_clamped_to_two_minutes_ago(self):
+        _, end = resolve_window(
+            {"data_interval_start": NOW - dt.timedelta(minutes=15), "data_interval_end": NOW}, now=NOW
+        )
+        assert end == NOW - dt.timedelta(minutes=2)
+
+    def test_given_window_params_then_they_override_the_interval(self):
+        context = {
+            "params": {"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-02T00:00:00+01:00"},
+            "data_interval_start": NOW, "data_interval_end": NOW,
+        }
+        start, end = resolve_window(context, overlap=dt.timedelta(0), now=NOW)
+        assert start == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        assert end == dt.datetime(2026, 11, 1, 23, tzinfo=dt.UTC)
+
+    def test_given_bad_param_then_error_names_it(self):
+        with pytest.raises(ValueError, match="window_start='yesterday' is not an ISO 8601"):
+            resolve_window({"params": {"window_start": "yesterday", "window_end": "2026-11-02"}}, now=NOW)
+
+    def test_given_manual_run_without_interval_then_asks_for_window(self):
+        with pytest.raises(ValueError, match="give window_start and window_end"):
+            resolve_window({"params": {}}, now=NOW)
+
+    def test_given_window_entirely_in_last_two_minutes_then_empty_window_error(self):
+        with pytest.raises(ValueError, match="empty window"):
+            resolve_window({"data_interval_start": NOW, "data_interval_end": NOW}, overlap=dt.timedelta(0), now=NOW)
+
+
+class TestDefaults:
+    def test_given_cron_then_data_interval_timetable_not_trigger(self):
+        assert isinstance(data_interval_schedule("*/15 * * * *"), CronDataIntervalTimetable)
+        assert isinstance(data_interval_schedule(dt.timedelta(hours=1)), DeltaDataIntervalTimetable)
+
+    def test_default_args_retry_with_backoff_and_owner(self):
+        args = default_args()
+        assert args["owner"] != "airflow" and args["retries"] >= 2 and args["retry_exponential_backoff"]
+
+    def test_given_contract_names_then_params_built(self):
+        params = sync_params(*CONTRACT_PARAMS)
+        assert set(params) == {
+            "window_start", "window_end", "order_ids", "settlement_ids", "mode", "posting_date", "dry_run",
+            "keys", "dag_id", "record_type", "error_contains",
+        }
+        assert params["dry_run"].value is False
+
+    def test_given_unknown_param_then_error(self):
+        with pytest.raises(ValueError, match="unknown sync params"):
+            sync_params("window")
