@@ -62,6 +62,12 @@ MARKETPLACE_COLUMNS = (
     "facilitator_tax_account_id",
     "suspense_account_id",
 )
+# Added columns (optional; a table without them still loads):
+#   currency_id              NetSuite internal id of the marketplace currency (sales orders, customers)
+#   prices_include_tax       true where Amazon's prices include VAT (UK, DE...): lines are booked net
+#   facilitator_tax_code_id  tax code whose tax account is the facilitator-tax account (tax Amazon remits)
+#   promotion_item_id        discount item for promotions; blank = promotions reduce the line amount
+MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id")
 SKU_ITEM_COLUMNS = (
     "seller_sku",
     "marketplace_id",
@@ -156,6 +162,10 @@ class Marketplace:
     settlement_bank_account_id: str
     facilitator_tax_account_id: str | None
     suspense_account_id: str
+    currency_id: str | None = None
+    prices_include_tax: bool = False
+    facilitator_tax_code_id: str | None = None
+    promotion_item_id: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def account_for_role(self, role: str) -> str | None:
@@ -480,8 +490,15 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             ("settlement_bank_account_id", True),
             ("facilitator_tax_account_id", False),
             ("suspense_account_id", True),
+            ("currency_id", False),
+            ("facilitator_tax_code_id", False),
+            ("promotion_item_id", False),
         ):
             values[column] = table.internal_id(row, cells, column, required=required)
+        inclusive = cells.get("prices_include_tax", "").casefold()
+        if inclusive not in _TRUE + _FALSE:
+            table.problem(row, "prices_include_tax", f"{cells.get('prices_include_tax')!r} is not true or false")
+        values["prices_include_tax"] = inclusive in _TRUE
         if mid and mid in first_row:
             table.problem(row, "marketplace_id", f"duplicate key {mid!r}: already defined in row {first_row[mid]}")
         if name and name.casefold() in names:
@@ -491,7 +508,8 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
         if len(problems) == before:
             first_row[mid] = row
             names[name.casefold()] = row
-            extra = {c: v for c, v in cells.items() if c not in MARKETPLACE_COLUMNS}
+            known = MARKETPLACE_COLUMNS + MARKETPLACE_OPTIONAL_COLUMNS
+            extra = {c: v for c, v in cells.items() if c not in known}
             result[mid] = Marketplace(**values, extra=extra)
         else:
             if mid:

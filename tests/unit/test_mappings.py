@@ -302,3 +302,27 @@ class TestCli:
             check=False,
         )
         assert done.returncode == 0, done.stderr
+
+
+class TestAddedColumns:
+    def test_given_shipped_tables_then_vat_marketplaces_are_tax_inclusive(self):
+        mappings = load_mappings(SHIPPED)
+        assert mappings.marketplace(UK).prices_include_tax and mappings.marketplace(DE).prices_include_tax
+        assert not mappings.marketplace(US).prices_include_tax
+        assert mappings.marketplace(US).currency_id == "1"
+        assert mappings.marketplace(US).facilitator_tax_code_id == "15"
+        assert mappings.marketplace(US).promotion_item_id is None
+
+    def test_given_table_without_added_columns_then_still_loads_with_defaults(self, tables):
+        path = tables / "marketplaces.csv"
+        lines = [",".join(line.split(",")[:20]) for line in path.read_text().splitlines()]
+        path.write_text("\n".join(lines) + "\n")
+        mappings = load_mappings(tables)
+        assert mappings.marketplace(UK).prices_include_tax is False
+        assert mappings.marketplace(UK).currency_id is None
+
+    def test_given_bad_added_column_values_then_reported(self, tables):
+        edit(tables / "marketplaces.csv", ",1,false,15,", ",USD,maybe,15,")
+        problems = problems_of(tables)
+        assert any("row 2, column currency_id: 'USD' is not a NetSuite internal id" in p for p in problems)
+        assert any("row 2, column prices_include_tax: 'maybe' is not true or false" in p for p in problems)
