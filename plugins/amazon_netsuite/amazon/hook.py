@@ -1,0 +1,686 @@
+"""SellingPartnerHook: the one place the project talks to Amazon's Selling Partner API.
+
+It reads connection ``amazon_sp_api_default`` and builds python-amazon-sp-api clients (Orders
+v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01). Every call goes through ``_call``, which owns
+the per-operation token bucket, 429/5xx/network retries and the one-time access-token refresh.
+
+.. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v2026-01-01-reference
+.. seealso:: https://developer-docs.amazon.com/sp-api/docs/reports-api-v2021-06-30-reference
+.. seealso:: https://developer-docs.amazon.com/sp-api/docs/tokens-api-v2021-03-01-reference
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseHook
+
+from amazon_netsuite.amazon.documents import decode_document
+from amazon_netsuite.amazon.errors import (
+    PaginationTokenExpiredError,
+    ReportProcessingError,
+    SellingPartnerApiError,
+    SellingPartnerAuthError,
+    SellingPartnerError,
+    SellingPartnerThrottledError,
+)
+from amazon_netsuite.amazon.throttling import RATE_LIMITER
+
+T = TypeVar("T")
+
+REGION_ENDPOINTS = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
+LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
+#: Amazon rejects lastUpdatedBefore/createdBefore later than two minutes before the request.
+ORDER_LAG = timedelta(minutes=2)
+#: Reports are retained for 90 days; getReports cannot see further back.
+REPORT_RETENTION = timedelta(days=90)
+#: Everything the order flows need in one searchOrders call (no per-order follow-up calls).
+DEFAULT_INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES", "TAX")
+TERMINAL_REPORT_STATUSES = frozenset({"DONE", "FATAL", "CANCELLED"})
+SETTLEMENT_REPORT_TYPES = frozenset({
+    "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE",
+    "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2",
+    "GET_V2_SETTLEMENT_REPORT_DATA_XML",
+})
+#: Report types whose documents contain PII: downloading them needs a restricted data token.
+RESTRICTED_REPORT_TYPES = frozenset({
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX",
+    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_SHIPPING",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_TAX",
+    "GET_ORDER_REPORT_DATA_INVOICING",
+    "GET_ORDER_REPORT_DATA_TAX",
+    "GET_ORDER_REPORT_DATA_SHIPPING",
+    "GET_EASYSHIP_DOCUMENTS",
+    "GET_VAT_TRANSACTION_DATA",
+    "SC_VAT_TAX_REPORT",
+})
+
+
+def _utc(value: datetime | str, name: str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (got naive {value.isoformat()}); Amazon windows are in UTC")
+    return value.astimezone(UTC)
+
+
+def iso8601(value: datetime) -> str:
+    """Amazon's ISO 8601 form: UTC with a Z suffix, whole seconds."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clamp_order_window(
+    start: datetime | str, end: datetime | str | None, *, now: datetime | None = None
+) -> tuple[datetime, datetime] | None:
+    """The (lastUpdatedAfter, lastUpdatedBefore) Amazon accepts for this window, or None if it is empty.
+
+    The end is clamped to now minus 2 minutes: Amazon answers a later ``lastUpdatedBefore`` with a
+    bare ``InvalidInput`` and orders updated in the last two minutes are not yet searchable anyway.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    start_utc = _utc(start, "window start")
+    limit = now - ORDER_LAG
+    end_utc = limit if end is None else min(_utc(end, "window end"), limit)
+    end_utc = end_utc.replace(microsecond=0)
+    if start_utc >= end_utc:
+        return None
+    return start_utc, end_utc
+
+
+@dataclass(frozen=True)
+class SpApiConfig:
+    """What ``amazon_sp_api_default`` holds (login = LWA client id, password = LWA client secret)."""
+
+    conn_id: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    seller_id: str
+    region: str
+    marketplace_ids: tuple[str, ...]
+    endpoint: str
+    lwa_endpoint: str
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> SpApiConfig:
+        extra = conn.extra_dejson or {}
+        conn_id = conn.conn_id
+        region = str(extra.get("region") or "na").lower()
+        if region not in REGION_ENDPOINTS:
+            raise SellingPartnerError(f"connection {conn_id}: extra.region must be one of na, eu, fe (got {region!r})")
+        marketplaces = extra.get("marketplace_ids") or []
+        if isinstance(marketplaces, str):
+            marketplaces = [m.strip() for m in marketplaces.split(",") if m.strip()]
+        missing = [name for name, value in (
+            ("login (LWA client id)", conn.login), ("password (LWA client secret)", conn.password),
+            ("extra.refresh_token", extra.get("refresh_token")), ("extra.marketplace_ids", marketplaces),
+        ) if not value]
+        if missing:
+            raise SellingPartnerError(f"connection {conn_id} is missing {', '.join(missing)}: set them in Admin > Connections")
+        return cls(
+            conn_id=conn_id,
+            client_id=conn.login,
+            client_secret=conn.password,
+            refresh_token=extra["refresh_token"],
+            seller_id=str(extra.get("seller_id") or ""),
+            region=region,
+            marketplace_ids=tuple(marketplaces),
+            endpoint=str(extra.get("endpoint") or REGION_ENDPOINTS[region]).rstrip("/"),
+            lwa_endpoint=str(extra.get("lwa_endpoint") or LWA_ENDPOINT),
+            extra=dict(extra),
+        )
+
+
+_TOKENS: dict[tuple[str, str, str], tuple[float, dict]] = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+def _lwa_client_class(token_url: str) -> type:
+    """An AccessTokenClient posting to ``token_url``, caching tokens per (LWA endpoint, app, seller)."""
+    from sp_api.auth import AccessTokenClient, AccessTokenResponse
+
+    class LwaTokenClient(AccessTokenClient):
+        url: ClassVar[str] = token_url
+
+        def _key(self) -> tuple[str, str, str]:
+            return (self.url, self.cred.client_id, self.cred.refresh_token)
+
+        def get_auth(self) -> AccessTokenResponse:
+            with _TOKENS_LOCK:
+                cached = _TOKENS.get(self._key())
+            if cached and cached[0] > time.monotonic():
+                return AccessTokenResponse(**cached[1])
+            data = self._request(self.url, self.data, self.headers)
+            lifetime = max(60, int(data.get("expires_in") or 3600) - 60)
+            with _TOKENS_LOCK:
+                _TOKENS[self._key()] = (time.monotonic() + lifetime, data)
+            return AccessTokenResponse(**data)
+
+    return LwaTokenClient
+
+
+def _with_host_header(client_cls: type) -> type:
+    """The library derives the Host header as ``endpoint[8:]``, which is wrong for http:// endpoints."""
+
+    class EndpointClient(client_cls):
+        @property
+        def headers(self) -> dict:
+            headers = super().headers
+            headers["host"] = urlsplit(self.endpoint).netloc
+            return headers
+
+    EndpointClient.__name__ = client_cls.__name__
+    return EndpointClient
+
+
+class SellingPartnerHook(BaseHook):
+    """Amazon Selling Partner API through python-amazon-sp-api, with throttling and retries.
+
+    :param sp_api_conn_id: the Airflow connection (LWA client id as login, client secret as password;
+        extra: refresh_token, seller_id, region, marketplace_ids, optional endpoint/lwa_endpoint).
+    :param max_attempts: attempts for 5xx and network errors (bounded exponential backoff).
+    :param max_throttle_retries: 429 QuotaExceeded retries before giving up to the Airflow task retry.
+    :param backoff_base: first backoff in seconds; doubled per attempt up to ``backoff_max``.
+    :param timeout: HTTP timeout (seconds) of each SP-API call.
+    """
+
+    conn_name_attr = "sp_api_conn_id"
+    default_conn_name = "amazon_sp_api_default"
+    conn_type = "amazon_sp_api"
+    hook_name = "Amazon Selling Partner API"
+
+    def __init__(
+        self,
+        sp_api_conn_id: str = default_conn_name,
+        *,
+        max_attempts: int | None = None,
+        max_throttle_retries: int | None = None,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
+        timeout: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.sp_api_conn_id = sp_api_conn_id
+        self._overrides = {"max_attempts": max_attempts, "max_throttle_retries": max_throttle_retries,
+                           "backoff_base": backoff_base, "backoff_max": backoff_max, "timeout": timeout}
+        self._sleep = sleep
+        self._config: SpApiConfig | None = None
+        self._clients: dict[type, Any] = {}
+
+    # -- configuration ---------------------------------------------------------------------------
+    @property
+    def config(self) -> SpApiConfig:
+        if self._config is None:
+            self._config = SpApiConfig.from_connection(self.get_connection(self.sp_api_conn_id))
+        return self._config
+
+    def _setting(self, name: str, default: float) -> float:
+        value = self._overrides.get(name)
+        if value is None:
+            value = self.config.extra.get(name, default)
+        return float(value)
+
+    @property
+    def max_attempts(self) -> int:
+        return int(self._setting("max_attempts", 5))
+
+    @property
+    def max_throttle_retries(self) -> int:
+        return int(self._setting("max_throttle_retries", 30))
+
+    @property
+    def backoff_base(self) -> float:
+        return self._setting("backoff_base", 1.0)
+
+    @property
+    def backoff_max(self) -> float:
+        return self._setting("backoff_max", 60.0)
+
+    @property
+    def timeout(self) -> float:
+        return self._setting("timeout", 60.0)
+
+    @property
+    def marketplace_ids(self) -> list[str]:
+        return list(self.config.marketplace_ids)
+
+    @property
+    def _scope(self) -> str:
+        return f"{self.config.endpoint}|{self.config.seller_id or self.config.client_id}"
+
+    # -- clients ---------------------------------------------------------------------------------
+    def _build_client(self, client_cls: type, *, restricted_data_token: str | None = None) -> Any:
+        from sp_api.base import Marketplaces
+
+        cfg = self.config
+        marketplace = next(
+            (m for m in Marketplaces if m.marketplace_id == cfg.marketplace_ids[0] and m.endpoint == REGION_ENDPOINTS[cfg.region]),
+            next(m for m in Marketplaces if m.endpoint == REGION_ENDPOINTS[cfg.region]),
+        )
+        client = _with_host_header(client_cls)(
+            marketplace,
+            refresh_token=cfg.refresh_token,
+            credentials={"lwa_app_id": cfg.client_id, "lwa_client_secret": cfg.client_secret, "refresh_token": cfg.refresh_token},
+            restricted_data_token=restricted_data_token,
+            timeout=self.timeout,
+            auth_token_client_class=_lwa_client_class(cfg.lwa_endpoint),
+        )
+        client.endpoint = cfg.endpoint
+        return client
+
+    def _client(self, client_cls: type) -> Any:
+        if client_cls not in self._clients:
+            self._clients[client_cls] = self._build_client(client_cls)
+        return self._clients[client_cls]
+
+    def get_conn(self) -> Any:
+        """The Orders v2026-01-01 client (python-amazon-sp-api ``OrdersV20260101``)."""
+        from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
+
+        return self._client(OrdersV20260101)
+
+    def _reports(self, restricted_data_token: str | None = None) -> Any:
+        from sp_api.api import Reports
+
+        if restricted_data_token:
+            return self._build_client(Reports, restricted_data_token=restricted_data_token)
+        return self._client(Reports)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def invalidate_access_token(self) -> None:
+        """Forget the cached LWA access token so the next call fetches a fresh one."""
+        cfg = self.config
+        with _TOKENS_LOCK:
+            _TOKENS.pop((cfg.lwa_endpoint, cfg.client_id, cfg.refresh_token), None)
+
+    # -- the one call path -------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:  # noqa: C901
+        """Run one SP-API operation with rate limiting, retries and a single token refresh."""
+        import httpx
+        from sp_api.auth.exceptions import AuthorizationError
+        from sp_api.base.exceptions import (
+            SellingApiException,
+            SellingApiForbiddenException,
+            SellingApiGatewayTimeoutException,
+            SellingApiRequestThrottledException,
+            SellingApiServerException,
+            SellingApiTemporarilyUnavailableException,
+        )
+
+        bucket = RATE_LIMITER.bucket(self._scope, operation)
+        failures = throttles = 0
+        refreshed = False
+        while True:
+            bucket.acquire()
+            try:
+                response = fn()
+            except SellingApiRequestThrottledException as exc:
+                RATE_LIMITER.update_from_headers(self._scope, operation, exc.headers)
+                throttles += 1
+                if throttles > self.max_throttle_retries:
+                    raise SellingPartnerThrottledError(
+                        operation, 429, exc.error,
+                        hint=f"Still throttled after {throttles} backoffs: lower the concurrency of the amazon_sp_api pool; the task retry resumes",
+                    ) from exc
+                bucket.drain()  # the next acquire waits 1/rate, as Amazon's bucket refills
+                if throttles > 1:
+                    self._sleep(self._backoff(throttles - 1))
+                self.log.info("SP-API %s throttled (429 QuotaExceeded, #%s); backing off at %.4f requests/s",
+                              operation, throttles, bucket.rate)
+                continue
+            except (SellingApiServerException, SellingApiTemporarilyUnavailableException,
+                    SellingApiGatewayTimeoutException, httpx.TransportError) as exc:
+                failures += 1
+                status = getattr(exc, "code", None) if isinstance(exc, SellingApiException) else None
+                if failures >= self.max_attempts:
+                    raise SellingPartnerApiError(
+                        operation, status, getattr(exc, "error", None) or [{"code": type(exc).__name__, "message": str(exc)}],
+                        hint=f"Gave up after {failures} attempts; Amazon or the network is failing, the task retry will try again",
+                    ) from exc
+                delay = self._backoff(failures)
+                self.log.warning("SP-API %s failed (%s), attempt %s of %s; retrying in %.2fs",
+                                 operation, status or type(exc).__name__, failures, self.max_attempts, delay)
+                self._sleep(delay)
+                continue
+            except SellingApiForbiddenException as exc:
+                if not refreshed and _is_access_token_error(exc.error):
+                    refreshed = True
+                    self.log.info("SP-API %s: access token rejected (%s); refreshing it once", operation, _first(exc.error, "details"))
+                    self.invalidate_access_token()
+                    continue
+                raise SellingPartnerApiError(
+                    operation, 403, exc.error,
+                    hint="Check that the app has the role this operation needs and that the seller authorization (refresh_token) is current",
+                ) from exc
+            except AuthorizationError as exc:
+                if exc.status_code and (exc.status_code >= 500 or exc.status_code == 429):
+                    failures += 1
+                    if failures < self.max_attempts:
+                        self._sleep(self._backoff(failures))
+                        continue
+                raise SellingPartnerAuthError(
+                    f"LWA ({self.config.lwa_endpoint}) refused the token request for connection {self.sp_api_conn_id} "
+                    f"during {operation}: HTTP {exc.status_code} {exc.error_code}: {exc.message}. "
+                    "Check the LWA client id/secret and re-authorize the app to get a new refresh_token"
+                ) from exc
+            except SellingApiException as exc:
+                raise SellingPartnerApiError(operation, getattr(exc, "code", None), exc.error) from exc
+            RATE_LIMITER.update_from_headers(self._scope, operation, getattr(response, "headers", None))
+            return response
+
+    # -- Orders v2026-01-01 ------------------------------------------------------------------------
+    def iter_orders(
+        self,
+        *,
+        last_updated_after: datetime | str,
+        last_updated_before: datetime | str | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+        included_data: Sequence[str] = DEFAULT_INCLUDED_DATA,
+        fulfillment_statuses: Sequence[str] | None = None,
+        fulfilled_by: Sequence[str] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[dict]:
+        """Every order updated in the window, page after page (``searchOrders``, all pages).
+
+        The end is clamped to now minus 2 minutes. An expired pagination token (they live 24 h)
+        restarts the search and skips the orders already yielded, so each order is yielded once.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v2026-01-01-reference#searchorders
+        """
+        window = clamp_order_window(last_updated_after, last_updated_before)
+        if window is None:
+            self.log.info("searchOrders: empty window after clamping to now - 2 minutes; nothing to read")
+            return
+        params: dict[str, Any] = {
+            "lastUpdatedAfter": iso8601(window[0]),
+            "lastUpdatedBefore": iso8601(window[1]),
+            "marketplaceIds": list(marketplace_ids or self.marketplace_ids),
+            "maxResultsPerPage": page_size,
+        }
+        if included_data:
+            params["includedData"] = list(included_data)
+        if fulfillment_statuses:
+            params["fulfillmentStatuses"] = list(fulfillment_statuses)
+        if fulfilled_by:
+            params["fulfilledBy"] = list(fulfilled_by)
+        client = self.get_conn()
+        seen: set[str] = set()
+        token: str | None = None
+        restarts = pages = 0
+        while True:
+            query = dict(params, paginationToken=token) if token else dict(params)
+            try:
+                response = self._call("searchOrders", lambda q=query: client.search_orders(**q))
+            except SellingPartnerApiError as exc:
+                if token and _is_pagination_token_error(exc) and restarts < 3:
+                    restarts += 1
+                    self.log.warning("searchOrders: pagination token rejected (%s) after %s orders; restarting the window "
+                                     "and skipping orders already read", exc.details or exc.amazon_message, len(seen))
+                    token = None
+                    continue
+                if token and _is_pagination_token_error(exc):
+                    raise PaginationTokenExpiredError("searchOrders", exc.status, exc.errors,
+                                                      hint="Pagination tokens expire after 24 hours; rerun the task") from exc
+                raise
+            pages += 1
+            for order in response.payload.get("orders") or []:
+                if order["orderId"] in seen:
+                    continue
+                seen.add(order["orderId"])
+                yield order
+            token = response.next_token
+            if not token:
+                self.log.info("searchOrders %s..%s: %s orders in %s pages", params["lastUpdatedAfter"],
+                              params["lastUpdatedBefore"], len(seen), pages)
+                return
+
+    def search_orders(self, **kwargs: Any) -> list[dict]:
+        """``iter_orders`` as a list (same keyword arguments)."""
+        return list(self.iter_orders(**kwargs))
+
+    def get_order(self, order_id: str, *, included_data: Sequence[str] = DEFAULT_INCLUDED_DATA) -> dict:
+        """One order (``getOrder``), with the datasets in ``included_data``.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v2026-01-01-reference#getorder
+        """
+        client = self.get_conn()
+        params = {"includedData": list(included_data)} if included_data else {}
+        response = self._call("getOrder", lambda: client.get_order(order_id, **params))
+        return response.payload["order"]
+
+    # -- Reports 2021-06-30 ------------------------------------------------------------------------
+    def create_report(
+        self,
+        report_type: str,
+        *,
+        marketplace_ids: Sequence[str] | None = None,
+        data_start_time: datetime | str | None = None,
+        data_end_time: datetime | str | None = None,
+        report_options: dict[str, str] | None = None,
+    ) -> str:
+        """Request a report (``createReport``); returns its reportId.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/reports-api-v2021-06-30-reference#createreport
+        """
+        if report_type in SETTLEMENT_REPORT_TYPES:
+            raise SellingPartnerError(
+                f"{report_type} cannot be requested: Amazon generates settlement reports on its own schedule. "
+                "Use list_reports() to find them and download_report() to read them"
+            )
+        body: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplace_ids or self.marketplace_ids)}
+        if data_start_time is not None:
+            body["dataStartTime"] = iso8601(_utc(data_start_time, "data_start_time"))
+        if data_end_time is not None:
+            body["dataEndTime"] = iso8601(_utc(data_end_time, "data_end_time"))
+        if report_options:
+            body["reportOptions"] = dict(report_options)
+        reports = self._reports()
+        response = self._call("createReport", lambda: reports.create_report(**body))
+        report_id = response.payload["reportId"]
+        self.log.info("createReport %s for %s: reportId %s", report_type, ",".join(body["marketplaceIds"]), report_id)
+        return report_id
+
+    def get_report(self, report_id: str) -> dict:
+        """Report details (``getReport``): processingStatus and, when done, reportDocumentId."""
+        reports = self._reports()
+        return self._call("getReport", lambda: reports.get_report(report_id)).payload
+
+    def cancel_report(self, report_id: str) -> None:
+        """Cancel a report still IN_QUEUE (``cancelReport``)."""
+        reports = self._reports()
+        self._call("cancelReport", lambda: reports.cancel_report(report_id))
+
+    def list_reports(
+        self,
+        report_types: Sequence[str],
+        *,
+        processing_statuses: Sequence[str] | None = None,
+        marketplace_ids: Sequence[str] | None = None,
+        created_since: datetime | str | None = None,
+        created_until: datetime | str | None = None,
+        page_size: int = 100,
+    ) -> list[dict]:
+        """Every report of these types (``getReports``, all pages; the next pages send nextToken alone).
+
+        Amazon keeps reports 90 days: an older ``created_since`` is clamped, with a warning.
+        """
+        now = datetime.now(UTC)
+        params: dict[str, Any] = {"reportTypes": list(report_types), "pageSize": page_size}
+        if processing_statuses:
+            params["processingStatuses"] = list(processing_statuses)
+        params["marketplaceIds"] = list(marketplace_ids or self.marketplace_ids)
+        if created_since is not None:
+            since = _utc(created_since, "created_since")
+            oldest = now - REPORT_RETENTION + timedelta(minutes=1)
+            if since < oldest:
+                self.log.warning("getReports: Amazon keeps reports for 90 days; created_since %s clamped to %s",
+                                 iso8601(since), iso8601(oldest))
+                since = oldest
+            params["createdSince"] = iso8601(since)
+        if created_until is not None:
+            params["createdUntil"] = iso8601(_utc(created_until, "created_until"))
+        reports_client = self._reports()
+        found: list[dict] = []
+        query = params
+        while True:
+            response = self._call("getReports", lambda q=query: reports_client.get_reports(**q))
+            found.extend(response.payload.get("reports") or [])
+            token = response.next_token
+            if not token:
+                return found
+            query = {"nextToken": token}
+
+    def get_report_document(self, document_id: str, *, restricted: bool = False) -> dict:
+        """Where to download a document (``getReportDocument``): url (valid 5 minutes), compressionAlgorithm."""
+        token = self.create_restricted_data_token(
+            [{"method": "GET", "path": f"/reports/2021-06-30/documents/{document_id}"}]
+        ) if restricted else None
+        reports = self._reports(restricted_data_token=token)
+        return self._call("getReportDocument", lambda: reports.get_report_document(document_id)).payload
+
+    def download_report_document(self, document_id: str, *, report_type: str | None = None, restricted: bool | None = None) -> str:
+        """The decoded text of a report document: gunzipped if needed, decoded with Amazon's charset.
+
+        Restricted report types (PII) are fetched with a restricted data token. An expired
+        presigned URL (they live 5 minutes) is renewed once.
+        """
+        import httpx
+
+        if restricted is None:
+            restricted = report_type in RESTRICTED_REPORT_TYPES
+        for renewal in range(2):
+            meta = self.get_report_document(document_id, restricted=restricted)
+            url = meta["url"]
+
+            def fetch(url: str = url) -> httpx.Response:
+                response = httpx.get(url, timeout=self.timeout)
+                if response.status_code >= 500:
+                    raise httpx.HTTPStatusError(f"document download HTTP {response.status_code}", request=response.request,
+                                                response=response)
+                return response
+
+            response = self._call("downloadReportDocument", lambda f=fetch: _retry_http_status(f))
+            if response.status_code == 403 and renewal == 0:
+                self.log.info("report document %s: presigned URL refused (%s); asking for a new one", document_id,
+                              response.text[:200])
+                continue
+            if response.status_code != 200:
+                raise SellingPartnerError(f"downloading report document {document_id} failed: HTTP {response.status_code}: "
+                                          f"{response.text[:500]}")
+            text = decode_document(response.content, compression=meta.get("compressionAlgorithm"),
+                                   content_type=response.headers.get("content-type"), document_id=document_id)
+            self.log.info("report document %s: %s bytes, %s characters", document_id, len(response.content), len(text))
+            return text
+        raise SellingPartnerError(f"report document {document_id}: the presigned URL was refused twice")  # pragma: no cover
+
+    def download_report(self, report_id: str) -> str:
+        """The document of a finished report; FATAL/CANCELLED raise ReportProcessingError with Amazon's error document."""
+        report = self.get_report(report_id)
+        status = report["processingStatus"]
+        if status == "DONE":
+            return self.download_report_document(report["reportDocumentId"], report_type=report.get("reportType"))
+        if status in ("FATAL", "CANCELLED"):
+            raise self.report_failure(report)
+        raise SellingPartnerError(f"report {report_id} is still {status}: wait for DONE (ReportProcessingTrigger) first")
+
+    def report_failure(self, report: dict) -> ReportProcessingError:
+        """The error for a FATAL/CANCELLED report, carrying Amazon's error document when there is one."""
+        error_document = None
+        if report.get("reportDocumentId"):
+            try:
+                error_document = self.download_report_document(report["reportDocumentId"], restricted=False)
+            except SellingPartnerError as exc:
+                error_document = f"(error document unavailable: {exc})"
+        return ReportProcessingError(report["reportId"], report.get("reportType"), report["processingStatus"], error_document)
+
+    def wait_for_report(self, report_id: str, *, poll_interval: float = 30.0, timeout: float = 3600.0) -> dict:
+        """Poll ``getReport`` until DONE (returns the report) or FATAL/CANCELLED (raises). Holds the worker:
+        prefer SellingPartnerReportOperator, which defers to ReportProcessingTrigger."""
+        deadline = time.monotonic() + timeout
+        while True:
+            report = self.get_report(report_id)
+            if report["processingStatus"] == "DONE":
+                return report
+            if report["processingStatus"] in TERMINAL_REPORT_STATUSES:
+                raise self.report_failure(report)
+            if time.monotonic() > deadline:
+                raise SellingPartnerError(f"report {report_id} still {report['processingStatus']} after {timeout:.0f}s")
+            self._sleep(poll_interval)
+
+    # -- Tokens 2021-03-01 -------------------------------------------------------------------------
+    def create_restricted_data_token(self, restricted_resources: Sequence[dict]) -> str:
+        """A restricted data token for these resources (``createRestrictedDataToken``).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/tokens-api-v2021-03-01-reference
+        """
+        from sp_api.api import Tokens
+
+        tokens = self._client(Tokens)
+        body = {"restrictedResources": [dict(r) for r in restricted_resources]}
+        return self._call("createRestrictedDataToken", lambda: tokens.create_restricted_data_token(**body)).payload[
+            "restrictedDataToken"
+        ]
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow's "Test" button: one cheap getReports call."""
+        try:
+            self.list_reports(["GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"], page_size=1,
+                              created_since=datetime.now(UTC) - timedelta(days=1))
+        except SellingPartnerError as exc:
+            return False, str(exc)
+        return True, "Connection to the Selling Partner API works"
+
+
+def _retry_http_status(fetch: Callable[[], Any]) -> Any:
+    """Let ``_call`` treat a 5xx from the document store like a network error."""
+    import httpx
+
+    try:
+        return fetch()
+    except httpx.HTTPStatusError as exc:
+        raise httpx.TransportError(str(exc)) from exc
+
+
+def _first(errors: list[dict] | None, key: str) -> str:
+    return str((errors or [{}])[0].get(key) or "")
+
+
+def _is_access_token_error(errors: list[dict] | None) -> bool:
+    for error in errors or []:
+        text = f"{error.get('message', '')} {error.get('details', '')}".lower()
+        if error.get("code") == "Unauthorized" and "access token" in text:
+            return True
+    return False
+
+
+def _is_pagination_token_error(exc: SellingPartnerApiError) -> bool:
+    text = f"{exc.amazon_message or ''} {exc.details or ''}".lower()
+    return exc.status == 400 and ("paginationtoken" in text or "pagination token" in text or "nexttoken" in text)

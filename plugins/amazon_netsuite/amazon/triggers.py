@@ -1,0 +1,81 @@
+"""Deferrable waits on Amazon: poll a report to DONE/FATAL/CANCELLED in the triggerer.
+
+The triggerer imports this module from ``plugins/`` (on its ``sys.path``) as
+``amazon_netsuite.amazon.triggers``. The blocking SP-API client runs in a thread so the event loop
+is never blocked; the hook stays the only code that talks to Amazon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from amazon_netsuite.amazon.errors import SellingPartnerError
+
+TERMINAL = ("DONE", "FATAL", "CANCELLED")
+
+
+class ReportProcessingTrigger(BaseTrigger):
+    """Fires once report ``report_id`` is DONE, FATAL or CANCELLED (or polling failed / timed out).
+
+    The event is ``{"status": "DONE"|"FATAL"|"CANCELLED"|"error"|"timeout", "report_id": ..., "report": {...}}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        report_id: str,
+        sp_api_conn_id: str = "amazon_sp_api_default",
+        poll_interval: float = 30.0,
+        timeout: float = 6 * 3600.0,
+    ) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.sp_api_conn_id = sp_api_conn_id
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {
+                "report_id": self.report_id,
+                "sp_api_conn_id": self.sp_api_conn_id,
+                "poll_interval": self.poll_interval,
+                "timeout": self.timeout,
+            },
+        )
+
+    def _hook(self) -> Any:
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        return SellingPartnerHook(self.sp_api_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        deadline = time.monotonic() + self.timeout
+        try:
+            while True:
+                try:
+                    report = await asyncio.to_thread(hook.get_report, self.report_id)
+                except SellingPartnerError as exc:
+                    yield TriggerEvent({"status": "error", "report_id": self.report_id, "message": str(exc)})
+                    return
+                status = report.get("processingStatus")
+                if status in TERMINAL:
+                    yield TriggerEvent({"status": status, "report_id": self.report_id, "report": report})
+                    return
+                if time.monotonic() > deadline:
+                    yield TriggerEvent({
+                        "status": "timeout", "report_id": self.report_id, "report": report,
+                        "message": f"report {self.report_id} still {status} after {self.timeout:.0f}s",
+                    })
+                    return
+                self.log.info("report %s is %s; next check in %ss", self.report_id, status, self.poll_interval)
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            await asyncio.to_thread(hook.close)

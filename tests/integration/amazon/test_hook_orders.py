@@ -1,0 +1,174 @@
+"""SellingPartnerHook against the SP-API sandbox: Orders v2026-01-01, throttling, retries, tokens."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from amazon_netsuite.amazon.errors import SellingPartnerApiError, SellingPartnerAuthError
+from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+WINDOW_START = datetime.now(UTC) - timedelta(days=30)
+
+
+def _ids(orders):
+    return [o["orderId"] for o in orders]
+
+
+class TestSearchOrders:
+    def test_given_seeded_orders_when_searching_a_window_then_every_page_is_read_and_each_order_arrives_once(self, hook, sandbox):
+        orders = hook.search_orders(last_updated_after=WINDOW_START, page_size=7)
+
+        expected = {o["orderId"] for o in sandbox.orders()}
+        assert Counter(_ids(orders)) == Counter(expected)
+        assert sandbox.calls("searchOrders")["calls"] == -(-len(expected) // 7)
+
+    def test_given_included_data_when_searching_then_sections_are_returned_only_when_asked(self, hook):
+        bare = hook.search_orders(last_updated_after=WINDOW_START, included_data=())
+        full = hook.search_orders(last_updated_after=WINDOW_START)
+
+        assert not any("buyer" in o or "proceeds" in o for o in bare)
+        assert any("proceeds" in o and "recipient" in o for o in full)
+        amounts = [b["subtotal"]["amount"] for o in full for b in o["proceeds"]["breakdowns"]]
+        assert all(isinstance(a, str) for a in amounts)
+
+    def test_given_window_end_in_the_future_when_searching_then_end_is_clamped_to_two_minutes_ago(self, hook, sandbox):
+        recent = dict(sandbox.orders()[0], orderId="111-0000000-0000001")
+        recent["lastUpdatedTime"] = (datetime.now(UTC) - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sandbox.add_orders([recent])
+
+        orders = hook.search_orders(last_updated_after=WINDOW_START, last_updated_before=datetime.now(UTC) + timedelta(hours=1))
+
+        assert "111-0000000-0000001" not in _ids(orders)
+        assert len(orders) == 120
+
+    def test_given_window_entirely_within_the_last_two_minutes_when_searching_then_no_call_is_made(self, hook, sandbox):
+        assert hook.search_orders(last_updated_after=datetime.now(UTC) - timedelta(seconds=60)) == []
+        assert sandbox.calls("searchOrders")["calls"] == 0
+
+    def test_given_marketplace_and_channel_filters_when_searching_then_only_matching_orders_return(self, hook, sandbox):
+        orders = hook.search_orders(last_updated_after=WINDOW_START, marketplace_ids=["A1PA6795UKMFR9"], fulfilled_by=["AMAZON"])
+
+        expected = [o for o in sandbox.orders() if o["salesChannel"]["marketplaceId"] == "A1PA6795UKMFR9"
+                    and o["fulfillment"]["fulfilledBy"] == "AMAZON"]
+        assert sorted(_ids(orders)) == sorted(_ids(expected))
+
+
+class TestThrottling:
+    def test_given_window_larger_than_the_burst_when_searching_at_a_fast_rate_scale_then_bucket_paces_and_nothing_is_lost(
+        self, start_sandbox, fast_hook_kwargs
+    ):
+        sandbox = start_sandbox(rate_scale=2000)  # searchOrders: 11.2 requests/s, burst 20
+        hook = SellingPartnerHook(**fast_hook_kwargs)
+        started = time.monotonic()
+
+        orders = hook.search_orders(last_updated_after=WINDOW_START, page_size=4)  # 30 pages > burst 20
+
+        elapsed = time.monotonic() - started
+        assert Counter(_ids(orders)) == Counter(_ids(sandbox.orders()))
+        assert sandbox.calls("searchOrders")["calls"] >= 30
+        assert elapsed >= (30 - 20 - 1) / 11.2 * 0.8  # paced by the bucket once the burst is spent
+
+    def test_given_a_429_storm_when_searching_then_hook_backs_off_and_every_order_arrives_exactly_once(self, hook, sandbox):
+        iterator = hook.iter_orders(last_updated_after=WINDOW_START, page_size=10)
+        first = next(iterator)
+        sandbox.fault("searchOrders", status=429, times=6)
+
+        orders = [first, *iterator]
+
+        assert Counter(_ids(orders)) == Counter(_ids(sandbox.orders()))
+        assert sandbox.calls("searchOrders")["throttled"] == 6
+
+    def test_given_sandbox_buckets_exceeded_when_calling_then_real_429s_carry_the_rate_limit_and_are_retried(
+        self, start_sandbox, fast_hook_kwargs
+    ):
+        sandbox = start_sandbox(rate_scale=500)  # getOrder: 250/s; the hook starts from the plan's 0.5/s
+        hook = SellingPartnerHook(**fast_hook_kwargs)
+        order_id = sandbox.orders()[0]["orderId"]
+
+        for _ in range(45):  # burst is 30
+            assert hook.get_order(order_id)["orderId"] == order_id
+
+        assert sandbox.calls("getOrder")["records"] == 45
+
+    def test_given_429s_never_stop_when_calling_then_a_throttled_error_names_the_operation(self, sandbox, fast_hook_kwargs):
+        hook = SellingPartnerHook(max_throttle_retries=3, **fast_hook_kwargs)
+        sandbox.fault("getOrder", status=429, times=10)
+
+        with pytest.raises(SellingPartnerApiError, match=r"getOrder failed with HTTP 429: QuotaExceeded: You exceeded your quota"):
+            hook.get_order("111-0000000-0000000")
+
+
+class TestRetries:
+    @pytest.mark.parametrize("status", [500, 503])
+    def test_given_transient_server_errors_when_searching_then_hook_retries_and_succeeds(self, hook, sandbox, status):
+        sandbox.fault("searchOrders", status=status, times=2)
+
+        orders = hook.search_orders(last_updated_after=WINDOW_START)
+
+        assert len(orders) == 120
+        assert sandbox.calls("searchOrders")["calls"] == 4
+
+    def test_given_persistent_5xx_when_calling_then_error_names_operation_after_bounded_attempts(self, sandbox, fast_hook_kwargs):
+        hook = SellingPartnerHook(max_attempts=3, **fast_hook_kwargs)
+        sandbox.fault("getOrder", status=500, times=10)
+
+        with pytest.raises(SellingPartnerApiError, match=r"getOrder failed with HTTP 500: InternalFailure.*after 3 attempts"):
+            hook.get_order(sandbox.orders()[0]["orderId"])
+        assert sandbox.calls("getOrder")["calls"] == 3
+
+    def test_given_a_slow_response_when_the_timeout_expires_then_the_call_is_retried(self, sandbox, fast_hook_kwargs):
+        hook = SellingPartnerHook(**{**fast_hook_kwargs, "timeout": 0.3})
+        order_id = sandbox.orders()[0]["orderId"]
+        sandbox.fault("getOrder", delay=1.0, times=1)
+
+        assert hook.get_order(order_id)["orderId"] == order_id
+        assert sandbox.calls("getOrder")["calls"] == 2
+
+    def test_given_unknown_order_when_getting_it_then_404_is_not_retried(self, hook, sandbox):
+        with pytest.raises(SellingPartnerApiError, match="getOrder failed with HTTP 404: NotFound") as raised:
+            hook.get_order("999-9999999-9999999")
+        assert raised.value.status == 404
+        assert sandbox.calls("getOrder")["calls"] == 1
+
+
+class TestTokens:
+    def test_given_the_access_token_expires_when_calling_then_it_is_refreshed_once_and_the_call_succeeds(self, hook, sandbox):
+        order_id = sandbox.orders()[0]["orderId"]
+        hook.get_order(order_id)
+        sandbox.fault("getOrder", fault="expire_token", times=1)
+
+        assert hook.get_order(order_id)["orderId"] == order_id
+        assert sandbox.calls("lwaToken")["calls"] == 2
+        assert sandbox.calls("getOrder")["errors"] == 1
+
+    def test_given_lwa_rejects_the_refresh_token_when_calling_then_auth_error_says_to_reauthorize(self, sandbox, monkeypatch, fast_hook_kwargs):
+        import json
+        import os
+
+        conn = json.loads(os.environ["AIRFLOW_CONN_AMAZON_SP_API_DEFAULT"])
+        conn["extra"]["refresh_token"] = "Atzr|revoked"
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_DEFAULT", json.dumps(conn))
+
+        with pytest.raises(SellingPartnerAuthError, match="invalid_grant.*re-authorize"):
+            SellingPartnerHook(**fast_hook_kwargs).get_order("111-0000000-0000000")
+
+    def test_given_lwa_fails_transiently_when_calling_then_the_token_request_is_retried(self, hook, sandbox):
+        sandbox.fault("lwaToken", status=500, times=1)
+        order_id = sandbox.orders()[0]["orderId"]
+
+        assert hook.get_order(order_id)["orderId"] == order_id
+        assert sandbox.calls("lwaToken")["calls"] == 2
+
+    def test_given_an_expired_pagination_token_when_paging_then_search_restarts_and_each_order_arrives_once(self, hook, sandbox):
+        iterator = hook.iter_orders(last_updated_after=WINDOW_START, page_size=25)
+        first_page = [next(iterator) for _ in range(25)]
+        sandbox.fault("searchOrders", fault="expire_pagination_tokens", times=1)
+
+        orders = first_page + list(iterator)
+
+        assert Counter(_ids(orders)) == Counter(_ids(sandbox.orders()))
+        assert sandbox.calls("searchOrders")["errors"] == 1
