@@ -1,0 +1,29 @@
+"""NetSuite side: :class:`NetSuiteHook` (record-level API, SOAP backend on netsuitesdk), builders, errors."""
+
+from __future__ import annotations
+
+from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthError,
+    NetSuiteBatchError,
+    NetSuiteError,
+    NetSuiteRequestError,
+    NetSuiteRetryableError,
+    NetSuiteThrottledError,
+    NetSuiteUnavailableError,
+)
+from amazon_netsuite.netsuite.hook import NETSUITE_POOL, NetSuiteHook
+from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+
+__all__ = [
+    "NETSUITE_POOL",
+    "ItemAvailability",
+    "NetSuiteAuthError",
+    "NetSuiteBatchError",
+    "NetSuiteError",
+    "NetSuiteHook",
+    "NetSuiteRequestError",
+    "NetSuiteRetryableError",
+    "NetSuiteThrottledError",
+    "NetSuiteUnavailableError",
+    "RecordResult",
+]

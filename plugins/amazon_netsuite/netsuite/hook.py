@@ -1,0 +1,316 @@
+"""NetSuiteHook: the one place that talks to NetSuite (ARCHITECTURE.md sections 3 and 5).
+
+The hook exposes record-level operations (upsert/add records, get, search, item availability) on
+plain record dicts, so the SOAP backend can be replaced by a REST + OAuth 2.0 one (Oracle removes
+SOAP in 2028.2) without touching the flows. It owns the connection, batching (100 records per write,
+1000 per ``getList``, 10,000 items per ``getItemAvailability``) and governance: whole-call failures
+(``ExceededConcurrentRequestLimitFault``, ``ExceededRequestLimitFault``, HTTP 5xx, timeouts) retry with
+exponential backoff; record-level failures come back as :class:`RecordResult` and never raise away the
+records that succeeded. Across workers, concurrency is bounded by the Airflow pool ``netsuite_api``.
+
+Connection ``netsuite_default`` (``conn_type`` ``generic``)::
+
+    login     TBA consumer key (integration record)
+    password  TBA consumer secret
+    extra     {"account_id": "1234567_SB1", "token_id": "...", "token_secret": "...",
+               "wsdl_version": "2025_2",          # optional, default the newest SOAP endpoint
+               "wsdl_url": "...",                 # optional: the WSDL URL or a local path
+               "datacenter_url": "https://1234567-sb1.suitetalk.api.netsuite.com",  # optional
+               "page_size": 1000, "timeout": 300, "max_attempts": 8}   # optional
+
+.. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_4387769867.html
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import BaseHook
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from amazon_netsuite.netsuite.errors import (
+    NetSuiteBatchError,
+    NetSuiteError,
+    NetSuiteRequestError,
+    NetSuiteRetryableError,
+)
+from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+from amazon_netsuite.netsuite.soap import SearchPage, SoapBackend, SoapSettings
+
+log = logging.getLogger(__name__)
+
+#: Airflow pool that bounds concurrent NetSuite calls across workers; size it to the account's
+#: concurrency limit minus what other integrations use.
+NETSUITE_POOL = "netsuite_api"
+DEFAULT_WSDL_VERSION = "2025_2"
+MAX_WRITE_BATCH = 100
+MAX_GET_LIST = 1000
+MAX_AVAILABILITY_ITEMS = 10_000
+MAX_SEARCH_EXTERNAL_IDS = 500
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class NetSuiteHook(BaseHook):
+    """Record-level access to NetSuite through SuiteTalk SOAP with token-based authentication.
+
+    :param netsuite_conn_id: the Airflow connection (see the module docstring for its fields).
+    :param max_attempts: attempts per call for throttling faults and 5xx (overrides the connection).
+    :param backoff_initial: first backoff in seconds (doubles each attempt, with jitter).
+    :param backoff_max: longest single backoff in seconds.
+    """
+
+    conn_name_attr = "netsuite_conn_id"
+    default_conn_name = "netsuite_default"
+    conn_type = "generic"
+    hook_name = "NetSuite (SuiteTalk)"
+
+    def __init__(
+        self,
+        netsuite_conn_id: str = default_conn_name,
+        *,
+        max_attempts: int | None = None,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+    ) -> None:
+        super().__init__()
+        self.netsuite_conn_id = netsuite_conn_id
+        self._max_attempts = max_attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._backend: SoapBackend | None = None
+        self.calls: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ connection
+    def get_settings(self) -> SoapSettings:
+        conn = self.get_connection(self.netsuite_conn_id)
+        extra = conn.extra_dejson
+        account = extra.get("account_id") or extra.get("account")
+        missing = [
+            name
+            for name, value in (
+                ("extra.account_id", account),
+                ("login (consumer key)", conn.login),
+                ("password (consumer secret)", conn.password),
+                ("extra.token_id", extra.get("token_id")),
+                ("extra.token_secret", extra.get("token_secret")),
+            )
+            if not value
+        ]
+        if missing:
+            raise NetSuiteError(
+                f"connection {self.netsuite_conn_id!r} lacks {', '.join(missing)}; "
+                "set them in the Airflow connection (see NetSuiteHook's docstring)",
+                operation="connect",
+            )
+        return SoapSettings(
+            account=str(account).upper().replace("-", "_"),
+            consumer_key=conn.login,
+            consumer_secret=conn.password,
+            token_id=extra["token_id"],
+            token_secret=extra["token_secret"],
+            wsdl_version=str(extra.get("wsdl_version") or DEFAULT_WSDL_VERSION),
+            wsdl_url=extra.get("wsdl_url") or None,
+            datacenter_url=extra.get("datacenter_url") or None,
+            page_size=int(extra.get("page_size", 1000)),
+            timeout=float(extra.get("timeout", 300)),
+        )
+
+    @property
+    def backend(self) -> SoapBackend:
+        if self._backend is None:
+            self._backend = SoapBackend(self.get_settings())
+        return self._backend
+
+    @property
+    def max_attempts(self) -> int:
+        if self._max_attempts is None:
+            extra = self.get_connection(self.netsuite_conn_id).extra_dejson
+            self._max_attempts = int(extra.get("max_attempts", 8))
+        return max(1, self._max_attempts)
+
+    def get_conn(self) -> SoapBackend:
+        """The backend (``SoapBackend``); flows use the record-level methods instead."""
+        return self.backend
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self.get_record("subsidiary", internal_id="1")
+        except NetSuiteError as exc:
+            return False, str(exc)
+        return True, "Connection successfully tested"
+
+    # ------------------------------------------------------------------ governance
+    def _call(self, operation: str, func, *args: Any, **kwargs: Any) -> Any:
+        """Run one remote call, retrying throttling faults and 5xx with exponential backoff + jitter."""
+
+        def before_sleep(state) -> None:
+            exc = state.outcome.exception()
+            log.warning(
+                "NetSuite %s attempt %s failed (%s); retrying in %.1fs",
+                operation,
+                state.attempt_number,
+                exc,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(NetSuiteRetryableError),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+            ),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self.calls[operation] = self.calls.get(operation, 0) + 1
+                return func(*args, **kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ writes
+    def upsert_records(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
+        """Create or update records by externalId (``upsertList``, at most 100 per call).
+
+        Returns one :class:`RecordResult` per record, in order; a record NetSuite refused carries its
+        error and does not stop the others. Transactions are sent with ``replaceAll="false"`` on their
+        sublists, so re-upserting an order that was fulfilled or billed never replaces its lines.
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3490539.html
+        """
+        missing = [i for i, record in enumerate(records) if not record.get("externalId")]
+        if missing:
+            raise ValueError(
+                f"upsert needs an externalId on every {record_type}; records at positions {missing[:10]} "
+                "have none (build them with amazon_netsuite.netsuite.records)"
+            )
+        return self._write("upsertList", record_type, records)
+
+    def add_records(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
+        """Create records (``addList``, at most 100 per call); an existing externalId fails that record."""
+        return self._write("addList", record_type, records)
+
+    def update_records(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
+        """Update records by internalId or externalId (``updateList``, at most 100 per call)."""
+        return self._write("updateList", record_type, records)
+
+    def _write(self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        records = list(records)
+        for chunk in _chunks(records, MAX_WRITE_BATCH):
+            try:
+                chunk_results = self._call(operation, self.backend.write_list, operation, record_type, chunk)
+            except NetSuiteError as exc:
+                pending = [record.get("externalId") for record in records[len(results) :]]
+                raise NetSuiteBatchError(
+                    f"{exc} -- {len(results)} {record_type} records were answered, {len(pending)} were not "
+                    f"(first pending externalIds: {pending[:5]}); re-run the task: writes are keyed by externalId",
+                    operation=operation,
+                    code=exc.code,
+                    completed=results,
+                    pending_external_ids=pending,
+                ) from exc
+            results.extend(chunk_results)
+        failed = [r for r in results if not r.ok]
+        log.info(
+            "NetSuite %s %s: %s records, %s written, %s failed",
+            operation,
+            record_type,
+            len(results),
+            len(results) - len(failed),
+            len(failed),
+        )
+        for result in failed[:10]:
+            log.warning("NetSuite %s %s", operation, result.describe())
+        return results
+
+    # ------------------------------------------------------------------ reads
+    def get_record(
+        self, record_type: str, *, internal_id: str | None = None, external_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """One record by internalId or externalId (``get``); None when it does not exist."""
+        if (internal_id is None) == (external_id is None):
+            raise ValueError("get_record needs exactly one of internal_id or external_id")
+        return self._call(
+            "get", self.backend.get, record_type, internal_id=internal_id, external_id=external_id
+        )
+
+    def get_records(
+        self, record_type: str, ids: Sequence[str], *, by: str = "internalId"
+    ) -> dict[str, dict[str, Any]]:
+        """Many records by internalId or externalId (``getList``, at most 1000 per call).
+
+        Returns ``{id: record}`` for the records found; ids NetSuite does not know are absent.
+        """
+        if by not in ("internalId", "externalId"):
+            raise ValueError("by must be 'internalId' or 'externalId'")
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(str(i) for i in ids))
+        for chunk in _chunks(unique, MAX_GET_LIST):
+            for ident, record, code, message in self._call(
+                "getList", self.backend.get_list, record_type, chunk, by=by
+            ):
+                if record is not None:
+                    found[ident] = record
+                elif code not in {"RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"}:
+                    raise NetSuiteRequestError(
+                        f"{record_type} {by} {ident!r}: {message}", operation="getList", code=code
+                    )
+        return found
+
+    def _search_all(self, record_type: str, criteria: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        page: SearchPage = self._call("search", self.backend.search, record_type, criteria)
+        yield from page.records
+        total_pages = page.total_pages
+        for index in range(2, total_pages + 1):
+            if page.search_id is None:
+                break
+            page = self._call("searchMoreWithId", self.backend.search_more, page.search_id, index)
+            yield from page.records
+
+    def search_by_external_ids(self, record_type: str, external_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Records whose externalId is any of ``external_ids`` (basic search, body fields, paged)."""
+        out: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(external_ids))
+        for chunk in _chunks(unique, MAX_SEARCH_EXTERNAL_IDS):
+            out.extend(self._search_all(record_type, {"external_ids": list(chunk)}))
+        return out
+
+    def search_modified_since(
+        self, record_type: str, since: datetime, until: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Records modified in ``[since, until]`` (``search`` then ``searchMoreWithId`` page by page).
+
+        Searches return body fields only; fetch sublists with :meth:`get_records`.
+        """
+        criteria: dict[str, Any] = {"modified_after": since}
+        if until is not None:
+            criteria["modified_before"] = until
+        return self._search_all(record_type, criteria)
+
+    def item_availability(
+        self, item_ids: Sequence[str], *, since: datetime | None = None
+    ) -> list[ItemAvailability]:
+        """Per-location quantities of items (``getItemAvailability``, at most 10,000 items per call).
+
+        With ``since``, NetSuite returns only rows whose available quantity changed since then.
+        """
+        if not item_ids:
+            return []
+        rows: list[ItemAvailability] = []
+        unique = list(dict.fromkeys(str(i) for i in item_ids))
+        for chunk in _chunks(unique, MAX_AVAILABILITY_ITEMS):
+            rows.extend(self._call("getItemAvailability", self.backend.item_availability, chunk, since))
+        return rows

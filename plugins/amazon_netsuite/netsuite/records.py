@@ -1,0 +1,261 @@
+"""Record builders: plain-data inputs -> the hook's record dicts (ARCHITECTURE.md section 3).
+
+Every record the product creates carries a deterministic externalId so that re-running a window,
+replaying or receiving an event twice upserts the same record. Money is ``Decimal`` end to end.
+Builders never log (their inputs carry buyer PII).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+EXTERNAL_ID_MAX_LENGTH = 255  # NetSuite rejects longer externalIds
+
+#: ISO 3166-1 alpha-2 -> NetSuite ``Country`` enumeration (platform.commonTypes.xsd).
+COUNTRIES: dict[str, str] = {
+    "US": "_unitedStates", "CA": "_canada", "MX": "_mexico", "BR": "_brazil",
+    "GB": "_unitedKingdom", "UK": "_unitedKingdom", "IE": "_ireland", "DE": "_germany", "FR": "_france",
+    "IT": "_italy", "ES": "_spain", "NL": "_netherlands", "BE": "_belgium", "LU": "_luxembourg",
+    "AT": "_austria", "CH": "_switzerland", "SE": "_sweden", "NO": "_norway", "DK": "_denmark",
+    "FI": "_finland", "PL": "_poland", "CZ": "_czechia", "PT": "_portugal", "GR": "_greece",
+    "HU": "_hungary", "RO": "_romania", "TR": "_turkiye", "AE": "_unitedArabEmirates",
+    "SA": "_saudiArabia", "EG": "_egypt", "IN": "_india", "JP": "_japan", "AU": "_australia",
+    "NZ": "_newZealand", "SG": "_singapore", "ZA": "_southAfrica", "CN": "_china", "HK": "_hongKong",
+    "PR": "_puertoRico",
+}
+
+
+def _check_external_id(value: str) -> str:
+    if len(value) > EXTERNAL_ID_MAX_LENGTH:
+        raise ValueError(f"externalId {value[:40]!r}... is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+    return value
+
+
+def sales_order_external_id(amazon_order_id: str) -> str:
+    """``AMZ-SO-{amazonOrderId}`` (ARCHITECTURE.md section 3)."""
+    if not amazon_order_id:
+        raise ValueError("an Amazon order id is needed for the sales order externalId")
+    return _check_external_id(f"AMZ-SO-{amazon_order_id}")
+
+
+def customer_external_id(marketplace_id: str, buyer_key: str) -> str:
+    """``AMZ-CU-{marketplaceId}-{sha256(buyer_key)[:20]}``: one customer per buyer and marketplace.
+
+    ``buyer_key`` is what identifies the buyer on Amazon (the buyer's anonymised email, else the
+    order id); it is hashed so no PII ends up in an id that appears in logs and the ledger.
+    """
+    if not marketplace_id or not buyer_key:
+        raise ValueError("a marketplace id and a buyer key are needed for the customer externalId")
+    digest = hashlib.sha256(buyer_key.strip().lower().encode()).hexdigest()[:20]
+    return _check_external_id(f"AMZ-CU-{marketplace_id}-{digest}")
+
+
+def ref(internal_id: str | int | None = None, *, external_id: str | None = None) -> dict[str, str]:
+    """A RecordRef dict; ``ref(None)`` is an error so a missing mapping never becomes an empty ref."""
+    if internal_id is None and external_id is None:
+        raise ValueError("a reference needs an internalId or an externalId")
+    out: dict[str, str] = {}
+    if internal_id is not None:
+        out["internalId"] = str(internal_id)
+    if external_id is not None:
+        out["externalId"] = external_id
+    return out
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """Money as ``Decimal`` (floats are refused: they would carry binary rounding into NetSuite)."""
+    if isinstance(value, float):
+        raise TypeError("money must be Decimal, int or str, not float")
+    return Decimal(value)
+
+
+def country_code(iso2: str) -> str:
+    try:
+        return COUNTRIES[iso2.upper()]
+    except KeyError:
+        raise ValueError(
+            f"country {iso2!r} has no NetSuite Country value in amazon_netsuite.netsuite.records.COUNTRIES"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address (Amazon's shipping address fields)."""
+
+    country: str  # ISO 3166-1 alpha-2
+    addressee: str | None = None
+    attention: str | None = None
+    addr1: str | None = None
+    addr2: str | None = None
+    addr3: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    phone: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        fields = {
+            "country": country_code(self.country),
+            "addressee": self.addressee,
+            "attention": self.attention,
+            "addr1": self.addr1,
+            "addr2": self.addr2,
+            "addr3": self.addr3,
+            "city": self.city,
+            "state": self.state,
+            "zip": self.zip,
+            "addrPhone": self.phone,
+        }
+        return {key: value for key, value in fields.items() if value}
+
+
+def build_customer(
+    *,
+    external_id: str,
+    subsidiary_id: str | int,
+    currency_id: str | int | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    company_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    address: Address | None = None,
+    is_person: bool | None = None,
+    category_id: str | int | None = None,
+) -> dict[str, Any]:
+    """A ``customer`` record with a single default shipping + billing address.
+
+    A person needs a last name (NetSuite requires firstName/lastName for individuals); without one,
+    the buyer becomes a company named ``company_name`` (or the address addressee).
+    """
+    person = is_person if is_person is not None else bool(last_name)
+    record: dict[str, Any] = {
+        "externalId": _check_external_id(external_id),
+        "isPerson": person,
+        "subsidiary": ref(subsidiary_id),
+    }
+    if person:
+        if not last_name:
+            raise ValueError(f"customer {external_id!r}: a person needs a last name")
+        record["firstName"] = (first_name or "-")[:32]
+        record["lastName"] = last_name[:32]
+    else:
+        name = company_name or (address.addressee if address else None)
+        if not name:
+            raise ValueError(f"customer {external_id!r}: a company needs company_name or an addressee")
+        record["companyName"] = name[:83]
+    if currency_id is not None:
+        record["currency"] = ref(currency_id)
+    if category_id is not None:
+        record["category"] = ref(category_id)
+    if email:
+        record["email"] = email
+    if phone:
+        record["phone"] = phone
+    if address is not None:
+        record["addressbookList"] = [
+            {
+                "defaultShipping": True,
+                "defaultBilling": True,
+                "isResidential": person,
+                "label": "Amazon",
+                "addressbookAddress": address.to_record(),
+            }
+        ]
+    return record
+
+
+@dataclass(frozen=True)
+class SalesOrderLine:
+    """One order line. ``line`` keys it for later upserts (NetSuite numbers new lines 1, 2, ...)."""
+
+    item_id: str | int
+    quantity: Decimal
+    rate: Decimal
+    line: int | None = None
+    amount: Decimal | None = None
+    description: str | None = None
+    tax_code_id: str | int | None = None
+    tax_amount: Decimal | None = None
+    location_id: str | int | None = None
+    is_closed: bool | None = None
+
+    def to_record(self, index: int) -> dict[str, Any]:
+        quantity = Decimal(self.quantity)
+        rate = money(self.rate)
+        amount = money(self.amount) if self.amount is not None else (quantity * rate).quantize(Decimal("0.01"))
+        record: dict[str, Any] = {
+            "line": self.line if self.line is not None else index + 1,
+            "item": ref(self.item_id),
+            "quantity": quantity,
+            "rate": rate,
+            "amount": amount,
+        }
+        if self.description:
+            record["description"] = self.description
+        if self.tax_code_id is not None:
+            record["taxCode"] = ref(self.tax_code_id)
+        if self.tax_amount is not None:
+            record["tax1Amt"] = money(self.tax_amount)
+        if self.location_id is not None:
+            record["location"] = ref(self.location_id)
+        if self.is_closed is not None:
+            record["isClosed"] = self.is_closed
+        return record
+
+
+def build_sales_order(
+    *,
+    external_id: str,
+    customer: dict[str, str],
+    subsidiary_id: str | int,
+    currency_id: str | int,
+    tran_date: date | datetime,
+    lines: Sequence[SalesOrderLine],
+    location_id: str | int | None = None,
+    department_id: str | int | None = None,
+    class_id: str | int | None = None,
+    shipping_cost: Decimal | None = None,
+    ship_address: Address | None = None,
+    other_ref_num: str | None = None,
+    memo: str | None = None,
+    order_status: str | None = "_pendingFulfillment",
+) -> dict[str, Any]:
+    """A ``salesOrder`` record. ``customer`` is a ref dict (``ref(id)`` or ``ref(external_id=...)``).
+
+    The hook upserts transactions with ``replaceAll="false"``: lines are matched by ``line``, so an
+    order that was already fulfilled or billed keeps its lines; cancel a line with ``is_closed=True``.
+    NetSuite computes ``subTotal``, ``taxTotal`` and ``total`` itself, so they are never sent.
+    """
+    if not lines:
+        raise ValueError(f"sales order {external_id!r} has no lines")
+    record: dict[str, Any] = {
+        "externalId": _check_external_id(external_id),
+        "entity": dict(customer),
+        "subsidiary": ref(subsidiary_id),
+        "currency": ref(currency_id),
+        "tranDate": tran_date,
+        "itemList": [line.to_record(index) for index, line in enumerate(lines)],
+    }
+    if order_status:
+        record["orderStatus"] = order_status
+    if location_id is not None:
+        record["location"] = ref(location_id)
+    if department_id is not None:
+        record["department"] = ref(department_id)
+    if class_id is not None:
+        record["class"] = ref(class_id)
+    if shipping_cost is not None:
+        record["shippingCost"] = money(shipping_cost)
+    if ship_address is not None:
+        record["shippingAddress"] = ship_address.to_record()
+    if other_ref_num:
+        record["otherRefNum"] = other_ref_num
+    if memo:
+        record["memo"] = memo
+    return record

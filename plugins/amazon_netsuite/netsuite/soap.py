@@ -1,0 +1,564 @@
+"""SuiteTalk SOAP backend of the NetSuite hook, on ``netsuitesdk`` (zeep).
+
+``netsuitesdk`` gives the WSDL loading, the token passport and the generic ``request(name, ...)``; it
+lacks ``upsertList``, ``getList``, ``getItemAvailability``, sales orders and more, so this module reaches
+them through ``request`` with zeep types looked up by their qualified names (never by patching the
+library). Records travel through the hook as plain dicts in the shape of the SOAP record (fields named
+as in the schema, RecordRefs as ``{"internalId", "externalId", "name"}``, sublists as lists under their
+schema names), which a REST backend can map as well.
+
+.. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_N3412777.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import requests
+import zeep.exceptions
+from lxml import etree
+from netsuitesdk.internal.client import NetSuiteClient
+from netsuitesdk.internal.exceptions import NetSuiteLoginError, NetSuiteRateLimitError
+from zeep.helpers import serialize_object
+from zeep.xsd import ComplexType
+
+from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthError,
+    NetSuiteError,
+    NetSuiteRequestError,
+    NetSuiteThrottledError,
+    NetSuiteUnavailableError,
+)
+from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+
+log = logging.getLogger(__name__)
+
+#: record type (SuiteTalk ``RecordType`` value) -> (schema module, schema group, complex type name).
+#: Flow issues add the types they write here; the emulator implements the ones the tests use.
+RECORD_TYPES: dict[str, tuple[str, str, str]] = {
+    "customer": ("relationships", "lists", "Customer"),
+    "inventoryItem": ("accounting", "lists", "InventoryItem"),
+    "account": ("accounting", "lists", "Account"),
+    "subsidiary": ("accounting", "lists", "Subsidiary"),
+    "location": ("accounting", "lists", "Location"),
+    "currency": ("accounting", "lists", "Currency"),
+    "salesOrder": ("sales", "transactions", "SalesOrder"),
+    "cashSale": ("sales", "transactions", "CashSale"),
+    "invoice": ("sales", "transactions", "Invoice"),
+    "itemFulfillment": ("sales", "transactions", "ItemFulfillment"),
+    "returnAuthorization": ("customers", "transactions", "ReturnAuthorization"),
+    "creditMemo": ("customers", "transactions", "CreditMemo"),
+    "cashRefund": ("customers", "transactions", "CashRefund"),
+    "journalEntry": ("general", "transactions", "JournalEntry"),
+}
+
+#: record type -> (basic search type in platform.common, value of its ``type`` enum filter or None).
+SEARCH_TYPES: dict[str, tuple[str, str | None]] = {
+    "customer": ("CustomerSearchBasic", None),
+    "inventoryItem": ("ItemSearchBasic", "_inventoryItem"),
+    "account": ("AccountSearchBasic", None),
+    "location": ("LocationSearchBasic", None),
+    "subsidiary": ("SubsidiarySearchBasic", None),
+    "salesOrder": ("TransactionSearchBasic", "_salesOrder"),
+    "cashSale": ("TransactionSearchBasic", "_cashSale"),
+    "invoice": ("TransactionSearchBasic", "_invoice"),
+    "itemFulfillment": ("TransactionSearchBasic", "_itemFulfillment"),
+    "returnAuthorization": ("TransactionSearchBasic", "_returnAuthorization"),
+    "creditMemo": ("TransactionSearchBasic", "_creditMemo"),
+    "cashRefund": ("TransactionSearchBasic", "_cashRefund"),
+    "journalEntry": ("TransactionSearchBasic", "_journal"),
+}
+
+_THROTTLE_FAULTS = {"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault"}
+_THROTTLE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "EXCEEDED_MAX_CONCUR_RQST"}
+_AUTH_FAULTS = {"invalidCredentialsFault", "invalidSessionFault", "invalidAccountFault"}
+_NOT_FOUND_CODES = {"RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"}
+
+
+def record_type_of(record_type: str) -> tuple[str, str, str]:
+    try:
+        return RECORD_TYPES[record_type]
+    except KeyError:
+        raise ValueError(
+            f"record type {record_type!r} is not mapped in amazon_netsuite.netsuite.soap.RECORD_TYPES; "
+            f"known: {', '.join(sorted(RECORD_TYPES))}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    records: list[dict[str, Any]]
+    total_records: int
+    total_pages: int
+    page_index: int
+    search_id: str | None
+
+
+# ----------------------------------------------------------------------------------------------
+# dict <-> zeep conversion, driven by the WSDL's own types
+# ----------------------------------------------------------------------------------------------
+def _as_datetime(value: Any) -> Any:
+    """Date-only values become noon UTC, so an account time zone (UTC-12..+14) never shifts the day."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(12, 0), tzinfo=UTC)
+    return value
+
+
+def _list_wrapper_item(xsd_type: ComplexType) -> tuple[str, Any] | None:
+    """``SalesOrderItemList`` -> ("item", SalesOrderItem): the one unbounded element of a sublist type."""
+    elements = xsd_type.elements
+    if len(elements) == 1 and elements[0][1].max_occurs == "unbounded":
+        return elements[0][0], elements[0][1].type
+    return None
+
+
+def to_soap(xsd_type: ComplexType, data: Mapping[str, Any], *, replace_all: bool | None = None) -> Any:
+    """Build a zeep value of ``xsd_type`` from a record dict (nested dicts and lists follow the schema).
+
+    ``replace_all`` sets ``replaceAll`` on every sublist that has it, unless the dict gives the sublist
+    in its explicit form ``{"replaceAll": bool, "<item>": [...]}``.
+    """
+    elements = dict(xsd_type.elements)
+    attributes = dict(xsd_type.attributes)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key in attributes:
+            kwargs[key] = value if isinstance(value, bool) else str(value)
+            continue
+        element = elements.get(key)
+        if element is None:
+            raise ValueError(f"{xsd_type.name} has no field {key!r} in this WSDL version")
+        child_type = element.type
+        if not isinstance(child_type, ComplexType):
+            kwargs[key] = _as_datetime(value)
+            continue
+        wrapper = _list_wrapper_item(child_type)
+        if isinstance(value, list) and element.max_occurs != "unbounded" and wrapper is not None:
+            item_name, item_type = wrapper
+            items = [to_soap(item_type, item, replace_all=replace_all) for item in value]
+            list_kwargs: dict[str, Any] = {item_name: items}
+            if replace_all is not None and "replaceAll" in dict(child_type.attributes):
+                list_kwargs["replaceAll"] = replace_all
+            kwargs[key] = child_type(**list_kwargs)
+        elif isinstance(value, list):
+            kwargs[key] = [to_soap(child_type, item, replace_all=replace_all) for item in value]
+        elif isinstance(value, Mapping):
+            kwargs[key] = to_soap(child_type, value, replace_all=replace_all)
+        else:
+            kwargs[key] = value
+    return xsd_type(**kwargs)
+
+
+def _normalize(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key.startswith("_") or key == "nullFieldList":
+                continue
+            item = _normalize(item)
+            if item is None or item == [] or item == {}:
+                continue
+            out[key] = item
+        lists = [key for key in out if key != "replaceAll"]
+        if len(lists) == 1 and isinstance(out[lists[0]], list):
+            return out[lists[0]]
+        return out
+    if isinstance(value, list):
+        return [_normalize(item) for item in value]
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def from_soap(value: Any) -> dict[str, Any]:
+    """A zeep record -> the hook's record dict (money and quantities as ``Decimal``)."""
+    return _normalize(serialize_object(value, dict))
+
+
+# ----------------------------------------------------------------------------------------------
+# the client
+# ----------------------------------------------------------------------------------------------
+_CLIENTS: dict[str, NetSuiteClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _escape_template(value: str) -> str:
+    return value.replace("{", "{{").replace("}", "}}")
+
+
+@dataclass(frozen=True)
+class SoapSettings:
+    account: str
+    consumer_key: str
+    consumer_secret: str
+    token_id: str
+    token_secret: str
+    wsdl_version: str
+    wsdl_url: str | None = None
+    datacenter_url: str | None = None
+    page_size: int = 1000
+    timeout: float = 300.0
+
+    def fingerprint(self) -> str:
+        parts = [
+            self.account,
+            self.consumer_key,
+            self.consumer_secret,
+            self.token_id,
+            self.token_secret,
+            self.wsdl_version,
+            self.wsdl_url or "",
+            self.datacenter_url or "",
+            str(self.page_size),
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def build_client(settings: SoapSettings) -> NetSuiteClient:
+    """One netsuitesdk client per distinct connection and process: the WSDL is parsed once."""
+    key = settings.fingerprint()
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is not None:
+            return client
+        attrs: dict[str, str] = {}
+        if settings.wsdl_url:
+            attrs["WSDL_URL_TEMPLATE"] = _escape_template(settings.wsdl_url)
+        if settings.datacenter_url:
+            attrs["DATACENTER_URL_TEMPLATE"] = (
+                _escape_template(settings.datacenter_url.rstrip("/")) + "/services/{netsuite_port_version}"
+            )
+        client_cls = type("AmazonNetSuiteClient", (NetSuiteClient,), attrs)
+        log.info(
+            "Loading NetSuite WSDL %s for account %s (endpoint %s)",
+            settings.wsdl_url or "from the account",
+            settings.account,
+            settings.wsdl_version,
+        )
+        client = client_cls(
+            account=settings.account,
+            caching=False,
+            wsdl_version=settings.wsdl_version,
+            page_size=settings.page_size,
+            search_body_fields_only=True,
+        )
+        client._client.transport.operation_timeout = settings.timeout
+        client.connect_tba(
+            consumer_key=settings.consumer_key,
+            consumer_secret=settings.consumer_secret,
+            token_key=settings.token_id,
+            token_secret=settings.token_secret,
+        )
+        _CLIENTS[key] = client
+        return client
+
+
+def _fault_parts(fault: zeep.exceptions.Fault) -> tuple[str | None, str | None, str]:
+    """(fault element name, NetSuite code, message) of a SOAP fault."""
+    name = code = None
+    message = fault.message or ""
+    detail = fault.detail
+    if detail is not None and not isinstance(detail, str | bytes):
+        for child in detail:
+            if not isinstance(child.tag, str) or not child.tag.startswith("{urn:faults_"):
+                continue
+            name = child.tag.rsplit("}", 1)[1]
+            for part in child:
+                local = part.tag.rsplit("}", 1)[-1] if isinstance(part.tag, str) else ""
+                if local == "code":
+                    code = part.text
+                elif local == "message" and part.text:
+                    message = part.text
+            break
+    return name, code, message
+
+
+def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
+    """Map what zeep/netsuitesdk/requests raise onto the hook's error classes."""
+    if isinstance(exc, NetSuiteError):
+        return exc
+    original = exc
+    if isinstance(exc, NetSuiteRateLimitError | NetSuiteLoginError) and isinstance(
+        exc.__context__, zeep.exceptions.Fault
+    ):
+        original = exc.__context__
+    if isinstance(original, zeep.exceptions.Fault):
+        if original.code is None and not isinstance(original.detail, etree._Element):
+            # zeep's "Unknown fault occured": the server answered an error page, not a SOAP fault
+            return NetSuiteUnavailableError(
+                "the SuiteTalk endpoint answered an error page instead of SOAP", operation=operation, code="HTTP_ERROR"
+            )
+        name, code, message = _fault_parts(original)
+        if name in _THROTTLE_FAULTS or code in _THROTTLE_CODES:
+            return NetSuiteThrottledError(message, operation=operation, code=code or name)
+        if name in _AUTH_FAULTS or (code or "").startswith("INVALID_LOGIN"):
+            return NetSuiteAuthError(
+                f"{message} Check the netsuite_default connection (account id, consumer key/secret, "
+                "token id/secret) and the role's access-token permissions.",
+                operation=operation,
+                code=code or name,
+            )
+        if name == "unexpectedErrorFault" or code == "UNEXPECTED_ERROR":
+            return NetSuiteUnavailableError(message, operation=operation, code=code)
+        return NetSuiteRequestError(message, operation=operation, code=code or name)
+    if isinstance(exc, NetSuiteRateLimitError):
+        return NetSuiteThrottledError(exc.message, operation=operation, code="WS_REQUEST_BLOCKED")
+    if isinstance(exc, NetSuiteLoginError):
+        return NetSuiteAuthError(exc.message, operation=operation, code=exc.code)
+    if isinstance(exc, zeep.exceptions.TransportError):
+        status = exc.status_code or 0
+        text = f"HTTP {status} from the SuiteTalk endpoint"
+        if status >= 500 or status == 429:
+            return NetSuiteUnavailableError(text, operation=operation, code=f"HTTP_{status}")
+        return NetSuiteRequestError(text, operation=operation, code=f"HTTP_{status}")
+    if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
+        return NetSuiteUnavailableError(
+            f"{type(exc).__name__} talking to the SuiteTalk endpoint", operation=operation, code=None
+        )
+    if isinstance(exc, zeep.exceptions.ValidationError):
+        return NetSuiteRequestError(
+            f"the request does not match the WSDL: {exc}", operation=operation, code="WSDL_VALIDATION"
+        )
+    return NetSuiteRequestError(f"{type(exc).__name__}: {exc}", operation=operation, code=None)
+
+
+def _status_error(status: Any) -> tuple[str | None, str | None]:
+    details = getattr(status, "statusDetail", None) or []
+    for detail in details:
+        if (getattr(detail, "type", None) or "ERROR") == "ERROR":
+            return detail.code, detail.message
+    if details:
+        return details[0].code, details[0].message
+    return "UNEXPECTED_ERROR", "NetSuite answered isSuccess=false without a status detail"
+
+
+class SoapBackend:
+    """Record-level operations over SuiteTalk SOAP. One instance per hook; clients are shared."""
+
+    def __init__(self, settings: SoapSettings) -> None:
+        self.settings = settings
+        self._client: NetSuiteClient | None = None
+        version = settings.wsdl_version
+        self._ns_core = f"urn:core_{version}.platform.webservices.netsuite.com"
+        self._ns_messages = f"urn:messages_{version}.platform.webservices.netsuite.com"
+        self._ns_common = f"urn:common_{version}.platform.webservices.netsuite.com"
+
+    @property
+    def client(self) -> NetSuiteClient:
+        if self._client is None:
+            try:
+                self._client = build_client(self.settings)
+            except (OSError, requests.exceptions.RequestException, zeep.exceptions.Error) as exc:
+                raise NetSuiteUnavailableError(
+                    f"could not load the WSDL ({type(exc).__name__}: {exc}); check wsdl_url/wsdl_version "
+                    "of the netsuite_default connection",
+                    operation="loadWsdl",
+                ) from exc
+        return self._client
+
+    def type(self, namespace: str, name: str) -> Any:
+        return self.client._client.get_type(f"{{{namespace}}}{name}")
+
+    def record_class(self, record_type: str) -> Any:
+        module, group, name = record_type_of(record_type)
+        return self.type(f"urn:{module}_{self.settings.wsdl_version}.{group}.webservices.netsuite.com", name)
+
+    def is_transaction(self, record_type: str) -> bool:
+        return record_type_of(record_type)[1] == "transactions"
+
+    def record_ref(self, record_type: str, *, internal_id: str | None = None, external_id: str | None = None):
+        return self.type(self._ns_core, "RecordRef")(
+            type=record_type, internalId=internal_id, externalId=external_id
+        )
+
+    def call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(operation, **kwargs)
+        except Exception as exc:
+            raise translate_error(exc, operation) from exc
+        return response.body
+
+    # ------------------------------------------------------------------ writes
+    def build_record(self, record_type: str, data: Mapping[str, Any]) -> Any:
+        replace_all = False if self.is_transaction(record_type) else None
+        try:
+            return to_soap(self.record_class(record_type), data, replace_all=replace_all)
+        except (ValueError, TypeError, zeep.exceptions.Error) as exc:
+            raise ValueError(
+                f"{record_type} {data.get('externalId')!r} cannot be built for SuiteTalk {self.settings.wsdl_version}: {exc}"
+            ) from exc
+
+    def write_list(
+        self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]]
+    ) -> list[RecordResult]:
+        """``addList`` / ``upsertList`` / ``updateList`` of at most 100 records: one result per record."""
+        soap_records = [self.build_record(record_type, record) for record in records]
+        body = self.call(operation, record=soap_records)
+        response_list = body.writeResponseList
+        responses = list(response_list.writeResponse or [])
+        if response_list.status is not None and not response_list.status.isSuccess and not responses:
+            code, message = _status_error(response_list.status)
+            raise NetSuiteRequestError(message or "", operation=operation, code=code)
+        if len(responses) != len(records):
+            raise NetSuiteRequestError(
+                f"answered {len(responses)} write responses for {len(records)} records",
+                operation=operation,
+                code="UNEXPECTED_ERROR",
+            )
+        results = []
+        for record, response in zip(records, responses, strict=True):
+            external_id = record.get("externalId")
+            if response.status.isSuccess:
+                ref = response.baseRef
+                results.append(
+                    RecordResult(
+                        record_type=record_type,
+                        external_id=(ref.externalId if ref is not None and ref.externalId else external_id),
+                        internal_id=ref.internalId if ref is not None else None,
+                    )
+                )
+            else:
+                code, message = _status_error(response.status)
+                results.append(
+                    RecordResult(
+                        record_type=record_type,
+                        external_id=external_id,
+                        error_code=code,
+                        error_message=message,
+                    )
+                )
+        return results
+
+    # ------------------------------------------------------------------ reads
+    def get_list(
+        self, record_type: str, ids: Sequence[str], *, by: str
+    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+        """``getList`` of at most 1000 refs: (id, record or None, error code, message) per id."""
+        refs = [
+            self.record_ref(record_type, **({"internal_id": i} if by == "internalId" else {"external_id": i}))
+            for i in ids
+        ]
+        body = self.call("getList", baseRef=refs)
+        response_list = body.readResponseList
+        responses = list(response_list.readResponse or [])
+        if not responses and response_list.status is not None and not response_list.status.isSuccess:
+            code, message = _status_error(response_list.status)
+            raise NetSuiteRequestError(message or "", operation="getList", code=code)
+        out = []
+        for ident, response in zip(ids, responses, strict=False):
+            if response.status.isSuccess and response.record is not None:
+                out.append((ident, from_soap(response.record), None, None))
+            else:
+                code, message = _status_error(response.status)
+                out.append((ident, None, code, message))
+        return out
+
+    def get(self, record_type: str, *, internal_id: str | None, external_id: str | None) -> dict | None:
+        ref = self.record_ref(record_type, internal_id=internal_id, external_id=external_id)
+        body = self.call("get", baseRef=ref)
+        response = body.readResponse
+        if response.status.isSuccess and response.record is not None:
+            return from_soap(response.record)
+        code, message = _status_error(response.status)
+        if code in _NOT_FOUND_CODES:
+            return None
+        raise NetSuiteRequestError(
+            f"{record_type} {external_id or internal_id!r}: {message}", operation="get", code=code
+        )
+
+    def _search_record(self, record_type: str, criteria: Mapping[str, Any]) -> Any:
+        try:
+            search_name, type_filter = SEARCH_TYPES[record_type]
+        except KeyError:
+            raise ValueError(f"record type {record_type!r} has no basic search mapped in SEARCH_TYPES") from None
+        basic = self.type(self._ns_common, search_name)
+        fields: dict[str, Any] = {}
+        if type_filter is not None:
+            fields["type"] = self.type(self._ns_core, "SearchEnumMultiSelectField")(
+                operator="anyOf", searchValue=[type_filter]
+            )
+        if "external_ids" in criteria:
+            fields["externalId"] = self.type(self._ns_core, "SearchMultiSelectField")(
+                operator="anyOf",
+                searchValue=[self.record_ref(record_type, external_id=e) for e in criteria["external_ids"]],
+            )
+        if "modified_after" in criteria:
+            date_field = self.type(self._ns_core, "SearchDateField")
+            after, before = criteria["modified_after"], criteria.get("modified_before")
+            if before is None:
+                fields["lastModifiedDate"] = date_field(operator="onOrAfter", searchValue=_as_datetime(after))
+            else:
+                fields["lastModifiedDate"] = date_field(
+                    operator="within", searchValue=_as_datetime(after), searchValue2=_as_datetime(before)
+                )
+        return basic(**fields)
+
+    def _page(self, operation: str, body: Any) -> SearchPage:
+        result = body.searchResult
+        if not result.status.isSuccess:
+            code, message = _status_error(result.status)
+            raise NetSuiteRequestError(message or "", operation=operation, code=code)
+        records = []
+        if result.recordList is not None and result.recordList.record:
+            records = [from_soap(record) for record in result.recordList.record]
+        return SearchPage(
+            records=records,
+            total_records=result.totalRecords or 0,
+            total_pages=result.totalPages or 0,
+            page_index=result.pageIndex or 1,
+            search_id=result.searchId,
+        )
+
+    def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
+        return self._page("search", self.call("search", searchRecord=self._search_record(record_type, criteria)))
+
+    def search_more(self, search_id: str, page_index: int) -> SearchPage:
+        return self._page(
+            "searchMoreWithId", self.call("searchMoreWithId", searchId=search_id, pageIndex=page_index)
+        )
+
+    def item_availability(self, item_ids: Iterable[str], since: datetime | None) -> list[ItemAvailability]:
+        refs = [self.record_ref("inventoryItem", internal_id=i) for i in item_ids]
+        ref_list = self.type(self._ns_core, "RecordRefList")(recordRef=refs)
+        flt = self.type(self._ns_core, "ItemAvailabilityFilter")(
+            item=ref_list, lastQtyAvailableChange=_as_datetime(since) if since else None
+        )
+        body = self.call("getItemAvailability", itemAvailabilityFilter=flt)
+        result = body.getItemAvailabilityResult
+        if not result.status.isSuccess:
+            code, message = _status_error(result.status)
+            if code in {"NO_RECORDS_FOUND", "RCRD_DSNT_EXIST"}:
+                return []
+            raise NetSuiteRequestError(message or "", operation="getItemAvailability", code=code)
+        rows = []
+        entries = result.itemAvailabilityList.itemAvailability if result.itemAvailabilityList else None
+        for row in entries or []:
+            rows.append(
+                ItemAvailability(
+                    item_id=row.item.internalId,
+                    location_id=row.locationId.internalId if row.locationId is not None else None,
+                    location_name=row.locationId.name if row.locationId is not None else None,
+                    quantity_on_hand=_dec(row.quantityOnHand),
+                    quantity_available=_dec(row.quantityAvailable),
+                    quantity_committed=_dec(row.quantityCommitted),
+                    quantity_on_order=_dec(row.quantityOnOrder),
+                    quantity_back_ordered=_dec(row.quantityBackOrdered),
+                    last_qty_available_change=row.lastQtyAvailableChange,
+                )
+            )
+        return rows
+
+
+def _dec(value: float | None) -> Decimal:
+    return Decimal(repr(value)) if value is not None else Decimal(0)

@@ -1,0 +1,52 @@
+"""NetSuite SuiteTalk SOAP emulator (ARCHITECTURE.md section 6).
+
+The real ``netsuitesdk``/zeep client talks to it over HTTP with the 2023_2 WSDL: ``get``, ``getList``,
+``search``, ``searchMoreWithId``, ``add``, ``addList``, ``update``, ``updateList``, ``upsert``,
+``upsertList``, ``getItemAvailability`` on Customer, SalesOrder, InventoryItem, Account, Subsidiary,
+Location and Currency, with token-based authentication, NetSuite's limits and faults, and its
+business rules. State lives in SQLite under the state directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sandbox.netsuite.service import Credentials
+
+#: Sandbox-only TBA keys (they unlock nothing but this emulator).
+ACCOUNT_ID = "1234567_SB1"
+SANDBOX_CREDENTIALS = Credentials(
+    account=ACCOUNT_ID,
+    consumer_key="sandbox0consumer0key0000000000000000000000000000000000000000000000",
+    consumer_secret="sandbox0consumer0secret00000000000000000000000000000000000000000",
+    token_id="sandbox0token0id00000000000000000000000000000000000000000000000000",
+    token_secret="sandbox0token0secret000000000000000000000000000000000000000000000",
+)
+
+
+def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0) -> Any:
+    """The ASGI app. ``rate_scale`` does not apply (NetSuite governs concurrency, not rate)."""
+    from sandbox.netsuite.app import create_app as _create_app
+
+    return _create_app(state_dir=state_dir, rate_scale=rate_scale, seed=seed, credentials=SANDBOX_CREDENTIALS)
+
+
+def airflow_connection(*, base_url: str) -> dict[str, Any]:
+    """The ``netsuite_default`` connection (JSON form) pointing NetSuiteHook at this emulator."""
+    from sandbox.netsuite.schema import VERSION, wsdl_path
+
+    return {
+        "conn_type": "generic",
+        "description": "NetSuite SuiteTalk SOAP sandbox (python -m sandbox serve)",
+        "login": SANDBOX_CREDENTIALS.consumer_key,
+        "password": SANDBOX_CREDENTIALS.consumer_secret,
+        "extra": {
+            "account_id": ACCOUNT_ID,
+            "token_id": SANDBOX_CREDENTIALS.token_id,
+            "token_secret": SANDBOX_CREDENTIALS.token_secret,
+            "wsdl_version": VERSION,
+            "wsdl_url": str(wsdl_path()),
+            "datacenter_url": base_url.rstrip("/"),
+        },
+    }

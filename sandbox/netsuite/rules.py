@@ -1,0 +1,320 @@
+"""NetSuite's business rules as the emulator applies them to JSON records (the admin API shape).
+
+Referenced records must exist, externalId is unique per record type, required fields are required,
+and NetSuite computes what it computes (sales order totals, line numbers, committed and available
+quantities). Errors are :class:`RecordError` with NetSuite's status codes and wording.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from sandbox.netsuite.store import now_iso
+
+if TYPE_CHECKING:
+    from sandbox.netsuite.schema import Schema
+    from sandbox.netsuite.store import Store
+
+CENT = Decimal("0.01")
+
+
+class RecordError(Exception):
+    """A record-level failure: becomes ``status isSuccess="false"`` with one statusDetail."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+#: body fields that reference another record type
+REF_FIELDS: dict[str, dict[str, str]] = {
+    "customer": {"subsidiary": "subsidiary", "currency": "currency", "parent": "customer"},
+    "salesOrder": {"entity": "customer", "subsidiary": "subsidiary", "currency": "currency", "location": "location"},
+    "inventoryItem": {},
+    "account": {"currency": "currency", "parent": "account"},
+    "subsidiary": {"parent": "subsidiary", "currency": "currency"},
+    "location": {"parent": "location"},
+    "currency": {},
+}
+#: RecordRefList fields
+REF_LIST_FIELDS: dict[str, dict[str, str]] = {
+    "inventoryItem": {"subsidiaryList": "subsidiary"},
+    "account": {"subsidiaryList": "subsidiary"},
+    "location": {"subsidiaryList": "subsidiary"},
+}
+#: sublist -> {line field: referenced type}
+SUBLIST_REFS: dict[str, dict[str, dict[str, str]]] = {
+    "salesOrder": {"itemList": {"item": "inventoryItem", "location": "location"}},
+    "inventoryItem": {"locationsList": {"locationId": "location"}},
+}
+#: sublist -> how lines are matched when replaceAll is false
+SUBLIST_KEYS = {"itemList": "line", "addressbookList": "internalId", "locationsList": "locationId"}
+
+
+def dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def money(value: Decimal) -> float:
+    """Decimal -> JSON number (exact for two-decimal amounts)."""
+    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def record_name(record_type: str, record: dict[str, Any]) -> str | None:
+    if record_type == "customer":
+        if record.get("entityId"):
+            return record["entityId"]
+        if record.get("isPerson"):
+            return " ".join(p for p in (record.get("firstName"), record.get("lastName")) if p) or None
+        return record.get("companyName")
+    if record_type == "inventoryItem":
+        return record.get("itemId")
+    if record_type == "account":
+        return " ".join(p for p in (record.get("acctNumber"), record.get("acctName")) if p) or None
+    return record.get("name")
+
+
+class Rules:
+    def __init__(self, store: Store, schema: Schema) -> None:
+        self.store = store
+        self.schema = schema
+
+    # ------------------------------------------------------------------ references
+    def resolve(self, record_type: str, ref: Any, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(normalised ref with internalId and name, the referenced record) or INVALID_KEY_OR_REF."""
+        if not isinstance(ref, dict) or not (ref.get("internalId") or ref.get("externalId")):
+            raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {ref!r}.")
+        if ref.get("internalId"):
+            target = self.store.get(record_type, internal_id=ref["internalId"])
+            key = ref["internalId"]
+        else:
+            target = self.store.get(record_type, external_id=ref["externalId"])
+            key = ref["externalId"]
+        if target is None:
+            raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {key}.")
+        out = {"internalId": target["internalId"]}
+        if target.get("externalId"):
+            out["externalId"] = target["externalId"]
+        name = record_name(record_type, target)
+        if name:
+            out["name"] = name
+        return out, target
+
+    def _resolve_all(self, record_type: str, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        targets: dict[str, dict[str, Any]] = {}
+        for field, target_type in REF_FIELDS.get(record_type, {}).items():
+            if field in record:
+                record[field], targets[field] = self.resolve(target_type, record[field], field)
+        for field, target_type in REF_LIST_FIELDS.get(record_type, {}).items():
+            if field in record:
+                record[field] = [self.resolve(target_type, r, field)[0] for r in record[field]]
+        for sublist, refs in SUBLIST_REFS.get(record_type, {}).items():
+            for line in record.get(sublist, []):
+                for field, target_type in refs.items():
+                    if field in line:
+                        line[field] = self.resolve(target_type, line[field], field)[0]
+        return targets
+
+    # ------------------------------------------------------------------ merge (update / upsert)
+    @staticmethod
+    def merge(existing: dict[str, Any], incoming: dict[str, Any], replace_flags: dict[str, bool]) -> dict[str, Any]:
+        merged = copy.deepcopy(existing)
+        for field, value in incoming.items():
+            if field == "internalId":
+                continue
+            if isinstance(value, list) and field in SUBLIST_KEYS and not replace_flags.get(field, True):
+                merged[field] = Rules._merge_lines(merged.get(field, []), value, SUBLIST_KEYS[field])
+            else:
+                merged[field] = value
+        return merged
+
+    @staticmethod
+    def _line_key(line: dict[str, Any], key: str) -> Any:
+        value = line.get(key)
+        return value.get("internalId") if isinstance(value, dict) else value
+
+    @staticmethod
+    def _merge_lines(old: list[dict[str, Any]], new: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        """replaceAll=false: lines with a matching key are updated in place, the others are appended."""
+        lines = [dict(line) for line in old]
+        index = {str(Rules._line_key(line, key)): line for line in lines if Rules._line_key(line, key) is not None}
+        for line in new:
+            line_key = Rules._line_key(line, key)
+            if line_key is not None and str(line_key) in index:
+                index[str(line_key)].update(line)
+            else:
+                if key == "line":
+                    line = {k: v for k, v in line.items() if k != "line"}
+                lines.append(dict(line))
+        return lines
+
+    # ------------------------------------------------------------------ validation + derived fields
+    def apply(self, record_type: str, record: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        """Validate ``record`` (a full record after merge), fill what NetSuite fills, return it."""
+        targets = self._resolve_all(record_type, record)
+        handler = getattr(self, f"_apply_{record_type}", None)
+        if handler is not None:
+            handler(record, old, targets)
+        now = now_iso()
+        if self.schema.has_field(record_type, "lastModifiedDate"):
+            record["lastModifiedDate"] = now
+        created_field = "dateCreated" if record_type == "customer" else "createdDate"
+        if old is None and self.schema.has_field(record_type, created_field):
+            record.setdefault(created_field, now)
+        return record
+
+    @staticmethod
+    def _required(record: dict[str, Any], *labels: tuple[str, str]) -> None:
+        missing = [label for field, label in labels if record.get(field) in (None, "", [])]
+        if missing:
+            raise RecordError("USER_ERROR", f"Please enter value(s) for: {', '.join(missing)}")
+
+    def _apply_customer(self, record, old, targets) -> None:
+        self._required(record, ("subsidiary", "Primary Subsidiary"))
+        if record.get("isPerson"):
+            self._required(record, ("firstName", "First Name"), ("lastName", "Last Name"))
+        else:
+            record.setdefault("isPerson", False)
+            self._required(record, ("companyName", "Company Name"))
+        if "currency" not in record:
+            subsidiary = targets["subsidiary"]
+            if subsidiary.get("currency"):
+                record["currency"] = subsidiary["currency"]
+        record.setdefault("entityId", record_name("customer", record))
+        for index, entry in enumerate(record.get("addressbookList", []), start=1):
+            entry.setdefault("internalId", str(index))
+
+    def _apply_salesOrder(self, record, old, targets) -> None:  # noqa: N802 - NetSuite's record type name
+        self._required(record, ("entity", "Customer"))
+        customer = targets["entity"]
+        if "subsidiary" not in record:
+            record["subsidiary"], targets["subsidiary"] = self.resolve("subsidiary", customer["subsidiary"], "subsidiary")
+        if customer.get("subsidiary", {}).get("internalId") != record["subsidiary"]["internalId"]:
+            raise RecordError(
+                "USER_ERROR",
+                "The subsidiary restrictions on this record are incompatible with those defined for customer "
+                f"{customer['internalId']}.",
+            )
+        if "currency" not in record and customer.get("currency"):
+            record["currency"] = customer["currency"]
+        lines = record.get("itemList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        used = [int(line["line"]) for line in lines if line.get("line") is not None]
+        next_line = max(used, default=0) + 1
+        sub_total = Decimal(0)
+        tax_total = Decimal(0)
+        for line in lines:
+            if line.get("line") is None:
+                line["line"] = next_line
+                next_line += 1
+            if line.get("quantity") is None:
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
+            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
+            amount = dec(line["amount"]) if line.get("amount") is not None else quantity * rate
+            line["amount"] = money(amount)
+            line.setdefault("isClosed", False)
+            line.setdefault("quantityFulfilled", 0.0)
+            line.setdefault("quantityBilled", 0.0)
+            if line["isClosed"]:
+                continue
+            sub_total += dec(line["amount"])
+            if line.get("tax1Amt") is not None:
+                tax_total += dec(line["tax1Amt"])
+            elif line.get("taxRate1") is not None:
+                tax_total += (dec(line["amount"]) * dec(line["taxRate1"]) / 100).quantize(CENT, ROUND_HALF_UP)
+        shipping = dec(record.get("shippingCost"))
+        handling = dec(record.get("handlingCost"))
+        if record.get("shippingTax1Rate") is not None:
+            tax_total += (shipping * dec(record["shippingTax1Rate"]) / 100).quantize(CENT, ROUND_HALF_UP)
+        discount = Decimal(0)
+        if record.get("discountRate"):
+            text = str(record["discountRate"]).strip()
+            if text.endswith("%"):
+                discount = -(sub_total * abs(Decimal(text[:-1])) / 100).quantize(CENT, ROUND_HALF_UP)
+            else:
+                discount = -abs(Decimal(text))
+        record["subTotal"] = money(sub_total)
+        record["discountTotal"] = money(discount)
+        record["taxTotal"] = money(tax_total)
+        record["total"] = money(sub_total + discount + tax_total + shipping + handling)
+        record.setdefault("orderStatus", "_pendingFulfillment")
+        record["status"] = {
+            "_pendingApproval": "Pending Approval",
+            "_pendingFulfillment": "Pending Fulfillment",
+            "_cancelled": "Cancelled",
+            "_closed": "Closed",
+        }.get(record["orderStatus"], "Pending Fulfillment")
+        record.setdefault("tranId", f"SO{record['internalId']}")
+        self._commit_inventory(record, old)
+
+    def _commitments(self, order: dict[str, Any] | None) -> dict[tuple[str, str], Decimal]:
+        out: dict[tuple[str, str], Decimal] = {}
+        if not order or order.get("orderStatus") in ("_pendingApproval", "_cancelled", "_closed"):
+            return out
+        header_location = (order.get("location") or {}).get("internalId")
+        for line in order.get("itemList", []):
+            location = (line.get("location") or {}).get("internalId") or header_location
+            if line.get("isClosed") or not location:
+                continue
+            open_qty = dec(line.get("quantity")) - dec(line.get("quantityFulfilled"))
+            key = (line["item"]["internalId"], location)
+            out[key] = out.get(key, Decimal(0)) + max(open_qty, Decimal(0))
+        return out
+
+    def _commit_inventory(self, order: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """Open order lines commit stock at their location: available = on hand - committed."""
+        before, after = self._commitments(old), self._commitments(order)
+        changed_at = now_iso()
+        for item_id, location_id in sorted(set(before) | set(after)):
+            delta = after.get((item_id, location_id), Decimal(0)) - before.get((item_id, location_id), Decimal(0))
+            if delta == 0:
+                continue
+            item = self.store.get("inventoryItem", internal_id=item_id)
+            if item is None:
+                continue
+            for row in item.get("locationsList", []):
+                if row.get("locationId", {}).get("internalId") == location_id:
+                    row["quantityCommitted"] = float(max(dec(row.get("quantityCommitted")) + delta, Decimal(0)))
+                    self._available(row)
+                    self.store.put("inventoryItem", item, changed_at)
+                    self.store.touch_quantity(int(item_id), int(location_id), changed_at)
+                    break
+
+    @staticmethod
+    def _available(row: dict[str, Any]) -> None:
+        on_hand, committed = dec(row.get("quantityOnHand")), dec(row.get("quantityCommitted"))
+        row["quantityAvailable"] = float(max(on_hand - committed, Decimal(0)))
+        row["quantityBackOrdered"] = float(max(committed - on_hand, Decimal(0)))
+
+    def _apply_inventoryItem(self, record, old, targets) -> None:  # noqa: N802
+        self._required(record, ("itemId", "Item Name/Number"))
+        old_rows = {
+            row["locationId"]["internalId"]: row for row in (old or {}).get("locationsList", []) if row.get("locationId")
+        }
+        changed_at = now_iso()
+        for row in record.get("locationsList", []):
+            self._required(row, ("locationId", "Location"))
+            location = self.store.get("location", internal_id=row["locationId"]["internalId"])
+            row["location"] = location.get("name") if location else row.get("location")
+            for field in ("quantityOnHand", "quantityCommitted", "quantityOnOrder"):
+                row.setdefault(field, 0.0)
+            self._available(row)
+            previous = old_rows.get(row["locationId"]["internalId"])
+            if previous is None or previous.get("quantityAvailable") != row["quantityAvailable"]:
+                self.store.touch_quantity(int(record["internalId"]), int(row["locationId"]["internalId"]), changed_at)
+
+    def _apply_account(self, record, old, targets) -> None:
+        self._required(record, ("acctName", "Name"), ("acctType", "Type"))
+
+    def _apply_subsidiary(self, record, old, targets) -> None:
+        self._required(record, ("name", "Name"))
+
+    def _apply_location(self, record, old, targets) -> None:
+        self._required(record, ("name", "Name"))
+
+    def _apply_currency(self, record, old, targets) -> None:
+        self._required(record, ("name", "Name"), ("symbol", "ISO Code"))

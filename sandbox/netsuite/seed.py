@@ -1,0 +1,156 @@
+"""Deterministic demo data consistent with include/mappings/ (subsidiaries, currencies, locations,
+GL accounts, generic Amazon customers, inventory items with per-location quantities)."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.netsuite.service import NetSuiteService
+
+CURRENCIES = [
+    (1, "US Dollar", "USD", "$", True, 1.0),
+    (2, "Canadian Dollar", "CAD", "CA$", False, 0.73),
+    (3, "British Pound", "GBP", "£", False, 1.27),
+    (4, "Euro", "EUR", "€", False, 1.08),
+]
+SUBSIDIARIES = [
+    (1, "Acme Holdings", None, 1, "_unitedStates"),
+    (2, "Acme Goods Inc.", 1, 1, "_unitedStates"),
+    (3, "Acme Goods Canada Ltd.", 1, 2, "_canada"),
+    (4, "Acme Goods UK Ltd.", 1, 3, "_unitedKingdom"),
+    (5, "Acme Goods GmbH", 1, 4, "_germany"),
+]
+#: (internal id, name, subsidiary, kind)
+LOCATIONS = [
+    (1, "US Warehouse", 2, "warehouse"), (2, "US Amazon FBA", 2, "fba"), (3, "US Returns", 2, "returns"),
+    (4, "CA Warehouse", 3, "warehouse"), (5, "CA Amazon FBA", 3, "fba"), (6, "CA Returns", 3, "returns"),
+    (7, "UK Warehouse", 4, "warehouse"), (8, "UK Amazon FBA", 4, "fba"), (9, "UK Returns", 4, "returns"),
+    (10, "DE Warehouse", 5, "warehouse"), (11, "DE Amazon FBA", 5, "fba"), (12, "DE Returns", 5, "returns"),
+]
+#: (internal id, number, name, type, subsidiaries, currency)
+ACCOUNTS = [
+    (1010, "1010", "Bank - US", "_bank", [2], 1),
+    (1011, "1011", "Bank - Canada", "_bank", [3], 2),
+    (1012, "1012", "Bank - UK", "_bank", [4], 3),
+    (1013, "1013", "Bank - Germany", "_bank", [5], 4),
+    (1210, "1210", "Amazon Clearing - US", "_otherCurrentAsset", [2], None),
+    (1211, "1211", "Amazon Clearing - CA", "_otherCurrentAsset", [3], None),
+    (1212, "1212", "Amazon Clearing - UK", "_otherCurrentAsset", [4], None),
+    (1213, "1213", "Amazon Clearing - DE", "_otherCurrentAsset", [5], None),
+    (1220, "1220", "Amazon Reserve Held", "_otherCurrentAsset", [1, 2, 3, 4, 5], None),
+    (1290, "1290", "Amazon Suspense - US", "_otherCurrentAsset", [2], None),
+    (1291, "1291", "Amazon Suspense - CA", "_otherCurrentAsset", [3], None),
+    (1292, "1292", "Amazon Suspense - UK", "_otherCurrentAsset", [4], None),
+    (1293, "1293", "Amazon Suspense - DE", "_otherCurrentAsset", [5], None),
+    (2300, "2300", "Sales Tax Collected", "_otherCurrentLiability", [2, 3], None),
+    (2310, "2310", "Marketplace Facilitator Tax - US", "_otherCurrentLiability", [2], None),
+    (2311, "2311", "Marketplace Facilitator Tax - CA", "_otherCurrentLiability", [3], None),
+    (2312, "2312", "Marketplace Facilitator Tax - UK", "_otherCurrentLiability", [4], None),
+    (2313, "2313", "Marketplace Facilitator Tax - DE", "_otherCurrentLiability", [5], None),
+    (2320, "2320", "Output VAT", "_otherCurrentLiability", [4, 5], None),
+    (4010, "4010", "Product Sales", "_income", [1, 2, 3, 4, 5], None),
+    (4020, "4020", "Shipping Income", "_income", [1, 2, 3, 4, 5], None),
+    (4080, "4080", "Promotions", "_income", [1, 2, 3, 4, 5], None),
+    (4090, "4090", "Refunds", "_income", [1, 2, 3, 4, 5], None),
+    (4910, "4910", "FBA Reimbursements", "_otherIncome", [1, 2, 3, 4, 5], None),
+    (6110, "6110", "Amazon Referral Fees", "_expense", [1, 2, 3, 4, 5], None),
+    (6111, "6111", "Amazon Refund Administration Fees", "_expense", [1, 2, 3, 4, 5], None),
+    (6112, "6112", "Amazon Subscription", "_expense", [1, 2, 3, 4, 5], None),
+    (6119, "6119", "Other Amazon Selling Fees", "_expense", [1, 2, 3, 4, 5], None),
+    (6120, "6120", "FBA Fulfilment Fees", "_expense", [1, 2, 3, 4, 5], None),
+    (6130, "6130", "FBA Storage Fees", "_expense", [1, 2, 3, 4, 5], None),
+    (6140, "6140", "Advertising", "_expense", [1, 2, 3, 4, 5], None),
+    (6150, "6150", "Shipping Chargebacks", "_expense", [1, 2, 3, 4, 5], None),
+]
+#: generic per-marketplace customers of marketplaces.csv (single_customer_id)
+CUSTOMERS = [
+    (100, "Amazon.com Customer", 2, 1),
+    (101, "Amazon.co.uk Customer", 4, 3),
+    (102, "Amazon.de Customer", 5, 4),
+    (103, "Amazon.ca Customer", 3, 2),
+]
+#: (internal id, itemId, display name, locations stocked (warehouse + FBA of these subsidiaries))
+ITEMS = [
+    (501, "Mug 11oz", "Acme Mug 11oz", [2, 3, 4, 5]),
+    (502, "Tee black M", "Acme Tee Black M", [2, 3, 4, 5]),
+    (503, "Tee black L", "Acme Tee Black L", [2, 3, 4, 5]),
+    (504, "Bottle 750ml", "Acme Bottle 750ml", [2, 3, 4]),
+    (505, "Lavender candle", "Acme Lavender Candle", [2, 3, 4, 5]),
+    (506, "Kettle UK plug", "Acme Kettle (UK plug)", [4]),
+    (507, "Kettle EU plug", "Acme Kettle (EU plug)", [5]),
+    (508, "Bottle 750ml (DE)", "Acme Bottle 750ml (DE)", [5]),
+]
+
+
+def _ref(internal_id: int) -> dict[str, str]:
+    return {"internalId": str(internal_id)}
+
+
+def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, customers: int = 0) -> dict[str, int]:
+    """Write the demo data (ids fixed by the mapping tables; quantities drawn from ``seed``)."""
+    rng = random.Random(seed)
+    counts: dict[str, int] = {}
+
+    def add(record_type: str, internal_id: int, record: dict[str, Any]) -> None:
+        with service.store.transaction():
+            service.create(record_type, record, internal_id=internal_id)
+        counts[record_type] = counts.get(record_type, 0) + 1
+
+    for internal_id, name, symbol, display, base, rate in CURRENCIES:
+        add("currency", internal_id, {
+            "name": name, "symbol": symbol, "displaySymbol": display, "isBaseCurrency": base, "exchangeRate": rate,
+        })
+    for internal_id, name, parent, currency, country in SUBSIDIARIES:
+        record: dict[str, Any] = {"name": name, "currency": _ref(currency), "country": country}
+        if parent is not None:
+            record["parent"] = _ref(parent)
+        add("subsidiary", internal_id, record)
+    for internal_id, name, subsidiary, kind in LOCATIONS:
+        add("location", internal_id, {
+            "name": name,
+            "subsidiaryList": [_ref(subsidiary)],
+            "makeInventoryAvailable": kind != "returns",
+        })
+    for internal_id, number, name, acct_type, subsidiaries, currency in ACCOUNTS:
+        record = {
+            "acctNumber": number, "acctName": name, "acctType": acct_type,
+            "subsidiaryList": [_ref(s) for s in subsidiaries],
+        }
+        if currency is not None:
+            record["currency"] = _ref(currency)
+        add("account", internal_id, record)
+    for internal_id, name, subsidiary, currency in CUSTOMERS:
+        add("customer", internal_id, {
+            "externalId": f"AMZ-GENERIC-{internal_id}", "companyName": name, "isPerson": False,
+            "subsidiary": _ref(subsidiary), "currency": _ref(currency),
+        })
+    for internal_id, item_id, display, subsidiaries in ITEMS:
+        rows = []
+        for location_id, _name, subsidiary, kind in LOCATIONS:
+            if subsidiary not in subsidiaries:
+                continue
+            on_hand = {"warehouse": rng.randint(20, 200), "fba": rng.randint(0, 120), "returns": rng.randint(0, 5)}[kind]
+            rows.append({"locationId": _ref(location_id), "quantityOnHand": float(on_hand), "quantityOnOrder": 0.0})
+        add("inventoryItem", internal_id, {
+            "itemId": item_id, "displayName": display, "includeChildren": True,
+            "subsidiaryList": [_ref(1)], "locationsList": rows,
+        })
+    for n in range(items):
+        internal_id = 10_000 + n
+        rows = [
+            {"locationId": _ref(location_id), "quantityOnHand": float(rng.randint(0, 100))}
+            for location_id, _name, _sub, kind in LOCATIONS[:2]
+        ]
+        add("inventoryItem", internal_id, {
+            "itemId": f"Generated item {internal_id}", "includeChildren": True,
+            "subsidiaryList": [_ref(1)], "locationsList": rows,
+        })
+    for n in range(customers):
+        subsidiary = rng.choice([2, 3, 4, 5])
+        add("customer", 20_000 + n, {
+            "externalId": f"SANDBOX-CU-{seed}-{n}", "companyName": f"Sandbox Customer {n}",
+            "subsidiary": _ref(subsidiary),
+        })
+    return counts

@@ -1,0 +1,551 @@
+"""SuiteTalk operations of the emulator: TBA check, governance, fault injection, dispatch."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import logging
+import math
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+from zeep.helpers import serialize_object
+
+from sandbox.netsuite.rules import RecordError, Rules
+from sandbox.netsuite.schema import RECORD_TYPES, Schema, fault_envelope, from_json, record_type_of, to_json
+from sandbox.netsuite.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+MAX_WRITE_LIST = 100
+MAX_GET_LIST = 1000
+MAX_AVAILABILITY_ITEMS = 10_000
+DEFAULT_PAGE_SIZE = 1000
+SEARCH_TTL_SECONDS = 15 * 60
+TIMESTAMP_TOLERANCE_SECONDS = 300
+
+#: fault -> (code, message) exactly as NetSuite words them
+FAULTS: dict[str, tuple[str, str]] = {
+    "ExceededConcurrentRequestLimitFault": (
+        "WS_REQUEST_BLOCKED",
+        "SuiteTalk concurrent request limit exceeded. Request blocked.",
+    ),
+    "ExceededRequestLimitFault": ("WS_CONCUR_SESSION_DISALLWD", "Only one request may be made against a session at a time"),
+    "ExceededUsageLimitFault": ("USER_ERROR", "The request exceeded the usage limit of your account."),
+    "UnexpectedErrorFault": ("UNEXPECTED_ERROR", "An unexpected error occurred."),
+    "InvalidCredentialsFault": ("INVALID_LOGIN_ATTEMPT", "Invalid login attempt."),
+    "InvalidSessionFault": ("WS_LOG_IN_REQD", "A valid tokenPassport is required for this request."),
+    "ExceededRecordCountFault": ("MAX_RCRDS_EXCEEDED", "The number of records in the request exceeds the limit."),
+}
+
+#: basic search type -> record type (TransactionSearchBasic / ItemSearchBasic go by their ``type`` filter)
+SEARCHES = {
+    "CustomerSearchBasic": "customer",
+    "AccountSearchBasic": "account",
+    "LocationSearchBasic": "location",
+    "SubsidiarySearchBasic": "subsidiary",
+    "ItemSearchBasic": "inventoryItem",
+}
+TRANSACTION_TYPES = {"_salesOrder": "salesOrder"}
+ITEM_TYPES = {"_inventoryItem": "inventoryItem"}
+
+
+class SoapFault(Exception):
+    def __init__(self, fault: str, code: str | None = None, message: str | None = None, *, faultcode: str | None = None):
+        default_code, default_message = FAULTS.get(fault, ("UNEXPECTED_ERROR", "An unexpected error occurred."))
+        self.fault = fault
+        self.code = code or default_code
+        self.message = message or default_message
+        self.faultcode = faultcode or "soapenv:Server.userException"
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The TBA keys the emulator accepts (sandbox-only values, see ``airflow_connection``)."""
+
+    account: str
+    consumer_key: str
+    consumer_secret: str
+    token_id: str
+    token_secret: str
+
+
+@dataclass
+class InjectedFault:
+    operation: str
+    times: int
+    status: int | None = None
+    fault: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class _Search:
+    record_type: str
+    ids: list[int]
+    page_size: int
+    body_fields_only: bool
+    created: float = field(default_factory=time.monotonic)
+
+
+class NetSuiteService:
+    def __init__(self, store: Store, schema: Schema, credentials: Credentials, *, concurrency_limit: int = 5):
+        self.store = store
+        self.schema = schema
+        self.rules = Rules(store, schema)
+        self.credentials = credentials
+        self.concurrency_limit = concurrency_limit
+        self.latency_seconds = 0.0
+        self._in_flight = 0
+        self._gate = threading.Lock()
+        self._faults: list[InjectedFault] = []
+        self._searches: OrderedDict[str, _Search] = OrderedDict()
+        self._nonces: deque[str] = deque(maxlen=50_000)
+        self._nonce_set: set[str] = set()
+        self._doc_ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ admin
+    def reset(self) -> None:
+        self.store.reset()
+        with self._gate:
+            self._faults.clear()
+            self._searches.clear()
+
+    def inject(self, fault: InjectedFault) -> None:
+        with self._gate:
+            self._faults.append(fault)
+
+    def _take_fault(self, operation: str) -> InjectedFault | None:
+        with self._gate:
+            for fault in self._faults:
+                if fault.operation in (operation, "*") and fault.times > 0:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ HTTP entry point
+    def handle(self, payload: bytes) -> tuple[int, bytes, str]:
+        """One SOAP POST -> (HTTP status, body, content type)."""
+        try:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+            envelope = etree.fromstring(payload, parser=parser)
+            operation, body, header = self.schema.parse_request(envelope)
+        except LookupError as exc:
+            return 500, fault_envelope(
+                "UnexpectedErrorFault", "UNEXPECTED_ERROR", f"The sandbox does not emulate operation {exc}."
+            ), "text/xml"
+        except Exception as exc:  # malformed XML or a request that does not match the WSDL
+            return 500, fault_envelope(
+                "UnexpectedErrorFault", "USER_ERROR", f"Invalid request: {type(exc).__name__}", faultcode="soapenv:Client"
+            ), "text/xml"
+
+        if not self._acquire():
+            self.store.count_call(operation, throttled=True)
+            log.info("NetSuite sandbox: %s rejected, %s requests in flight", operation, self.concurrency_limit)
+            return 500, fault_envelope("ExceededConcurrentRequestLimitFault", *FAULTS["ExceededConcurrentRequestLimitFault"]), "text/xml"
+        try:
+            if self.latency_seconds:
+                time.sleep(self.latency_seconds)
+            self.store.count_call(operation)
+            self._authenticate(header)
+            injected = self._take_fault(operation)
+            if injected is not None:
+                if injected.status is not None:
+                    return injected.status, b"<html><body>Service Unavailable</body></html>", "text/html"
+                raise SoapFault(injected.fault or "UnexpectedErrorFault", injected.code, injected.message)
+            response = getattr(self, f"_op_{operation}", None)
+            if response is None:
+                raise SoapFault("UnexpectedErrorFault", "UNEXPECTED_ERROR", f"The sandbox does not emulate operation {operation}.")
+            result = response(body, header)
+            ns_id = f"WEBSERVICES_{self.credentials.account}_{next(self._doc_ids)}"
+            return 200, self.schema.serialize_response(operation, result, ns_id), "text/xml; charset=utf-8"
+        except SoapFault as fault:
+            return 500, fault_envelope(fault.fault, fault.code, fault.message, faultcode=fault.faultcode), "text/xml"
+        finally:
+            self._release()
+
+    def _acquire(self) -> bool:
+        with self._gate:
+            if self._in_flight >= self.concurrency_limit:
+                return False
+            self._in_flight += 1
+            return True
+
+    def _release(self) -> None:
+        with self._gate:
+            self._in_flight -= 1
+
+    # ------------------------------------------------------------------ TBA
+    def _authenticate(self, header: Any) -> None:
+        passport = getattr(header, "tokenPassport", None) if header is not None else None
+        if passport is None:
+            raise SoapFault("InvalidSessionFault")
+        creds = self.credentials
+        signature = passport.signature
+        algorithm = getattr(signature, "algorithm", None) or "HMAC-SHA256"
+        digest = {"HMAC-SHA256": hashlib.sha256, "HMAC-SHA1": hashlib.sha1}.get(algorithm)
+        base = "&".join(
+            [passport.account or "", passport.consumerKey or "", passport.token or "", passport.nonce or "", str(passport.timestamp)]
+        )
+        key = f"{creds.consumer_secret}&{creds.token_secret}".encode()
+        expected = base64.b64encode(hmac.new(key, base.encode(), digest).digest()).decode() if digest else ""
+        given = getattr(signature, "_value_1", None) or ""
+        fresh = abs(time.time() - int(passport.timestamp or 0)) <= TIMESTAMP_TOLERANCE_SECONDS
+        valid = (
+            digest is not None
+            and hmac.compare_digest(passport.account or "", creds.account)
+            and hmac.compare_digest(passport.consumerKey or "", creds.consumer_key)
+            and hmac.compare_digest(passport.token or "", creds.token_id)
+            and hmac.compare_digest(given, expected)
+            and fresh
+        )
+        nonce = f"{passport.token}:{passport.nonce}"
+        with self._gate:
+            replay = nonce in self._nonce_set
+            if valid and not replay:
+                if len(self._nonces) == self._nonces.maxlen:
+                    self._nonce_set.discard(self._nonces[0])
+                self._nonces.append(nonce)
+                self._nonce_set.add(nonce)
+        if not valid or replay:
+            # NetSuite says no more than this; the Login Audit Trail has the reason. So does this log,
+            # without any key, token or signature.
+            reason = "replayed nonce" if replay else ("stale timestamp" if not fresh else "signature or keys")
+            log.warning("NetSuite sandbox: rejected tokenPassport for account %s (%s)", passport.account, reason)
+            raise SoapFault("InvalidCredentialsFault")
+
+    # ------------------------------------------------------------------ helpers
+    def _status(self, ok: bool, code: str | None = None, message: str | None = None) -> Any:
+        status = self.schema.core("Status")
+        if ok:
+            return status(isSuccess=True)
+        detail = self.schema.core("StatusDetail")(code=code, message=message, type="ERROR")
+        return status(isSuccess=False, statusDetail=[detail])
+
+    def _ref(self, record_type: str, record: dict[str, Any]) -> Any:
+        return self.schema.core("RecordRef")(
+            internalId=record["internalId"], externalId=record.get("externalId"), type=record_type
+        )
+
+    def to_soap(self, record_type: str, record: dict[str, Any], *, body_fields_only: bool = False) -> Any:
+        if body_fields_only:
+            record = {
+                k: v for k, v in record.items() if not (k.endswith("List") and isinstance(v, list) and k != "subsidiaryList")
+            }
+        return from_json(self.schema, self.schema.record_class(record_type), record)
+
+    # ------------------------------------------------------------------ writes
+    def create(self, record_type: str, data: dict[str, Any], *, internal_id: int | None = None) -> dict[str, Any]:
+        """Add a record (SOAP ``add``/``addList``/``upsert`` of a new externalId, or the admin API)."""
+        if data.get("externalId") and self.store.get(record_type, external_id=data["externalId"]):
+            raise RecordError("DUP_RCRD", "This record already exists")
+        record = dict(data)
+        if internal_id is not None:
+            if self.store.get(record_type, internal_id=internal_id):
+                raise RecordError("DUP_RCRD", "This record already exists")
+            self.store.bump_sequence(record_type, internal_id)
+            record["internalId"] = str(internal_id)
+        else:
+            record["internalId"] = str(self.store.next_id(record_type))
+        record = self.rules.apply(record_type, record, None)
+        self._check_schema(record_type, record)
+        self.store.put(record_type, record, now_iso())
+        return record
+
+    def _check_schema(self, record_type: str, record: dict[str, Any]) -> None:
+        try:
+            self.to_soap(record_type, record)
+        except (ValueError, TypeError) as exc:
+            raise RecordError("INVALID_FLD", str(exc)) from None
+
+    def update(self, record_type: str, existing: dict[str, Any], data: dict[str, Any], flags: dict[str, bool]) -> dict[str, Any]:
+        merged = self.rules.merge(existing, data, flags)
+        record = self.rules.apply(record_type, merged, existing)
+        self._check_schema(record_type, record)
+        self.store.put(record_type, record, now_iso())
+        return record
+
+    def _write_one(self, mode: str, value: Any) -> Any:
+        record_type = record_type_of(value)
+        write_response = self.schema.messages("WriteResponse")
+        try:
+            if record_type not in RECORD_TYPES:
+                raise RecordError("INVALID_RCRD_TYPE", f"The sandbox does not emulate record type {record_type}.")
+            data, flags = to_json(value)
+            with self.store.transaction():
+                external_id = data.get("externalId")
+                if mode == "add":
+                    record = self.create(record_type, data)
+                elif mode == "update":
+                    existing = (
+                        self.store.get(record_type, internal_id=data["internalId"])
+                        if data.get("internalId")
+                        else self.store.get(record_type, external_id=external_id)
+                        if external_id
+                        else None
+                    )
+                    if existing is None:
+                        raise RecordError("RCRD_DSNT_EXIST", "That record does not exist.")
+                    record = self.update(record_type, existing, data, flags)
+                else:  # upsert
+                    if not external_id:
+                        raise RecordError("USER_ERROR", "You must specify an externalId for an upsert operation.")
+                    existing = self.store.get(record_type, external_id=external_id)
+                    if existing is None:
+                        record = self.create(record_type, {k: v for k, v in data.items() if k != "internalId"})
+                    else:
+                        record = self.update(record_type, existing, data, flags)
+            return write_response(status=self._status(True), baseRef=self._ref(record_type, record))
+        except RecordError as exc:
+            return write_response(status=self._status(False, exc.code, exc.message))
+
+    def _write_list(self, operation: str, mode: str, body: Any) -> dict[str, Any]:
+        records = list(body.record or []) if hasattr(body, "record") else list(body or [])
+        if len(records) > MAX_WRITE_LIST:
+            raise SoapFault(
+                "ExceededRecordCountFault",
+                "MAX_RCRDS_EXCEEDED",
+                f"The maximum number of records for the {operation} operation is {MAX_WRITE_LIST}. "
+                f"Your request contained {len(records)} records.",
+            )
+        self.store.add_records_count(operation, len(records))
+        responses = [self._write_one(mode, record) for record in records]
+        response_list = self.schema.messages("WriteResponseList")(
+            status=self._status(True), writeResponse=responses
+        )
+        return {"writeResponseList": response_list}
+
+    @staticmethod
+    def _single(body: Any) -> Any:
+        return body.record if hasattr(body, "record") else body
+
+    def _op_add(self, body, header):
+        self.store.add_records_count("add", 1)
+        return {"writeResponse": self._write_one("add", self._single(body))}
+
+    def _op_update(self, body, header):
+        self.store.add_records_count("update", 1)
+        return {"writeResponse": self._write_one("update", self._single(body))}
+
+    def _op_upsert(self, body, header):
+        self.store.add_records_count("upsert", 1)
+        return {"writeResponse": self._write_one("upsert", self._single(body))}
+
+    def _op_addList(self, body, header):  # noqa: N802 - SuiteTalk operation names
+        return self._write_list("addList", "add", body)
+
+    def _op_updateList(self, body, header):  # noqa: N802
+        return self._write_list("updateList", "update", body)
+
+    def _op_upsertList(self, body, header):  # noqa: N802
+        return self._write_list("upsertList", "upsert", body)
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, ref: Any) -> Any:
+        read_response = self.schema.messages("ReadResponse")
+        record_type = getattr(ref, "type", None)
+        if record_type not in RECORD_TYPES:
+            return read_response(status=self._status(False, "INVALID_RCRD_TYPE", f"The sandbox does not emulate record type {record_type}."))
+        record = self.store.get(
+            record_type,
+            internal_id=ref.internalId if ref.internalId else None,
+            external_id=None if ref.internalId else ref.externalId,
+        )
+        if record is None:
+            return read_response(status=self._status(False, "RCRD_DSNT_EXIST", "That record does not exist."))
+        return read_response(status=self._status(True), record=self.to_soap(record_type, record))
+
+    def _op_get(self, body, header):
+        ref = body.baseRef if hasattr(body, "baseRef") else body
+        response = self._read(ref)
+        self.store.add_records_count("get", 1 if response.status.isSuccess else 0)
+        return {"readResponse": response}
+
+    def _op_getList(self, body, header):  # noqa: N802
+        refs = list(body.baseRef or []) if hasattr(body, "baseRef") else list(body or [])
+        if len(refs) > MAX_GET_LIST:
+            raise SoapFault(
+                "ExceededRecordCountFault",
+                "MAX_RCRDS_EXCEEDED",
+                f"The maximum number of records for the getList operation is {MAX_GET_LIST}.",
+            )
+        responses = [self._read(ref) for ref in refs]
+        self.store.add_records_count("getList", sum(1 for r in responses if r.status.isSuccess))
+        return {"readResponseList": self.schema.messages("ReadResponseList")(status=self._status(True), readResponse=responses)}
+
+    # ------------------------------------------------------------------ search
+    def _search_result(self, *, ok=True, code=None, message=None, **fields) -> dict[str, Any]:
+        result = self.schema.core("SearchResult")(status=self._status(ok, code, message), **fields)
+        return {"searchResult": result}
+
+    def _page(self, search_id: str, search: _Search, page_index: int) -> dict[str, Any]:
+        total = len(search.ids)
+        total_pages = math.ceil(total / search.page_size) if total else 0
+        if total and not 1 <= page_index <= total_pages:
+            return self._search_result(
+                ok=False, code="INVALID_SEARCH_PAGE_INDEX", message=f"Invalid page index {page_index}; the search has {total_pages} pages."
+            )
+        start = (page_index - 1) * search.page_size
+        records = []
+        for internal_id in search.ids[start : start + search.page_size]:
+            record = self.store.get(search.record_type, internal_id=internal_id)
+            if record is not None:
+                records.append(self.to_soap(search.record_type, record, body_fields_only=search.body_fields_only))
+        self.store.add_records_count("search" if page_index == 1 else "searchMoreWithId", len(records))
+        record_list = self.schema.core("RecordList")(record=records) if records else None
+        return self._search_result(
+            totalRecords=total,
+            pageSize=search.page_size,
+            totalPages=total_pages,
+            pageIndex=page_index,
+            searchId=search_id,
+            recordList=record_list,
+        )
+
+    def _criteria(self, record_type: str, criteria: dict[str, Any]) -> dict[str, Any]:
+        def utc(value: datetime) -> str:
+            value = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+        query: dict[str, Any] = {}
+        for name, value in criteria.items():
+            if value is None or name == "type":
+                continue
+            operator = value.get("operator")
+            if name in ("externalId", "internalId"):
+                if operator != "anyOf":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", f"The sandbox supports only anyOf on {name}.")
+                refs = value.get("searchValue") or []
+                if name == "externalId":
+                    query["external_ids"] = [r.get("externalId") or r.get("internalId") for r in refs]
+                else:
+                    query["internal_ids"] = [int(r.get("internalId")) for r in refs]
+            elif name == "externalIdString":
+                if operator != "is":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on externalIdString.")
+                query["external_ids"] = [value.get("searchValue")]
+            elif name == "lastModifiedDate":
+                first, second = value.get("searchValue"), value.get("searchValue2")
+                if first is None:
+                    raise RecordError("INVALID_SEARCH_VALUE", "lastModifiedDate needs a searchValue.")
+                if operator in ("after", "onOrAfter", "notBefore"):
+                    query.update(modified_from=utc(first), from_inclusive=operator != "after")
+                elif operator in ("before", "onOrBefore", "notAfter"):
+                    query.update(modified_to=utc(first), to_inclusive=operator != "before")
+                elif operator == "within":
+                    if second is None:
+                        raise RecordError("INVALID_SEARCH_VALUE", "within needs searchValue and searchValue2.")
+                    query.update(modified_from=utc(first), modified_to=utc(second))
+                else:
+                    raise RecordError("INVALID_SEARCH_OPERATOR", f"The sandbox does not support {operator} on lastModifiedDate.")
+            else:
+                raise RecordError("INVALID_SEARCH_FIELD_OBJ", f"The sandbox does not support the search field {name}.")
+        return query
+
+    def _op_search(self, body, header):
+        search_record = body.searchRecord if hasattr(body, "searchRecord") else body
+        type_name = getattr(getattr(search_record, "_xsd_type", None), "name", "")
+        if type_name.endswith("Search") and getattr(search_record, "basic", None) is not None:
+            search_record = search_record.basic
+            type_name = search_record._xsd_type.name
+        criteria = serialize_object(search_record, dict)
+        record_type = SEARCHES.get(type_name)
+        type_filter = (criteria.get("type") or {}).get("searchValue") or []
+        if type_name == "TransactionSearchBasic":
+            types = {TRANSACTION_TYPES.get(t) for t in type_filter}
+            record_type = types.pop() if len(types) == 1 else None
+        elif type_name == "ItemSearchBasic" and type_filter:
+            types = {ITEM_TYPES.get(t) for t in type_filter}
+            record_type = types.pop() if len(types) == 1 else None
+        if record_type is None:
+            return self._search_result(
+                ok=False, code="INVALID_SEARCH", message=f"The sandbox does not emulate this search ({type_name} {type_filter})."
+            )
+        prefs = getattr(header, "searchPreferences", None) if header is not None else None
+        page_size = (prefs.pageSize if prefs is not None and prefs.pageSize else None) or DEFAULT_PAGE_SIZE
+        body_only = True if prefs is None or prefs.bodyFieldsOnly is None else bool(prefs.bodyFieldsOnly)
+        if not 5 <= page_size <= 1000:
+            return self._search_result(
+                ok=False, code="INVALID_SEARCH_PAGE_SIZE", message="The page size must be between 5 and 1000."
+            )
+        try:
+            query = self._criteria(record_type, criteria)
+        except RecordError as exc:
+            return self._search_result(ok=False, code=exc.code, message=exc.message)
+        ids = self.store.select_ids(record_type, **query)
+        search_id = f"WEBSERVICES_{self.credentials.account}_{uuid.uuid4().hex}"
+        search = _Search(record_type=record_type, ids=ids, page_size=page_size, body_fields_only=body_only)
+        with self._gate:
+            self._searches[search_id] = search
+            while len(self._searches) > 500:
+                self._searches.popitem(last=False)
+        return self._page(search_id, search, 1)
+
+    def _op_searchMoreWithId(self, body, header):  # noqa: N802
+        with self._gate:
+            search = self._searches.get(body.searchId)
+        if search is None or time.monotonic() - search.created > SEARCH_TTL_SECONDS:
+            return self._search_result(
+                ok=False, code="INVALID_SEARCH_MORE", message="The search has expired or the searchId is invalid; run the search again."
+            )
+        return self._page(body.searchId, search, int(body.pageIndex or 1))
+
+    # ------------------------------------------------------------------ availability
+    def _op_getItemAvailability(self, body, header):  # noqa: N802
+        flt = body.itemAvailabilityFilter if hasattr(body, "itemAvailabilityFilter") else body
+        refs = list(flt.item.recordRef or []) if flt is not None and flt.item is not None else []
+        if len(refs) > MAX_AVAILABILITY_ITEMS:
+            raise SoapFault(
+                "ExceededRecordCountFault",
+                "MAX_RCRDS_EXCEEDED",
+                f"The maximum number of items for getItemAvailability is {MAX_AVAILABILITY_ITEMS}.",
+            )
+        since = flt.lastQtyAvailableChange if flt is not None else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        core = self.schema.core
+        rows = []
+        for ref in refs:
+            item = self.store.get(
+                "inventoryItem", internal_id=ref.internalId if ref.internalId else None,
+                external_id=None if ref.internalId else ref.externalId,
+            )
+            if item is None:
+                continue
+            changes = self.store.quantity_changes(int(item["internalId"]))
+            for row in item.get("locationsList", []):
+                location_id = row["locationId"]["internalId"]
+                changed = changes.get(int(location_id)) or item.get("lastModifiedDate") or now_iso()
+                changed_at = datetime.fromisoformat(changed)
+                if since is not None and changed_at <= since:
+                    continue
+                rows.append(
+                    core("ItemAvailability")(
+                        item=core("RecordRef")(internalId=item["internalId"], name=item.get("itemId")),
+                        lastQtyAvailableChange=changed_at,
+                        locationId=core("RecordRef")(internalId=location_id, name=row.get("location")),
+                        quantityOnHand=row.get("quantityOnHand", 0.0),
+                        quantityOnOrder=row.get("quantityOnOrder", 0.0),
+                        quantityCommitted=row.get("quantityCommitted", 0.0),
+                        quantityBackOrdered=row.get("quantityBackOrdered", 0.0),
+                        quantityAvailable=row.get("quantityAvailable", 0.0),
+                    )
+                )
+        self.store.add_records_count("getItemAvailability", len(rows))
+        result = core("GetItemAvailabilityResult")(
+            status=self._status(True),
+            itemAvailabilityList=core("ItemAvailabilityList")(itemAvailability=rows) if rows else None,
+        )
+        return {"getItemAvailabilityResult": result}

@@ -1,0 +1,223 @@
+"""SQLite state of the NetSuite emulator: records as JSON (the admin API shape), ids, call counters."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+#: NetSuite numbers records per family (all transactions share one sequence).
+FAMILIES = {
+    "customer": "entity",
+    "salesOrder": "transaction",
+    "inventoryItem": "item",
+    "account": "account",
+    "subsidiary": "subsidiary",
+    "location": "location",
+    "currency": "currency",
+}
+FIRST_ID = 1000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    record_type TEXT NOT NULL,
+    internal_id INTEGER NOT NULL,
+    external_id TEXT,
+    last_modified TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (record_type, internal_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_external_id ON records (record_type, external_id)
+    WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS records_last_modified ON records (record_type, last_modified);
+CREATE TABLE IF NOT EXISTS sequences (family TEXT PRIMARY KEY, next_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS qty_changes (
+    item_id INTEGER NOT NULL, location_id INTEGER NOT NULL, changed_at TEXT NOT NULL,
+    PRIMARY KEY (item_id, location_id)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    operation TEXT PRIMARY KEY, calls INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class Store:
+    """Thread-safe (one connection behind a lock): uvicorn runs SOAP calls in a thread pool."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / "netsuite.sqlite3"
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def is_empty(self) -> bool:
+        with self.lock:
+            return self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+
+    def reset(self) -> None:
+        with self.transaction():
+            for table in ("records", "sequences", "qty_changes", "calls"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+    # ------------------------------------------------------------------ records
+    def next_id(self, record_type: str) -> int:
+        family = FAMILIES[record_type]
+        with self.lock:
+            row = self._db.execute("SELECT next_id FROM sequences WHERE family = ?", (family,)).fetchone()
+            value = row[0] if row else FIRST_ID
+            self._db.execute(
+                "INSERT INTO sequences (family, next_id) VALUES (?, ?) "
+                "ON CONFLICT (family) DO UPDATE SET next_id = excluded.next_id",
+                (family, value + 1),
+            )
+            return value
+
+    def bump_sequence(self, record_type: str, used_id: int) -> None:
+        family = FAMILIES[record_type]
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO sequences (family, next_id) VALUES (?, ?) ON CONFLICT (family) "
+                "DO UPDATE SET next_id = MAX(next_id, excluded.next_id)",
+                (family, max(used_id + 1, FIRST_ID)),
+            )
+
+    def get(self, record_type: str, internal_id: int | str | None = None, external_id: str | None = None):
+        with self.lock:
+            if internal_id is not None:
+                try:
+                    key = int(internal_id)
+                except (TypeError, ValueError):
+                    return None
+                row = self._db.execute(
+                    "SELECT data FROM records WHERE record_type = ? AND internal_id = ?", (record_type, key)
+                ).fetchone()
+            elif external_id is not None:
+                row = self._db.execute(
+                    "SELECT data FROM records WHERE record_type = ? AND external_id = ?",
+                    (record_type, external_id),
+                ).fetchone()
+            else:
+                return None
+        return json.loads(row[0]) if row else None
+
+    def put(self, record_type: str, record: dict[str, Any], last_modified: str) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO records (record_type, internal_id, external_id, last_modified, data) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (record_type, internal_id) DO UPDATE SET "
+                "external_id = excluded.external_id, last_modified = excluded.last_modified, data = excluded.data",
+                (
+                    record_type,
+                    int(record["internalId"]),
+                    record.get("externalId"),
+                    last_modified,
+                    json.dumps(record, default=_json_default, sort_keys=True),
+                ),
+            )
+
+    def all(self, record_type: str) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT data FROM records WHERE record_type = ? ORDER BY internal_id", (record_type,)
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def select_ids(
+        self,
+        record_type: str,
+        *,
+        internal_ids: list[int] | None = None,
+        external_ids: list[str] | None = None,
+        modified_from: str | None = None,
+        modified_to: str | None = None,
+        from_inclusive: bool = True,
+        to_inclusive: bool = True,
+    ) -> list[int]:
+        sql = ["SELECT internal_id FROM records WHERE record_type = ?"]
+        args: list[Any] = [record_type]
+        if internal_ids is not None:
+            sql.append(f"AND internal_id IN ({','.join('?' * len(internal_ids)) or 'NULL'})")
+            args.extend(internal_ids)
+        if external_ids is not None:
+            sql.append(f"AND external_id IN ({','.join('?' * len(external_ids)) or 'NULL'})")
+            args.extend(external_ids)
+        if modified_from is not None:
+            sql.append("AND last_modified >= ?" if from_inclusive else "AND last_modified > ?")
+            args.append(modified_from)
+        if modified_to is not None:
+            sql.append("AND last_modified <= ?" if to_inclusive else "AND last_modified < ?")
+            args.append(modified_to)
+        sql.append("ORDER BY internal_id")
+        with self.lock:
+            return [row[0] for row in self._db.execute(" ".join(sql), args).fetchall()]
+
+    # ------------------------------------------------------------------ availability
+    def touch_quantity(self, item_id: int, location_id: int, at: str) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO qty_changes (item_id, location_id, changed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (item_id, location_id) DO UPDATE SET changed_at = excluded.changed_at",
+                (item_id, location_id, at),
+            )
+
+    def quantity_changes(self, item_id: int) -> dict[int, str]:
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT location_id, changed_at FROM qty_changes WHERE item_id = ?", (item_id,)
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    # ------------------------------------------------------------------ call counters
+    def count_call(self, operation: str, *, throttled: bool = False, records: int = 0) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO calls (operation, calls, throttled, records) VALUES (?, 1, ?, ?) "
+                "ON CONFLICT (operation) DO UPDATE SET calls = calls + 1, "
+                "throttled = throttled + excluded.throttled, records = records + excluded.records",
+                (operation, int(throttled), records),
+            )
+
+    def add_records_count(self, operation: str, records: int) -> None:
+        with self.lock:
+            self._db.execute("UPDATE calls SET records = records + ? WHERE operation = ?", (records, operation))
+
+    def calls(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            rows = self._db.execute("SELECT operation, calls, throttled, records FROM calls").fetchall()
+        return {op: {"calls": c, "throttled": t, "records": r} for op, c, t, r in rows}
