@@ -128,6 +128,23 @@ def query_list(request: Request, name: str) -> list[str] | None:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+ORDER_FILTERS = ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore", "marketplaceIds",
+                 "fulfillmentStatuses", "fulfilledBy")
+
+
+def _order_filters(request: Request) -> dict[str, Any]:
+    """The searchOrders filters present in the request (normalised), to tie a paginationToken to them."""
+    filters: dict[str, Any] = {}
+    for name in ORDER_FILTERS:
+        if name in ("marketplaceIds", "fulfillmentStatuses", "fulfilledBy"):
+            values = query_list(request, name)
+            if values:
+                filters[name] = sorted(values)
+        elif request.query_params.get(name):
+            filters[name] = iso(parse_time(name, request.query_params[name]))
+    return filters
+
+
 def _project(order: dict, included: set[str]) -> dict:
     """The order as ``searchOrders``/``getOrder`` return it for the requested ``includedData``."""
     out = {k: v for k, v in order.items() if k not in ORDER_SECTIONS or ORDER_SECTIONS[k] in included}
@@ -173,12 +190,14 @@ class AmazonSandbox:
         return headers
 
     def _respond(self, request: Request, operation: str, status: int, body: Any) -> Response:
-        self.responses.append({"operation": operation, "method": request.method, "path": request.url.path, "status": status, "body": body})
+        headers = self._headers(operation)
+        self.responses.append({"operation": operation, "method": request.method, "path": request.url.path, "status": status,
+                               "body": body, "headers": dict(headers)})
         if status >= 400:
             self.calls[operation]["errors"] += 1
         if body is None:
-            return Response(status_code=status, headers=self._headers(operation))
-        return JSONResponse(body, status_code=status, headers=self._headers(operation))
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     def _authorize(self, request: Request) -> None:
         token = request.headers.get("x-amz-access-token", "")
@@ -203,6 +222,11 @@ class AmazonSandbox:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.body is not None:
+                # Not Amazon's answer but a proxy's: not recorded for the model conformance check.
+                stats["errors"] += 1
+                return Response(content=fault.body, status_code=fault.status or 502,
+                                media_type=fault.content_type or "text/html")
             if fault.fault == "expire_token":
                 self.store.expire_tokens()
             elif fault.fault == "expire_pagination_tokens":
@@ -238,15 +262,23 @@ class AmazonSandbox:
             if cursor["issued_at"] + PAGINATION_TOKEN_TTL < time.time():
                 raise ApiError(400, details="The paginationToken has expired. Pagination tokens are valid for 24 hours.")
             ids, position, extra = json.loads(cursor["ids"]), cursor["position"], json.loads(cursor["extra"])
-            page_size = cursor["page_size"]
+            filters = extra.pop("_filters", {})
+            # Amazon: "All other parameters must be provided with the same values ... with the exception
+            # of maxResultsPerPage and includedData, which can be modified between calls."
+            changed = sorted(name for name, value in _order_filters(request).items() if filters.get(name) != value)
+            if changed:
+                raise ApiError(400, details=f"{', '.join(changed)} must have the values of the request that returned the paginationToken.")
+            page_size = self._int(q.get("maxResultsPerPage"), "maxResultsPerPage", default=cursor["page_size"], low=1, high=100)
         else:
             ids, extra = self._matching_order_ids(request)
+            filters = _order_filters(request)
             position = 0
         page_ids = ids[position : position + page_size]
         orders = [_project(o, included) for o in self.store.orders_by_ids(page_ids)]
         body: dict[str, Any] = {"orders": orders}
         if position + page_size < len(ids):
-            body["pagination"] = {"nextToken": self.store.create_cursor("searchOrders", ids, position + page_size, page_size, extra)}
+            body["pagination"] = {"nextToken": self.store.create_cursor("searchOrders", ids, position + page_size, page_size,
+                                                                        {**extra, "_filters": filters})}
         body.update(extra)
         return 200, body, len(orders)
 
@@ -537,6 +569,8 @@ class AmazonSandbox:
     def lwa_token(self, form: dict[str, str]) -> JSONResponse:
         self.calls["lwaToken"]["calls"] += 1
         fault = self.faults.take("lwaToken")
+        if fault is not None and fault.body is not None:
+            return Response(content=fault.body, status_code=fault.status or 502, media_type=fault.content_type or "text/html")
         if fault is not None and fault.status is not None:
             return JSONResponse({"error": "server_error", "error_description": "Internal Server Error"}, status_code=fault.status)
         grant = form.get("grant_type")
@@ -667,10 +701,13 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             return JSONResponse({"error": f"unknown operation {operation!r}; one of {sorted(USAGE_PLANS)} or lwaToken"}, status_code=400)
         status = body.get("status")
         fault = body.get("fault")
-        if fault not in (None, "expire_token", "expire_pagination_tokens", "FATAL", "timeout"):
+        if fault not in (None, "expire_token", "expire_pagination_tokens", "FATAL"):
             return JSONResponse({"error": f"unknown fault {fault!r}"}, status_code=400)
+        raw = body.get("body")
+        if raw is not None and not isinstance(raw, str):
+            return JSONResponse({"error": "body must be a string (the raw response body a proxy would send)"}, status_code=400)
         sb.faults.add(Fault(operation=operation, times=int(body.get("times", 1)), status=int(status) if status else None,
-                            fault=fault, delay=float(body.get("delay", 0.0))))
+                            fault=fault, delay=float(body.get("delay", 0.0)), body=raw, content_type=body.get("content_type")))
         return {"pending": sb.faults.pending()}
 
     @app.get("/_sandbox/faults")

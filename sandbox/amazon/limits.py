@@ -89,6 +89,10 @@ class Fault:
     status: int | None = None
     fault: str | None = None
     delay: float = 0.0
+    #: A raw body sent instead of Amazon's JSON error (what a proxy or load balancer in front of
+    #: Amazon answers, e.g. an HTML 502 page); ``content_type`` defaults to text/html.
+    body: str | None = None
+    content_type: str | None = None
 
 
 @dataclass

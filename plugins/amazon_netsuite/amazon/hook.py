@@ -11,7 +11,9 @@ the per-operation token bucket, 429/5xx/network retries and the one-time access-
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -157,12 +159,28 @@ _TOKENS_LOCK = threading.Lock()
 def _lwa_client_class(token_url: str) -> type:
     """An AccessTokenClient posting to ``token_url``, caching tokens per (LWA endpoint, app, seller)."""
     from sp_api.auth import AccessTokenClient, AccessTokenResponse
+    from sp_api.auth.exceptions import AuthorizationError
 
     class LwaTokenClient(AccessTokenClient):
         url: ClassVar[str] = token_url
 
         def _key(self) -> tuple[str, str, str]:
             return (self.url, self.cred.client_id, self.cred.refresh_token)
+
+        def _request(self, url: str, data: Any, headers: Any) -> dict:
+            # The library calls response.json() unguarded: a proxy's HTML 502 in front of LWA would
+            # escape as a bare JSONDecodeError (never retried). Make it an AuthorizationError with the
+            # real status, so 5xx/429 are retried like any LWA failure.
+            response = self._transport.request("POST", url, data=data, headers=headers)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise AuthorizationError("unreadable_response", _describe_unreadable(response), response.status_code)
+            if response.status_code != 200:
+                raise AuthorizationError(body.get("error"), body.get("error_description"), response.status_code)
+            return body
 
         def get_auth(self) -> AccessTokenResponse:
             with _TOKENS_LOCK:
@@ -178,8 +196,87 @@ def _lwa_client_class(token_url: str) -> type:
     return LwaTokenClient
 
 
+def _quiet_library_debug_log() -> None:
+    """Keep python-amazon-sp-api's DEBUG records out of task logs.
+
+    At DEBUG the library logs every request's headers (the access token) and every response body
+    (buyer names, addresses, emails): a task log at DEBUG would leak PII (ARCHITECTURE.md section 3).
+    """
+    library_log = logging.getLogger("sp_api")
+    if library_log.getEffectiveLevel() < logging.INFO:
+        library_log.setLevel(logging.INFO)
+
+
+class UnreadableResponseError(Exception):
+    """A 2xx SP-API response whose body is not a JSON document (a proxy page, a truncated body).
+
+    python-amazon-sp-api turns such a body into an empty ``ApiResponse``; for ``searchOrders`` that
+    reads as "no orders, no next page" and would silently lose the rest of the window. ``_call``
+    retries it like a 5xx. The message never quotes the body: a truncated order page holds PII.
+    """
+
+    def __init__(self, status: int | None, description: str) -> None:
+        self.status = status
+        super().__init__(description)
+
+
+def _expect_keys(response: Any, *keys: str) -> Any:
+    """``response`` if its payload has ``keys`` (required by Amazon's model), else UnreadableResponseError."""
+    payload = getattr(response, "payload", None)
+    missing = [key for key in keys if not isinstance(payload, dict) or key not in payload]
+    if missing:
+        raise UnreadableResponseError(None, f"2xx response without {', '.join(missing)}, which Amazon's model requires")
+    return response
+
+
+def _describe_unreadable(response: Any) -> str:
+    """A short, PII-free description of a non-JSON error body (a proxy or load balancer page)."""
+    text = re.sub(r"<[^>]*>", " ", response.text[:2000] if response.content else "")
+    text = " ".join(text.split())[:160]
+    kind = response.headers.get("content-type") or "no content-type"
+    return f"non-JSON {kind} body from {response.url.host}, probably a proxy or load balancer" + (f": {text}" if text else "")
+
+
+def _raise_for_unparsed_response(response: Any, *, method: str, res_no_data: bool) -> None:
+    """Raise what python-amazon-sp-api would swallow.
+
+    The library only raises when the body is JSON with an ``errors`` list: a 5xx with an HTML body
+    (a proxy's 502 page) or a JSON body without ``errors`` becomes an empty, successful-looking
+    ``ApiResponse``, and statuses it does not know (502) become a generic exception with code 999.
+    Here every status >= 400 raises the library's exception for that status (5xx as a server error,
+    so it is retried) carrying the real status; a 2xx body that is not JSON raises
+    ``UnreadableResponseError``.
+    """
+    from sp_api.base.exceptions import SellingApiException, SellingApiServerException, get_exception_for_code
+
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        body = None
+    if status >= 400:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if not isinstance(errors, list) or not errors:
+            errors = [{"code": f"HTTP{status}", "message": f"HTTP {status} without an SP-API error body",
+                       "details": _describe_unreadable(response)}]
+        exc_cls = get_exception_for_code(status)
+        if exc_cls is SellingApiException and status >= 500:
+            exc_cls = SellingApiServerException
+        exc = exc_cls(errors, headers=response.headers)
+        exc.code = status
+        raise exc
+    if not isinstance(body, dict | list):
+        if (method == "DELETE" or res_no_data) and not response.content.strip():
+            return
+        raise UnreadableResponseError(status, f"HTTP {status} with a body that is not a JSON document (content-type "
+                                              f"{response.headers.get('content-type') or 'none'}, {len(response.content)} bytes)")
+
+
 def _with_host_header(client_cls: type) -> type:
-    """The library derives the Host header as ``endpoint[8:]``, which is wrong for http:// endpoints."""
+    """The library derives the Host header as ``endpoint[8:]``, which is wrong for http:// endpoints.
+
+    The subclass also raises for responses the library would swallow (``_raise_for_unparsed_response``).
+    """
 
     class EndpointClient(client_cls):
         @property
@@ -187,6 +284,10 @@ def _with_host_header(client_cls: type) -> type:
             headers = super().headers
             headers["host"] = urlsplit(self.endpoint).netloc
             return headers
+
+        def _check_response(self, res: Any, res_no_data: bool = False, bulk: bool = False, wrap_list: bool = False) -> Any:
+            _raise_for_unparsed_response(res, method=self.method, res_no_data=res_no_data)
+            return super()._check_response(res, res_no_data, bulk, wrap_list)
 
     EndpointClient.__name__ = client_cls.__name__
     return EndpointClient
@@ -272,6 +373,7 @@ class SellingPartnerHook(BaseHook):
     def _build_client(self, client_cls: type, *, restricted_data_token: str | None = None) -> Any:
         from sp_api.base import Marketplaces
 
+        _quiet_library_debug_log()
         cfg = self.config
         marketplace = next(
             (m for m in Marketplaces if m.marketplace_id == cfg.marketplace_ids[0] and m.endpoint == REGION_ENDPOINTS[cfg.region]),
@@ -357,9 +459,9 @@ class SellingPartnerHook(BaseHook):
                               operation, throttles, bucket.rate)
                 continue
             except (SellingApiServerException, SellingApiTemporarilyUnavailableException,
-                    SellingApiGatewayTimeoutException, httpx.TransportError) as exc:
+                    SellingApiGatewayTimeoutException, httpx.TransportError, UnreadableResponseError) as exc:
                 failures += 1
-                status = getattr(exc, "code", None) if isinstance(exc, SellingApiException) else None
+                status = getattr(exc, "code", None) if isinstance(exc, SellingApiException) else getattr(exc, "status", None)
                 if failures >= self.max_attempts:
                     raise SellingPartnerApiError(
                         operation, status, getattr(exc, "error", None) or [{"code": type(exc).__name__, "message": str(exc)}],
@@ -381,7 +483,7 @@ class SellingPartnerHook(BaseHook):
                     hint="Check that the app has the role this operation needs and that the seller authorization (refresh_token) is current",
                 ) from exc
             except AuthorizationError as exc:
-                if exc.status_code and (exc.status_code >= 500 or exc.status_code == 429):
+                if (exc.status_code and (exc.status_code >= 500 or exc.status_code == 429)) or exc.error_code == "unreadable_response":
                     failures += 1
                     if failures < self.max_attempts:
                         self._sleep(self._backoff(failures))
@@ -438,7 +540,7 @@ class SellingPartnerHook(BaseHook):
         while True:
             query = dict(params, paginationToken=token) if token else dict(params)
             try:
-                response = self._call("searchOrders", lambda q=query: client.search_orders(**q))
+                response = self._call("searchOrders", lambda q=query: _expect_keys(client.search_orders(**q), "orders"))
             except SellingPartnerApiError as exc:
                 if token and _is_pagination_token_error(exc) and restarts < 3:
                     restarts += 1
@@ -451,7 +553,7 @@ class SellingPartnerHook(BaseHook):
                                                       hint="Pagination tokens expire after 24 hours; rerun the task") from exc
                 raise
             pages += 1
-            for order in response.payload.get("orders") or []:
+            for order in response.payload["orders"] or []:
                 if order["orderId"] in seen:
                     continue
                 seen.add(order["orderId"])
@@ -473,7 +575,7 @@ class SellingPartnerHook(BaseHook):
         """
         client = self.get_conn()
         params = {"includedData": list(included_data)} if included_data else {}
-        response = self._call("getOrder", lambda: client.get_order(order_id, **params))
+        response = self._call("getOrder", lambda: _expect_keys(client.get_order(order_id, **params), "order"))
         return response.payload["order"]
 
     # -- Reports 2021-06-30 ------------------------------------------------------------------------
@@ -551,8 +653,8 @@ class SellingPartnerHook(BaseHook):
         found: list[dict] = []
         query = params
         while True:
-            response = self._call("getReports", lambda q=query: reports_client.get_reports(**q))
-            found.extend(response.payload.get("reports") or [])
+            response = self._call("getReports", lambda q=query: _expect_keys(reports_client.get_reports(**q), "reports"))
+            found.extend(response.payload["reports"] or [])
             token = response.next_token
             if not token:
                 return found

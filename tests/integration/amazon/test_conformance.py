@@ -69,7 +69,7 @@ def test_given_every_operation_and_error_path_when_called_then_each_response_mat
     assert {400, 403, 404, 429, 500, 503} <= {status for _, status in seen}
     problems = [p for e in exchanges for p in sp_api_models.errors(e["operation"], e["status"], e["body"])]
     assert problems == []
-    assert all(e["status"] >= 400 or e["body"] is None or "x-amzn-RateLimit-Limit" for e in exchanges)
+    assert all("x-amzn-RateLimit-Limit" in e["headers"] and "x-amzn-RequestId" in e["headers"] for e in exchanges)
 
 
 def test_given_a_throttled_call_then_the_429_carries_the_rate_limit_header_and_amazons_body(start_sandbox):
@@ -92,3 +92,23 @@ def test_given_the_cli_when_printing_env_then_it_exports_the_amazon_connection(c
     conn = json.loads(json.loads(capsys.readouterr().out)["AIRFLOW_CONN_AMAZON_SP_API_DEFAULT"])
     assert conn["extra"]["endpoint"] == "http://127.0.0.1:8799"
     assert conn["extra"]["lwa_endpoint"] == "http://127.0.0.1:8799/auth/o2/token"
+
+
+class TestSearchOrdersPagination:
+    """The model: the next page repeats every filter with the same value; maxResultsPerPage and includedData may change."""
+
+    def test_given_a_pagination_token_when_the_filters_change_then_amazon_refuses_it(self, start_sandbox):
+        sandbox = start_sandbox(rate_scale=1000)
+        http, headers = sandbox.http, {"x-amz-access-token": _token(sandbox.http)}
+        since = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        later = (datetime.now(UTC) - timedelta(days=29)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        token = http.get("/orders/2026-01-01/orders", params={"lastUpdatedAfter": since, "maxResultsPerPage": 10}, headers=headers).json()["pagination"]["nextToken"]
+
+        moved = http.get("/orders/2026-01-01/orders", params={"lastUpdatedAfter": later, "paginationToken": token}, headers=headers)
+        same = http.get("/orders/2026-01-01/orders", params={"lastUpdatedAfter": since, "paginationToken": token, "maxResultsPerPage": 25}, headers=headers)
+
+        assert moved.status_code == 400
+        assert moved.json()["errors"][0]["code"] == "InvalidInput"
+        assert "lastUpdatedAfter" in moved.json()["errors"][0]["details"]
+        assert same.status_code == 200
+        assert len(same.json()["orders"]) == 25

@@ -135,6 +135,82 @@ class TestRetries:
         assert sandbox.calls("getOrder")["calls"] == 1
 
 
+PROXY_502 = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+
+
+class TestNonJsonResponses:
+    """A proxy or load balancer in front of Amazon answers with HTML, not Amazon's error JSON.
+
+    python-amazon-sp-api turns such a body into an empty, successful-looking response: for
+    searchOrders that means "no orders, no next page" and the rest of the window is lost.
+    """
+
+    def test_given_an_html_502_mid_window_when_searching_then_it_is_retried_and_every_order_arrives_once(self, hook, sandbox):
+        iterator = hook.iter_orders(last_updated_after=WINDOW_START, page_size=10)
+        first = next(iterator)
+        sandbox.fault("searchOrders", status=502, body=PROXY_502, times=2)
+
+        orders = [first, *iterator]
+
+        assert Counter(_ids(orders)) == Counter(_ids(sandbox.orders()))
+        assert sandbox.calls("searchOrders")["calls"] == 12 + 2
+        assert sandbox.calls("searchOrders")["errors"] == 2
+
+    def test_given_html_502_never_stops_when_calling_then_error_names_status_and_proxy_after_bounded_attempts(
+        self, sandbox, fast_hook_kwargs
+    ):
+        hook = SellingPartnerHook(max_attempts=3, **fast_hook_kwargs)
+        sandbox.fault("searchOrders", status=502, body=PROXY_502, times=10)
+
+        with pytest.raises(SellingPartnerApiError, match=r"searchOrders failed with HTTP 502: HTTP502: .*proxy.*502 Bad Gateway nginx.*after 3 attempts") as raised:
+            hook.search_orders(last_updated_after=WINDOW_START)
+        assert raised.value.status == 502
+        assert sandbox.calls("searchOrders")["calls"] == 3
+
+    @pytest.mark.parametrize("body", [
+        '{"errors": [{"code": "InternalFailure", "message": "We encountered an internal error. Please try again."}]}',
+        '{"message": "Internal server error"}',  # a gateway's JSON, without Amazon's errors list
+    ])
+    def test_given_a_json_502_when_calling_then_it_is_retried_not_failed_as_unknown(self, hook, sandbox, body):
+        # 502 has no exception class in python-amazon-sp-api: it became a generic, never-retried error "HTTP 999"
+        sandbox.fault("getOrder", status=502, body=body, content_type="application/json", times=1)
+        order_id = sandbox.orders()[0]["orderId"]
+
+        assert hook.get_order(order_id)["orderId"] == order_id
+        assert sandbox.calls("getOrder")["calls"] == 2
+
+    def test_given_a_200_with_a_non_json_body_when_searching_then_it_is_retried_instead_of_read_as_an_empty_page(self, hook, sandbox):
+        iterator = hook.iter_orders(last_updated_after=WINDOW_START, page_size=10)
+        first = next(iterator)
+        sandbox.fault("searchOrders", status=200, body='{"orders": [{"orderId": "111-', content_type="application/json", times=1)
+
+        orders = [first, *iterator]
+
+        assert Counter(_ids(orders)) == Counter(_ids(sandbox.orders()))
+        assert sandbox.calls("searchOrders")["calls"] == 12 + 1
+
+    def test_given_a_200_without_orders_when_searching_then_it_is_retried_instead_of_ending_the_window(self, hook, sandbox):
+        sandbox.fault("searchOrders", status=200, body="{}", content_type="application/json", times=1)
+
+        assert len(hook.search_orders(last_updated_after=WINDOW_START)) == 120
+        assert sandbox.calls("searchOrders")["calls"] == 2 + 1
+
+    def test_given_a_non_json_404_when_calling_then_it_fails_at_once_with_the_status(self, hook, sandbox):
+        sandbox.fault("getOrder", status=404, body="<html><body>Not Found</body></html>", times=1)
+
+        with pytest.raises(SellingPartnerApiError, match=r"getOrder failed with HTTP 404: HTTP404: .*Not Found") as raised:
+            hook.get_order(sandbox.orders()[0]["orderId"])
+        assert raised.value.status == 404
+        assert sandbox.calls("getOrder")["calls"] == 1
+
+    def test_given_an_html_502_from_lwa_when_calling_then_the_token_request_is_retried(self, hook, sandbox):
+        sandbox.fault("lwaToken", status=502, body=PROXY_502, times=1)
+        order_id = sandbox.orders()[0]["orderId"]
+
+        assert hook.get_order(order_id)["orderId"] == order_id
+        assert sandbox.calls("lwaToken")["calls"] == 2
+
+
 class TestTokens:
     def test_given_the_access_token_expires_when_calling_then_it_is_refreshed_once_and_the_call_succeeds(self, hook, sandbox):
         order_id = sandbox.orders()[0]["orderId"]

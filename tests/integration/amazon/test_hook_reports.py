@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -78,6 +79,41 @@ class TestDocuments:
         assert sandbox.calls("createRestrictedDataToken")["calls"] == 1
         with pytest.raises(SellingPartnerApiError, match="getReportDocument failed with HTTP 403: Unauthorized"):
             hook.download_report_document(published["reportDocumentId"], restricted=False)
+
+
+    def test_given_an_expired_presigned_url_when_downloading_then_a_fresh_url_is_requested_once(self, hook, sandbox, monkeypatch):
+        published = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[DE], content=EU_TEXT, charset="Cp1252")
+        real = hook.get_report_document
+        served: list[str] = []
+
+        def first_url_already_expired(document_id, **kwargs):
+            meta = dict(real(document_id, **kwargs))
+            if not served:  # the URL lived past its 5 minutes before the download started
+                meta["url"] = meta["url"].replace("X-Amz-Expires=300", "X-Amz-Expires=0")
+            served.append(meta["url"])
+            return meta
+
+        monkeypatch.setattr(hook, "get_report_document", first_url_already_expired)
+        time.sleep(1.05)  # the sandbox signs whole seconds; make the zero-lifetime URL strictly expired
+
+        assert hook.download_report(published["reportId"]) == EU_TEXT
+        assert len(served) == 2 and "X-Amz-Expires=0" in served[0]
+        assert sandbox.calls("s3GetObject")["calls"] == 2
+
+    def test_given_the_presigned_url_is_refused_twice_when_downloading_then_the_error_names_the_document(self, hook, sandbox, monkeypatch):
+        published = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="x\n")
+        real = hook.get_report_document
+
+        def always_tampered(document_id, **kwargs):
+            meta = dict(real(document_id, **kwargs))
+            meta["url"] = meta["url"].replace("X-Amz-Signature=", "X-Amz-Signature=0")
+            return meta
+
+        monkeypatch.setattr(hook, "get_report_document", always_tampered)
+
+        with pytest.raises(SellingPartnerError, match=rf"(?s)report document {published['reportDocumentId']}.*HTTP 403.*SignatureDoesNotMatch"):
+            hook.download_report(published["reportId"])
+        assert sandbox.calls("s3GetObject")["calls"] == 2
 
 
 class TestListReports:

@@ -20,8 +20,11 @@ from amazon_netsuite.amazon.errors import (
 )
 from amazon_netsuite.amazon.hook import (
     SellingPartnerHook,
+    UnreadableResponseError,
+    _expect_keys,
     _is_access_token_error,
     _is_pagination_token_error,
+    _raise_for_unparsed_response,
     clamp_order_window,
 )
 
@@ -169,3 +172,71 @@ class TestErrorClassification:
                                                                "details": "The paginationToken has expired. Pagination tokens are valid for 24 hours."}])
         assert _is_pagination_token_error(error)
         assert not _is_pagination_token_error(SellingPartnerApiError("searchOrders", 400, INVALID_INPUT))
+
+
+class TestUnparsedResponses:
+    """python-amazon-sp-api only raises for JSON bodies with an ``errors`` list; the hook's clients raise for the rest."""
+
+    URL = "https://sellingpartnerapi-na.amazon.com/orders/2026-01-01/orders"
+
+    def _response(self, status: int, content: bytes, content_type: str = "text/html") -> httpx.Response:
+        return httpx.Response(status, content=content, headers={"content-type": content_type}, request=httpx.Request("GET", self.URL))
+
+    def test_given_an_html_502_then_a_retryable_server_error_with_the_real_status_is_raised(self):
+        response = self._response(502, b"<html><title>502 Bad Gateway</title><body>nginx</body></html>")
+
+        with pytest.raises(SellingApiServerException) as raised:
+            _raise_for_unparsed_response(response, method="GET", res_no_data=False)
+        assert raised.value.code == 502
+        assert raised.value.error[0]["code"] == "HTTP502"
+        assert "502 Bad Gateway nginx" in raised.value.error[0]["details"]
+
+    def test_given_amazons_json_error_then_it_is_raised_with_amazons_errors_and_status(self):
+        response = self._response(400, json.dumps({"errors": INVALID_INPUT}).encode(), "application/json")
+
+        with pytest.raises(SellingApiBadRequestException) as raised:
+            _raise_for_unparsed_response(response, method="GET", res_no_data=False)
+        assert raised.value.error == INVALID_INPUT and raised.value.code == 400
+
+    def test_given_a_truncated_2xx_order_page_then_the_error_never_quotes_the_body(self):
+        response = self._response(200, b'{"orders": [{"orderId": "111-1", "buyer": {"buyerName": "Jane Roe", "buyerEmail": "jane@', "application/json")
+
+        with pytest.raises(UnreadableResponseError) as raised:
+            _raise_for_unparsed_response(response, method="GET", res_no_data=False)
+        assert "Jane" not in str(raised.value) and "jane@" not in str(raised.value)
+        assert "not a JSON document" in str(raised.value)
+
+    def test_given_an_empty_2xx_to_a_delete_then_it_is_accepted(self):
+        _raise_for_unparsed_response(self._response(200, b""), method="DELETE", res_no_data=False)
+
+    def test_given_a_2xx_json_body_then_nothing_is_raised(self):
+        _raise_for_unparsed_response(self._response(200, b'{"orders": []}', "application/json"), method="GET", res_no_data=False)
+
+    def test_given_an_unreadable_response_when_calling_then_it_is_retried(self, hook):
+        fn = _sequence(UnreadableResponseError(200, "HTTP 200 with a body that is not a JSON document"), _ok())
+
+        assert hook._call("getReport", fn).payload == {"ok": True}
+        assert len(fn.calls) == 2
+
+    def test_given_a_payload_without_the_required_key_then_it_is_unreadable(self):
+        with pytest.raises(UnreadableResponseError, match="without orders"):
+            _expect_keys(ApiResponse(payload={"pagination": {}}), "orders")
+
+
+class TestLibraryLogging:
+    def test_given_debug_logging_when_building_a_client_then_the_library_does_not_log_response_bodies(self, hook):
+        import logging
+
+        from sp_api.api import Reports
+
+        library_log, root = logging.getLogger("sp_api"), logging.getLogger()
+        saved = library_log.level, root.level
+        library_log.setLevel(logging.NOTSET)
+        root.setLevel(logging.DEBUG)
+        try:
+            hook._build_client(Reports)
+
+            assert not logging.getLogger("sp_api.base.client").isEnabledFor(logging.DEBUG)
+        finally:
+            library_log.setLevel(saved[0])
+            root.setLevel(saved[1])
