@@ -33,6 +33,9 @@ class FaultRequest(BaseModel):
     code: str | None = None
     message: str | None = None
     times: int = Field(1, ge=1)
+    after: bool = Field(
+        False, description="run the operation first, then answer the failure: a write that succeeded but whose response was lost"
+    )
 
 
 class ConfigRequest(BaseModel):

@@ -125,11 +125,21 @@ class Rules:
         for field, value in incoming.items():
             if field == "internalId":
                 continue
-            if isinstance(value, list) and field in SUBLIST_KEYS and not replace_flags.get(field, True):
+            if field == "customFieldList" and isinstance(value, list):
+                # custom fields not sent keep their values; the ones sent are set (keyed by scriptId)
+                merged[field] = Rules._merge_custom_fields(merged.get(field, []), value)
+            elif isinstance(value, list) and field in SUBLIST_KEYS and not replace_flags.get(field, True):
                 merged[field] = Rules._merge_lines(merged.get(field, []), value, SUBLIST_KEYS[field])
             else:
                 merged[field] = value
         return merged
+
+    @staticmethod
+    def _merge_custom_fields(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fields = {(f.get("scriptId") or f.get("internalId")): dict(f) for f in old}
+        for entry in new:
+            fields[entry.get("scriptId") or entry.get("internalId")] = dict(entry)
+        return list(fields.values())
 
     @staticmethod
     def _line_key(line: dict[str, Any], key: str) -> Any:
@@ -184,8 +194,28 @@ class Rules:
             if subsidiary.get("currency"):
                 record["currency"] = subsidiary["currency"]
         record.setdefault("entityId", record_name("customer", record))
-        for index, entry in enumerate(record.get("addressbookList", []), start=1):
-            entry.setdefault("internalId", str(index))
+        self._addressbook(record, old)
+
+    @staticmethod
+    def _addressbook(record: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """New address book entries get fresh internalIds (never one in use now or before this write);
+        at most one entry stays the default shipping (billing) address: the last one
+        flagged, which is the one just sent when a new address is appended."""
+        entries = record.get("addressbookList") or []
+        used = [
+            int(e["internalId"])
+            for e in [*entries, *((old or {}).get("addressbookList") or [])]
+            if str(e.get("internalId") or "").isdigit()
+        ]
+        next_id = max(used, default=0) + 1
+        for entry in entries:
+            if not entry.get("internalId"):
+                entry["internalId"] = str(next_id)
+                next_id += 1
+        for flag in ("defaultShipping", "defaultBilling"):
+            flagged = [e for e in entries if e.get(flag)]
+            for entry in flagged[:-1]:
+                entry[flag] = False
 
     def _apply_salesOrder(self, record, old, targets) -> None:  # noqa: N802 - NetSuite's record type name
         self._required(record, ("entity", "Customer"))

@@ -10,6 +10,7 @@ import functools
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,9 @@ def from_json(schema: Schema, xsd_type: ComplexType, data: Mapping[str, Any]) ->
                 value = datetime.fromisoformat(value)
             kwargs[key] = value
             continue
+        if child.name == "CustomFieldList":
+            kwargs[key] = child(customField=[_custom_field(schema, entry) for entry in value])
+            continue
         inner = child.elements
         if isinstance(value, list) and element.max_occurs != "unbounded":
             if len(inner) != 1:
@@ -183,6 +187,39 @@ def from_json(schema: Schema, xsd_type: ComplexType, data: Mapping[str, Any]) ->
         else:
             raise ValueError(f"{xsd_type.name}.{key} needs an object, got {type(value).__name__}")
     return xsd_type(**kwargs)
+
+
+def custom_field_type(value: Any) -> str:
+    """The concrete ``CustomFieldRef`` subtype of a JSON custom field value (JSON has no dates: an ISO
+    date string comes back as a ``StringCustomFieldRef``)."""
+    if isinstance(value, bool):
+        return "BooleanCustomFieldRef"
+    if isinstance(value, int):
+        return "LongCustomFieldRef"
+    if isinstance(value, float | Decimal):
+        return "DoubleCustomFieldRef"
+    if isinstance(value, datetime):
+        return "DateCustomFieldRef"
+    if isinstance(value, str):
+        return "StringCustomFieldRef"
+    if isinstance(value, Mapping):
+        return "SelectCustomFieldRef"
+    if isinstance(value, list):
+        return "MultiSelectCustomFieldRef"
+    raise ValueError(f"custom field value of type {type(value).__name__} is not supported")
+
+
+def _custom_field(schema: Schema, entry: Any) -> Any:
+    """``{"scriptId", "value"}`` -> the concrete ``CustomFieldRef`` (it is abstract in the schema)."""
+    if not isinstance(entry, Mapping) or not (entry.get("scriptId") or entry.get("internalId")):
+        raise ValueError("customFieldList entries need a scriptId (or internalId) and a value")
+    value = entry.get("value")
+    type_name = custom_field_type(value)
+    if type_name == "SelectCustomFieldRef":
+        value = schema.core("ListOrRecordRef")(**dict(value))
+    elif type_name == "MultiSelectCustomFieldRef":
+        value = [schema.core("ListOrRecordRef")(**dict(v)) for v in value]
+    return schema.core(type_name)(internalId=entry.get("internalId"), scriptId=entry.get("scriptId"), value=value)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ class InjectedFault:
     fault: str | None = None
     code: str | None = None
     message: str | None = None
+    after: bool = False  # run the operation, then answer the failure (the response is "lost")
 
 
 @dataclass
@@ -161,20 +162,26 @@ class NetSuiteService:
             self.store.count_call(operation)
             self._authenticate(header)
             injected = self._take_fault(operation)
-            if injected is not None:
-                if injected.status is not None:
-                    return injected.status, b"<html><body>Service Unavailable</body></html>", "text/html"
-                raise SoapFault(injected.fault or "UnexpectedErrorFault", injected.code, injected.message)
+            if injected is not None and not injected.after:
+                return self._injected(injected)
             response = getattr(self, f"_op_{operation}", None)
             if response is None:
                 raise SoapFault("UnexpectedErrorFault", "UNEXPECTED_ERROR", f"The sandbox does not emulate operation {operation}.")
             result = response(body, header)
+            if injected is not None:  # the work is done and committed; the caller never hears of it
+                return self._injected(injected)
             ns_id = f"WEBSERVICES_{self.credentials.account}_{next(self._doc_ids)}"
             return 200, self.schema.serialize_response(operation, result, ns_id), "text/xml; charset=utf-8"
         except SoapFault as fault:
             return 500, fault_envelope(fault.fault, fault.code, fault.message, faultcode=fault.faultcode), "text/xml"
         finally:
             self._release()
+
+    @staticmethod
+    def _injected(injected: InjectedFault) -> tuple[int, bytes, str]:
+        if injected.status is not None:
+            return injected.status, b"<html><body>Service Unavailable</body></html>", "text/html"
+        raise SoapFault(injected.fault or "UnexpectedErrorFault", injected.code, injected.message)
 
     def _acquire(self) -> bool:
         with self._gate:
@@ -240,9 +247,11 @@ class NetSuiteService:
         )
 
     def to_soap(self, record_type: str, record: dict[str, Any], *, body_fields_only: bool = False) -> Any:
-        if body_fields_only:
+        if body_fields_only:  # sublists go; custom body fields and multi-select refs stay
             record = {
-                k: v for k, v in record.items() if not (k.endswith("List") and isinstance(v, list) and k != "subsidiaryList")
+                k: v
+                for k, v in record.items()
+                if not (k.endswith("List") and isinstance(v, list) and k not in ("subsidiaryList", "customFieldList"))
             }
         return from_json(self.schema, self.schema.record_class(record_type), record)
 
@@ -436,6 +445,12 @@ class NetSuiteService:
                 if operator != "is":
                     raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on externalIdString.")
                 query["external_ids"] = [value.get("searchValue")]
+            elif name == "email" and record_type == "customer":
+                if operator != "is":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on email.")
+                if not value.get("searchValue"):
+                    raise RecordError("INVALID_SEARCH_VALUE", "email needs a searchValue.")
+                query["email"] = value["searchValue"]
             elif name == "lastModifiedDate":
                 first, second = value.get("searchValue"), value.get("searchValue2")
                 if first is None:

@@ -168,6 +168,7 @@ class Store:
         modified_to: str | None = None,
         from_inclusive: bool = True,
         to_inclusive: bool = True,
+        email: str | None = None,
     ) -> list[int]:
         sql = ["SELECT internal_id FROM records WHERE record_type = ?"]
         args: list[Any] = [record_type]
@@ -183,6 +184,9 @@ class Store:
         if modified_to is not None:
             sql.append("AND last_modified <= ?" if to_inclusive else "AND last_modified < ?")
             args.append(modified_to)
+        if email is not None:  # NetSuite's "is" on text fields ignores case
+            sql.append("AND lower(json_extract(data, '$.email')) = lower(?)")
+            args.append(email.strip())
         sql.append("ORDER BY internal_id")
         with self.lock:
             return [row[0] for row in self._db.execute(" ".join(sql), args).fetchall()]

@@ -58,7 +58,9 @@ class NetSuiteBatchError(NetSuiteError):
 
     ``completed`` holds the per-record results of the chunks that NetSuite did answer (successes and
     record-level failures, in request order); ``pending_external_ids`` the records never answered.
-    Writes are upserts keyed by externalId, so re-running the task (or replaying) is safe.
+    Upserts are keyed by externalId, so re-running the task (or replaying) is safe. ``addList`` is not
+    idempotent: the first pending chunk may have been written before the failure, so look its records up
+    (or upsert them) instead of adding them again.
     """
 
     def __init__(

@@ -8,6 +8,21 @@ SOAP in 2028.2) without touching the flows. It owns the connection, batching (10
 exponential backoff; record-level failures come back as :class:`RecordResult` and never raise away the
 records that succeeded. Across workers, concurrency is bounded by the Airflow pool ``netsuite_api``.
 
+Record dicts follow the SOAP record: fields named as in the schema, RecordRefs as
+``{"internalId", "externalId", "name"}``, sublists as lists under their schema names, and custom fields
+as ``"customFieldList": [{"scriptId": "custbody_amazon_order_id", "value": "113-..."}]`` (a ``str``
+value is sent as ``StringCustomFieldRef``; ``bool``/``int``/``Decimal``/``date``/ref dict/list of ref
+dicts as the Boolean/Long/Double/Date/Select/MultiSelect refs; ``"type"`` names one explicitly). Reads
+return custom fields in the same shape.
+
+Retries and idempotency: ``upsert_records`` is keyed by externalId, so a retry after an ambiguous
+failure (timeout, 5xx, ``UnexpectedErrorFault``: NetSuite may have written the batch) is harmless.
+``add_records`` is not: it retries such failures only when every record of the chunk has an externalId,
+and then reports a ``DUP_RCRD`` answer as the record already written (with its internalId); a chunk
+holding a record without externalId is not retried after an ambiguous failure (it raises
+:class:`NetSuiteBatchError` rather than risk a duplicate). Throttling faults are rejected before any
+work and are always retried.
+
 Connection ``netsuite_default`` (``conn_type`` ``generic``)::
 
     login     TBA consumer key (integration record)
@@ -24,13 +39,14 @@ Connection ``netsuite_default`` (``conn_type`` ``generic``)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from airflow.sdk import BaseHook
 from tenacity import (
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -41,6 +57,7 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteError,
     NetSuiteRequestError,
     NetSuiteRetryableError,
+    NetSuiteThrottledError,
 )
 from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
 from amazon_netsuite.netsuite.soap import SearchPage, SoapBackend, SoapSettings
@@ -154,6 +171,12 @@ class NetSuiteHook(BaseHook):
     # ------------------------------------------------------------------ governance
     def _call(self, operation: str, func, *args: Any, **kwargs: Any) -> Any:
         """Run one remote call, retrying throttling faults and 5xx with exponential backoff + jitter."""
+        return self._call_retrying(
+            operation, retry_if_exception_type(NetSuiteRetryableError), lambda: func(*args, **kwargs)
+        )
+
+    def _call_retrying(self, operation: str, retry: Any, thunk: Callable[[], Any]) -> Any:
+        """Run ``thunk`` under the hook's backoff, retrying what the tenacity predicate ``retry`` accepts."""
 
         def before_sleep(state) -> None:
             exc = state.outcome.exception()
@@ -166,7 +189,7 @@ class NetSuiteHook(BaseHook):
             )
 
         retrying = Retrying(
-            retry=retry_if_exception_type(NetSuiteRetryableError),
+            retry=retry,
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential_jitter(
                 multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
@@ -177,7 +200,7 @@ class NetSuiteHook(BaseHook):
         for attempt in retrying:
             with attempt:
                 self.calls[operation] = self.calls.get(operation, 0) + 1
-                return func(*args, **kwargs)
+                return thunk()
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ writes
@@ -199,7 +222,13 @@ class NetSuiteHook(BaseHook):
         return self._write("upsertList", record_type, records)
 
     def add_records(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
-        """Create records (``addList``, at most 100 per call); an existing externalId fails that record."""
+        """Create records (``addList``, at most 100 per call); an existing externalId fails that record.
+
+        ``add`` is not idempotent: prefer :meth:`upsert_records`. After an ambiguous whole-call failure
+        (timeout, 5xx, ``UnexpectedErrorFault``) a chunk is retried only if all its records have an
+        externalId, and a ``DUP_RCRD`` on that retry is reported as written (the internalId is looked
+        up); otherwise :class:`NetSuiteBatchError` is raised without re-sending (no duplicates).
+        """
         return self._write("addList", record_type, records)
 
     def update_records(self, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
@@ -211,12 +240,24 @@ class NetSuiteHook(BaseHook):
         records = list(records)
         for chunk in _chunks(records, MAX_WRITE_BATCH):
             try:
-                chunk_results = self._call(operation, self.backend.write_list, operation, record_type, chunk)
+                if operation == "addList":
+                    chunk_results = self._add_chunk(record_type, chunk)
+                else:
+                    chunk_results = self._call(operation, self.backend.write_list, operation, record_type, chunk)
             except NetSuiteError as exc:
                 pending = [record.get("externalId") for record in records[len(results) :]]
+                if operation == "upsertList":
+                    advice = "re-run the task: upserts are keyed by externalId"
+                elif operation == "addList":
+                    advice = (
+                        "NetSuite may have written part of the first pending chunk before failing: look the "
+                        "records up (or upsert them) before adding them again"
+                    )
+                else:
+                    advice = "re-run the task: updates set the same values again"
                 raise NetSuiteBatchError(
                     f"{exc} -- {len(results)} {record_type} records were answered, {len(pending)} were not "
-                    f"(first pending externalIds: {pending[:5]}); re-run the task: writes are keyed by externalId",
+                    f"(first pending externalIds: {pending[:5]}); {advice}",
                     operation=operation,
                     code=exc.code,
                     completed=results,
@@ -235,6 +276,43 @@ class NetSuiteHook(BaseHook):
         for result in failed[:10]:
             log.warning("NetSuite %s %s", operation, result.describe())
         return results
+
+    def _add_chunk(self, record_type: str, chunk: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
+        """``addList`` of one chunk without ever adding a record twice (see :meth:`add_records`)."""
+        keyed = all(record.get("externalId") for record in chunk)
+        ambiguous = False
+
+        def retryable(exc: BaseException) -> bool:
+            nonlocal ambiguous
+            if isinstance(exc, NetSuiteThrottledError):
+                return True  # rejected before any work
+            if isinstance(exc, NetSuiteRetryableError) and keyed:
+                ambiguous = True  # may have been written: the retry will tell by DUP_RCRD
+                return True
+            return False
+
+        results = self._call_retrying(
+            "addList",
+            retry_if_exception(retryable),
+            lambda: self.backend.write_list("addList", record_type, chunk),
+        )
+        if not ambiguous:
+            return results
+        duplicates = [r.external_id for r in results if r.error_code == "DUP_RCRD" and r.external_id]
+        if not duplicates:
+            return results
+        found = self.get_records(record_type, duplicates, by="externalId")
+        log.info(
+            "NetSuite addList %s: %s records answered DUP_RCRD after an ambiguous failure; reported as written",
+            record_type,
+            sum(1 for e in duplicates if e in found),
+        )
+        return [
+            RecordResult(record_type, r.external_id, internal_id=str(found[r.external_id]["internalId"]))
+            if r.error_code == "DUP_RCRD" and r.external_id in found
+            else r
+            for r in results
+        ]
 
     # ------------------------------------------------------------------ reads
     def get_record(
@@ -287,6 +365,17 @@ class NetSuiteHook(BaseHook):
         for chunk in _chunks(unique, MAX_SEARCH_EXTERNAL_IDS):
             out.extend(self._search_all(record_type, {"external_ids": list(chunk)}))
         return out
+
+    def search_customers_by_email(self, email: str) -> list[dict[str, Any]]:
+        """Customers whose email is ``email`` (``CustomerSearchBasic`` ``email`` operator ``is``; NetSuite
+        compares case-insensitively). Body fields only (no address book: use :meth:`get_records`).
+
+        The email is PII: it is sent to NetSuite and never logged.
+        """
+        email = (email or "").strip()
+        if not email:
+            raise ValueError("search_customers_by_email needs a non-empty email")
+        return list(self._search_all("customer", {"email": email}))
 
     def search_modified_since(
         self, record_type: str, since: datetime, until: datetime | None = None

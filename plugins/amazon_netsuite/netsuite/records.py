@@ -3,15 +3,25 @@
 Every record the product creates carries a deterministic externalId so that re-running a window,
 replaying or receiving an event twice upserts the same record. Money is ``Decimal`` end to end.
 Builders never log (their inputs carry buyer PII).
+
+Custom fields travel as ``"customFieldList": [{"scriptId": "custbody_amazon_order_id", "value": "113-..."}]``
+(build it with :func:`custom_fields`); the hook sends a ``str`` value as a ``StringCustomFieldRef``
+(``bool``/``int``/``Decimal``/``date``/ref dict/list of refs as Boolean/Long/Double/Date/Select/MultiSelect)
+and reads return the same shape. On update NetSuite sets the custom fields sent and keeps the others.
+
+Address books: a customer's ``addressbookList`` is sent without ``replaceAll`` (NetSuite's default
+true), so the list sent *is* the address book. To add a shipping address to an existing customer,
+send the merged list from :func:`merge_addressbook` (existing entries keep their internalIds, an
+address already on file is not added twice).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 EXTERNAL_ID_MAX_LENGTH = 255  # NetSuite rejects longer externalIds
@@ -67,6 +77,21 @@ def ref(internal_id: str | int | None = None, *, external_id: str | None = None)
     return out
 
 
+def custom_fields(values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``{"custbody_amazon_order_id": "113-..."}`` -> a ``customFieldList`` (None values are left out).
+
+    Floats are refused like money: give a ``Decimal`` for a decimal or currency custom field.
+    """
+    out = []
+    for script_id, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, float):
+            raise TypeError(f"custom field {script_id!r}: give a Decimal, not a float")
+        out.append({"scriptId": script_id, "value": value})
+    return out
+
+
 def money(value: Decimal | int | str) -> Decimal:
     """Money as ``Decimal`` (floats are refused: they would carry binary rounding into NetSuite)."""
     if isinstance(value, float):
@@ -114,6 +139,57 @@ class Address:
         return {key: value for key, value in fields.items() if value}
 
 
+#: the Address fields that make two address book entries the same address
+_ADDRESS_IDENTITY = ("country", "addressee", "attention", "addr1", "addr2", "addr3", "city", "state", "zip")
+
+
+def _address_identity(address: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(" ".join(str(address.get(name) or "").split()).casefold() for name in _ADDRESS_IDENTITY)
+
+
+def merge_addressbook(
+    existing: Sequence[Mapping[str, Any]] | None,
+    address: Address,
+    *,
+    default_shipping: bool = True,
+    default_billing: bool = False,
+    is_residential: bool | None = None,
+    label: str = "Amazon",
+) -> list[dict[str, Any]]:
+    """The ``addressbookList`` to send so that ``address`` is on the customer exactly once.
+
+    ``existing`` is the customer's current ``addressbookList`` (from ``get_record``/``get_records``;
+    search results carry no address book). Existing entries are kept with their internalIds; when the
+    address is already there (same country, names, lines, city, state and zip, ignoring case and
+    spacing) it is not added again, otherwise it is appended. ``default_shipping``/``default_billing``
+    move the default flag to that entry (NetSuite keeps one default of each). Upsert the customer with
+    the result: the list is sent with ``replaceAll`` true, so it replaces the address book as a whole.
+    """
+    new_address = address.to_record()
+    wanted = _address_identity(new_address)
+    entries: list[dict[str, Any]] = []
+    target: dict[str, Any] | None = None
+    for entry in existing or []:
+        copied = dict(entry)
+        stored = dict(copied.get("addressbookAddress") or {})
+        if not stored.get("override"):
+            stored.pop("addrText", None)  # NetSuite derives it from the fields
+        copied["addressbookAddress"] = stored
+        if target is None and _address_identity(stored) == wanted:
+            target = copied
+        entries.append(copied)
+    if target is None:
+        target = {"label": label, "addressbookAddress": new_address}
+        if is_residential is not None:
+            target["isResidential"] = is_residential
+        entries.append(target)
+    for flag, wanted_flag in (("defaultShipping", default_shipping), ("defaultBilling", default_billing)):
+        if wanted_flag:
+            for entry in entries:
+                entry[flag] = entry is target
+    return entries
+
+
 def build_customer(
     *,
     external_id: str,
@@ -127,8 +203,13 @@ def build_customer(
     address: Address | None = None,
     is_person: bool | None = None,
     category_id: str | int | None = None,
+    custom_field_values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``customer`` record with a single default shipping + billing address.
+
+    Upserting it replaces the customer's address book with this one address; to keep the addresses
+    already on file, replace ``addressbookList`` with :func:`merge_addressbook` of the stored one.
+    ``custom_field_values`` (``{"custentity_x": "..."}``) becomes ``customFieldList``.
 
     A person needs a last name (NetSuite requires firstName/lastName for individuals); without one,
     the buyer becomes a company named ``company_name`` (or the address addressee).
@@ -167,6 +248,8 @@ def build_customer(
                 "addressbookAddress": address.to_record(),
             }
         ]
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
     return record
 
 
@@ -188,7 +271,12 @@ class SalesOrderLine:
     def to_record(self, index: int) -> dict[str, Any]:
         quantity = Decimal(self.quantity)
         rate = money(self.rate)
-        amount = money(self.amount) if self.amount is not None else (quantity * rate).quantize(Decimal("0.01"))
+        # NetSuite rounds line amounts half-up to cents (Decimal's default would round half-even)
+        amount = (
+            money(self.amount)
+            if self.amount is not None
+            else (quantity * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        )
         record: dict[str, Any] = {
             "line": self.line if self.line is not None else index + 1,
             "item": ref(self.item_id),
@@ -225,8 +313,12 @@ def build_sales_order(
     other_ref_num: str | None = None,
     memo: str | None = None,
     order_status: str | None = "_pendingFulfillment",
+    custom_field_values: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``salesOrder`` record. ``customer`` is a ref dict (``ref(id)`` or ``ref(external_id=...)``).
+
+    ``custom_field_values`` (e.g. ``{"custbody_amazon_order_id": "113-..."}``) becomes
+    ``customFieldList``; string values are sent as ``StringCustomFieldRef``.
 
     The hook upserts transactions with ``replaceAll="false"``: lines are matched by ``line``, so an
     order that was already fulfilled or billed keeps its lines; cancel a line with ``is_closed=True``.
@@ -258,4 +350,6 @@ def build_sales_order(
         record["otherRefNum"] = other_ref_num
     if memo:
         record["memo"] = memo
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
     return record

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def redact(text: str | None) -> str:
+    """NetSuite echoes invalid field values in its messages; emails (buyer PII) become ``<email>``."""
+    return _EMAIL.sub("<email>", text or "")
 
 
 @dataclass(frozen=True)
@@ -25,7 +33,7 @@ class RecordResult:
         """One line for logs and dead-letter reasons (ids and NetSuite's wording only, no PII)."""
         if self.ok:
             return f"{self.record_type} {self.external_id or ''} -> internalId {self.internal_id}".strip()
-        return f"{self.record_type} {self.external_id!r} failed: [{self.error_code}] {self.error_message}"
+        return f"{self.record_type} {self.external_id!r} failed: [{self.error_code}] {redact(self.error_message)}"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -121,11 +121,89 @@ def _list_wrapper_item(xsd_type: ComplexType) -> tuple[str, Any] | None:
     return None
 
 
-def to_soap(xsd_type: ComplexType, data: Mapping[str, Any], *, replace_all: bool | None = None) -> Any:
+#: concrete ``CustomFieldRef`` subtypes a ``customFieldList`` entry may name with ``"type"``
+CUSTOM_FIELD_TYPES = (
+    "StringCustomFieldRef",
+    "BooleanCustomFieldRef",
+    "LongCustomFieldRef",
+    "DoubleCustomFieldRef",
+    "DateCustomFieldRef",
+    "SelectCustomFieldRef",
+    "MultiSelectCustomFieldRef",
+)
+
+
+def custom_field_type_name(value: Any) -> str:
+    """The ``CustomFieldRef`` subtype for a Python value (str -> ``StringCustomFieldRef``, ...).
+
+    Floats are refused like money elsewhere: give a ``Decimal`` for a decimal/currency custom field.
+    """
+    if isinstance(value, bool):
+        return "BooleanCustomFieldRef"
+    if isinstance(value, int):
+        return "LongCustomFieldRef"
+    if isinstance(value, Decimal):
+        return "DoubleCustomFieldRef"
+    if isinstance(value, date):  # datetime is a date too
+        return "DateCustomFieldRef"
+    if isinstance(value, str):
+        return "StringCustomFieldRef"
+    if isinstance(value, Mapping):
+        return "SelectCustomFieldRef"
+    if isinstance(value, list | tuple):
+        return "MultiSelectCustomFieldRef"
+    raise TypeError(
+        f"custom field value of type {type(value).__name__} is not supported (use str, bool, int, Decimal, "
+        "date/datetime, a ref dict or a list of ref dicts)"
+    )
+
+
+def _custom_fields(
+    data: Any, custom_field_type: Callable[[str], Any] | None
+) -> list[Any]:
+    """``[{"scriptId": "custbody_x", "value": "..."}]`` -> concrete ``CustomFieldRef`` values.
+
+    ``CustomFieldRef`` is abstract: NetSuite (and zeep) need the concrete ``xsi:type``, chosen from the
+    value (see :func:`custom_field_type_name`) or named by an optional ``"type"`` key.
+    """
+    if custom_field_type is None:
+        raise ValueError("customFieldList needs the WSDL's CustomFieldRef types (build it through SoapBackend)")
+    if isinstance(data, Mapping):  # explicit form {"customField": [...]}
+        data = data.get("customField") or []
+    out = []
+    for entry in data:
+        if not isinstance(entry, Mapping) or not (entry.get("scriptId") or entry.get("internalId")):
+            raise ValueError("customFieldList entries need a scriptId (or internalId) and a value")
+        value = entry.get("value")
+        type_name = entry.get("type") or custom_field_type_name(value)
+        if type_name not in CUSTOM_FIELD_TYPES:
+            raise ValueError(f"custom field type {type_name!r} is not one of {', '.join(CUSTOM_FIELD_TYPES)}")
+        field_type = custom_field_type(type_name)
+        if type_name == "DateCustomFieldRef":
+            value = _as_datetime(value)
+        elif type_name == "SelectCustomFieldRef":
+            value = custom_field_type("ListOrRecordRef")(**dict(value))
+        elif type_name == "MultiSelectCustomFieldRef":
+            value = [custom_field_type("ListOrRecordRef")(**dict(v)) for v in value]
+        elif type_name == "StringCustomFieldRef":
+            value = str(value)
+        out.append(field_type(internalId=entry.get("internalId"), scriptId=entry.get("scriptId"), value=value))
+    return out
+
+
+def to_soap(
+    xsd_type: ComplexType,
+    data: Mapping[str, Any],
+    *,
+    replace_all: bool | None = None,
+    custom_field_type: Callable[[str], Any] | None = None,
+) -> Any:
     """Build a zeep value of ``xsd_type`` from a record dict (nested dicts and lists follow the schema).
 
     ``replace_all`` sets ``replaceAll`` on every sublist that has it, unless the dict gives the sublist
-    in its explicit form ``{"replaceAll": bool, "<item>": [...]}``.
+    in its explicit form ``{"replaceAll": bool, "<item>": [...]}``. ``customFieldList`` is a list of
+    ``{"scriptId", "value"}`` dicts; ``custom_field_type(name)`` returns the WSDL's type of that name
+    (``StringCustomFieldRef``, ...) so each entry is sent with its concrete ``xsi:type``.
     """
     elements = dict(xsd_type.elements)
     attributes = dict(xsd_type.attributes)
@@ -143,18 +221,27 @@ def to_soap(xsd_type: ComplexType, data: Mapping[str, Any], *, replace_all: bool
         if not isinstance(child_type, ComplexType):
             kwargs[key] = _as_datetime(value)
             continue
+        if child_type.name == "CustomFieldList":
+            kwargs[key] = child_type(customField=_custom_fields(value, custom_field_type))
+            continue
         wrapper = _list_wrapper_item(child_type)
         if isinstance(value, list) and element.max_occurs != "unbounded" and wrapper is not None:
             item_name, item_type = wrapper
-            items = [to_soap(item_type, item, replace_all=replace_all) for item in value]
+            items = [
+                to_soap(item_type, item, replace_all=replace_all, custom_field_type=custom_field_type)
+                for item in value
+            ]
             list_kwargs: dict[str, Any] = {item_name: items}
             if replace_all is not None and "replaceAll" in dict(child_type.attributes):
                 list_kwargs["replaceAll"] = replace_all
             kwargs[key] = child_type(**list_kwargs)
         elif isinstance(value, list):
-            kwargs[key] = [to_soap(child_type, item, replace_all=replace_all) for item in value]
+            kwargs[key] = [
+                to_soap(child_type, item, replace_all=replace_all, custom_field_type=custom_field_type)
+                for item in value
+            ]
         elif isinstance(value, Mapping):
-            kwargs[key] = to_soap(child_type, value, replace_all=replace_all)
+            kwargs[key] = to_soap(child_type, value, replace_all=replace_all, custom_field_type=custom_field_type)
         else:
             kwargs[key] = value
     return xsd_type(**kwargs)
@@ -190,6 +277,8 @@ def from_soap(value: Any) -> dict[str, Any]:
 # the client
 # ----------------------------------------------------------------------------------------------
 _CLIENTS: dict[str, NetSuiteClient] = {}
+_WIRE_LOG = logging.getLogger(f"{__name__}.wire")
+_WIRE_LOG.setLevel(logging.INFO)
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -200,10 +289,10 @@ def _escape_template(value: str) -> str:
 @dataclass(frozen=True)
 class SoapSettings:
     account: str
-    consumer_key: str
-    consumer_secret: str
-    token_id: str
-    token_secret: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    token_id: str = field(repr=False)
+    token_secret: str = field(repr=False)
     wsdl_version: str
     wsdl_url: str | None = None
     datacenter_url: str | None = None
@@ -254,6 +343,9 @@ def build_client(settings: SoapSettings) -> NetSuiteClient:
             search_body_fields_only=True,
         )
         client._client.transport.operation_timeout = settings.timeout
+        # zeep's transport logs every envelope at DEBUG: buyer names, addresses, emails and the token
+        # passport. Give it a logger that never emits DEBUG, whatever the task's log level.
+        client._client.transport.logger = _WIRE_LOG
         client.connect_tba(
             consumer_key=settings.consumer_key,
             consumer_secret=settings.consumer_secret,
@@ -393,8 +485,13 @@ class SoapBackend:
     def build_record(self, record_type: str, data: Mapping[str, Any]) -> Any:
         replace_all = False if self.is_transaction(record_type) else None
         try:
-            return to_soap(self.record_class(record_type), data, replace_all=replace_all)
-        except (ValueError, TypeError, zeep.exceptions.Error) as exc:
+            return to_soap(
+                self.record_class(record_type),
+                data,
+                replace_all=replace_all,
+                custom_field_type=lambda name: self.type(self._ns_core, name),
+            )
+        except (ValueError, TypeError, AttributeError, zeep.exceptions.Error) as exc:
             raise ValueError(
                 f"{record_type} {data.get('externalId')!r} cannot be built for SuiteTalk {self.settings.wsdl_version}: {exc}"
             ) from exc
@@ -402,8 +499,32 @@ class SoapBackend:
     def write_list(
         self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]]
     ) -> list[RecordResult]:
-        """``addList`` / ``upsertList`` / ``updateList`` of at most 100 records: one result per record."""
-        soap_records = [self.build_record(record_type, record) for record in records]
+        """``addList`` / ``upsertList`` / ``updateList`` of at most 100 records: one result per record.
+
+        A record that cannot be built for this WSDL (unknown field, unsupported value) fails on its own
+        with code ``INVALID_RECORD`` and is not sent; the others are.
+        """
+        built: list[tuple[int, Any]] = []
+        invalid: dict[int, RecordResult] = {}
+        for index, record in enumerate(records):
+            try:
+                built.append((index, self.build_record(record_type, record)))
+            except ValueError as exc:
+                invalid[index] = RecordResult(
+                    record_type=record_type,
+                    external_id=record.get("externalId"),
+                    error_code="INVALID_RECORD",
+                    error_message=str(exc),
+                )
+        if not built:
+            return [invalid[index] for index in range(len(records))]
+        sent = [records[index] for index, _ in built]
+        answered = iter(self._send_list(operation, record_type, sent, [value for _, value in built]))
+        return [invalid[index] if index in invalid else next(answered) for index in range(len(records))]
+
+    def _send_list(
+        self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]], soap_records: list[Any]
+    ) -> list[RecordResult]:
         body = self.call(operation, record=soap_records)
         response_list = body.writeResponseList
         responses = list(response_list.writeResponse or [])
@@ -502,6 +623,8 @@ class SoapBackend:
                 fields["lastModifiedDate"] = date_field(
                     operator="within", searchValue=_as_datetime(after), searchValue2=_as_datetime(before)
                 )
+        if "email" in criteria:
+            fields["email"] = self.type(self._ns_core, "SearchStringField")(operator="is", searchValue=criteria["email"])
         return basic(**fields)
 
     def _page(self, operation: str, body: Any) -> SearchPage:

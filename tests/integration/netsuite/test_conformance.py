@@ -69,6 +69,7 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
             external_id="AMZ-SO-CONF-1", customer=ref(100), subsidiary_id=2, currency_id=1,
             tran_date=date(2024, 5, 1), location_id=1, shipping_cost=Decimal("4.99"),
             lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("9.99"), tax_amount=Decimal("0.80"))],
+            custom_field_values={"custbody_amazon_order_id": "113-0000000-0000001", "custbody_flag": True},
         )
         backend = hook.backend
         hook.upsert_records("customer", [customer, dict(customer, externalId="CONF-CU-2", subsidiary=ref(99))])
@@ -81,6 +82,7 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
         hook.get_record("customer", internal_id="424242")
         hook.get_records("inventoryItem", ["501", "502"])
         hook.search_by_external_ids("salesOrder", ["AMZ-SO-CONF-1"])
+        hook.search_customers_by_email("conf@example.invalid")
         backend.search_more(backend.search("inventoryItem", {"modified_after": datetime(2000, 1, 1, tzinfo=UTC)}).search_id, 1)
         hook.item_availability(["501", "506"], since=datetime(2000, 1, 1, tzinfo=UTC))
         admin.post("/_sandbox/config", json={"concurrency_limit": 1, "latency_ms": 0})
@@ -101,5 +103,8 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
                 for error in netsuite_xsd.iter_errors(part):
                     errors.append(f"{direction} {name} {etree.QName(part).localname}: {error.reason} at {error.path}")
     assert not errors, "\n".join(errors[:20])
+    custom = [e for name, e in capture.sent if name == "addList"][0].xpath("//*[local-name()='customField']")
+    xsi_type = "{http://www.w3.org/2001/XMLSchema-instance}type"
+    assert sorted(node.get(xsi_type).split(":")[-1] for node in custom) == ["BooleanCustomFieldRef", "StringCustomFieldRef"]
     faults = [e for _, e in capture.received if e.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault") is not None]
     assert faults, "the concurrency fault was validated too"

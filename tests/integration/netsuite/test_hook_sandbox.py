@@ -256,15 +256,29 @@ class TestGovernance:
     def test_given_failures_outlasting_retries_when_batch_then_batch_error_keeps_completed_results(self, admin, set_connection):
         set_connection()
         short = NetSuiteHook(max_attempts=2, backoff_initial=0.01, backoff_max=0.01)
-        short.upsert_records("customer", [company(0)])  # warm up: the first call must succeed
-        admin.post("/_sandbox/faults", json={"operation": "upsertList", "status": 503, "times": 5}).raise_for_status()
-        admin.post("/_sandbox/faults", json={"operation": "getList", "status": 503, "times": 1})
+        backend = short.backend
+        write_list = backend.write_list
+
+        def write_then_break(operation, record_type, chunk):
+            # the first chunk is answered; from then on NetSuite is down for longer than the retries
+            answered = write_list(operation, record_type, chunk)
+            admin.post("/_sandbox/faults", json={"operation": "upsertList", "status": 503, "times": 5}).raise_for_status()
+            backend.write_list = write_list
+            return answered
+
+        backend.write_list = write_then_break
         records = [company(n) for n in range(150)]
+        records[1] = company(1, subsidiary=999)  # a record-level failure is part of what was answered
         with pytest.raises(NetSuiteBatchError) as info:
             short.upsert_records("customer", records)
-        assert info.value.completed == [] and len(info.value.pending_external_ids) == 150
+
+        completed = info.value.completed
+        assert len(completed) == 100 and [r.ok for r in completed[:3]] == [True, False, True]
+        assert info.value.pending_external_ids == [f"AMZ-CU-T-{n:05d}" for n in range(100, 150)]
         assert isinstance(info.value.__cause__, NetSuiteUnavailableError)
         assert "re-run" in str(info.value)
+        stored = {c["externalId"] for c in admin.get("/_sandbox/records/customer").json()}
+        assert {r.external_id for r in completed if r.ok} <= stored and "AMZ-CU-T-00100" not in stored
 
     def test_given_a_non_retryable_fault_then_raised_at_once(self, hook, admin):
         admin.post(
@@ -334,3 +348,169 @@ class TestAdminApi:
         assert {"1010", "1213", "1220", "2313", "4010", "6150"} <= accounts
         items = {i["internalId"] for i in admin.get("/_sandbox/records/inventoryItem").json()}
         assert {str(n) for n in range(501, 509)} <= items
+
+
+AMAZON_ORDER_ID = "113-7654321-7654321"
+
+
+class TestCustomFields:
+    def test_given_custom_body_fields_when_upserted_then_stored_and_read_back_in_the_same_shape(self, hook, admin):
+        so = build_sales_order(
+            external_id=sales_order_external_id(AMAZON_ORDER_ID), customer=ref(100), subsidiary_id=US_SUBSIDIARY,
+            currency_id=USD, tran_date=date(2024, 5, 1), location_id=US_WAREHOUSE,
+            lines=[SalesOrderLine(item_id=MUG, quantity=Decimal(1), rate=Decimal("9.99"))],
+            custom_field_values={"custbody_amazon_order_id": AMAZON_ORDER_ID, "custbody_amazon_channel": "MFN"},
+        )
+        result = hook.upsert_records("salesOrder", [so])[0]
+        assert result.ok, result.describe()
+
+        expected = [
+            {"scriptId": "custbody_amazon_order_id", "value": AMAZON_ORDER_ID},
+            {"scriptId": "custbody_amazon_channel", "value": "MFN"},
+        ]
+        stored = [r for r in admin.get("/_sandbox/records/salesOrder").json() if r["externalId"] == so["externalId"]]
+        assert stored[0]["customFieldList"] == expected
+        assert hook.get_record("salesOrder", internal_id=result.internal_id)["customFieldList"] == expected
+        # custom body fields are body fields: searches return them
+        assert hook.search_by_external_ids("salesOrder", [so["externalId"]])[0]["customFieldList"] == expected
+
+    def test_given_an_update_with_one_custom_field_then_the_others_are_kept(self, hook):
+        so = order("CF-2", custom_field_values={"custbody_a": "1", "custbody_b": "2"})
+        internal_id = hook.upsert_records("salesOrder", [so])[0].internal_id
+        hook.upsert_records("salesOrder", [{"externalId": so["externalId"], "customFieldList": [{"scriptId": "custbody_b", "value": "3"}]}])
+
+        fields = hook.get_record("salesOrder", internal_id=internal_id)["customFieldList"]
+        assert {f["scriptId"]: f["value"] for f in fields} == {"custbody_a": "1", "custbody_b": "3"}
+
+    def test_given_custom_fields_posted_to_the_admin_api_then_the_hook_reads_them(self, hook, admin):
+        posted = admin.post(
+            "/_sandbox/records/customer",
+            json=[{"externalId": "CF-CU-1", "companyName": "X", "subsidiary": {"internalId": "2"},
+                   "customFieldList": [{"scriptId": "custentity_flag", "value": True}, {"scriptId": "custentity_s", "value": "v"}]}],
+        )
+        assert posted.status_code == 200, posted.text
+        record = hook.get_record("customer", external_id="CF-CU-1")
+        assert record["customFieldList"] == [
+            {"scriptId": "custentity_flag", "value": True}, {"scriptId": "custentity_s", "value": "v"}
+        ]
+
+
+class TestCustomerByEmail:
+    def test_given_customers_with_emails_when_searched_by_email_then_only_the_match_ignoring_case(self, hook, caplog):
+        first = build_customer(external_id="EM-1", subsidiary_id=US_SUBSIDIARY, company_name="One", email="abc123@marketplace.amazon.com")
+        second = build_customer(external_id="EM-2", subsidiary_id=US_SUBSIDIARY, company_name="Two", email="zzz999@marketplace.amazon.com")
+        assert all(r.ok for r in hook.upsert_records("customer", [first, second]))
+
+        with caplog.at_level("DEBUG"):
+            found = hook.search_customers_by_email("ABC123@Marketplace.Amazon.com")
+
+        assert [c["externalId"] for c in found] == ["EM-1"]
+        assert hook.search_customers_by_email("nobody@marketplace.amazon.com") == []
+        assert "abc123" not in caplog.text.lower()  # the email is PII: never logged, not even the SOAP body
+
+    def test_given_an_empty_email_then_value_error(self, hook):
+        with pytest.raises(ValueError):
+            hook.search_customers_by_email("  ")
+
+
+class TestAddressBook:
+    HOME = Address(country="US", addressee="Ada Lovelace", addr1="1 Main St", city="Seattle", state="WA", zip="98101")
+    WORK = Address(country="US", addressee="Ada Lovelace", addr1="500 Pine St", city="Seattle", state="WA", zip="98101")
+
+    def _customer(self, address):
+        return build_customer(external_id="AB-1", subsidiary_id=US_SUBSIDIARY, first_name="Ada", last_name="Lovelace", address=address)
+
+    def _book(self, hook):
+        return hook.get_record("customer", external_id="AB-1")["addressbookList"]
+
+    def test_given_a_customer_when_a_merged_address_book_is_upserted_then_the_new_address_is_added_once(self, hook):
+        from amazon_netsuite.netsuite.records import merge_addressbook
+
+        assert hook.upsert_records("customer", [self._customer(self.HOME)])[0].ok
+        home_id = self._book(hook)[0]["internalId"]
+
+        for _ in range(2):  # the second run finds the address on file and adds nothing
+            customer = self._customer(self.HOME)
+            customer["addressbookList"] = merge_addressbook(self._book(hook), self.WORK)
+            assert hook.upsert_records("customer", [customer])[0].ok
+
+        book = self._book(hook)
+        assert [e["addressbookAddress"]["addr1"] for e in book] == ["1 Main St", "500 Pine St"]
+        assert book[0]["internalId"] == home_id and len({e["internalId"] for e in book}) == 2
+        assert [e.get("defaultShipping", False) for e in book] == [False, True]
+        assert book[0]["defaultBilling"] is True  # billing default untouched
+
+    def test_given_an_address_already_on_file_when_merged_then_only_the_default_moves(self, hook):
+        from amazon_netsuite.netsuite.records import merge_addressbook
+
+        hook.upsert_records("customer", [self._customer(self.HOME)])
+        customer = self._customer(self.HOME)
+        customer["addressbookList"] = merge_addressbook(self._book(hook), self.WORK)
+        hook.upsert_records("customer", [customer])
+        spaced = Address(country="us", addressee="ADA  LOVELACE", addr1="1 main st", city="Seattle", state="WA", zip="98101")
+        customer["addressbookList"] = merge_addressbook(self._book(hook), spaced)
+        hook.upsert_records("customer", [customer])
+
+        book = self._book(hook)
+        assert len(book) == 2
+        assert [e.get("defaultShipping", False) for e in book] == [True, False]
+
+    def test_given_a_new_entry_listed_first_then_internal_ids_never_collide(self, hook):
+        hook.upsert_records("customer", [self._customer(self.HOME)])
+        existing = self._book(hook)
+        customer = self._customer(self.HOME)
+        customer["addressbookList"] = [{"addressbookAddress": self.WORK.to_record(), "defaultShipping": True}, *existing]
+        hook.upsert_records("customer", [customer])
+
+        book = self._book(hook)
+        assert len(book) == 2 and len({e["internalId"] for e in book}) == 2
+        assert sum(1 for e in book if e.get("defaultShipping")) == 1
+
+
+class TestLostResponses:
+    """The write happened but the response was lost (timeout, 5xx after commit): retries must not duplicate."""
+
+    def _lose_next(self, admin, operation):
+        admin.post("/_sandbox/faults", json={"operation": operation, "status": 504, "times": 1, "after": True}).raise_for_status()
+
+    def _stored(self, admin, prefix):
+        return [c for c in admin.get("/_sandbox/records/customer").json() if (c.get("companyName") or "").startswith(prefix)]
+
+    def test_given_a_lost_add_list_response_when_retried_then_records_reported_written_once(self, hook, admin):
+        self._lose_next(admin, "addList")
+        results = hook.add_records("customer", [company(1), company(2)])
+
+        assert all(r.ok for r in results), [r.describe() for r in results]
+        stored = {c["externalId"]: c["internalId"] for c in admin.get("/_sandbox/records/customer").json()}
+        assert [r.internal_id for r in results] == [stored["AMZ-CU-T-00001"], stored["AMZ-CU-T-00002"]]
+        assert hook.calls["addList"] == 2
+
+    def test_given_a_lost_add_list_response_and_records_without_external_id_then_no_retry_and_no_duplicate(
+        self, hook, admin
+    ):
+        self._lose_next(admin, "addList")
+        record = {"companyName": "NoExt buyer", "subsidiary": ref(US_SUBSIDIARY)}
+        with pytest.raises(NetSuiteBatchError) as info:
+            hook.add_records("customer", [record])
+
+        assert hook.calls["addList"] == 1
+        assert len(self._stored(admin, "NoExt")) == 1
+        assert "look the records up" in str(info.value)
+
+    def test_given_a_lost_upsert_list_response_when_retried_then_one_record_each(self, hook, admin):
+        self._lose_next(admin, "upsertList")
+        results = hook.upsert_records("customer", [company(1), company(2)])
+
+        assert all(r.ok for r in results) and hook.calls["upsertList"] == 2
+        assert len(self._stored(admin, "Buyer ")) == 2
+
+
+class TestUnbuildableRecords:
+    def test_given_a_record_the_wsdl_cannot_hold_then_only_that_record_fails(self, hook, admin):
+        bad = dict(company(2), colour="red")
+        results = hook.upsert_records("customer", [company(1), bad, company(3)])
+
+        assert [r.ok for r in results] == [True, False, True]
+        assert results[1].error_code == "INVALID_RECORD" and "colour" in results[1].error_message
+        ids = {c["externalId"] for c in admin.get("/_sandbox/records/customer").json()}
+        assert {"AMZ-CU-T-00001", "AMZ-CU-T-00003"} <= ids and "AMZ-CU-T-00002" not in ids

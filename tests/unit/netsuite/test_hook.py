@@ -121,3 +121,78 @@ class TestBatchingAndRetries:
 
     def test_given_no_items_then_no_availability_call(self, connection):
         assert make_hook(FakeBackend()).item_availability([]) == []
+
+
+class AmbiguousBackend(FakeBackend):
+    """The first addList call is written but its answer is lost; later calls see DUP_RCRD for those."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+        self.written: set[str] = set()
+        self.get_list_calls = 0
+
+    def write_list(self, operation, record_type, records):
+        self.batches.append(len(records))
+        if len(self.batches) == 1:
+            self.written.update(r.get("externalId") for r in records)
+            raise self.error
+        return [
+            RecordResult(record_type, r.get("externalId"), error_code="DUP_RCRD", error_message="This record already exists")
+            if r.get("externalId") in self.written
+            else RecordResult(record_type, r.get("externalId"), internal_id="9")
+            for r in records
+        ]
+
+    def get_list(self, record_type, ids, *, by):
+        self.get_list_calls += 1
+        return [(i, {"internalId": f"id-{i}", "externalId": i}, None, None) for i in ids]
+
+
+class TestAddIsNotIdempotent:
+    def test_given_a_lost_add_response_when_retried_then_dup_rcrd_is_reported_as_written(self, connection):
+        from amazon_netsuite.netsuite.errors import NetSuiteUnavailableError
+
+        backend = AmbiguousBackend(NetSuiteUnavailableError("timeout", operation="addList"))
+        results = make_hook(backend).add_records("customer", records(2))
+        assert [(r.ok, r.internal_id) for r in results] == [(True, "id-E0"), (True, "id-E1")]
+        assert backend.batches == [2, 2] and backend.get_list_calls == 1
+
+    def test_given_a_lost_add_response_and_a_record_without_external_id_then_not_resent(self, connection):
+        from amazon_netsuite.netsuite.errors import NetSuiteUnavailableError
+
+        backend = AmbiguousBackend(NetSuiteUnavailableError("timeout", operation="addList"))
+        with pytest.raises(NetSuiteBatchError):
+            make_hook(backend).add_records("customer", [{"externalId": "E0"}, {"companyName": "no id"}])
+        assert backend.batches == [2]
+
+    def test_given_a_throttled_add_then_retried_and_dup_rcrd_stays_an_error(self, connection):
+        backend = AmbiguousBackend(NetSuiteThrottledError("busy", operation="addList"))
+        original = backend.write_list
+
+        def throttled_first(operation, record_type, chunk):  # rejected before any work: nothing written
+            if not backend.batches:
+                backend.batches.append(len(chunk))
+                raise NetSuiteThrottledError("busy", operation=operation)
+            return original(operation, record_type, chunk)
+
+        backend.write_list = throttled_first
+        backend.written.add("E1")  # E1 existed before: its DUP_RCRD is a real error
+        results = make_hook(backend).add_records("customer", [{"externalId": "E1"}])
+        assert results[0].error_code == "DUP_RCRD" and backend.get_list_calls == 0
+
+
+class TestSecrets:
+    def test_given_settings_then_repr_shows_no_keys_or_secrets(self, connection):
+        connection({**CONN, "password": "consumer-secret-value",
+                    "extra": {"account_id": "1", "token_id": "token-id-value", "token_secret": "token-secret-value"}})
+        text = repr(NetSuiteHook().get_settings())
+        for secret in ("consumer-key-value", "consumer-secret-value", "token-id-value", "token-secret-value"):
+            assert secret not in text
+
+
+class TestRedaction:
+    def test_given_netsuite_echoing_an_email_then_describe_redacts_it(self):
+        result = RecordResult("customer", "AMZ-CU-1", error_code="INVALID_FLD_VALUE",
+                              error_message="You have entered an Invalid Field Value jane.doe+1@mail.example.com for email")
+        assert "jane" not in result.describe() and "<email>" in result.describe()

@@ -96,3 +96,51 @@ class TestSalesOrder:
         with pytest.raises(ValueError):
             ref(None)
         assert ref(external_id="E") == {"externalId": "E"}
+
+
+class TestRoundingAndCustomFields:
+    def test_given_a_half_cent_amount_then_rounded_half_up_like_netsuite(self):
+        assert SalesOrderLine(item_id=1, quantity=Decimal(1), rate=Decimal("0.125")).to_record(0)["amount"] == Decimal("0.13")
+
+    def test_given_custom_field_values_then_a_custom_field_list_without_nones(self):
+        record = build_sales_order(
+            external_id="X", customer=ref(1), subsidiary_id=2, currency_id=1, tran_date=date(2024, 1, 1),
+            lines=[SalesOrderLine(item_id=1, quantity=Decimal(1), rate=Decimal(1))],
+            custom_field_values={"custbody_amazon_order_id": ORDER_ID, "custbody_empty": None},
+        )
+        assert record["customFieldList"] == [{"scriptId": "custbody_amazon_order_id", "value": ORDER_ID}]
+
+    def test_given_a_float_custom_field_then_type_error(self):
+        from amazon_netsuite.netsuite.records import custom_fields
+
+        with pytest.raises(TypeError):
+            custom_fields({"custbody_fee": 1.1})
+
+
+class TestMergeAddressbook:
+    HOME = Address(country="US", addressee="Ada", addr1="1 Main St", city="Seattle", state="WA", zip="98101")
+    WORK = Address(country="US", addressee="Ada", addr1="500 Pine St", city="Seattle", state="WA", zip="98101")
+
+    def _existing(self):
+        entry = build_customer(external_id="X", subsidiary_id=2, first_name="A", last_name="L", address=self.HOME)["addressbookList"][0]
+        return [dict(entry, internalId="7", addressbookAddress=dict(entry["addressbookAddress"], addrText="Ada\n1 Main St"))]
+
+    def test_given_a_new_address_then_appended_as_default_shipping_and_existing_kept(self):
+        from amazon_netsuite.netsuite.records import merge_addressbook
+
+        merged = merge_addressbook(self._existing(), self.WORK)
+        assert [e.get("internalId") for e in merged] == ["7", None]
+        assert [e["defaultShipping"] for e in merged] == [False, True]
+        assert merged[0]["defaultBilling"] is True and "addrText" not in merged[0]["addressbookAddress"]
+
+    def test_given_the_same_address_differently_spelled_then_not_added(self):
+        from amazon_netsuite.netsuite.records import merge_addressbook
+
+        same = Address(country="us", addressee=" ada ", addr1="1  MAIN st", city="seattle", state="wa", zip="98101")
+        merged = merge_addressbook(self._existing(), same)
+        assert len(merged) == 1 and merged[0]["internalId"] == "7" and merged[0]["defaultShipping"] is True
+
+    def test_given_no_address_book_then_one_entry(self):
+        from amazon_netsuite.netsuite.records import merge_addressbook
+
+        assert len(merge_addressbook(None, self.HOME)) == 1

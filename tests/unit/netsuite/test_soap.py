@@ -101,3 +101,33 @@ class TestConversion:
     def test_given_an_unknown_field_then_value_error_naming_it(self, wsdl):
         with pytest.raises(ValueError, match="'colour'"):
             to_soap(wsdl.get_type(f"{{{SALES}}}SalesOrder"), {"colour": "red"})
+
+
+CORE = "urn:core_2023_2.platform.webservices.netsuite.com"
+
+
+class TestCustomFields:
+    def test_given_string_custom_fields_then_concrete_string_custom_field_refs_that_round_trip(self, wsdl):
+        sales_order = wsdl.get_type(f"{{{SALES}}}SalesOrder")
+        data = {"externalId": "AMZ-SO-1", "customFieldList": [
+            {"scriptId": "custbody_amazon_order_id", "value": "113-1234567-1234567"},
+            {"scriptId": "custbody_flag", "value": True},
+            {"scriptId": "custbody_fee", "value": Decimal("1.10")},
+        ]}
+        value = to_soap(sales_order, data, custom_field_type=lambda name: wsdl.get_type(f"{{{CORE}}}{name}"))
+
+        kinds = [field._xsd_type.name for field in value.customFieldList.customField]
+        assert kinds == ["StringCustomFieldRef", "BooleanCustomFieldRef", "DoubleCustomFieldRef"]
+        node = etree.Element("record")
+        sales_order.render(node, value)
+        xsi_types = node.xpath("//*[local-name()='customField']/@*[local-name()='type']")
+        assert [t.split(":")[-1] for t in xsi_types] == kinds
+        assert from_soap(value)["customFieldList"][0] == {"scriptId": "custbody_amazon_order_id", "value": "113-1234567-1234567"}
+
+    def test_given_a_float_custom_field_then_type_error(self, wsdl):
+        with pytest.raises(TypeError, match="float"):
+            to_soap(
+                wsdl.get_type(f"{{{SALES}}}SalesOrder"),
+                {"customFieldList": [{"scriptId": "custbody_x", "value": 1.1}]},
+                custom_field_type=lambda name: wsdl.get_type(f"{{{CORE}}}{name}"),
+            )
