@@ -31,6 +31,17 @@ class TestWindow:
         )
         assert end == NOW - dt.timedelta(minutes=2)
 
+    def test_given_pendulum_interval_from_airflow_then_aware_window(self):
+        import pendulum
+
+        start, end = resolve_window(
+            {"data_interval_start": pendulum.datetime(2026, 11, 29, 11, 0, tz="UTC"),
+             "data_interval_end": pendulum.datetime(2026, 11, 29, 11, 15, tz="UTC")},
+            now=NOW,
+        )
+        assert start.tzinfo is not None and end.tzinfo is not None
+        assert (start, end) == (dt.datetime(2026, 11, 29, 10, 55, tzinfo=dt.UTC), dt.datetime(2026, 11, 29, 11, 15, tzinfo=dt.UTC))
+
     def test_given_window_params_then_they_override_the_interval(self):
         context = {
             "params": {"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-02T00:00:00+01:00"},

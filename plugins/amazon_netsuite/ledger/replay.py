@@ -37,7 +37,9 @@ class Replayer(Protocol):
 _REGISTRY: dict[tuple[str, str], str | Callable[..., Any]] = {}
 
 # Flows shipped with the product add their entry here (kept importable without the flows).
-BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {}
+BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
+    ("amazon_orders_to_netsuite", "salesOrder"): "amazon_netsuite.flows.orders:replay",
+}
 
 
 class ReplayError(LookupError):

@@ -1,0 +1,358 @@
+"""Flow ``amazon_orders_to_netsuite``: Amazon orders -> NetSuite customers + sales orders.
+
+extract (SellingPartnerHook.iter_orders / get_order) -> plan (transforms.orders, pure) -> customers
+(match by externalId, then by e-mail; enrich the address book; create) -> sales orders (upsertList
+by ``AMZ-SO-{orderId}``) -> ledger. The replay DAG re-runs failed orders through :func:`replay`.
+
+Per-record failures (unknown SKU, missing mapping, totals that don't reconcile, NetSuite refusing a
+record) are dead-lettered with the reason and never stop the batch. Whole-call failures (429
+storms, 5xx, concurrency faults) are retried in the hooks and then by Airflow; because every write
+is an upsert by externalId and the ledger is written after NetSuite answers, a retry never creates a
+second record. Logs carry order ids and counts, never buyer data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from amazon_netsuite.netsuite.records import merge_addressbook
+from amazon_netsuite.transforms.orders import OrderPlan, OrderTransformError, plan_order
+
+if TYPE_CHECKING:
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.ledger import Ledger, LedgerRecord
+    from amazon_netsuite.mappings import Mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "amazon_orders_to_netsuite"
+RECORD_TYPE = "salesOrder"
+CUSTOMER = "customer"
+
+
+@dataclass
+class SyncResult:
+    """Counts of one sync (ids and numbers only: safe for XCom and logs)."""
+
+    counts: Counter = field(default_factory=Counter)
+    failed_orders: list[str] = field(default_factory=list)
+
+    def add(self, other: SyncResult) -> None:
+        self.counts.update(other.counts)
+        self.failed_orders.extend(other.failed_orders)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "failed_orders": self.failed_orders[:50]}
+
+
+def _setting_enabled(key: str, *, default: bool) -> bool:
+    from airflow.sdk.configuration import conf
+
+    value = conf.get("amazon_netsuite", key, fallback=None)
+    if value is None or not str(value).strip():
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+# ------------------------------------------------------------------------------------------ extract
+
+
+def extract_orders(
+    amazon: SellingPartnerHook,
+    *,
+    marketplace_ids: Sequence[str],
+    window: tuple[datetime, datetime] | None = None,
+    order_ids: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Orders updated in the window (searchOrders, 100 a page), or exactly ``order_ids`` (getOrder).
+
+    The same order can appear twice when Amazon updates it while the window is paged: the last
+    version read wins.
+    """
+    if order_ids:
+        orders, _missing = fetch_orders_by_id(amazon, order_ids)
+    else:
+        if window is None:
+            raise ValueError("extract_orders needs a window or order_ids")
+        start, end = window
+        orders = list(
+            amazon.iter_orders(
+                last_updated_after=start, last_updated_before=end, marketplace_ids=list(marketplace_ids)
+            )
+        )
+    latest: dict[str, dict[str, Any]] = {}
+    for order in orders:
+        latest[order["orderId"]] = order
+    log.info("Read %s order(s) from Amazon (%s distinct)", len(orders), len(latest))
+    return list(latest.values())
+
+
+def fetch_orders_by_id(amazon: SellingPartnerHook, order_ids: Sequence[str]) -> tuple[list[dict], list[str]]:
+    """getOrder for each id; ids Amazon does not know (404) are returned apart, not raised."""
+    from amazon_netsuite.amazon.errors import SellingPartnerApiError
+
+    orders, missing = [], []
+    for order_id in dict.fromkeys(order_ids):
+        try:
+            orders.append(amazon.get_order(order_id))
+        except SellingPartnerApiError as exc:
+            if exc.status != 404:
+                raise
+            missing.append(order_id)
+    return orders, missing
+
+
+# ------------------------------------------------------------------------------------------ sync
+
+
+def _fail(ledger: Ledger, run_id: str, order_id: str, *, reason: str, error: str,
+          replay: Mapping[str, str], dry_run: bool, result: SyncResult) -> None:
+    result.counts["failed"] += 1
+    result.counts[f"failed:{reason}"] += 1
+    result.failed_orders.append(order_id)
+    log.warning("Order %s not synced (%s): %s", order_id, reason, error)
+    if not dry_run:
+        ledger.record_failed(
+            dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=order_id, error=error, reason=reason,
+            run_id=run_id, replay=dict(replay), external_id=f"AMZ-SO-{order_id}",
+        )
+
+
+def sync_orders(
+    orders: Iterable[Mapping[str, Any]],
+    *,
+    mappings: Mappings,
+    netsuite: NetSuiteHook,
+    ledger: Ledger,
+    run_id: str,
+    dry_run: bool = False,
+    force: bool = False,
+    match_by_email: bool | None = None,
+) -> SyncResult:
+    """Plan, match customers, upsert sales orders, and record every outcome in the ledger.
+
+    ``force`` re-writes orders whose content hash is unchanged (replay, explicit ``order_ids``).
+    ``dry_run`` computes everything and writes nothing (neither NetSuite nor the ledger).
+    ``match_by_email`` (default: ``[amazon_netsuite] match_customers_by_email``, true) looks a new
+    buyer up by e-mail before creating a customer: one search per new buyer, worth it when NetSuite
+    already holds customers created by hand or another integration.
+    """
+    if match_by_email is None:
+        match_by_email = _setting_enabled("match_customers_by_email", default=True)
+    result = SyncResult()
+    plans: list[OrderPlan] = []
+    for order in orders:
+        order_id = str(order.get("orderId") or "?")
+        marketplace_id = (order.get("salesChannel") or {}).get("marketplaceId") or ""
+        try:
+            plan = plan_order(order, mappings)
+        except OrderTransformError as exc:
+            _fail(ledger, run_id, order_id, reason=exc.reason, error=str(exc),
+                  replay={"order_id": order_id, "marketplace_id": marketplace_id}, dry_run=dry_run, result=result)
+            continue
+        plans.append(plan)
+
+    upserts = [p for p in plans if p.action == "upsert"]
+    closes = [p for p in plans if p.action == "close"]
+    for plan in plans:
+        if plan.action == "wait":
+            result.counts["waiting_at_amazon"] += 1
+        elif plan.action == "skip":
+            result.counts["skipped"] += 1
+            if not dry_run:
+                ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                      reason=plan.reason or "skipped", detail=plan.detail, run_id=run_id,
+                                      external_id=plan.external_id)
+
+    if not force and upserts:
+        unchanged = ledger.unchanged(DAG_ID, RECORD_TYPE, {p.order_id: p.content_hash for p in upserts})
+        if unchanged:
+            result.counts["unchanged"] += len(unchanged)
+            upserts = [p for p in upserts if p.order_id not in unchanged]
+
+    if dry_run:
+        result.counts["would_upsert"] += len(upserts)
+        result.counts["would_close"] += len(closes)
+        result.counts["would_create_or_enrich_customers"] += len(
+            {p.customer.external_id for p in upserts if p.customer and not p.customer.is_generic}
+        )
+        log.info("Dry run: %s", dict(result.counts))
+        return result
+
+    if upserts:
+        upserts = _sync_customers(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result,
+                                  match_by_email=match_by_email)
+    if upserts:
+        _upsert_sales_orders(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
+    if closes:
+        _close_sales_orders(closes, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
+    log.info("Orders sync: %s", dict(result.counts))
+    return result
+
+
+# ------------------------------------------------------------------------------------------ customers
+
+
+def _merged_address_book(book: list[dict[str, Any]], group: list[OrderPlan], *, residential: bool) -> list[dict]:
+    """``book`` plus every distinct shipping address of the buyer's orders in this batch (oldest
+    first, so the newest is the default shipping address); addresses already there are not added."""
+    for plan in group:
+        if plan.customer and plan.customer.address is not None:
+            book = merge_addressbook(book, plan.customer.address, default_shipping=True, is_residential=residential)
+    return book
+
+
+def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
+                    result: SyncResult, match_by_email: bool = True) -> list[OrderPlan]:
+    """Match, enrich or create the buyers' customers; returns the plans whose customer is ready.
+
+    One customer per buyer and marketplace, even when a batch holds several of their orders: plans
+    are grouped by the customer's externalId and the customer is written once, with the newest
+    address.
+    """
+    by_customer: dict[str, list[OrderPlan]] = {}
+    for plan in plans:
+        if plan.customer and not plan.customer.is_generic:
+            by_customer.setdefault(plan.customer.external_id, []).append(plan)
+    if not by_customer:
+        return plans
+
+    existing = netsuite.get_records(CUSTOMER, list(by_customer), by="externalId")
+    writes: dict[str, dict[str, Any]] = {}
+    for external_id, group in by_customer.items():
+        customer = group[0].customer
+        record = existing.get(external_id)
+        if record is None and customer.email and match_by_email:
+            matches = netsuite.search_customers_by_email(customer.email)
+            matches = [m for m in matches if not m.get("isInactive")]
+            if matches:
+                record = min(matches, key=lambda m: int(m["internalId"]))
+                record = netsuite.get_record(CUSTOMER, internal_id=str(record["internalId"])) or record
+                result.counts["customers_matched_by_email"] += 1
+        if record is None:
+            new = dict(customer.record)
+            book = list(new.get("addressbookList") or [])
+            new["addressbookList"] = _merged_address_book(book, group[1:], residential=bool(new.get("isPerson")))
+            writes[external_id] = new
+            continue
+        book = list(record.get("addressbookList") or [])
+        merged = _merged_address_book(book, group, residential=bool(record.get("isPerson", True)))
+        update: dict[str, Any] | None = None
+        if len(merged) != len(book):
+            update = {"internalId": record["internalId"], "externalId": external_id, "addressbookList": merged}
+        if record.get("externalId") != external_id:
+            # claim the customer found by e-mail so the next order finds it by externalId
+            update = update or {"internalId": record["internalId"], "externalId": external_id}
+        if update is not None:
+            writes[external_id] = update
+        else:
+            result.counts["customers_unchanged"] += 1
+
+    failed_customers: dict[str, str] = {}
+    creates = {k: v for k, v in writes.items() if "internalId" not in v}
+    updates = {k: v for k, v in writes.items() if "internalId" in v}
+    if creates:
+        for res in netsuite.upsert_records(CUSTOMER, list(creates.values())):
+            if res.ok:
+                result.counts["customers_created"] += 1
+            else:
+                failed_customers[res.external_id] = res.describe()
+    if updates:
+        for external_id, res in zip(updates, netsuite.update_records(CUSTOMER, list(updates.values())), strict=True):
+            if res.ok:
+                result.counts["customers_enriched"] += 1
+            else:
+                failed_customers[external_id] = res.describe()
+
+    # Sales orders reference their customer by externalId: it exists now (found, claimed or created).
+    ready: list[OrderPlan] = []
+    for plan in plans:
+        customer_id = plan.customer.external_id if plan.customer else None
+        if customer_id in failed_customers:
+            _fail(ledger, run_id, plan.order_id, reason="customer_error",
+                  error=f"customer {customer_id} could not be written: {failed_customers[customer_id]}",
+                  replay=plan.replay, dry_run=False, result=result)
+            continue
+        ready.append(plan)
+    return ready
+
+
+# ------------------------------------------------------------------------------------------ sales orders
+
+
+def _upsert_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
+                         result: SyncResult) -> None:
+    records = [plan.record for plan in plans]
+    results = netsuite.upsert_records(RECORD_TYPE, records)
+    for plan, res in zip(plans, results, strict=True):
+        if res.ok:
+            result.counts["synced"] += 1
+            ledger.record_synced(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                 external_id=plan.external_id, internal_id=res.internal_id, run_id=run_id,
+                                 content_hash=plan.content_hash, replay=plan.replay)
+        else:
+            _fail(ledger, run_id, plan.order_id, reason="netsuite_error", error=res.describe(),
+                  replay=plan.replay, dry_run=False, result=result)
+
+
+def _close_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
+                        result: SyncResult) -> None:
+    """SOAP has no cancel: close the lines of sales orders that exist; create nothing."""
+    existing = netsuite.get_records(RECORD_TYPE, [p.external_id for p in plans], by="externalId")
+    to_close: list[OrderPlan] = []
+    for plan in plans:
+        order = existing.get(plan.external_id)
+        if order is None:
+            result.counts["cancelled_before_sync"] += 1
+            ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                  reason="cancelled", detail="cancelled at Amazon before it was synced",
+                                  run_id=run_id, external_id=plan.external_id)
+            continue
+        open_lines = [line for line in order.get("itemList") or [] if not line.get("isClosed")]
+        if not open_lines:
+            result.counts["already_closed"] += 1
+            ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                  reason="cancelled", detail="cancelled at Amazon; sales order lines closed",
+                                  run_id=run_id, external_id=plan.external_id)
+            continue
+        to_close.append(plan)
+    if not to_close:
+        return
+    records = []
+    for plan in to_close:
+        lines = existing[plan.external_id].get("itemList") or []
+        records.append({"externalId": plan.external_id,
+                        "itemList": [{"line": line["line"], "isClosed": True} for line in lines]})
+    for plan, res in zip(to_close, netsuite.upsert_records(RECORD_TYPE, records), strict=True):
+        if res.ok:
+            result.counts["closed"] += 1
+            ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                  reason="cancelled", detail=f"cancelled at Amazon; lines of {res.internal_id} closed",
+                                  run_id=run_id, external_id=plan.external_id)
+        else:
+            _fail(ledger, run_id, plan.order_id, reason="netsuite_error", error=res.describe(),
+                  replay=plan.replay, dry_run=False, result=result)
+
+
+# ------------------------------------------------------------------------------------------ replay
+
+
+def replay(records: Sequence[LedgerRecord], *, ledger: Ledger, run_id: str) -> None:
+    """Re-read each failed order from Amazon (getOrder) and run it through :func:`sync_orders`."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    amazon = SellingPartnerHook()
+    order_ids = [(r.replay or {}).get("order_id") or r.source_key for r in records]
+    orders, missing = fetch_orders_by_id(amazon, order_ids)
+    for order_id in missing:
+        ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=order_id, reason="source_deleted",
+                              detail="Amazon no longer knows this order (getOrder: 404)", run_id=run_id)
+    sync_orders(orders, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id=run_id, force=True)

@@ -1,0 +1,96 @@
+"""DAGs run end to end with ``airflow dags test`` against the sandbox, as `make demo` and users do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from amazon_netsuite.ledger import Ledger
+from sandbox.runner import start_servers
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).parent / "airflow")
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory, reference_dir):
+    """A migrated SQLite metadata DB in this session's AIRFLOW_HOME, pools created."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])
+    env["AMAZON_NETSUITE_TASK_RETRIES"] = "0"
+    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name in ("amazon_sp_api", "netsuite_api"):
+        done = subprocess.run([AIRFLOW, "pools", "set", name, "4", name], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return env
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, reference_dir):
+    with start_servers(state_dir=tmp_path_factory.mktemp("dag-sandbox"), rate_scale=500) as running:
+        yield running
+
+
+def _dags_test(env: dict, dag_id: str, conf: dict | None = None) -> subprocess.CompletedProcess:
+    args = [AIRFLOW, "dags", "test", dag_id]
+    if conf:
+        args += ["--conf", json.dumps(conf)]
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+class TestOrdersDag:
+    def _world(self, servers, airflow_env, tmp_path, *, orders: int, unmapped_sku: bool = False):
+        for url in servers.urls.values():
+            httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
+            httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": orders, "unmapped_sku": unmapped_sku},
+                       timeout=60).raise_for_status()
+        env = {**airflow_env, **servers.env()}
+        ledger_db = tmp_path / "ledger.db"
+        env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
+        return env, Ledger(f"sqlite:///{ledger_db}")
+
+    def test_given_seeded_sandbox_when_dag_runs_for_a_window_then_orders_land_and_run_succeeds(
+        self, servers, airflow_env, tmp_path
+    ):
+        env, ledger = self._world(servers, airflow_env, tmp_path, orders=60)
+        conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
+        done = _dags_test(env, "amazon_orders_to_netsuite", conf)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
+        assert len(sales_orders) > 30
+        import sqlalchemy as sa
+
+        with ledger.engine.connect() as conn:
+            synced = conn.execute(sa.text("SELECT count(*) FROM an_sync_records WHERE status = 'synced'")).scalar()
+        assert synced == len(sales_orders)
+
+    def test_given_unknown_sku_when_dag_runs_then_rest_written_and_run_fails_once_with_replay_hint(
+        self, servers, airflow_env, tmp_path
+    ):
+        env, ledger = self._world(servers, airflow_env, tmp_path, orders=40, unmapped_sku=True)
+        conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
+        done = _dags_test(env, "amazon_orders_to_netsuite", conf)
+        output = done.stdout + done.stderr
+        assert done.returncode != 0
+        assert "record(s) failed and were dead-lettered; the rest were written" in output
+        assert "sync_replay_failed_records" in output
+        failed = ledger.failed(dag_id="amazon_orders_to_netsuite")
+        assert failed and {r.reason for r in failed} == {"unknown_sku"}
+        sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
+        assert sales_orders, "the orders with mapped SKUs were written"
+
+    def test_given_dry_run_when_dag_runs_then_nothing_written(self, servers, airflow_env, tmp_path):
+        env, ledger = self._world(servers, airflow_env, tmp_path, orders=30)
+        conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z", "dry_run": True}
+        done = _dags_test(env, "amazon_orders_to_netsuite", conf)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json() == []
+        assert "would_upsert" in done.stdout + done.stderr

@@ -1,0 +1,316 @@
+"""The orders flow end to end against both emulators, through the real clients (no Airflow scheduler:
+``sync_orders`` is what the DAG's task runs; tests/dags runs the DAG itself)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections import Counter
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from amazon_netsuite.flows.orders import DAG_ID, extract_orders, fetch_orders_by_id, sync_orders
+from amazon_netsuite.ledger import Ledger
+from amazon_netsuite.mappings import load_mappings
+from sandbox.runner import start_servers
+
+SYNCED = {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}
+MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
+FAST_RETRY = {"max_attempts": 10, "backoff_initial": 0.01, "backoff_max": 0.2}
+
+
+class World:
+    """Both emulators, their admin APIs, and the hooks pointed at them."""
+
+    def __init__(self, servers, ledger_url: str):
+        self.amazon_admin = httpx.Client(base_url=servers.urls["amazon"], timeout=60)
+        self.netsuite_admin = httpx.Client(base_url=servers.urls["netsuite"], timeout=60)
+        self.env = servers.env()
+        self.ledger = Ledger(ledger_url)
+        self.mappings = load_mappings()
+
+    def reset(self, *, orders: int, unmapped_sku: bool = False) -> None:
+        for admin in (self.amazon_admin, self.netsuite_admin):
+            admin.post("/_sandbox/reset").raise_for_status()
+            admin.post("/_sandbox/seed", json={"seed": 0, "orders": orders, "unmapped_sku": unmapped_sku}).raise_for_status()
+
+    def hooks(self):
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+        from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+        return SellingPartnerHook(backoff_base=0.01, backoff_max=0.2), NetSuiteHook(**FAST_RETRY)
+
+    def run(self, run_id: str, **kwargs) -> Counter:
+        amazon, netsuite = self.hooks()
+        now = dt.datetime.now(dt.UTC)
+        window = (now - dt.timedelta(days=20), now - dt.timedelta(minutes=2))
+        orders = extract_orders(amazon, marketplace_ids=MARKETPLACES, window=window)
+        result = sync_orders(orders, mappings=self.mappings, netsuite=netsuite, ledger=self.ledger,
+                             run_id=run_id, **kwargs)
+        return Counter(result.counts)
+
+    def amazon_orders(self) -> list[dict]:
+        return self.amazon_admin.get("/_sandbox/orders").json()
+
+    def records(self, record_type: str) -> list[dict]:
+        return self.netsuite_admin.get(f"/_sandbox/records/{record_type}").json()
+
+    def calls(self, admin: httpx.Client, operation: str) -> int:
+        return admin.get("/_sandbox/calls").json()["operations"].get(operation, {}).get("calls", 0)
+
+
+@pytest.fixture(scope="module")
+def servers(reference_dir, tmp_path_factory):
+    with start_servers(state_dir=tmp_path_factory.mktemp("flow-sandbox"), rate_scale=500) as running:
+        yield running
+
+
+@pytest.fixture
+def world(servers, tmp_path, monkeypatch):
+    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
+    for name, value in w.env.items():
+        monkeypatch.setenv(name, value)
+    return w
+
+
+def _sales_orders_by_external_id(world: World) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for record in world.records("salesOrder"):
+        found.setdefault(record.get("externalId"), []).append(record)
+    return found
+
+
+class TestThousandOrders:
+    def test_given_1000_orders_when_synced_twice_then_each_once_with_right_money_and_no_rewrites(self, world):
+        world.reset(orders=1000)
+        first = world.run("run-1")
+        orders = world.amazon_orders()
+        syncable = [o for o in orders if o["fulfillment"]["fulfillmentStatus"] in SYNCED]
+        assert len(orders) == 1000 and len(syncable) > 600
+
+        by_external_id = _sales_orders_by_external_id(world)
+        mappings = world.mappings
+        for order in syncable:
+            found = by_external_id.get(f"AMZ-SO-{order['orderId']}", [])
+            assert len(found) == 1, order["orderId"]
+            so = found[0]
+            marketplace = mappings.marketplace(order["salesChannel"]["marketplaceId"])
+            assert Decimal(str(so["total"])) == Decimal(order["proceeds"]["grandTotal"]["amount"]), order["orderId"]
+            assert so["subsidiary"]["internalId"] == marketplace.subsidiary_id
+            assert so["currency"]["internalId"] == marketplace.currency_id
+            skus = [i["product"]["sellerSku"] for i in order["orderItems"]]
+            expected_items = [mappings.sku(s, marketplace.marketplace_id).netsuite_item_id for s in skus]
+            assert [line["item"]["internalId"] for line in so["itemList"]] == expected_items
+            fields = {f["scriptId"]: f["value"] for f in so.get("customFieldList") or []}
+            assert fields["custbody_amazon_order_id"] == order["orderId"]
+        # nothing else was created: pending and cancelled orders made no sales order
+        assert set(by_external_id) == {f"AMZ-SO-{o['orderId']}" for o in syncable}
+        assert first["synced"] == len(syncable)
+        assert first["waiting_at_amazon"] == sum(1 for o in orders if o["fulfillment"]["fulfillmentStatus"] == "PENDING")
+
+        # customers: one per (per_buyer marketplace, buyer e-mail), never duplicated
+        buyers = {
+            (o["salesChannel"]["marketplaceId"], o["buyer"]["buyerEmail"].lower())
+            for o in syncable
+            if (o.get("buyer") or {}).get("buyerEmail")
+            and mappings.marketplace(o["salesChannel"]["marketplaceId"]).customer_mode == "per_buyer"
+        }
+        amazon_customers = [c for c in world.records("customer") if (c.get("externalId") or "").startswith("AMZ-CU-")]
+        assert len(amazon_customers) == len(buyers)
+        assert len({c["externalId"] for c in amazon_customers}) == len(amazon_customers)
+
+        # the same window again: no new records, no writes for unchanged orders
+        upserts_before = world.calls(world.netsuite_admin, "upsertList")
+        second = world.run("run-2")
+        assert second["unchanged"] == len(syncable)
+        assert second.get("synced", 0) == 0
+        assert world.calls(world.netsuite_admin, "upsertList") == upserts_before
+        assert len(world.records("salesOrder")) == len(syncable)
+
+        # calls: ceil(N/100) searchOrders pages (every marketplace in one search), per run
+        assert world.calls(world.amazon_admin, "searchOrders") == 2 * -(-len(orders) // 100)
+
+
+class TestUpdatesAndStatuses:
+    def test_given_updated_and_cancelled_orders_when_rerun_then_updated_in_place_and_lines_closed(self, world):
+        world.reset(orders=80)
+        world.run("run-1")
+        before = {k: v[0] for k, v in _sales_orders_by_external_id(world).items()}
+        orders = {o["orderId"]: o for o in world.amazon_orders()}
+        unshipped = [o for o in orders.values() if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"
+                     and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER"][:2]
+        assert len(unshipped) == 2
+        moved, cancelled = copy.deepcopy(unshipped[0]), copy.deepcopy(unshipped[1])
+        now = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moved["recipient"]["deliveryAddress"]["city"] = "Tacoma"
+        moved["lastUpdatedTime"] = now
+        cancelled["fulfillment"]["fulfillmentStatus"] = "CANCELLED"
+        cancelled["lastUpdatedTime"] = now
+        world.amazon_admin.post("/_sandbox/orders", json=[moved, cancelled]).raise_for_status()
+
+        counts = world.run("run-2")
+        after = {k: v[0] for k, v in _sales_orders_by_external_id(world).items()}
+        assert len(after) == len(before)
+        key = f"AMZ-SO-{moved['orderId']}"
+        assert after[key]["internalId"] == before[key]["internalId"]
+        assert after[key]["shippingAddress"]["city"] == "Tacoma"
+        closed = after[f"AMZ-SO-{cancelled['orderId']}"]
+        assert all(line["isClosed"] for line in closed["itemList"])
+        assert counts["closed"] == 1 and counts["synced"] == 1
+        assert world.ledger.get(f"{DAG_ID}:salesOrder:{cancelled['orderId']}").reason == "cancelled"
+
+    def test_given_repeat_buyer_with_new_address_then_address_added_not_duplicated(self, world):
+        world.reset(orders=60)
+        orders = [o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
+                  and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail")]
+        base = orders[0]
+        second = copy.deepcopy(base)
+        second["orderId"] = base["orderId"][:-4] + "9999"
+        second["recipient"]["deliveryAddress"]["addressLine1"] = "77 Other Road"
+        third = copy.deepcopy(second)
+        third["orderId"] = base["orderId"][:-4] + "9998"
+        world.amazon_admin.post("/_sandbox/orders", json=[second, third]).raise_for_status()
+        world.run("run-1")
+        email = base["buyer"]["buyerEmail"].lower()
+        customers = [c for c in world.records("customer") if (c.get("email") or "").lower() == email]
+        assert len(customers) == 1
+        lines = [e["addressbookAddress"]["addr1"] for e in customers[0]["addressbookList"]]
+        assert sorted(lines) == sorted({base["recipient"]["deliveryAddress"]["addressLine1"], "77 Other Road"})
+
+    def test_given_customer_created_outside_with_same_email_then_matched_not_duplicated(self, world):
+        world.reset(orders=40)
+        order = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
+                     and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail"))
+        email = order["buyer"]["buyerEmail"]
+        created = world.netsuite_admin.post("/_sandbox/records/customer", json=[{
+            "companyName": "Existing customer", "isPerson": False, "email": email.upper(),
+            "subsidiary": {"internalId": "2"},
+        }])
+        created.raise_for_status()
+        internal_id = created.json()[0]["internalId"]
+        counts = world.run("run-1")
+        same = [c for c in world.records("customer") if (c.get("email") or "").lower() == email.lower()]
+        assert [c["internalId"] for c in same] == [internal_id]
+        so = _sales_orders_by_external_id(world)[f"AMZ-SO-{order['orderId']}"][0]
+        assert so["entity"]["internalId"] == internal_id
+        assert counts["customers_matched_by_email"] >= 1
+
+
+class TestFailures:
+    def test_given_unknown_sku_then_dead_lettered_and_the_rest_land(self, world):
+        world.reset(orders=60, unmapped_sku=True)
+        counts = world.run("run-1")
+        failed = world.ledger.failed(dag_id=DAG_ID)
+        assert failed and all(r.reason == "unknown_sku" for r in failed)
+        assert "ACME-UNMAPPED-SKU" in failed[0].last_error
+        assert failed[0].replay["order_id"] == failed[0].source_key
+        bad = {r.source_key for r in failed}
+        landed = set(_sales_orders_by_external_id(world))
+        assert not {f"AMZ-SO-{o}" for o in bad} & landed
+        assert counts["synced"] == len(landed) > 0
+        summary = world.ledger.run_summary(DAG_ID, "run-1")
+        assert summary.failures_by_reason == {"unknown_sku": len(bad)}
+
+    def test_given_netsuite_rejects_one_order_then_only_that_one_dead_lettered(self, world):
+        world.reset(orders=40)
+        order = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED)
+        # make its item refer to an item NetSuite doesn't have (a mapping pointing at a deleted item)
+        mappings = world.mappings
+        sku = order["orderItems"][0]["product"]["sellerSku"]
+        mapped = mappings.sku(sku, order["salesChannel"]["marketplaceId"])
+        world.mappings = load_mappings()
+        import dataclasses
+
+        broken = dataclasses.replace(mapped, netsuite_item_id="99999")
+        world.mappings.sku_items = [broken if s is mapped or s == mapped else s for s in world.mappings.sku_items]
+        world.mappings.__post_init__()
+        counts = world.run("run-1")
+        failed = world.ledger.failed(dag_id=DAG_ID)
+        assert failed and {r.reason for r in failed} == {"netsuite_error"}
+        assert all("99999" in (r.last_error or "") or "INVALID_KEY_OR_REF" in (r.last_error or "") for r in failed)
+        assert counts["synced"] > 0
+
+    def test_given_throttling_and_concurrency_faults_then_outcome_identical(self, world):
+        world.reset(orders=200)
+        world.run("clean")
+        clean = {k: (v[0]["total"], v[0]["entity"]) for k, v in _sales_orders_by_external_id(world).items()}
+
+        world.reset(orders=200)
+        world.ledger = Ledger(world.ledger.url.replace("ledger.db", "ledger-faults.db"))
+        world.amazon_admin.post("/_sandbox/faults", json={"operation": "searchOrders", "status": 429, "times": 6}).raise_for_status()
+        world.amazon_admin.post("/_sandbox/faults", json={"operation": "searchOrders", "status": 503, "times": 2}).raise_for_status()
+        world.netsuite_admin.post("/_sandbox/faults", json={"operation": "upsertList",
+                                                           "fault": "ExceededConcurrentRequestLimitFault", "times": 3}).raise_for_status()
+        world.netsuite_admin.post("/_sandbox/faults", json={"operation": "getList", "status": 503, "times": 2}).raise_for_status()
+        world.run("faulty")
+        faulty = {k: (v[0]["total"], v[0]["entity"]) for k, v in _sales_orders_by_external_id(world).items()}
+        assert faulty == clean
+        assert world.amazon_admin.get("/_sandbox/calls").json()["operations"]["searchOrders"]["throttled"] >= 6
+
+    def test_given_dry_run_then_nothing_written(self, world):
+        world.reset(orders=40)
+        counts = world.run("dry", dry_run=True)
+        assert counts["would_upsert"] > 0
+        assert world.records("salesOrder") == []
+        assert world.ledger.run_summary(DAG_ID, "dry").counts == {}
+
+    def test_given_order_ids_then_exactly_those_and_unknown_reported(self, world):
+        world.reset(orders=30)
+        wanted = [o["orderId"] for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED][:2]
+        amazon, netsuite = world.hooks()
+        orders, missing = fetch_orders_by_id(amazon, [*wanted, "999-0000000-0000000"])
+        assert missing == ["999-0000000-0000000"]
+        result = sync_orders(orders, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger,
+                             run_id="ids", force=True)
+        assert result.counts["synced"] == 2
+        assert set(_sales_orders_by_external_id(world)) == {f"AMZ-SO-{o}" for o in wanted}
+        assert json.dumps(result.as_dict())  # XCom-safe
+
+
+class TestReplay:
+    def test_given_unknown_sku_fixed_when_replayed_then_synced_once_and_replay_again_is_noop(
+        self, world, tmp_path, monkeypatch
+    ):
+        import shutil
+
+        from amazon_netsuite.ledger.replay import replay_records
+
+        world.reset(orders=60, unmapped_sku=True)
+        world.run("run-1")
+        failed = world.ledger.failed(dag_id=DAG_ID)
+        assert failed
+
+        # the cause persists: replay fails again, attempts counted
+        replay_records(failed, ledger=world.ledger, run_id="replay-0")
+        again = world.ledger.failed(dag_id=DAG_ID)
+        assert {r.key for r in again} == {r.key for r in failed}
+        assert all(r.attempts == 2 for r in again)
+
+        # fix the mapping, replay: synced exactly once
+        fixed = tmp_path / "mappings"
+        shutil.copytree(world.mappings.directory, fixed)
+        with (fixed / "sku_items.csv").open("a") as handle:
+            handle.write("ACME-UNMAPPED-SKU,,,504,MFN,1,BOTTLE,0,false\n")
+        monkeypatch.setenv("AMAZON_NETSUITE_MAPPINGS_DIR", str(fixed))
+        outcome = replay_records(again, ledger=world.ledger, run_id="replay-1")
+        assert set(outcome.values()) == {"synced"}
+        landed = _sales_orders_by_external_id(world)
+        for record in failed:
+            assert len(landed[f"AMZ-SO-{record.source_key}"]) == 1
+
+        # nothing left to replay; replaying the old selection changes nothing
+        assert world.ledger.failed(dag_id=DAG_ID) == []
+        before = world.calls(world.netsuite_admin, "upsertList")
+        assert replay_records([world.ledger.get(r.key) for r in failed], ledger=world.ledger, run_id="replay-2") == {}
+        assert world.calls(world.netsuite_admin, "upsertList") == before
+
+
+def test_given_email_matching_disabled_then_no_customer_searches(world, monkeypatch):
+    world.reset(orders=40)
+    monkeypatch.setenv("AIRFLOW__AMAZON_NETSUITE__MATCH_CUSTOMERS_BY_EMAIL", "false")
+    counts = world.run("run-1")
+    assert counts["customers_created"] > 0
+    assert world.calls(world.netsuite_admin, "search") == 0
