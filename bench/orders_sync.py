@@ -1,0 +1,133 @@
+"""Orders flow benchmark (ARCHITECTURE.md section 8, issue 5): calls per 1,000 orders and throughput.
+
+For N seeded orders over four marketplaces (default 1,000 and 10,000), runs the flow's own code
+(``extract_orders`` + ``sync_orders``, what the DAG's task runs) against both emulators with the
+SP-API usage plans scaled by ``--rate-scale`` (default 100), then prints:
+
+- SP-API calls, NetSuite calls and records written per 1,000 orders, against the minimum possible
+  (ceil(N/100) ``searchOrders`` pages; ceil(N/100) ``upsertList`` calls per record type) and against
+  one call per order;
+- the orders per hour Amazon's usage plan for ``searchOrders`` allows (rate and burst, from the
+  model files) against what the flow achieved at the scaled rate, scaled back.
+
+Figures only; nothing here passes or fails.  Usage: ``python bench/orders_sync.py [N ...] [--rate-scale R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "plugins"), str(ROOT)]
+os.environ.setdefault("AMAZON_NETSUITE_REFERENCE_DIR", str((ROOT.parent / "shared" / "reference").resolve()))
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "x3Jc7ZyJcjmtBNs1HNdbnrLLN1Qsz1lT8ABgqbj3fzs=")
+
+import httpx  # noqa: E402
+
+from sandbox.runner import start_servers  # noqa: E402
+
+MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
+
+
+def calls(url: str) -> dict[str, int]:
+    ops = httpx.get(f"{url}/_sandbox/calls", timeout=30).json()["operations"]
+    return {op: c.get("calls", 0) for op, c in ops.items()}
+
+
+def run(n: int, rate_scale: float) -> dict:
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.amazon.throttling import USAGE_PLANS
+    from amazon_netsuite.flows.orders import extract_orders, sync_orders
+    from amazon_netsuite.ledger import Ledger
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    with tempfile.TemporaryDirectory() as state, start_servers(state_dir=Path(state), rate_scale=rate_scale) as servers:
+        for url in servers.urls.values():
+            httpx.post(f"{url}/_sandbox/reset", timeout=60).raise_for_status()
+            httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": n}, timeout=600).raise_for_status()
+        os.environ.update(servers.env())
+        amazon_before, netsuite_before = calls(servers.urls["amazon"]), calls(servers.urls["netsuite"])
+        ledger = Ledger(f"sqlite:///{state}/ledger.db")
+        now = dt.datetime.now(dt.UTC)
+        t0 = time.perf_counter()
+        amazon = SellingPartnerHook()
+        orders = extract_orders(amazon, marketplace_ids=MARKETPLACES,
+                                window=(now - dt.timedelta(days=20), now - dt.timedelta(minutes=2)))
+        t_extract = time.perf_counter() - t0
+        result = sync_orders(orders, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id="bench")
+        elapsed = time.perf_counter() - t0
+        amazon_calls = {k: v - amazon_before.get(k, 0) for k, v in calls(servers.urls["amazon"]).items()}
+        netsuite_calls = {k: v - netsuite_before.get(k, 0) for k, v in calls(servers.urls["netsuite"]).items()}
+        sales_orders = len(httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=60).json())
+    counts = result.counts
+    customers = counts.get("customers_created", 0) + counts.get("customers_enriched", 0)
+    rate, burst = USAGE_PLANS["searchOrders"]
+    return {
+        "orders": len(orders), "elapsed": elapsed, "extract": t_extract, "sales_orders": sales_orders,
+        "customers_written": customers, "amazon": amazon_calls, "netsuite": netsuite_calls,
+        "plan_rate": rate, "plan_burst": burst,
+    }
+
+
+def report(r: dict, rate_scale: float) -> None:
+    n = r["orders"]
+    per_k = 1000 / n
+    pages = r["amazon"].get("searchOrders", 0)
+    min_pages = math.ceil(n / 100)
+    upserts = r["netsuite"].get("upsertList", 0)
+    min_upserts = math.ceil(r["sales_orders"] / 100) + math.ceil(r["customers_written"] / 100)
+    reads = sum(v for k, v in r["netsuite"].items() if k in ("get", "getList", "search", "searchMoreWithId"))
+    netsuite_total = sum(r["netsuite"].values())
+    print(f"\n{n} orders ({r['sales_orders']} sales orders and {r['customers_written']} customers written) "
+          f"in {r['elapsed']:.1f} s at --rate-scale {rate_scale:g}")
+    print(f"  SP-API searchOrders pages: {pages} (minimum ceil(N/100) = {min_pages}; ratio {pages / min_pages:.2f}); "
+          f"per 1,000 orders: {pages * per_k:.1f} vs {n * per_k:.0f} getOrder calls one-per-order "
+          f"({n / max(pages, 1):.0f}x fewer)")
+    print(f"  NetSuite upsertList calls: {upserts} (minimum ceil(records/100) per record type = {min_upserts}; "
+          f"ratio {upserts / max(min_upserts, 1):.2f}); per 1,000 orders: {upserts * per_k:.1f} vs "
+          f"{(r['sales_orders'] + r['customers_written']) * per_k:.0f} one-per-record")
+    print(f"  NetSuite reads (getList/search: customer matching, e-mail look-ups): {reads} "
+          f"({reads * per_k:.1f} per 1,000 orders); all NetSuite calls: {netsuite_total} "
+          f"({netsuite_total * per_k:.1f} per 1,000 orders)")
+    print(f"  NetSuite calls by operation: {json.dumps(r['netsuite'], sort_keys=True)}")
+    rate, burst = r["plan_rate"], r["plan_burst"]
+    allowed_first_hour = (burst + rate * 3600) * 100
+    allowed_sustained = rate * 3600 * 100
+    # Only the extract is paced by Amazon's (scaled) usage plan: scale that part back, keep the rest.
+    scaled_back = r["extract"] * rate_scale + (r["elapsed"] - r["extract"])
+    achieved = n / scaled_back * 3600
+    print(f"  searchOrders usage plan {rate}/s, burst {burst}: Amazon allows {allowed_sustained:,.0f} orders/hour "
+          f"sustained ({allowed_first_hour:,.0f} in the first hour with the burst)")
+    # What the plan allows for exactly these N orders: the burst at once, the other pages at the rate.
+    plan_seconds = max(0, math.ceil(n / 100) - burst) / rate
+    plan_text = (f"the plan allows these {n} orders in {plan_seconds / 3600:.2f} h, i.e. {n / plan_seconds * 3600:,.0f} "
+                 f"orders/hour: achieved/allowed = {achieved / (n / plan_seconds * 3600):.2f}"
+                 if plan_seconds else f"the plan serves these {n} orders from its burst at once")
+    print(f"  flow achieved {n / r['elapsed'] * 3600:,.0f} orders/hour at --rate-scale {rate_scale:g}; scaled back "
+          f"(extract {r['extract']:.1f} s x {rate_scale:g} + NetSuite side {r['elapsed'] - r['extract']:.1f} s): "
+          f"{achieved:,.0f} orders/hour; {plan_text}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
+    parser.add_argument("--rate-scale", type=float, default=100.0)
+    args = parser.parse_args()
+    print("Orders flow: calls per 1,000 orders and throughput (figures, not assertions)")
+    for n in args.sizes:
+        report(run(n, args.rate_scale), args.rate_scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
