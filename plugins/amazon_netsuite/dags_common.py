@@ -131,6 +131,13 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Record type",
         "description": "Replay only failed records of this NetSuite record type.",
     },
+    "max_age_days": {
+        "default": 90,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Only failures of the last N days",
+        "description": "Replay only records that failed within this many days (empty: no limit).",
+    },
     "error_contains": {
         "default": None,
         "type": ["null", "string"],

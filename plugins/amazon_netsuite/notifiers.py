@@ -56,7 +56,7 @@ def _recipients(value: str) -> list[str]:
 
 
 def replay_command(summary: RunSummary) -> str:
-    conf: dict[str, Any] = {"dag_id": summary.dag_id}
+    conf: dict[str, Any] = {} if summary.dag_id == REPLAY_DAG_ID else {"dag_id": summary.dag_id}
     if 0 < summary.failed <= FIRST_KEYS:
         conf = {"keys": summary.failed_keys}
     return f"airflow dags trigger {REPLAY_DAG_ID} --conf '{json.dumps(conf)}'"
@@ -72,7 +72,8 @@ def format_summary(summary: RunSummary, *, extra_counts: Mapping[str, int] | Non
         lines.append(f"First failed records ({min(summary.failed, FIRST_KEYS)} of {summary.failed}):")
         for key, error in summary.first_errors[:FIRST_KEYS]:
             lines.append(f"  - {key}: {' '.join(error.split())[:300]}")
-        lines.append("Inspect: python -m amazon_netsuite.ledger failed --dag " + summary.dag_id)
+        scope = "" if summary.dag_id == REPLAY_DAG_ID else f" --dag {summary.dag_id}"
+        lines.append(f"Inspect: python -m amazon_netsuite.ledger failed{scope}")
         lines.append("After fixing the cause, replay: " + replay_command(summary))
     return "\n".join(lines)
 
@@ -139,6 +140,19 @@ def _run_ids(context: Context) -> tuple[str, str]:
     return dag_id, run_id
 
 
+def ledger_run_id(context: Context) -> str:
+    """The run id a DAG run writes to the ledger with. The replay DAG writes records under their own
+    flow's dag_id, so its run id is prefixed to keep them apart from any flow run's."""
+    dag_id, run_id = _run_ids(context)
+    return f"{REPLAY_DAG_ID}/{run_id}" if dag_id == REPLAY_DAG_ID else run_id
+
+
+def run_summary_for(ledger: Ledger, context: Context) -> RunSummary:
+    dag_id, _ = _run_ids(context)
+    scope = None if dag_id == REPLAY_DAG_ID else dag_id
+    return ledger.run_summary(scope, ledger_run_id(context), label=dag_id)
+
+
 class SyncAlertNotifier(BaseNotifier):
     """Failure alert for a sync DAG run (``on_failure_callback``): one message per failed run.
 
@@ -157,7 +171,7 @@ class SyncAlertNotifier(BaseNotifier):
 
         dag_id, run_id = _run_ids(context)
         try:
-            summary = self._ledger_factory().run_summary(dag_id, run_id)
+            summary = run_summary_for(self._ledger_factory(), context)
         except Exception as exc:  # noqa: BLE001 - the alert must go out anyway
             log.exception("Could not read the sync ledger for the alert")
             summary = RunSummary(dag_id=dag_id, run_id=run_id)
@@ -219,8 +233,7 @@ def finish_run(
     from airflow.sdk.exceptions import AirflowFailException
 
     ledger = ledger or _ledger()
-    dag_id, run_id = _run_ids(context)
-    summary = ledger.run_summary(dag_id, run_id)
+    summary = run_summary_for(ledger, context)
     ledger.purge_expired_payloads()
     text = format_summary(summary, extra_counts=extra_counts)
     result = {**summary.as_dict(), "extra_counts": dict(extra_counts or {})}

@@ -94,3 +94,50 @@ class TestOrdersDag:
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
         assert httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json() == []
         assert "would_upsert" in done.stdout + done.stderr
+
+
+class TestReplayDag:
+    """The on-call loop: dead-lettered by the orders DAG, fixed in the mapping, replayed, synced."""
+
+    def test_given_unknown_sku_when_fixed_and_replayed_then_synced_once(self, servers, airflow_env, tmp_path):
+        import shutil
+
+        env, ledger = TestOrdersDag()._world(servers, airflow_env, tmp_path, orders=40, unmapped_sku=True)
+        mappings = tmp_path / "mappings"
+        shutil.copytree(ROOT / "include" / "mappings", mappings)
+        env["AMAZON_NETSUITE_MAPPINGS_DIR"] = str(mappings)
+        window = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
+        assert _dags_test(env, "amazon_orders_to_netsuite", window).returncode != 0
+        failed = ledger.failed(dag_id="amazon_orders_to_netsuite")
+        keys = sorted(r.key for r in failed)
+        assert keys
+
+        # dry run: lists, writes nothing
+        done = _dags_test(env, "sync_replay_failed_records", {"dag_id": "amazon_orders_to_netsuite", "dry_run": True})
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert "would_replay" in done.stdout + done.stderr
+        assert all(r.attempts == 1 for r in ledger.failed())
+
+        # the cause persists: fails again, attempts counted, the run fails with the reason
+        done = _dags_test(env, "sync_replay_failed_records", {"keys": keys})
+        assert done.returncode != 0
+        assert "ACME-UNMAPPED-SKU" in done.stdout + done.stderr
+        assert {r.attempts for r in ledger.failed()} == {2}
+
+        # fix the mapping, replay: synced, exactly one sales order each
+        with (mappings / "sku_items.csv").open("a") as handle:
+            handle.write("ACME-UNMAPPED-SKU,,,504,MFN,1,BOTTLE,0,false\n")
+        done = _dags_test(env, "sync_replay_failed_records", {"dag_id": "amazon_orders_to_netsuite"})
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert ledger.failed() == []
+        sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
+        by_external = [so["externalId"] for so in sales_orders]
+        for key in keys:
+            order_id = key.rsplit(":", 1)[1]
+            assert by_external.count(f"AMZ-SO-{order_id}") == 1
+            assert ledger.get(key).status == "synced" and ledger.get(key).internal_id
+
+        # nothing left: a second replay does nothing and succeeds
+        done = _dags_test(env, "sync_replay_failed_records", {"keys": keys})
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert len(httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()) == len(sales_orders)

@@ -588,12 +588,16 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
 
-    def run_summary(self, dag_id: str, run_id: str, *, first: int = 10) -> RunSummary:
-        """Counts by status and failure reason of the records this run wrote last."""
+    def run_summary(self, dag_id: str | None, run_id: str, *, first: int = 10, label: str | None = None) -> RunSummary:
+        """Counts by status and failure reason of the records this run wrote last.
+
+        ``dag_id`` None counts the records of every flow written under ``run_id`` (the replay DAG
+        writes each record under its own flow's dag_id); ``label`` names the summary's DAG then.
+        """
         self.create_schema()
         c = sync_records.c
-        where = sa.and_(c.dag_id == dag_id, c.run_id == run_id)
-        summary = RunSummary(dag_id=dag_id, run_id=run_id)
+        where = c.run_id == run_id if dag_id is None else sa.and_(c.dag_id == dag_id, c.run_id == run_id)
+        summary = RunSummary(dag_id=label or dag_id or "", run_id=run_id)
         with self.engine.connect() as conn:
             for status, count in conn.execute(
                 sa.select(c.status, sa.func.count()).where(where).group_by(c.status)

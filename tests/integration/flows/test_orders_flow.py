@@ -314,3 +314,46 @@ def test_given_email_matching_disabled_then_no_customer_searches(world, monkeypa
     counts = world.run("run-1")
     assert counts["customers_created"] > 0
     assert world.calls(world.netsuite_admin, "search") == 0
+
+
+def test_given_replay_racing_a_normal_run_then_one_sales_order_per_order(world, tmp_path, monkeypatch):
+    import shutil
+    import threading
+
+    from amazon_netsuite.ledger.replay import replay_records
+
+    world.reset(orders=60, unmapped_sku=True)
+    world.run("run-1")
+    failed = world.ledger.failed(dag_id=DAG_ID)
+    assert failed
+    fixed = tmp_path / "mappings"
+    shutil.copytree(world.mappings.directory, fixed)
+    with (fixed / "sku_items.csv").open("a") as handle:
+        handle.write("ACME-UNMAPPED-SKU,,,504,MFN,1,BOTTLE,0,false\n")
+    monkeypatch.setenv("AMAZON_NETSUITE_MAPPINGS_DIR", str(fixed))
+    world.mappings = load_mappings(fixed)
+
+    errors: list[BaseException] = []
+
+    def guarded(func):
+        def run():
+            try:
+                func()
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+        return run
+
+    threads = [
+        threading.Thread(target=guarded(lambda: world.run("run-2", force=True))),
+        threading.Thread(target=guarded(lambda: replay_records(failed, ledger=world.ledger, run_id="replay"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    landed = _sales_orders_by_external_id(world)
+    for record in failed:
+        assert len(landed[f"AMZ-SO-{record.source_key}"]) == 1
+        assert world.ledger.get(record.key).status == "synced"
+    assert all(len(v) == 1 for v in landed.values())
