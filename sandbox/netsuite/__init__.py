@@ -2,9 +2,9 @@
 
 The real ``netsuitesdk``/zeep client talks to it over HTTP with the 2023_2 WSDL: ``get``, ``getList``,
 ``search``, ``searchMoreWithId``, ``add``, ``addList``, ``update``, ``updateList``, ``upsert``,
-``upsertList``, ``getItemAvailability`` on Customer, SalesOrder, InventoryItem, Account, Subsidiary,
-Location and Currency, with token-based authentication, NetSuite's limits and faults, and its
-business rules. State lives in SQLite under the state directory.
+``upsertList``, ``getItemAvailability`` on Customer, SalesOrder, JournalEntry, InventoryItem, Account,
+Subsidiary, Location, Currency and AccountingPeriod, with token-based authentication, NetSuite's limits
+and faults, and its business rules (journal entries balance and post only into open periods). State lives in SQLite under the state directory.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ from sandbox.netsuite.store import Store
 
 log = logging.getLogger(__name__)
 
+#: record types that ``POST /_sandbox/records/{type}`` updates when the internalId exists (close/reopen a period)
+UPDATABLE_BY_INTERNAL_ID = frozenset({"accountingPeriod"})
+
 
 class SeedRequest(BaseModel):
     seed: int = 0
@@ -111,6 +114,8 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
 
     @app.post("/_sandbox/records/{record_type}")
     def add_records(record_type: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add records; for ``accountingPeriod`` a record whose internalId exists is updated instead
+        (``[{"internalId": "17", "closed": false}]`` reopens May 2026, ``"closed": true`` closes it)."""
         record_type = _record_type(record_type)
         record_class = schema.record_class(record_type)
         stored, errors = [], []
@@ -120,7 +125,15 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
                 from_json(schema, record_class, data)
                 with store.transaction():
                     explicit = int(record["internalId"]) if record.get("internalId") else None
-                    stored.append(service.create(record_type, data, internal_id=explicit))
+                    existing = (
+                        store.get(record_type, internal_id=explicit)
+                        if explicit is not None and record_type in UPDATABLE_BY_INTERNAL_ID
+                        else None
+                    )
+                    if existing is not None:
+                        stored.append(service.update(record_type, existing, data, {}))
+                    else:
+                        stored.append(service.create(record_type, data, internal_id=explicit))
             except (RecordError, ValueError, TypeError) as exc:
                 code = getattr(exc, "code", "INVALID_FLD")
                 errors.append({"index": index, "externalId": record.get("externalId"), "code": code, "message": str(exc)})

@@ -8,6 +8,7 @@ quantities). Errors are :class:`RecordError` with NetSuite's status codes and wo
 from __future__ import annotations
 
 import copy
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,10 @@ REF_FIELDS: dict[str, dict[str, str]] = {
     "subsidiary": {"parent": "subsidiary", "currency": "currency"},
     "location": {"parent": "location"},
     "currency": {},
+    "journalEntry": {
+        "subsidiary": "subsidiary", "currency": "currency", "postingPeriod": "accountingPeriod", "location": "location",
+    },
+    "accountingPeriod": {"parent": "accountingPeriod"},
 }
 #: RecordRefList fields
 REF_LIST_FIELDS: dict[str, dict[str, str]] = {
@@ -49,9 +54,17 @@ REF_LIST_FIELDS: dict[str, dict[str, str]] = {
 SUBLIST_REFS: dict[str, dict[str, dict[str, str]]] = {
     "salesOrder": {"itemList": {"item": "inventoryItem", "location": "location"}},
     "inventoryItem": {"locationsList": {"locationId": "location"}},
+    # journal lines' accounts are resolved by _apply_journalEntry (subsidiary-aware wording)
+    "journalEntry": {"lineList": {"location": "location", "entity": "customer"}},
 }
 #: sublist -> how lines are matched when replaceAll is false
-SUBLIST_KEYS = {"itemList": "line", "addressbookList": "internalId", "locationsList": "locationId"}
+SUBLIST_KEYS = {"itemList": "line", "lineList": "line", "addressbookList": "internalId", "locationsList": "locationId"}
+#: NetSuite's limit of journal entry lines in a synchronous write
+MAX_JOURNAL_LINES = 1000
+#: status codes of the journal entry rules (all in the 2023_2 StatusDetailCodeType enumeration)
+JE_UNBALANCED = "JE_AMOUNTS_MUST_BALANCE"
+PERIOD_CLOSED = "TRAN_PERIOD_CLOSED"
+NO_PERIOD = "INVALID_ACCT_PRD"
 
 
 def dec(value: Any) -> Decimal:
@@ -74,7 +87,18 @@ def record_name(record_type: str, record: dict[str, Any]) -> str | None:
         return record.get("itemId")
     if record_type == "account":
         return " ".join(p for p in (record.get("acctNumber"), record.get("acctName")) if p) or None
+    if record_type == "accountingPeriod":
+        return record.get("periodName")
     return record.get("name")
+
+
+def day_of(value: Any) -> date:
+    """The calendar day of a stored dateTime (ISO text, as sent: the hook sends dates as noon UTC)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
 
 
 class Rules:
@@ -154,7 +178,12 @@ class Rules:
         for line in new:
             line_key = Rules._line_key(line, key)
             if line_key is not None and str(line_key) in index:
-                index[str(line_key)].update(line)
+                stored = index[str(line_key)]
+                # a journal line holds a debit or a credit: setting one clears the other
+                for given, other in (("debit", "credit"), ("credit", "debit")):
+                    if line.get(given) is not None and line.get(other) is None:
+                        stored.pop(other, None)
+                stored.update(line)
             else:
                 if key == "line":
                     line = {k: v for k, v in line.items() if k != "line"}
@@ -348,3 +377,129 @@ class Rules:
 
     def _apply_currency(self, record, old, targets) -> None:
         self._required(record, ("name", "Name"), ("symbol", "ISO Code"))
+
+    # ------------------------------------------------------------------ journal entries and periods
+    def _apply_journalEntry(self, record, old, targets) -> None:  # noqa: N802
+        """Lines' accounts exist and are available to the subsidiary, one currency, debits = credits to
+        the cent, at most 1,000 lines, and the posting period is open."""
+        self._required(record, ("subsidiary", "Subsidiary"))
+        subsidiary = targets["subsidiary"]
+        if "currency" not in record:  # OneWorld defaults a journal to the subsidiary's base currency
+            if not subsidiary.get("currency"):
+                raise RecordError("CRNCY_REQD", "Please enter value(s) for: Currency")
+            record["currency"], targets["currency"] = self.resolve("currency", subsidiary["currency"], "currency")
+        currency = targets["currency"]
+        lines = record.get("lineList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        if len(lines) > MAX_JOURNAL_LINES:
+            raise RecordError(
+                "EXCEEDED_MAX_TRANS_LINES",
+                f"This transaction has {len(lines)} lines; the maximum number of lines for a journal entry "
+                f"submitted through web services is {MAX_JOURNAL_LINES}.",
+            )
+        subsidiary_id = record["subsidiary"]["internalId"]
+        used = [int(line["line"]) for line in lines if line.get("line") is not None]
+        next_line = max(used, default=0) + 1
+        debits = credits = Decimal(0)
+        for line in lines:
+            if line.get("line") is None:
+                line["line"] = next_line
+                next_line += 1
+            number = line["line"]
+            if not line.get("account"):
+                raise RecordError("JE_LINE_MISSING_REQD_DATA", f"Please enter value(s) for: Account (line {number})")
+            line["account"], account = self._journal_account(line["account"], subsidiary_id)
+            account_currency = (account.get("currency") or {}).get("internalId")
+            if account_currency and account_currency != currency["internalId"]:
+                raise RecordError(
+                    "MISMATCHED_CURRENCY",
+                    f"The currency of account {line['account'].get('name') or account['internalId']} does not match "
+                    f"the currency of this transaction ({currency.get('symbol') or currency['internalId']}).",
+                )
+            has_debit, has_credit = line.get("debit") is not None, line.get("credit") is not None
+            if has_debit and has_credit:
+                raise RecordError("USER_ERROR", f"Line {number}: enter a debit or a credit amount, not both.")
+            if not has_debit and not has_credit:
+                raise RecordError(
+                    "JE_LINE_MISSING_REQD_DATA", f"Please enter value(s) for: Debit or Credit (line {number})"
+                )
+            if has_debit:
+                amount = dec(line["debit"]).quantize(CENT, ROUND_HALF_UP)
+                line["debit"] = money(amount)
+                debits += amount
+            else:
+                amount = dec(line["credit"]).quantize(CENT, ROUND_HALF_UP)
+                line["credit"] = money(amount)
+                credits += amount
+        if debits != credits:
+            raise RecordError(
+                JE_UNBALANCED,
+                f"The debit and credit totals are not equal (debits {debits}, credits {credits}, difference "
+                f"{debits - credits}). Journal entry amounts must balance.",
+            )
+        self._check_period(record)
+        record.setdefault("tranId", f"JE{record['internalId']}")
+        record.setdefault("approved", True)
+
+    def _journal_account(self, ref: Any, subsidiary_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        key = (ref.get("internalId") or ref.get("externalId")) if isinstance(ref, dict) else ref
+        try:
+            out, account = self.resolve("account", ref, "account")
+        except RecordError:
+            raise RecordError(
+                "INVALID_KEY_OR_REF", f"Invalid account reference key {key} for subsidiary {subsidiary_id}."
+            ) from None
+        allowed = {r.get("internalId") for r in account.get("subsidiaryList") or []}
+        if allowed and subsidiary_id not in allowed:
+            raise RecordError(
+                "INVALID_KEY_OR_REF", f"Invalid account reference key {key} for subsidiary {subsidiary_id}."
+            )
+        return out, account
+
+    def _check_period(self, record: dict[str, Any]) -> None:
+        """The posting period (given, or the one holding ``tranDate``) must exist, be a month and be open."""
+        if not record.get("tranDate"):
+            record["tranDate"] = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0).isoformat()
+        day = day_of(record["tranDate"])
+        if record.get("postingPeriod"):
+            period = self.store.get("accountingPeriod", internal_id=record["postingPeriod"]["internalId"])
+        else:
+            period = self.period_of(day)
+            if period is None:
+                raise RecordError(
+                    NO_PERIOD,
+                    f"No accounting period is set up for the transaction date {day.isoformat()}. "
+                    "Set up the accounting period first.",
+                )
+            record["postingPeriod"] = self.resolve("accountingPeriod", {"internalId": period["internalId"]}, "postingPeriod")[0]
+        if period.get("isQuarter") or period.get("isYear"):
+            raise RecordError(NO_PERIOD, f"You cannot post to {period.get('periodName')}: choose a month, not a quarter or year.")
+        if period.get("closed") or period.get("allLocked"):
+            raise RecordError(
+                PERIOD_CLOSED,
+                f"The accounting period {period.get('periodName')} is closed. You cannot post a transaction dated "
+                f"{day.isoformat()} to a closed period: date it in an open period or reopen {period.get('periodName')}.",
+            )
+
+    def period_of(self, day: date) -> dict[str, Any] | None:
+        """The month period (not a quarter or year) whose start..end holds ``day``."""
+        for period in self.store.all("accountingPeriod"):
+            if period.get("isQuarter") or period.get("isYear") or not period.get("startDate") or not period.get("endDate"):
+                continue
+            if day_of(period["startDate"]) <= day <= day_of(period["endDate"]):
+                return period
+        return None
+
+    def _apply_accountingPeriod(self, record, old, targets) -> None:  # noqa: N802
+        """Closing a period closes (locks) everything in it; reopening clears the all-locked flag."""
+        self._required(record, ("periodName", "Period Name"), ("startDate", "Start Date"), ("endDate", "End Date"))
+        if day_of(record["endDate"]) < day_of(record["startDate"]):
+            raise RecordError("ILLEGAL_PERIOD_STRUCTURE", "The end date of a period cannot be before its start date.")
+        if record.get("closed"):
+            record.update(allLocked=True, arLocked=True, apLocked=True)
+            record.setdefault("closedOnDate", now_iso())
+        else:
+            record["closed"] = False
+            record["allLocked"] = False
+            record.pop("closedOnDate", None)

@@ -36,6 +36,8 @@ RECORD_TYPES: dict[str, tuple[str, str]] = {
     "subsidiary": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "Subsidiary"),
     "location": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "Location"),
     "currency": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "Currency"),
+    "journalEntry": (f"urn:general_{VERSION}.transactions.webservices.netsuite.com", "JournalEntry"),
+    "accountingPeriod": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "AccountingPeriod"),
 }
 
 

@@ -1,9 +1,12 @@
 """Deterministic demo data consistent with include/mappings/ (subsidiaries, currencies, locations,
-GL accounts, generic Amazon customers, inventory items with per-location quantities)."""
+GL accounts, monthly accounting periods Jan 2025 .. Dec 2027 (closed before Jun 2026), generic Amazon
+customers, inventory items with per-location quantities)."""
 
 from __future__ import annotations
 
+import calendar
 import random
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ ACCOUNTS = [
     (1291, "1291", "Amazon Suspense - CA", "_otherCurrentAsset", [3], None),
     (1292, "1292", "Amazon Suspense - UK", "_otherCurrentAsset", [4], None),
     (1293, "1293", "Amazon Suspense - DE", "_otherCurrentAsset", [5], None),
-    (2300, "2300", "Sales Tax Collected", "_otherCurrentLiability", [2, 3], None),
+    (2300, "2300", "Sales Tax Collected", "_otherCurrentLiability", [1, 2, 3, 4, 5], None),
     (2310, "2310", "Marketplace Facilitator Tax - US", "_otherCurrentLiability", [2], None),
     (2311, "2311", "Marketplace Facilitator Tax - CA", "_otherCurrentLiability", [3], None),
     (2312, "2312", "Marketplace Facilitator Tax - UK", "_otherCurrentLiability", [4], None),
@@ -64,6 +67,28 @@ ACCOUNTS = [
     (6140, "6140", "Advertising", "_expense", [1, 2, 3, 4, 5], None),
     (6150, "6150", "Shipping Chargebacks", "_expense", [1, 2, 3, 4, 5], None),
 ]
+#: monthly accounting periods Jan 2025 .. Dec 2027 (internalId 1 = Jan 2025 ... 36 = Dec 2027);
+#: the ones before FIRST_OPEN_PERIOD are closed
+PERIOD_YEARS = (2025, 2026, 2027)
+FIRST_OPEN_PERIOD = date(2026, 6, 1)
+
+
+def accounting_periods() -> list[tuple[int, str, date, date, bool]]:
+    """(internal id, periodName like "Nov 2026", start, end, closed) of the seeded months."""
+    out = []
+    for year in PERIOD_YEARS:
+        for month in range(1, 13):
+            start = date(year, month, 1)
+            end = date(year, month, calendar.monthrange(year, month)[1])
+            internal_id = (year - PERIOD_YEARS[0]) * 12 + month
+            out.append((internal_id, start.strftime("%b %Y"), start, end, start < FIRST_OPEN_PERIOD))
+    return out
+
+
+def _midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00+00:00"
+
+
 #: generic per-marketplace customers of marketplaces.csv (single_customer_id)
 CUSTOMERS = [
     (100, "Amazon.com Customer", 2, 1),
@@ -102,6 +127,14 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
         add("currency", internal_id, {
             "name": name, "symbol": symbol, "displaySymbol": display, "isBaseCurrency": base, "exchangeRate": rate,
         })
+    for internal_id, name, start, end, closed in accounting_periods():
+        period: dict[str, Any] = {
+            "periodName": name, "startDate": _midnight(start), "endDate": _midnight(end),
+            "isQuarter": False, "isYear": False, "isAdjust": False, "closed": closed,
+        }
+        if closed:
+            period["closedOnDate"] = _midnight(end + timedelta(days=10))
+        add("accountingPeriod", internal_id, period)
     for internal_id, name, parent, currency, country in SUBSIDIARIES:
         record: dict[str, Any] = {"name": name, "currency": _ref(currency), "country": country}
         if parent is not None:

@@ -53,8 +53,9 @@ SEARCHES = {
     "LocationSearchBasic": "location",
     "SubsidiarySearchBasic": "subsidiary",
     "ItemSearchBasic": "inventoryItem",
+    "AccountingPeriodSearchBasic": "accountingPeriod",
 }
-TRANSACTION_TYPES = {"_salesOrder": "salesOrder"}
+TRANSACTION_TYPES = {"_salesOrder": "salesOrder", "_journal": "journalEntry"}
 ITEM_TYPES = {"_inventoryItem": "inventoryItem"}
 
 

@@ -20,6 +20,8 @@ FAMILIES = {
     "subsidiary": "subsidiary",
     "location": "location",
     "currency": "currency",
+    "journalEntry": "transaction",
+    "accountingPeriod": "accountingPeriod",
 }
 FIRST_ID = 1000
 

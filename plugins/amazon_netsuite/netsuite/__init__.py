@@ -12,10 +12,17 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteUnavailableError,
 )
 from amazon_netsuite.netsuite.hook import NETSUITE_POOL, NetSuiteHook
-from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+from amazon_netsuite.netsuite.results import (
+    PERIOD_CLOSED_CODES,
+    UNBALANCED_CODES,
+    ItemAvailability,
+    RecordResult,
+)
 
 __all__ = [
     "NETSUITE_POOL",
+    "PERIOD_CLOSED_CODES",
+    "UNBALANCED_CODES",
     "ItemAvailability",
     "NetSuiteAuthError",
     "NetSuiteBatchError",

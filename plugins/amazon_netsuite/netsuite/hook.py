@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -72,6 +72,10 @@ MAX_WRITE_BATCH = 100
 MAX_GET_LIST = 1000
 MAX_AVAILABILITY_ITEMS = 10_000
 MAX_SEARCH_EXTERNAL_IDS = 500
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -388,6 +392,31 @@ class NetSuiteHook(BaseHook):
         if until is not None:
             criteria["modified_before"] = until
         return self._search_all(record_type, criteria)
+
+    def get_accounting_periods(self) -> list[dict[str, Any]]:
+        """Every accounting period (``AccountingPeriodSearchBasic`` without filters, paged): ``periodName``,
+        ``startDate``, ``endDate``, ``closed``, ``allLocked``, ``isQuarter``, ``isYear``, ...
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3430405.html
+        """
+        return list(self._search_all("accountingPeriod", {}))
+
+    def get_accounting_period(self, day: date | datetime) -> dict[str, Any] | None:
+        """The month period (not a quarter or year) whose start..end dates hold ``day``, or None.
+
+        Check ``period["closed"]`` before posting: NetSuite refuses postings into a closed period
+        (``RecordResult.period_closed``).
+        """
+        wanted = day.date() if isinstance(day, datetime) else day
+        for period in self.get_accounting_periods():
+            if period.get("isQuarter") or period.get("isYear"):
+                continue
+            start, end = period.get("startDate"), period.get("endDate")
+            if start is None or end is None:
+                continue
+            if _day(start) <= wanted <= _day(end):
+                return period
+        return None
 
     def item_availability(
         self, item_ids: Sequence[str], *, since: datetime | None = None

@@ -353,3 +353,137 @@ def build_sales_order(
     if custom_field_values:
         record["customFieldList"] = custom_fields(custom_field_values)
     return record
+
+
+# ----------------------------------------------------------------------------------------------
+# journal entries
+# ----------------------------------------------------------------------------------------------
+#: NetSuite's limit of lines for a journal entry written synchronously (add/upsert/update)
+MAX_JOURNAL_LINES = 1000
+
+
+def journal_entry_external_id(settlement_id: str | int, part: int | None = None) -> str:
+    """``AMZ-JE-{settlementId}``, or ``AMZ-JE-{settlementId}-{n}`` for part ``n`` of a settlement that
+    needs several entries (ARCHITECTURE.md section 3: more than 1,000 lines, or one per currency)."""
+    if settlement_id is None or str(settlement_id).strip() == "":
+        raise ValueError("a settlement id is needed for the journal entry externalId")
+    if part is None:
+        return _check_external_id(f"AMZ-JE-{settlement_id}")
+    if isinstance(part, bool) or not isinstance(part, int) or part < 1:
+        raise ValueError(f"journal entry part must be a positive int, got {part!r}")
+    return _check_external_id(f"AMZ-JE-{settlement_id}-{part}")
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """One journal entry line: exactly one of ``debit`` / ``credit`` (a ``Decimal``; floats refused).
+
+    ``entity_id`` is a customer (or vendor/employee) internalId; department, class and location are the
+    segments of the line. Build a line from a signed amount with :meth:`for_amount`.
+    """
+
+    account_id: str | int
+    debit: Decimal | None = None
+    credit: Decimal | None = None
+    memo: str | None = None
+    department_id: str | int | None = None
+    class_id: str | int | None = None
+    location_id: str | int | None = None
+    entity_id: str | int | None = None
+
+    @classmethod
+    def for_amount(cls, account_id: str | int, amount: Decimal | int | str, **kwargs: Any) -> JournalLine:
+        """A positive amount debits ``account_id``, a negative one credits it (zero is a zero debit)."""
+        value = money(amount)
+        if value < 0:
+            return cls(account_id, credit=-value, **kwargs)
+        return cls(account_id, debit=value, **kwargs)
+
+    def amounts(self, external_id: str, index: int) -> tuple[Decimal, Decimal]:
+        """(debit, credit) as Decimals; refuses floats, both, or neither."""
+        if (self.debit is None) == (self.credit is None):
+            which = "both a debit and a credit" if self.debit is not None else "neither a debit nor a credit"
+            raise ValueError(
+                f"journal entry {external_id!r} line {index + 1} (account {self.account_id}) has {which}; "
+                "give exactly one of them"
+            )
+        for name, value in (("debit", self.debit), ("credit", self.credit)):
+            if isinstance(value, float):
+                raise TypeError(
+                    f"journal entry {external_id!r} line {index + 1} (account {self.account_id}): {name} must be a "
+                    "Decimal, not a float"
+                )
+        debit = money(self.debit) if self.debit is not None else Decimal(0)
+        credit = money(self.credit) if self.credit is not None else Decimal(0)
+        return debit, credit
+
+    def to_record(self, index: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"line": index + 1, "account": ref(self.account_id)}
+        if self.debit is not None:
+            record["debit"] = money(self.debit)
+        if self.credit is not None:
+            record["credit"] = money(self.credit)
+        if self.memo:
+            record["memo"] = self.memo
+        if self.entity_id is not None:
+            record["entity"] = ref(self.entity_id)
+        if self.department_id is not None:
+            record["department"] = ref(self.department_id)
+        if self.class_id is not None:
+            record["class"] = ref(self.class_id)
+        if self.location_id is not None:
+            record["location"] = ref(self.location_id)
+        return record
+
+
+def build_journal_entry(
+    *,
+    external_id: str,
+    subsidiary_id: str | int,
+    currency_id: str | int,
+    tran_date: date | datetime,
+    lines: Sequence[JournalLine],
+    memo: str | None = None,
+    posting_period_id: str | int | None = None,
+    custom_field_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``journalEntry`` record in one currency (``currency_id``, e.g. the marketplace currency).
+
+    Refuses (``ValueError``, naming the externalId) an entry without lines, with more than
+    :data:`MAX_JOURNAL_LINES` lines (split it: ``journal_entry_external_id(settlement_id, part)``), a
+    line with both or neither of debit/credit, and an unbalanced entry (the message gives both totals
+    and the difference); a float amount raises ``TypeError``. Lines are numbered 1..n (``line``): the
+    hook upserts transactions with ``replaceAll="false"``, so re-upserting the same entry updates its
+    lines in place. Without ``posting_period_id`` NetSuite posts into the period of ``tran_date``.
+    """
+    if not lines:
+        raise ValueError(f"journal entry {external_id!r} has no lines")
+    if len(lines) > MAX_JOURNAL_LINES:
+        raise ValueError(
+            f"journal entry {external_id!r} has {len(lines)} lines; NetSuite takes at most {MAX_JOURNAL_LINES} "
+            "per synchronous write: split it into parts (journal_entry_external_id(settlement_id, part))"
+        )
+    total_debit = total_credit = Decimal(0)
+    for index, line in enumerate(lines):
+        debit, credit = line.amounts(external_id, index)
+        total_debit += debit
+        total_credit += credit
+    if total_debit != total_credit:
+        raise ValueError(
+            f"journal entry {external_id!r} does not balance: debits {total_debit} - credits {total_credit} "
+            f"= {total_debit - total_credit}; check the GL mapping of its rows"
+        )
+    record: dict[str, Any] = {
+        "externalId": _check_external_id(external_id),
+        "subsidiary": ref(subsidiary_id),
+        "currency": ref(currency_id),
+        "tranDate": tran_date,
+        "lineList": [line.to_record(index) for index, line in enumerate(lines)],
+    }
+    if posting_period_id is not None:
+        record["postingPeriod"] = ref(posting_period_id)
+    if memo:
+        record["memo"] = memo
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
+    return record

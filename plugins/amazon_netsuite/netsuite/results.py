@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+#: status codes NetSuite answers for a posting into a closed (or fully locked) accounting period
+PERIOD_CLOSED_CODES = frozenset({"TRAN_PERIOD_CLOSED", "TRAN_PRD_CLOSED", "CLOSED_TRAN_PRD"})
+#: status codes for a journal entry whose debits and credits differ
+UNBALANCED_CODES = frozenset({"JE_AMOUNTS_MUST_BALANCE", "TRANS_LINES_UNBALNCD"})
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -28,6 +33,16 @@ class RecordResult:
     @property
     def ok(self) -> bool:
         return self.error_code is None and self.internal_id is not None
+
+    @property
+    def period_closed(self) -> bool:
+        """NetSuite refused the record because its accounting period is closed (reopen it or re-date)."""
+        return self.error_code in PERIOD_CLOSED_CODES
+
+    @property
+    def unbalanced(self) -> bool:
+        """NetSuite refused a journal entry whose debits and credits differ."""
+        return self.error_code in UNBALANCED_CODES
 
     def describe(self) -> str:
         """One line for logs and dead-letter reasons (ids and NetSuite's wording only, no PII)."""

@@ -13,7 +13,14 @@ import xmlschema
 from lxml import etree
 from zeep import Plugin
 
-from amazon_netsuite.netsuite.records import SalesOrderLine, build_customer, build_sales_order, ref
+from amazon_netsuite.netsuite.records import (
+    JournalLine,
+    SalesOrderLine,
+    build_customer,
+    build_journal_entry,
+    build_sales_order,
+    ref,
+)
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -85,6 +92,23 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
         hook.search_customers_by_email("conf@example.invalid")
         backend.search_more(backend.search("inventoryItem", {"modified_after": datetime(2000, 1, 1, tzinfo=UTC)}).search_id, 1)
         hook.item_availability(["501", "506"], since=datetime(2000, 1, 1, tzinfo=UTC))
+        je = build_journal_entry(
+            external_id="AMZ-JE-CONF-1", subsidiary_id=2, currency_id=1, tran_date=date(2026, 11, 14),
+            memo="conformance", custom_field_values={"custbody_amazon_settlement_id": "CONF-1"},
+            lines=[
+                JournalLine(1210, credit=Decimal("100.00"), memo="clearing"),
+                JournalLine(6110, debit=Decimal("15.00"), department_id=1, class_id=1, location_id=2),
+                JournalLine(1010, debit=Decimal("85.00"), entity_id=100),
+            ],
+        )
+        closed = dict(je, externalId="AMZ-JE-CONF-2", tranDate=date(2026, 1, 15))
+        unbalanced = dict(je, externalId="AMZ-JE-CONF-3", lineList=[*je["lineList"][:2], dict(je["lineList"][2], debit=Decimal(1))])
+        hook.add_records("journalEntry", [je])
+        hook.upsert_records("journalEntry", [je, closed, unbalanced])
+        backend.call("upsert", record=backend.build_record("journalEntry", dict(je, memo="single upsert")))
+        hook.get_records("journalEntry", ["AMZ-JE-CONF-1"], by="externalId")
+        hook.search_by_external_ids("journalEntry", ["AMZ-JE-CONF-1"])
+        hook.get_accounting_periods()
         admin.post("/_sandbox/config", json={"concurrency_limit": 1, "latency_ms": 0})
         admin.post("/_sandbox/faults", json={"operation": "get", "fault": "ExceededConcurrentRequestLimitFault"})
         hook.get_record("customer", internal_id="100")
@@ -108,3 +132,8 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
     assert sorted(node.get(xsi_type).split(":")[-1] for node in custom) == ["BooleanCustomFieldRef", "StringCustomFieldRef"]
     faults = [e for _, e in capture.received if e.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault") is not None]
     assert faults, "the concurrency fault was validated too"
+    je_writes = [e for name, e in capture.sent if name in ("addList", "upsertList", "upsert") and e.xpath("//*[local-name()='lineList']")]
+    assert len(je_writes) == 3
+    assert {node.get("replaceAll") for e in je_writes for node in e.xpath("//*[local-name()='lineList']")} == {"false"}
+    codes = {node.text for _, e in capture.received for node in e.xpath("//*[local-name()='statusDetail']/*[local-name()='code']")}
+    assert {"TRAN_PERIOD_CLOSED", "JE_AMOUNTS_MUST_BALANCE"} <= codes

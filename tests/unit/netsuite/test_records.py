@@ -6,17 +6,23 @@ from decimal import Decimal
 import pytest
 
 from amazon_netsuite.netsuite.records import (
+    MAX_JOURNAL_LINES,
     Address,
+    JournalLine,
     SalesOrderLine,
     build_customer,
+    build_journal_entry,
     build_sales_order,
     customer_external_id,
+    journal_entry_external_id,
     money,
     ref,
     sales_order_external_id,
 )
 
 ORDER_ID = "113-1234567-1234567"
+SETTLEMENT_ID = "12345678901"
+CLEARING, FEES, BANK = 1210, 6110, 1010
 MARKETPLACE = "ATVPDKIKX0DER"
 
 
@@ -144,3 +150,76 @@ class TestMergeAddressbook:
         from amazon_netsuite.netsuite.records import merge_addressbook
 
         assert len(merge_addressbook(None, self.HOME)) == 1
+
+
+def journal(lines, **kwargs):
+    return build_journal_entry(
+        external_id=journal_entry_external_id(SETTLEMENT_ID), subsidiary_id=2, currency_id=1,
+        tran_date=date(2026, 11, 14), lines=lines, **kwargs,
+    )
+
+
+BALANCED = [
+    JournalLine(CLEARING, credit=Decimal("100.00"), memo="Order charges"),
+    JournalLine(FEES, debit=Decimal("15.00"), department_id=1, class_id=2, location_id=3, entity_id=100),
+    JournalLine(BANK, debit=Decimal("85.00")),
+]
+
+
+class TestJournalEntry:
+    def test_given_a_settlement_id_then_the_architecture_external_ids(self):
+        assert journal_entry_external_id(SETTLEMENT_ID) == "AMZ-JE-12345678901"
+        assert journal_entry_external_id(SETTLEMENT_ID, 2) == "AMZ-JE-12345678901-2"
+
+    @pytest.mark.parametrize(("settlement_id", "part"), [("", None), (None, None), ("1", 0), ("1", -1), ("1", True)])
+    def test_given_a_missing_id_or_bad_part_then_value_error(self, settlement_id, part):
+        with pytest.raises(ValueError):
+            journal_entry_external_id(settlement_id, part)
+
+    def test_given_balanced_lines_then_a_journal_entry_with_numbered_lines_and_refs(self):
+        record = journal(BALANCED, memo="Settlement 1", posting_period_id=23, custom_field_values={"custbody_s": "1"})
+
+        assert record["externalId"] == "AMZ-JE-12345678901"
+        assert record["subsidiary"] == {"internalId": "2"} and record["currency"] == {"internalId": "1"}
+        assert record["postingPeriod"] == {"internalId": "23"} and record["memo"] == "Settlement 1"
+        assert record["tranDate"] == date(2026, 11, 14)
+        assert record["customFieldList"] == [{"scriptId": "custbody_s", "value": "1"}]
+        assert record["lineList"] == [
+            {"line": 1, "account": {"internalId": "1210"}, "credit": Decimal("100.00"), "memo": "Order charges"},
+            {
+                "line": 2, "account": {"internalId": "6110"}, "debit": Decimal("15.00"), "entity": {"internalId": "100"},
+                "department": {"internalId": "1"}, "class": {"internalId": "2"}, "location": {"internalId": "3"},
+            },
+            {"line": 3, "account": {"internalId": "1010"}, "debit": Decimal("85.00")},
+        ]
+
+    def test_given_unbalanced_lines_then_value_error_naming_the_entry_and_the_difference(self):
+        lines = [*BALANCED[:2], JournalLine(BANK, debit=Decimal("84.99"))]
+        with pytest.raises(ValueError, match=r"'AMZ-JE-12345678901' does not balance: debits 99.99 - credits 100.00 = -0.01"):
+            journal(lines)
+
+    def test_given_a_float_amount_then_type_error(self):
+        with pytest.raises(TypeError, match="Decimal, not a float"):
+            journal([JournalLine(CLEARING, credit=1.1), JournalLine(BANK, debit=Decimal("1.1"))])
+
+    @pytest.mark.parametrize("line", [JournalLine(BANK), JournalLine(BANK, debit=Decimal(1), credit=Decimal(1))])
+    def test_given_a_line_with_both_or_neither_amount_then_value_error(self, line):
+        with pytest.raises(ValueError, match="line 2 .*give exactly one of them"):
+            journal([BALANCED[0], line])
+
+    def test_given_1000_lines_then_built_and_1001_refused(self):
+        lines = [JournalLine(FEES, debit=Decimal("0.01")) for _ in range(MAX_JOURNAL_LINES - 1)]
+        record = journal([*lines, JournalLine(CLEARING, credit=Decimal("9.99"))])
+        assert len(record["lineList"]) == 1000 and record["lineList"][-1]["line"] == 1000
+        with pytest.raises(ValueError, match="1001 lines; NetSuite takes at most 1000"):
+            journal([*lines, JournalLine(CLEARING, credit=Decimal("9.99")), JournalLine(FEES, debit=Decimal(0))])
+
+    def test_given_no_lines_then_value_error(self):
+        with pytest.raises(ValueError, match="has no lines"):
+            journal([])
+
+    def test_given_signed_amounts_then_positive_debits_and_negative_credits(self):
+        assert JournalLine.for_amount(FEES, Decimal("-2.50"), memo="x") == JournalLine(FEES, credit=Decimal("2.50"), memo="x")
+        assert JournalLine.for_amount(FEES, "3") == JournalLine(FEES, debit=Decimal(3))
+        with pytest.raises(TypeError):
+            JournalLine.for_amount(FEES, 1.5)
