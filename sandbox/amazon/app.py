@@ -26,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from sandbox.amazon import seed as seed_data
+from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
 from sandbox.amazon.store import AmazonStore
 
@@ -171,8 +172,32 @@ class AmazonSandbox:
             self.seed(seed)
 
     # -- admin -----------------------------------------------------------------------------------
-    def seed(self, seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False) -> int:
-        return self.store.upsert_orders(seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku))
+    def seed(self, seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, settlements: bool = True,
+             settlement_history: int = 1) -> int:
+        """Deterministic orders, and (``settlements``) the closed settlements of those orders, published
+        as Amazon would: ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` reports created on their deposit date."""
+        now = datetime.now(UTC)
+        generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now)
+        count = self.store.upsert_orders(generated)
+        if settlements:
+            self.publish_settlements(generated, seed, now=now, history=settlement_history)
+        return count
+
+    def publish_settlements(self, orders: list[dict], seed: int, *, now: datetime | None = None, history: int = 1) -> list[dict]:
+        """Publish the settlements of ``orders`` whose deposit date is past; a settlement id already
+        published in this state is skipped (re-seeding does not duplicate reports)."""
+        published = []
+        for file in settlement_data.settlement_files(orders, seed, now=now, history=history):
+            if self.store.settlement_report(file.settlement_id):
+                continue
+            report = self.publish_report({
+                "reportType": settlement_data.REPORT_TYPE, "marketplaceIds": [file.marketplace_id],
+                "content": file.text, "charset": file.charset, "createdTime": iso(file.deposit),
+                "dataStartTime": iso(file.start), "dataEndTime": iso(file.end),
+            })
+            self.store.record_settlement(file.settlement_id, file.marketplace_id, report["reportId"])
+            published.append({"settlementId": file.settlement_id, **report})
+        return published
 
     def reset(self) -> None:
         self.store.reset()
@@ -495,8 +520,9 @@ class AmazonSandbox:
                 row["report_id"]
                 for row in self.store.reports()
                 if row["report_type"] in types
-                and row["created_epoch"] >= max(since.timestamp(), oldest)
-                and row["created_epoch"] <= until.timestamp()
+                # Amazon's createdTime has whole seconds: compare at that precision
+                and int(row["created_epoch"]) >= int(max(since.timestamp(), oldest))
+                and int(row["created_epoch"]) <= until.timestamp()
                 and (not statuses or self._status(row, now) in statuses)
                 and (not marketplaces or set(json.loads(row["marketplace_ids"])) & set(marketplaces))
             ]
@@ -686,7 +712,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/_sandbox/seed")
     async def seed(request: Request):
         body = await request.json() if await request.body() else {}
-        count = sb.seed(int(body.get("seed", 0)), orders=int(body.get("orders", 120)), unmapped_sku=bool(body.get("unmapped_sku", False)))
+        count = sb.seed(int(body.get("seed", 0)), orders=int(body.get("orders", 120)), unmapped_sku=bool(body.get("unmapped_sku", False)),
+                        settlements=bool(body.get("settlements", True)), settlement_history=int(body.get("settlement_history", 1)))
         return {"seed": int(body.get("seed", 0)), "orders": count}
 
     @app.get("/_sandbox/calls")

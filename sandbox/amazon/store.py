@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS cursors (
     issued_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS settlements (
+    settlement_id TEXT PRIMARY KEY,
+    marketplace_id TEXT NOT NULL,
+    report_id TEXT NOT NULL
+);
 """
 
 
@@ -82,7 +87,7 @@ class AmazonStore:
 
     def reset(self) -> None:
         with self._lock:
-            for table in ("orders", "reports", "documents", "access_tokens", "cursors", "counters"):
+            for table in ("orders", "reports", "documents", "access_tokens", "cursors", "counters", "settlements"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def next_number(self, name: str, start: int) -> int:
@@ -163,6 +168,14 @@ class AmazonStore:
 
     def age_cursors(self, seconds: float) -> None:
         self.execute("UPDATE cursors SET issued_at = issued_at - ?", (seconds,))
+
+    # -- seeded settlements (settlement id -> the report that published it) ------------------------
+    def settlement_report(self, settlement_id: str) -> str | None:
+        rows = self.execute("SELECT report_id FROM settlements WHERE settlement_id = ?", (settlement_id,))
+        return rows[0]["report_id"] if rows else None
+
+    def record_settlement(self, settlement_id: str, marketplace_id: str, report_id: str) -> None:
+        self.execute("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?)", (settlement_id, marketplace_id, report_id))
 
     # -- reports and documents --------------------------------------------------------------------
     def insert_report(self, **row) -> None:

@@ -116,13 +116,25 @@ class TestDocuments:
         assert sandbox.calls("s3GetObject")["calls"] == 2
 
 
+@pytest.fixture
+def unseeded_hook(start_sandbox, fast_hook_kwargs):
+    """A hook on a sandbox without seed data (a seeded one already holds settlement reports)."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+    client = start_sandbox(seed=None)
+    hook = SellingPartnerHook(**fast_hook_kwargs)
+    yield hook, client
+    hook.close()
+
+
 class TestListReports:
     def test_given_a_settlement_type_when_creating_then_hook_refuses_and_points_to_listing(self, hook, sandbox):
         with pytest.raises(SellingPartnerError, match="cannot be requested.*list_reports"):
             hook.create_report(SETTLEMENT)
         assert sandbox.calls("createReport")["calls"] == 0
 
-    def test_given_many_settlement_reports_when_listing_then_every_page_is_read_with_next_token_alone(self, hook, sandbox):
+    def test_given_many_settlement_reports_when_listing_then_every_page_is_read_with_next_token_alone(self, unseeded_hook):
+        hook, sandbox = unseeded_hook
         ids = {sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content=f"s\n{n}\n")["reportId"] for n in range(5)}
 
         reports = hook.list_reports([SETTLEMENT], page_size=2)
@@ -130,7 +142,8 @@ class TestListReports:
         assert {r["reportId"] for r in reports} == ids
         assert sandbox.calls("getReports")["calls"] == 3
 
-    def test_given_reports_older_than_90_days_when_listing_then_they_are_gone_and_created_since_is_clamped(self, hook, sandbox):
+    def test_given_reports_older_than_90_days_when_listing_then_they_are_gone_and_created_since_is_clamped(self, unseeded_hook):
+        hook, sandbox = unseeded_hook
         old = datetime.now(UTC) - timedelta(days=100)
         sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="old\n", createdTime=old.isoformat())
         recent = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="new\n")
@@ -139,7 +152,8 @@ class TestListReports:
 
         assert [r["reportId"] for r in reports] == [recent["reportId"]]
 
-    def test_given_a_window_when_listing_by_creation_date_then_only_reports_created_in_it_return(self, hook, sandbox):
+    def test_given_a_window_when_listing_by_creation_date_then_only_reports_created_in_it_return(self, unseeded_hook):
+        hook, sandbox = unseeded_hook
         sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="a\n",
                                createdTime=(datetime.now(UTC) - timedelta(days=10)).isoformat())
         inside = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="b\n",
