@@ -106,6 +106,13 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Posting date",
         "description": "Post the journal on this date instead of the deposit date (closed periods).",
     },
+    "import_file": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "Import a settlement file",
+        "description": "A settlement file downloaded from Seller Central (older than Amazon's 90 days): a path "
+                       "on the workers or s3://bucket/key. Posts that file instead of listing reports.",
+    },
     "dry_run": {
         "default": False,
         "type": "boolean",

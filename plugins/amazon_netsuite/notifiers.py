@@ -27,7 +27,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
@@ -62,10 +62,12 @@ def replay_command(summary: RunSummary) -> str:
     return f"airflow dags trigger {REPLAY_DAG_ID} --conf '{json.dumps(conf)}'"
 
 
-def format_summary(summary: RunSummary, *, extra_counts: Mapping[str, int] | None = None) -> str:
+def format_summary(summary: RunSummary, *, extra_counts: Mapping[str, int] | None = None,
+                   details: Sequence[str] = ()) -> str:
     """Plain-text summary for logs, e-mail and Slack: ids, counts and errors only."""
     counts = {**summary.counts, **(extra_counts or {})}
     lines = [f"{summary.dag_id} run {summary.run_id}"]
+    lines.extend(details)
     lines.append("Records: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     if summary.failed:
         lines.append("Failed by reason: " + ", ".join(f"{k} {v}" for k, v in summary.failures_by_reason.items()))
@@ -202,7 +204,8 @@ class SyncAlertNotifier(BaseNotifier):
         _send(context, subject=subject, text=text, email_key="alert_email", slack_key="alert_slack_conn_id")
 
 
-def send_success_summary(context: Context, summary: RunSummary, *, extra_counts: Mapping[str, int] | None = None):
+def send_success_summary(context: Context, summary: RunSummary, *, extra_counts: Mapping[str, int] | None = None,
+                         details: Sequence[str] = ()):
     """Success summary to finance / customer service, when ``summary_email``/``summary_slack_conn_id`` is set."""
     if not (_setting("summary_email") or _setting("summary_slack_conn_id")):
         return []
@@ -212,7 +215,7 @@ def send_success_summary(context: Context, summary: RunSummary, *, extra_counts:
     return _send(
         context,
         subject=subject,
-        text=format_summary(summary, extra_counts=extra_counts),
+        text=format_summary(summary, extra_counts=extra_counts, details=details),
         email_key="summary_email",
         slack_key="summary_slack_conn_id",
     )
@@ -224,6 +227,7 @@ def finish_run(
     ledger: Ledger | None = None,
     extra_counts: Mapping[str, int] | None = None,
     notify_success: bool = True,
+    details: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The last task of every sync run: log the summary, purge expired payloads, fail on failures.
 
@@ -235,8 +239,8 @@ def finish_run(
     ledger = ledger or _ledger()
     summary = run_summary_for(ledger, context)
     ledger.purge_expired_payloads()
-    text = format_summary(summary, extra_counts=extra_counts)
-    result = {**summary.as_dict(), "extra_counts": dict(extra_counts or {})}
+    text = format_summary(summary, extra_counts=extra_counts, details=details)
+    result = {**summary.as_dict(), "extra_counts": dict(extra_counts or {}), "details": list(details)}
     if summary.failed:
         raise AirflowFailException(
             f"{summary.failed} record(s) failed and were dead-lettered; the rest were written.\n{text}"
@@ -244,7 +248,7 @@ def finish_run(
     log.info("%s", text)
     if notify_success:
         try:
-            send_success_summary(context, summary, extra_counts=extra_counts)
+            send_success_summary(context, summary, extra_counts=extra_counts, details=details)
         except Exception:  # noqa: BLE001 - a summary e-mail never fails a successful sync
             log.exception("Could not send the success summary")
     return result

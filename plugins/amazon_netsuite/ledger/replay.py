@@ -39,6 +39,7 @@ _REGISTRY: dict[tuple[str, str], str | Callable[..., Any]] = {}
 # Flows shipped with the product add their entry here (kept importable without the flows).
 BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("amazon_orders_to_netsuite", "salesOrder"): "amazon_netsuite.flows.orders:replay",
+    ("amazon_settlements_to_netsuite", "journalEntry"): "amazon_netsuite.flows.settlements:replay",
 }
 
 

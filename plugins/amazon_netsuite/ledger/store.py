@@ -378,8 +378,12 @@ class Ledger:
         replay: Mapping[str, Any] | None = None,
         external_id: str | None = None,
         payload: Any = None,
+        internal_id: str | None = None,
     ) -> LedgerRecord:
         """Dead-letter one record: keeps the error, what replay needs, and counts the attempt.
+
+        ``internal_id`` is given when the record exists in NetSuite but still needs attention (a
+        settlement posted with amounts in suspense).
 
         ``replay`` holds ids only. ``payload`` (optional) is stored encrypted and purged after the
         retention; without a Fernet key it is not stored and replay re-reads the source by its ids.
@@ -389,6 +393,8 @@ class Ledger:
             values["replay"] = self._check_replay(replay)
         if external_id is not None:
             values["external_id"] = external_id
+        if internal_id is not None:
+            values["internal_id"] = internal_id
         if payload is not None:
             token = self._encrypt(payload)
             if token is not None:
