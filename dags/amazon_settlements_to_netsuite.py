@@ -69,32 +69,41 @@ def find() -> list[dict[str, Any]]:
     return find_settlement_reports(SellingPartnerHook(), window=window, settlement_ids=params.get("settlement_ids") or [])
 
 
-@task(pool=NETSUITE_POOL, map_index_template="{{ task.op_kwargs['source'].get('report_id') or 'import' }}")
+# One settlement at a time per run: two versions of a settlement (a re-issued report) must be applied
+# oldest first, as find() orders them, never side by side.
+@task(pool=NETSUITE_POOL, max_active_tis_per_dagrun=1,
+      map_index_template="{{ task.op_kwargs['source'].get('report_id') or 'import' }}")
 def post(source: dict[str, Any]) -> dict[str, Any]:
     """Download (or read), archive, parse, map, check and post one settlement."""
-    from amazon_netsuite.flows.settlements import REPORT_TYPE, process_settlement
+    from amazon_netsuite.flows.settlements import process_settlement, read_settlement_document
     from amazon_netsuite.ledger import Ledger
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
 
     context = get_current_context()
     params = context["params"]
-    if source.get("import_file"):
-        from amazon_netsuite.amazon.documents import decode_document
-        from amazon_netsuite.archive import read_archived
-
-        text = decode_document(read_archived(source["import_file"]))
-    else:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-
-        text = SellingPartnerHook().download_report_document(source["document_id"], report_type=REPORT_TYPE)
+    ledger = Ledger.from_connection()
+    try:
+        text = read_settlement_document(source)
+    except Exception as exc:
+        # Not lost if the retries run out: dead-lettered by report, replayable while Amazon keeps it.
+        if not params.get("dry_run"):
+            ledger.record_failed(
+                dag_id=DAG_ID, record_type="journalEntry",
+                source_key=f"report-{source.get('report_id') or source.get('import_file')}",
+                error=f"could not read the settlement document: {type(exc).__name__}: {exc}",
+                reason="download_error", run_id=context["run_id"],
+                replay={k: v for k, v in source.items()
+                        if k in ("report_id", "document_id", "marketplace_ids", "created_time", "import_file")},
+            )
+        raise
     posting_date = dt.date.fromisoformat(params["posting_date"]) if params.get("posting_date") else None
     return process_settlement(
         text,
         source=source,
         mappings=load_mappings(),
         netsuite=NetSuiteHook(),
-        ledger=Ledger.from_connection(),
+        ledger=ledger,
         run_id=context["run_id"],
         mode=params.get("mode") or "summary",
         posting_date=posting_date,

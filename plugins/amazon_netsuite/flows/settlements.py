@@ -72,6 +72,17 @@ def _version(source: Mapping[str, Any]) -> tuple[str, int]:
     return (str(source.get("created_time") or ""), int(report_id) if report_id.isdigit() else 0)
 
 
+def read_settlement_document(source: Mapping[str, Any]) -> str:
+    """The text of a settlement: an imported file (a worker path or s3://...) or Amazon's document."""
+    if source.get("import_file"):
+        from amazon_netsuite.archive import decode_text_file, read_archived
+
+        return decode_text_file(read_archived(source["import_file"]))
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+    return SellingPartnerHook().download_report_document(source["document_id"], report_type=REPORT_TYPE)
+
+
 def quick_settlement_id(text: str) -> str | None:
     """The settlement id from the first data row, before parsing (to key the archive)."""
     lines = [line for line in text.lstrip("\ufeff").splitlines() if line.strip()]
@@ -121,20 +132,24 @@ def process_settlement(
         "report_id": source.get("report_id"),
         "created_time": source.get("created_time"),
         "marketplace_ids": list(source.get("marketplace_ids") or []),
+        "document_id": source.get("document_id"),
         "mode": mode,
         "posting_date": posting_date.isoformat() if posting_date else None,
     }
 
-    def fail(settlement_id: str, reason: str, error: str) -> dict[str, Any]:
+    def fail(settlement_id: str, reason: str, error: str, posted_now: dict[str, Any] | None = None) -> dict[str, Any]:
         log.error("Settlement %s not posted (%s): %s", settlement_id, reason, error)
         if not dry_run:
-            # keep what an earlier run posted, so a later run adjusts it instead of posting it again
+            # keep what was posted (earlier runs, or parts of this one), so the next run adjusts it
+            # instead of posting it again
             earlier = ledger.get(f"{DAG_ID}:{RECORD_TYPE}:{settlement_id}")
             posted = {k: v for k, v in ((earlier.replay or {}) if earlier else {}).items()
-                      if k in ("line_sums", "internal_ids", "external_ids", "adjustments")}
+                      if k in ("line_sums", "internal_ids", "external_ids", "adjustments", "created_time")}
+            posted.update(posted_now or {})
             ledger.record_failed(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=settlement_id, error=error,
                                  reason=reason, run_id=run_id, replay={**replay, **posted},
-                                 external_id=f"AMZ-JE-{settlement_id}")
+                                 external_id=f"AMZ-JE-{settlement_id}",
+                                 internal_id=",".join(posted.get("internal_ids") or [])[:64] or None)
         return {"settlement_id": settlement_id, "outcome": "failed", "reason": reason, "error": error,
                 "archive_uri": archive_uri}
 
@@ -188,13 +203,26 @@ def process_settlement(
     failed = [r for r in results if not r.ok]
     if failed:
         message = "; ".join(r.describe() for r in failed)
+        posted_now = None
+        if not posted_before and any(r.ok for r in results):
+            # some parts are in NetSuite: remember exactly those, so the next run adjusts the rest
+            sums: dict[str, int] = {}
+            for part, result in zip(plan.parts, results, strict=True):
+                if result.ok:
+                    for spec in part:
+                        sums[spec.key] = sums.get(spec.key, 0) + spec.amount_minor
+            posted_now = {"line_sums": {k: v for k, v in sums.items() if v}, "adjustments": 0,
+                          "internal_ids": [r.internal_id for r in results if r.ok],
+                          "external_ids": [r.external_id for r in results if r.ok],
+                          "created_time": source.get("created_time")}
         if any(getattr(r, "period_closed", False) or _closed_period(r.error_message or "") for r in failed):
             return fail(sid, "closed_period",
                         f"NetSuite refused to post settlement {sid} on {plan.tran_date}: the accounting period is "
                         f"closed ({message}). Re-run with posting_date set to a date in an open period, e.g. "
                         "airflow dags trigger amazon_settlements_to_netsuite --conf "
-                        f"'{{\"settlement_ids\": [\"{sid}\"], \"posting_date\": \"YYYY-MM-DD\"}}'")
-        return fail(sid, "netsuite_error", message)
+                        f"'{{\"settlement_ids\": [\"{sid}\"], \"posting_date\": \"YYYY-MM-DD\"}}'",
+                        posted_now)
+        return fail(sid, "netsuite_error", message, posted_now)
     internal_ids = [*(prior.get("internal_ids") or [] if posted_before else []),
                     *(r.internal_id for r in results if r.internal_id)]
     _record_posted(ledger, plan, sid, run_id, parsed.content_hash, replay | {
@@ -223,7 +251,8 @@ def _record_posted(ledger: Ledger, plan, sid: str, run_id: str, content_hash: st
 
 
 def replay(records: Sequence[LedgerRecord], *, ledger: Ledger, run_id: str) -> None:
-    """Re-run failed settlements from their archived document with today's mapping tables."""
+    """Re-run failed settlements from their archived document (or Amazon's, while it keeps it) with
+    today's mapping tables. One record failing again never touches the others."""
     from amazon_netsuite.archive import read_archived
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -232,16 +261,22 @@ def replay(records: Sequence[LedgerRecord], *, ledger: Ledger, run_id: str) -> N
     netsuite = NetSuiteHook()
     for record in records:
         info = record.replay or {}
-        uri = info.get("archive_uri")
-        if not uri:
+        try:
+            if info.get("archive_uri"):
+                text = read_archived(info["archive_uri"]).decode("utf-8")
+            elif info.get("document_id") or info.get("import_file"):
+                text = read_settlement_document(info)
+            else:
+                raise ValueError("no archived document and no report document id to replay from; re-run the DAG "
+                                 "for its window or import the file")
+            posting = info.get("posting_date")
+            process_settlement(
+                text, source=info, mappings=mappings, netsuite=netsuite, ledger=ledger, run_id=run_id,
+                mode=info.get("mode") or "summary",
+                posting_date=dt.date.fromisoformat(posting) if posting else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded on this record only
+            log.exception("Replay of %s failed", record.key)
             ledger.record_failed(dag_id=record.dag_id, record_type=record.record_type, source_key=record.source_key,
-                                 error="no archived document to replay from; re-run the DAG for its window",
-                                 reason="replay_error", run_id=run_id)
-            continue
-        text = read_archived(uri).decode("utf-8")
-        posting = info.get("posting_date")
-        process_settlement(
-            text, source={**info, "archive_uri": uri}, mappings=mappings, netsuite=netsuite, ledger=ledger,
-            run_id=run_id, mode=info.get("mode") or "summary",
-            posting_date=dt.date.fromisoformat(posting) if posting else None,
-        )
+                                 error=f"replay failed: {type(exc).__name__}: {exc}", reason="replay_error",
+                                 run_id=run_id)

@@ -194,3 +194,63 @@ def test_given_dry_run_then_nothing_written(world):
     outcomes = world.run("dry", dry_run=True)
     assert outcomes[0]["outcome"] == "would_post"
     assert world.journals() == {} and world.ledger.get(f"{DAG_ID}:journalEntry:{US_ID}") is None
+
+
+def test_given_file_downloaded_from_seller_central_when_imported_then_posted(world, tmp_path):
+    from amazon_netsuite.flows.settlements import read_settlement_document
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    path = tmp_path / "old-settlement.txt"
+    shutil.copy(FIXTURES / "de_v2.txt", path)  # cp1252, decimal commas, CRLF
+    text = read_settlement_document({"import_file": str(path)})
+    outcome = process_settlement(text, source={"import_file": str(path)}, mappings=world.mappings,
+                                 netsuite=NetSuiteHook(max_attempts=3, backoff_initial=0.01), ledger=world.ledger,
+                                 run_id="import")
+    assert outcome["outcome"] == "posted"
+    assert _net(world.journals()[f"AMZ-JE-{DE_ID}"])["1013"] == Decimal("-1386.56")
+
+
+def test_given_one_part_refused_then_posted_parts_kept_and_replay_adjusts_only_the_rest(world, tmp_path, monkeypatch):
+    from amazon_netsuite.ledger.replay import replay_records
+    from amazon_netsuite.transforms.settlements import COLUMNS
+
+    sid = "24567899999"
+    header = "\t".join(COLUMNS)
+    cells = {c: "" for c in COLUMNS}
+
+    def line(**values):
+        return "\t".join(str({**cells, "settlement-id": sid, **values}[c]) for c in COLUMNS)
+
+    rows = [line(**{"transaction-type": "Order", "amount-type": "ItemPrice", "amount-description": "Principal",
+                    "marketplace-name": "Amazon.com", "order-id": f"113-0000000-{i:07d}", "amount": "1.00"})
+            for i in range(2100)]
+    rows += [line(**{"transaction-type": "Order", "amount-type": "ItemFees", "amount-description": "NewFee",
+                     "marketplace-name": "Amazon.com", "order-id": f"113-0000000-{i:07d}", "amount": "-0.10"})
+             for i in range(2000, 2100)]
+    summary = line(**{"settlement-start-date": "2026-11-01 00:00:00 UTC", "settlement-end-date": "2026-11-15 00:00:00 UTC",
+                      "deposit-date": "2026-11-17 00:00:00 UTC", "total-amount": "2090.00", "currency": "USD"})
+    text = "\n".join([header, summary, *rows]) + "\n"
+    tables = tmp_path / "mappings"
+    shutil.copytree(world.mappings.directory, tables)
+    with (tables / "settlement_gl.csv").open("a") as handle:
+        handle.write("*,ItemFees,NewFee,*,9999,An account NetSuite does not have\n")
+    world.mappings = load_mappings(tables)
+    world.publish("x", text=text)
+    outcomes = world.run("run-1", mode="detail")
+    assert outcomes[0]["outcome"] == "failed"
+    posted = world.journals()
+    assert set(posted) == {f"AMZ-JE-{sid}-1", f"AMZ-JE-{sid}-2"}  # part 3 refused (account 9999)
+    record = world.ledger.get(f"{DAG_ID}:journalEntry:{sid}")
+    assert len(record.replay["internal_ids"]) == 2
+
+    # fix the rule, replay: an adjusting entry for what part 3 held, nothing posted twice
+    rules = (tables / "settlement_gl.csv").read_text()
+    (tables / "settlement_gl.csv").write_text(rules.replace("*,ItemFees,NewFee,*,9999,", "*,ItemFees,NewFee,*,6119,"))
+    monkeypatch.setenv("AMAZON_NETSUITE_MAPPINGS_DIR", str(tables))
+    replay_records([record], ledger=world.ledger, run_id="replay-1")
+    journals = world.journals()
+    assert set(journals) == {f"AMZ-JE-{sid}-1", f"AMZ-JE-{sid}-2", f"AMZ-JE-{sid}-ADJ1"}
+    bank = sum(_net(j).get("1010", Decimal(0)) for j in journals.values())
+    assert bank == Decimal("-2090.00")
+    assert sum(_net(j).get("6119", Decimal(0)) for j in journals.values()) == Decimal("-10.00")
+    assert world.ledger.get(record.key).status == "synced"
