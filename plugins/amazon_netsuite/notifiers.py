@@ -242,6 +242,12 @@ def finish_run(
     text = format_summary(summary, extra_counts=extra_counts, details=details)
     result = {**summary.as_dict(), "extra_counts": dict(extra_counts or {}), "details": list(details)}
     if summary.failed:
+        if details:
+            # what was done still goes to finance (e.g. settlements posted with lines in suspense)
+            try:
+                send_success_summary(context, summary, extra_counts=extra_counts, details=details)
+            except Exception:  # noqa: BLE001 - the failure below is what matters now
+                log.exception("Could not send the summary")
         raise AirflowFailException(
             f"{summary.failed} record(s) failed and were dead-lettered; the rest were written.\n{text}"
         )

@@ -185,3 +185,14 @@ class TestSlackAlert:
         from amazon_netsuite.ledger import RunSummary
 
         assert send_success_summary(_context(), RunSummary(dag_id=DAG, run_id=RUN)) == []
+
+
+def test_given_failures_and_details_then_finance_still_gets_the_summary(smtp_server, ledger, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("AIRFLOW__AMAZON_NETSUITE__SUMMARY_EMAIL", "finance@acme.test")
+    _failed_run(ledger, n=1)
+    with pytest.raises(AirflowFailException):
+        finish_run(_context(), ledger=ledger, details=["Settlement 123 2026-11-01..2026-11-15: posted, 1 line to suspense"])
+    assert smtp_server.received.wait(10)
+    assert "Settlement 123" in _body(smtp_server.messages[0])

@@ -185,11 +185,22 @@ def sync_orders(
         log.info("Dry run: %s", dict(result.counts))
         return result
 
+    entity_overrides: dict[str, str] = {}
     if upserts:
-        upserts = _sync_customers(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result,
-                                  match_by_email=match_by_email)
+        from amazon_netsuite.netsuite.errors import NetSuiteError
+
+        try:
+            upserts, entity_overrides = _sync_customers(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id,
+                                                        result=result, match_by_email=match_by_email)
+        except NetSuiteError as exc:
+            for plan in upserts:  # nothing of these orders was written: dead-letter them, then retry the task
+                _fail(ledger, run_id, plan.order_id, reason="netsuite_unavailable",
+                      error=f"customers could not be written: {exc}", replay=plan.replay, dry_run=False,
+                      result=result)
+            raise
     if upserts:
-        _upsert_sales_orders(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
+        _upsert_sales_orders(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result,
+                             entity_overrides=entity_overrides)
     if closes:
         _close_sales_orders(closes, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
     log.info("Orders sync: %s", dict(result.counts))
@@ -209,7 +220,7 @@ def _merged_address_book(book: list[dict[str, Any]], group: list[OrderPlan], *, 
 
 
 def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
-                    result: SyncResult, match_by_email: bool = True) -> list[OrderPlan]:
+                    result: SyncResult, match_by_email: bool = True) -> tuple[list[OrderPlan], dict[str, str]]:
     """Match, enrich or create the buyers' customers; returns the plans whose customer is ready.
 
     One customer per buyer and marketplace, even when a batch holds several of their orders: plans
@@ -221,16 +232,19 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
         if plan.customer and not plan.customer.is_generic:
             by_customer.setdefault(plan.customer.external_id, []).append(plan)
     if not by_customer:
-        return plans
+        return plans, {}
 
     existing = netsuite.get_records(CUSTOMER, list(by_customer), by="externalId")
     writes: dict[str, dict[str, Any]] = {}
+    entity_overrides: dict[str, str] = {}
     for external_id, group in by_customer.items():
         customer = group[0].customer
         record = existing.get(external_id)
         if record is None and customer.email and match_by_email:
             matches = netsuite.search_customers_by_email(customer.email)
-            matches = [m for m in matches if not m.get("isInactive")]
+            subsidiary = (customer.record or {}).get("subsidiary", {}).get("internalId")
+            matches = [m for m in matches if not m.get("isInactive")
+                       and (m.get("subsidiary") or {}).get("internalId", subsidiary) == subsidiary]
             if matches:
                 record = min(matches, key=lambda m: int(m["internalId"]))
                 record = netsuite.get_record(CUSTOMER, internal_id=str(record["internalId"])) or record
@@ -246,9 +260,14 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
         update: dict[str, Any] | None = None
         if len(merged) != len(book):
             update = {"internalId": record["internalId"], "externalId": external_id, "addressbookList": merged}
-        if record.get("externalId") != external_id:
+        if not record.get("externalId"):
             # claim the customer found by e-mail so the next order finds it by externalId
             update = update or {"internalId": record["internalId"], "externalId": external_id}
+        elif record.get("externalId") != external_id:
+            # another integration's customer: use it by internalId, never take over its externalId
+            entity_overrides[external_id] = str(record["internalId"])
+            if update is not None:
+                update.pop("externalId", None)
         if update is not None:
             writes[external_id] = update
         else:
@@ -280,16 +299,40 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
                   replay=plan.replay, dry_run=False, result=result)
             continue
         ready.append(plan)
-    return ready
+    return ready, entity_overrides
 
 
 # ------------------------------------------------------------------------------------------ sales orders
 
 
 def _upsert_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
-                         result: SyncResult) -> None:
-    records = [plan.record for plan in plans]
-    results = netsuite.upsert_records(RECORD_TYPE, records)
+                         result: SyncResult, entity_overrides: Mapping[str, str] | None = None) -> None:
+    from amazon_netsuite.netsuite.errors import NetSuiteBatchError
+
+    records = []
+    for plan in plans:
+        record = plan.record
+        override = (entity_overrides or {}).get(plan.customer.external_id if plan.customer else "")
+        if override:
+            record = {**record, "entity": {"internalId": override}}
+        records.append(record)
+    try:
+        results = netsuite.upsert_records(RECORD_TYPE, records)
+    except NetSuiteBatchError as exc:
+        # NetSuite stayed unavailable past the hook's retries: record what it answered, dead-letter
+        # the rest for replay, then fail the task so Airflow retries the window too.
+        answered = {r.external_id: r for r in exc.completed}
+        for plan in plans:
+            res = answered.get(plan.external_id)
+            if res is not None and res.ok:
+                ledger.record_synced(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=plan.order_id,
+                                     external_id=plan.external_id, internal_id=res.internal_id, run_id=run_id,
+                                     content_hash=plan.content_hash, replay=plan.replay)
+            else:
+                _fail(ledger, run_id, plan.order_id, reason="netsuite_unavailable",
+                      error=res.describe() if res is not None else f"not written: {exc}",
+                      replay=plan.replay, dry_run=False, result=result)
+        raise
     for plan, res in zip(plans, results, strict=True):
         if res.ok:
             result.counts["synced"] += 1

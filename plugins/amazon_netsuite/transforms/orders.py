@@ -168,6 +168,7 @@ class _ItemMoney:
     tax: Decimal
     tax_detail: dict[str, Decimal]
     total: Decimal
+    discount_detail: dict[str, Decimal] = field(default_factory=dict)  # DISCOUNT by subtype (ITEM, SHIPPING)
 
 
 def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive: bool) -> _ItemMoney:
@@ -175,6 +176,7 @@ def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive
     parts: dict[str, Decimal] = defaultdict(Decimal)
     tax = Decimal(0)
     detail: dict[str, Decimal] = defaultdict(Decimal)
+    discount_detail: dict[str, Decimal] = defaultdict(Decimal)
     item_id = item.get("orderItemId")
     for breakdown in proceeds.get("breakdowns") or []:
         kind = breakdown.get("type")
@@ -185,6 +187,10 @@ def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive
                 detail[sub.get("subtype")] += _amount(order_id, sub.get("value"), currency, f"item {item_id} TAX detail")
         elif kind in _KNOWN_PARTS:
             parts[kind] += value
+            if kind == "DISCOUNT":
+                for sub in breakdown.get("detailedBreakdowns") or []:
+                    discount_detail[sub.get("subtype")] += _amount(order_id, sub.get("value"), currency,
+                                                                   f"item {item_id} DISCOUNT detail")
         else:
             raise OrderTransformError(
                 order_id, "unknown_charge", f"item {item_id} has a proceeds breakdown of unknown type {kind!r}"
@@ -197,7 +203,7 @@ def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive
             "unreconciled_total",
             f"item {item_id}: breakdowns add up to {gross} but proceedsTotal is {total} {currency}",
         )
-    return _ItemMoney(dict(parts), tax, dict(detail), total)
+    return _ItemMoney(dict(parts), tax, dict(detail), total, dict(discount_detail))
 
 
 def _net_parts(money: _ItemMoney, inclusive: bool) -> dict[str, Decimal]:
@@ -282,14 +288,19 @@ def plan_order(order: Mapping[str, Any], mappings: Mappings) -> OrderPlan:
     return _plan_sales_order(order, mappings, marketplace, base)
 
 
+def _has_promotion_line(item: Mapping[str, Any], marketplace: Marketplace) -> bool:
+    """Whether the item gets a discount line after it. Decided from data that survives a
+    cancellation (the item's promotions), so line numbers stay the same when an item is cancelled:
+    the hook upserts lines by number and a shifted layout would bill another item twice."""
+    if not marketplace.promotion_item_id:
+        return False
+    promotions = (item.get("promotion") or {}).get("breakdowns") or []
+    parts = {b.get("type") for b in ((item.get("proceeds") or {}).get("breakdowns") or [])}
+    return bool(promotions) or "DISCOUNT" in parts
+
+
 def _line_count(order: Mapping[str, Any], marketplace: Marketplace) -> int:
-    count = 0
-    for item in order.get("orderItems") or []:
-        count += 1
-        parts = {b.get("type") for b in ((item.get("proceeds") or {}).get("breakdowns") or [])}
-        if marketplace.promotion_item_id and "DISCOUNT" in parts:
-            count += 1
-    return count
+    return sum(1 + _has_promotion_line(item, marketplace) for item in order.get("orderItems") or [])
 
 
 def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base: dict) -> OrderPlan:
@@ -336,6 +347,14 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         units = Decimal(quantity * mapping.units_per_sku)
         amount = net.get("ITEM", Decimal(0))
         discount = net.get("DISCOUNT", Decimal(0))
+        # A free-shipping promotion reduces shipping, not the item's revenue (Amazon details the
+        # DISCOUNT by subtype); the VAT-net share follows the gross split, the rounding cent on the item.
+        shipping_discount = Decimal(0)
+        gross_discount = money.parts.get("DISCOUNT", Decimal(0))
+        gross_shipping_discount = money.discount_detail.get("SHIPPING", Decimal(0))
+        if discount and gross_discount and gross_shipping_discount:
+            shipping_discount = (discount * gross_shipping_discount / gross_discount).quantize(CENT, ROUND_HALF_UP)
+            discount -= shipping_discount
         promotions = [p.get("promotionId") for p in ((item.get("promotion") or {}).get("breakdowns") or [])
                       if p.get("promotionId")]
         description = f"{sku} x{quantity}" + (f" ({mapping.units_per_sku}-pack)" if mapping.units_per_sku > 1 else "")
@@ -357,7 +376,7 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
                 is_closed=True if cancelled_line else None,
             )
         )
-        if discount and marketplace.promotion_item_id:
+        if _has_promotion_line(item, marketplace):
             lines.append(
                 SalesOrderLine(
                     item_id=marketplace.promotion_item_id,
@@ -370,7 +389,7 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
                 )
             )
         if not cancelled_line:
-            shipping += net.get("SHIPPING", Decimal(0))
+            shipping += net.get("SHIPPING", Decimal(0)) + shipping_discount
             handling += sum((net.get(k, Decimal(0)) for k in _HANDLING_PARTS), Decimal(0))
 
     proceeds = order.get("proceeds") or {}

@@ -357,3 +357,36 @@ def test_given_replay_racing_a_normal_run_then_one_sales_order_per_order(world, 
         assert len(landed[f"AMZ-SO-{record.source_key}"]) == 1
         assert world.ledger.get(record.key).status == "synced"
     assert all(len(v) == 1 for v in landed.values())
+
+
+def test_given_netsuite_down_past_retries_then_orders_dead_lettered_for_replay_and_task_fails(world):
+    from amazon_netsuite.netsuite.errors import NetSuiteError
+
+    world.reset(orders=30)
+    # as many 503s as the hook has attempts (FAST_RETRY): the first write gives up, nothing is left over
+    world.netsuite_admin.post("/_sandbox/faults", json={"operation": "upsertList", "status": 503,
+                                                       "times": FAST_RETRY["max_attempts"]}).raise_for_status()
+    with pytest.raises(NetSuiteError):
+        world.run("run-1")
+    failed = world.ledger.failed(dag_id=DAG_ID)
+    assert failed and {r.reason for r in failed} == {"netsuite_unavailable"}
+    from amazon_netsuite.ledger.replay import replay_records
+
+    assert set(replay_records(failed, ledger=world.ledger, run_id="replay").values()) == {"synced"}
+
+
+def test_given_customer_of_another_integration_with_same_email_then_used_not_taken_over(world):
+    world.reset(orders=40)
+    order = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
+                 and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail"))
+    created = world.netsuite_admin.post("/_sandbox/records/customer", json=[{
+        "externalId": "CRM-42", "companyName": "From the CRM", "isPerson": False,
+        "email": order["buyer"]["buyerEmail"], "subsidiary": {"internalId": "2"},
+    }])
+    created.raise_for_status()
+    internal_id = created.json()[0]["internalId"]
+    world.run("run-1")
+    customer = next(c for c in world.records("customer") if c["internalId"] == internal_id)
+    assert customer["externalId"] == "CRM-42"
+    so = _sales_orders_by_external_id(world)[f"AMZ-SO-{order['orderId']}"][0]
+    assert so["entity"]["internalId"] == internal_id

@@ -333,3 +333,35 @@ class TestSeededOrders:
                          + record.get("shippingCost", 0) + record.get("handlingCost", 0))
                 assert total == Decimal(order["proceeds"]["grandTotal"]["amount"]), order["orderId"]
         assert actions.get("upsert", 0) > 100 and actions.get("close", 0) > 0
+
+
+class TestReviewFindings:
+    def test_given_free_shipping_promotion_then_it_reduces_shipping_not_item_revenue(self):
+        order = us_order()
+        breakdowns = order["orderItems"][0]["proceeds"]["breakdowns"]
+        discount = next(b for b in breakdowns if b["type"] == "DISCOUNT")
+        discount["detailedBreakdowns"] = [{"subtype": "ITEM", "value": money("-9.01")},
+                                          {"subtype": "SHIPPING", "value": money("-4.99")}]
+        plan = plan_order(order, MAPPINGS)
+        mug = lines(plan)[0]
+        assert mug["amount"] == Decimal("139.98") - Decimal("9.01")
+        assert "shippingCost" not in plan.record  # 4.99 shipping - 4.99 free shipping
+        total = (sum(line["amount"] for line in lines(plan)) + sum(line["tax1Amt"] for line in lines(plan))
+                 + plan.record.get("shippingCost", 0) + plan.record["handlingCost"])
+        assert total == Decimal("181.08")
+
+    def test_given_promotion_item_and_cancelled_promoted_item_then_line_numbers_do_not_shift(self, tmp_path):
+        target = tmp_path / "m"
+        shutil.copytree(ROOT / "include" / "mappings", target)
+        path = target / "marketplaces.csv"
+        path.write_text(path.read_text().replace(",1,false,15,\n", ",1,false,15,590\n"))
+        mappings = load_mappings(target)
+        before = [(line["line"], line["item"]["internalId"]) for line in lines(plan_order(us_order(), mappings))]
+        order = us_order()
+        mug = order["orderItems"][0]
+        mug.pop("proceeds")
+        mug["cancellation"] = {"cancellationRequest": {"requester": "BUYER"}}
+        order["proceeds"]["grandTotal"] = money("26.97")
+        after = lines(plan_order(order, mappings))
+        assert [(line["line"], line["item"]["internalId"]) for line in after] == before
+        assert after[0]["isClosed"] is True and after[1]["isClosed"] is True and "isClosed" not in after[2]
