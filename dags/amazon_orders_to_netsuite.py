@@ -37,14 +37,13 @@ counts, reasons and replay command in the alert. Inspect with
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
 
 from amazon_netsuite.dags_common import (
     NETSUITE_POOL,
+    START_DATE,
     data_interval_schedule,
     default_args,
     sync_params,
@@ -52,9 +51,6 @@ from amazon_netsuite.dags_common import (
 from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "amazon_orders_to_netsuite"
-START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
-    tzinfo=dt.UTC
-)
 
 
 @task(pool=NETSUITE_POOL)

@@ -34,7 +34,6 @@ rule or fixing the cause: `airflow dags trigger sync_replay_failed_records --con
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
@@ -42,6 +41,7 @@ from airflow.sdk import dag, get_current_context, task
 from amazon_netsuite.dags_common import (
     AMAZON_POOL,
     NETSUITE_POOL,
+    START_DATE,
     data_interval_schedule,
     default_args,
     sync_params,
@@ -49,9 +49,6 @@ from amazon_netsuite.dags_common import (
 from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "amazon_settlements_to_netsuite"
-START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
-    tzinfo=dt.UTC
-)
 
 
 @task(pool=AMAZON_POOL)

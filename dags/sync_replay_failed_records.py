@@ -34,19 +34,14 @@ still failing and why — when anything still fails. Check with
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
 
-from amazon_netsuite.dags_common import NETSUITE_POOL, default_args, sync_params
+from amazon_netsuite.dags_common import NETSUITE_POOL, START_DATE, default_args, sync_params
 from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "sync_replay_failed_records"
-START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
-    tzinfo=dt.UTC
-)
 
 
 @task

@@ -28,6 +28,11 @@ POOLS: dict[str, tuple[int, str]] = {
 # DAGs that run only when triggered (no data interval of their own).
 MANUAL_DAG_IDS = frozenset({"sync_replay_failed_records"})
 
+# First data interval of the scheduled DAGs (catch-up starts here); a deployment sets its own.
+START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
+    tzinfo=dt.UTC
+)
+
 # Amazon refuses lastUpdatedBefore/createdBefore later than two minutes ago.
 AMAZON_LAG = dt.timedelta(minutes=2)
 DEFAULT_OVERLAP = dt.timedelta(minutes=5)
