@@ -21,6 +21,8 @@ def main() -> int:
     pools = airflow_setup.migrate_and_create_pools(home)
     print(f"AIRFLOW_HOME={home}; pools: {', '.join(pools)}")
     env = dict(os.environ)
+    # standalone starts its components as `airflow ...` subprocesses: the virtualenv's must come first
+    env["PATH"] = os.pathsep.join([str(airflow_setup.BIN), env.get("PATH", "")])
     emulators = airflow_setup.available_emulators()
     state_dir = airflow_setup.PROJECT_ROOT / ".sandbox-state"
     ports = {"amazon": 8701, "netsuite": 8702}
