@@ -44,7 +44,8 @@ REPLAY_DAG_ID = "sync_replay_failed_records"
 FIRST_KEYS = 10
 
 
-def _setting(key: str, default: str = "") -> str:
+def setting(key: str, default: str = "") -> str:
+    """A setting of the ``[amazon_netsuite]`` section (or ``AIRFLOW__AMAZON_NETSUITE__<KEY>``), read now."""
     from airflow.sdk.configuration import conf
 
     value = conf.get(CONFIG_SECTION, key, fallback=default)
@@ -96,23 +97,23 @@ def _send(
     does not stop the others (the error is logged and re-raised after trying all)."""
     sent: list[str] = []
     errors: list[BaseException] = []
-    recipients = _recipients(_setting(email_key))
+    recipients = _recipients(setting(email_key))
     if recipients:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
         try:
             SmtpNotifier(
                 to=recipients,
-                from_email=_setting("email_from") or None,
+                from_email=setting("email_from") or None,
                 subject=subject,
                 html_content=_html(text),
-                smtp_conn_id=_setting("smtp_conn_id", "smtp_default"),
+                smtp_conn_id=setting("smtp_conn_id", "smtp_default"),
             ).notify(context)
             sent.append("email")
         except Exception as exc:  # noqa: BLE001
             log.exception("Could not send the e-mail (%s)", subject)
             errors.append(exc)
-    slack_conn = _setting(slack_key)
+    slack_conn = setting(slack_key)
     if slack_conn:
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
@@ -207,7 +208,7 @@ class SyncAlertNotifier(BaseNotifier):
 def send_success_summary(context: Context, summary: RunSummary, *, extra_counts: Mapping[str, int] | None = None,
                          details: Sequence[str] = ()):
     """Success summary to finance / customer service, when ``summary_email``/``summary_slack_conn_id`` is set."""
-    if not (_setting("summary_email") or _setting("summary_slack_conn_id")):
+    if not (setting("summary_email") or setting("summary_slack_conn_id")):
         return []
     counts = {**summary.counts, **(extra_counts or {})}
     total = sum(counts.values())

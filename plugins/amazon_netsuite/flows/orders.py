@@ -43,21 +43,8 @@ class SyncResult:
     counts: Counter = field(default_factory=Counter)
     failed_orders: list[str] = field(default_factory=list)
 
-    def add(self, other: SyncResult) -> None:
-        self.counts.update(other.counts)
-        self.failed_orders.extend(other.failed_orders)
-
     def as_dict(self) -> dict[str, Any]:
         return {"counts": dict(self.counts), "failed_orders": self.failed_orders[:50]}
-
-
-def _setting_enabled(key: str, *, default: bool) -> bool:
-    from airflow.sdk.configuration import conf
-
-    value = conf.get("amazon_netsuite", key, fallback=None)
-    if value is None or not str(value).strip():
-        return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 # ------------------------------------------------------------------------------------------ extract
@@ -144,7 +131,9 @@ def sync_orders(
     already holds customers created by hand or another integration.
     """
     if match_by_email is None:
-        match_by_email = _setting_enabled("match_customers_by_email", default=True)
+        from amazon_netsuite.notifiers import setting
+
+        match_by_email = setting("match_customers_by_email", "true").lower() in ("1", "true", "yes", "on")
     result = SyncResult()
     plans: list[OrderPlan] = []
     for order in orders:

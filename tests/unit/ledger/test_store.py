@@ -230,3 +230,12 @@ class TestConnection:
         monkeypatch.setenv("AIRFLOW_CONN_SYNC_LEDGER_DEFAULT", json.dumps({"conn_type": "mysql", "host": "db"}))
         with pytest.raises(LedgerError, match="use postgres or sqlite"):
             ledger_url_from_connection()
+
+
+def test_given_pending_record_then_not_failed_and_attempts_not_counted(ledger):
+    record = ledger.record_pending(dag_id=DAG, record_type=TYPE, source_key="P-1", run_id="r",
+                                   replay={"feed_id": "50001"}, external_id="AMZ-SO-P-1")
+    assert (record.status, record.attempts, record.replay) == ("pending", 0, {"feed_id": "50001"})
+    assert ledger.failed() == []
+    assert ledger.record_synced(dag_id=DAG, record_type=TYPE, source_key="P-1", external_id="AMZ-SO-P-1",
+                                internal_id="3", run_id="r2").attempts == 1
