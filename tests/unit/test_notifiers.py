@@ -196,3 +196,28 @@ def test_given_failures_and_details_then_finance_still_gets_the_summary(smtp_ser
         finish_run(_context(), ledger=ledger, details=["Settlement 123 2026-11-01..2026-11-15: posted, 1 line to suspense"])
     assert smtp_server.received.wait(10)
     assert "Settlement 123" in _body(smtp_server.messages[0])
+
+
+class TestNotifierUnderEveryRunner:
+    """The alert is called as ``notifier(context)``; the context's ``dag`` differs by runner: a
+    SerializedDAG under ``airflow dags test`` (no ``get_template_env``), the parsed DAG in the dag
+    processor (scheduler, Celery deployments), none in some callbacks. It must work with each."""
+
+    @staticmethod
+    def _dags():
+        import datetime as dt
+
+        from airflow.sdk import DAG as SdkDag
+        from airflow.serialization.serialized_objects import DagSerialization
+
+        dag = SdkDag("amazon_orders_to_netsuite", schedule=None, start_date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+        return {"sdk": dag, "serialized": DagSerialization.from_dict(DagSerialization.to_dict(dag)), "none": None}
+
+    @pytest.mark.parametrize("kind", ["sdk", "serialized", "none"])
+    def test_given_dag_of_each_runner_when_called_then_alert_is_sent(self, ledger, kind, caplog):
+        _failed_run(ledger)
+        dag = self._dags()[kind]
+        context = _context(dag=dag) if dag is not None else _context()
+        with caplog.at_level("ERROR", logger="amazon_netsuite.notifiers"):
+            SyncAlertNotifier(ledger_factory=lambda: ledger)(context)
+        assert "[Amazon-NetSuite] amazon_orders_to_netsuite: 3 record(s) failed" in caplog.text
