@@ -25,6 +25,7 @@ The directory is ``$AMAZON_NETSUITE_MAPPINGS_DIR`` or the project's ``include/ma
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import sys
@@ -378,7 +379,11 @@ class _Table:
             self.problem(0, None, f"file not found at {self.path}")
             self.ok = False
             return
-        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+        text = self._decode(self.path.read_bytes())
+        if text is None:
+            self.ok = False
+            return
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None:
@@ -412,6 +417,27 @@ class _Table:
                     )
                     continue
                 yield index, {c: v.strip() for c, v in zip(self.columns, cells, strict=True)}
+
+    def _decode(self, data: bytes) -> str | None:
+        """UTF-8, with or without the BOM Excel writes; anything else is one clear problem.
+
+        Excel's plain "CSV" format saves in the machine's code page (cp1252 in much of Europe and the
+        Americas): an accented SKU or description then fails here with the position of the first byte
+        that is not UTF-8, never as a UnicodeDecodeError traceback in a DAG.
+        """
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+            offset = exc.start + bom
+            row = data[:offset].count(b"\n") + 1
+            self.problem(
+                row, None,
+                f"the file is not UTF-8: byte {offset} (0x{data[offset]:02x}) cannot be decoded. It was probably saved "
+                "as 'CSV' in a Windows code page; in Excel use File > Save As > 'CSV UTF-8 (Comma delimited)', in "
+                "LibreOffice tick 'Edit filter settings' and pick 'Unicode (UTF-8)'",
+            )
+            return None
 
     # cell helpers ---------------------------------------------------------------------------
     def required_text(self, row: int, cells: dict[str, str], column: str) -> str | None:

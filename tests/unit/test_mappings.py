@@ -263,6 +263,25 @@ class TestBrokenTables:
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
         assert load_mappings(tables).sku("ACME-MUG-11OZ", US).netsuite_item_id == "501"
 
+    def test_given_cp1252_file_from_excel_then_problem_names_file_offset_and_how_to_save(self, tables):
+        path = tables / "sku_items.csv"
+        text = path.read_text(encoding="utf-8").replace("ACME-MUG-11OZ,,B0ACMEMUG1", "ACME-MÜG-11OZ,,B0ACMEMUG1", 1)
+        path.write_bytes(text.encode("cp1252"))
+        offset = text.encode("cp1252").index(b"\xdc")
+        problems = problems_of(tables)
+        assert len(problems) == 1
+        assert problems[0].startswith("sku_items.csv, row 2: the file is not UTF-8")
+        assert f"byte {offset}" in problems[0] and "0xdc" in problems[0]
+        assert "CSV UTF-8" in problems[0]
+        with pytest.raises(MappingError) as excinfo:
+            load_mappings(tables)
+        assert "not UTF-8" in str(excinfo.value)
+
+    def test_given_utf8_without_bom_with_accents_then_loads(self, tables):
+        path = tables / "sku_items.csv"
+        path.write_text(path.read_text(encoding="utf-8") + "ÉCRAN-1,,,501,MFN,1,,0,false\n", encoding="utf-8")
+        assert load_mappings(tables).sku("ÉCRAN-1", US).netsuite_item_id == "501"
+
     def test_given_many_problems_then_all_reported_at_once(self, tables):
         edit(tables / "sku_items.csv", "ACME-MUG-11OZ,,B0ACMEMUG1,501,MFN,1", "ACME-MUG-11OZ,,B0ACMEMUG1,x,XFN,0")
         problems = problems_of(tables)
