@@ -3,9 +3,12 @@
     python -m amazon_netsuite.ledger failed [--dag DAG_ID] [--json]
     python -m amazon_netsuite.ledger show KEY [--json]
 
-The ledger is the ``sync_ledger_default`` connection (``AIRFLOW_CONN_SYNC_LEDGER_DEFAULT``) or
-``sqlite:///$AIRFLOW_HOME/sync_ledger.db``; ``--url`` points at another one. Output carries ids,
-errors and counts, never buyer data: an encrypted payload is shown only as kept/not kept.
+The ledger is the one the DAGs use: the ``sync_ledger_default`` connection
+(``AIRFLOW_CONN_SYNC_LEDGER_DEFAULT``), else ``sqlite:///$AIRFLOW_HOME/sync_ledger.db`` with
+``AIRFLOW_HOME`` defaulting to the project's ``airflow_home/`` like the make targets (``./bin/ledger``
+sets it for you); ``--url`` points at another one. The CLI only reads: it never creates a ledger, and
+says where it looked when there is none. Output carries ids, errors and counts, never buyer data: an
+encrypted payload is shown only as kept/not kept.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import argparse
 import json
 import sys
 
-from amazon_netsuite.ledger.store import Ledger, LedgerRecord, ledger_url_from_connection
+from amazon_netsuite.ledger.store import (
+    LEDGER_CONN_ID,
+    Ledger,
+    LedgerError,
+    LedgerRecord,
+    airflow_home,
+    ledger_url_from_connection,
+)
 
 REPLAY_HINT = (
     "Fix the cause (mapping table, NetSuite data), then replay: "
@@ -23,7 +33,19 @@ REPLAY_HINT = (
 
 
 def _ledger(url: str | None) -> Ledger:
-    return Ledger(url or ledger_url_from_connection())
+    """The ledger to read, opened read-only; LedgerError names what was looked for when it is absent."""
+    if url:
+        return Ledger(url, read_only=True)
+    url = ledger_url_from_connection()
+    try:
+        return Ledger(url, read_only=True)
+    except LedgerError as exc:
+        home, source = airflow_home()
+        raise LedgerError(
+            f"{exc}.\nLooked for: connection {LEDGER_CONN_ID} (not set), so the default "
+            f"{url} under Airflow home {home} (from {source}).\nRun the CLI with the same AIRFLOW_HOME and "
+            f"connections as the DAGs (from the project: ./bin/ledger ...), or pass --url."
+        ) from None
 
 
 def _short(text: str | None, width: int = 90) -> str:
@@ -74,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
 
-    ledger = _ledger(args.url)
+    try:
+        ledger = _ledger(args.url)
+    except LedgerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
     if args.command == "failed":
         records = ledger.failed(dag_id=args.dag_id)
         if args.json:

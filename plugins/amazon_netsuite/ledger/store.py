@@ -155,9 +155,22 @@ def _row_to_record(row: sa.Row) -> LedgerRecord:
     )
 
 
+#: the project checkout's Airflow home, where the make targets and ./bin wrappers point AIRFLOW_HOME
+PROJECT_AIRFLOW_HOME = Path(__file__).resolve().parents[3] / "airflow_home"
+
+
+def airflow_home() -> tuple[Path, str]:
+    """Airflow's home and where that answer came from (for messages): ``$AIRFLOW_HOME``, else the
+    project's ``airflow_home/`` when it exists (the make targets' default), else ``~/airflow``."""
+    if os.environ.get("AIRFLOW_HOME"):
+        return Path(os.environ["AIRFLOW_HOME"]), "AIRFLOW_HOME"
+    if PROJECT_AIRFLOW_HOME.is_dir():
+        return PROJECT_AIRFLOW_HOME, "the project's airflow_home/ (AIRFLOW_HOME is not set)"
+    return Path.home() / "airflow", "Airflow's default ~/airflow (AIRFLOW_HOME is not set)"
+
+
 def default_ledger_url() -> str:
-    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
-    return f"sqlite:///{home / 'sync_ledger.db'}"
+    return f"sqlite:///{airflow_home()[0] / 'sync_ledger.db'}"
 
 
 def ledger_url_from_connection(conn_id: str = LEDGER_CONN_ID) -> str:
@@ -245,13 +258,25 @@ def _create_engine(url: str) -> sa.Engine:
 
 
 class Ledger:
-    """Per-record sync state of every flow. Create with :meth:`from_connection` in tasks."""
+    """Per-record sync state of every flow. Create with :meth:`from_connection` in tasks.
 
-    def __init__(self, url: str, *, retention_days: int | None = None):
+    ``read_only`` (the on-call CLI) never creates anything: a SQLite ledger file that does not exist
+    is a :class:`LedgerError` naming where it looked, and a database without the tables reads as empty.
+    """
+
+    def __init__(self, url: str, *, retention_days: int | None = None, read_only: bool = False):
         self.url = url
+        self.read_only = read_only
+        if read_only:
+            parsed = sa.make_url(url)
+            database = parsed.database
+            if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
+                    and not Path(database).is_file():
+                raise LedgerError(f"no sync ledger at {database}: nothing has been synced with this ledger")
         self.engine = _engine_for(url)
         self.retention = dt.timedelta(days=retention_days or _retention_days())
         self._schema_ready = False
+        self._missing_tables: set[str] = set()
 
     @classmethod
     def from_connection(cls, conn_id: str = LEDGER_CONN_ID) -> Ledger:
@@ -262,8 +287,15 @@ class Ledger:
         return self.engine.dialect.name
 
     def create_schema(self) -> None:
-        """Create the ledger tables if missing (safe to call from parallel tasks)."""
+        """Create the ledger tables if missing (safe to call from parallel tasks).
+
+        Read-only: create nothing; missing tables make every read empty."""
         if self._schema_ready:
+            return
+        if self.read_only:
+            inspector = sa.inspect(self.engine)
+            self._missing_tables = {t.name for t in metadata.sorted_tables if not inspector.has_table(t.name)}
+            self._schema_ready = True
             return
         try:
             metadata.create_all(self.engine, checkfirst=True)
@@ -300,6 +332,8 @@ class Ledger:
         values: dict[str, Any],
         count_attempt: bool,
     ) -> LedgerRecord:
+        if self.read_only:
+            raise LedgerError("this ledger was opened read-only")
         self.create_schema()
         now = utcnow()
         key = ledger_key(dag_id, record_type, source_key)
@@ -533,14 +567,21 @@ class Ledger:
 
     # --------------------------------------------------------------------------- reads
 
-    def get(self, key: str) -> LedgerRecord | None:
+    def _absent(self, table: sa.Table) -> bool:
+        """Read-only and the table does not exist: the read is empty."""
         self.create_schema()
+        return table.name in self._missing_tables
+
+    def get(self, key: str) -> LedgerRecord | None:
+        if self._absent(sync_records):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(sync_records).where(sync_records.c.key == key)).one_or_none()
         return _row_to_record(row) if row is not None else None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, LedgerRecord]:
-        self.create_schema()
+        if self._absent(sync_records):
+            return {}
         keys = list(dict.fromkeys(keys))
         result: dict[str, LedgerRecord] = {}
         with self.engine.connect() as conn:
@@ -575,7 +616,8 @@ class Ledger:
         limit: int | None = None,
     ) -> list[LedgerRecord]:
         """Dead-lettered records, oldest first, filtered as the replay DAG's params allow."""
-        self.create_schema()
+        if self._absent(sync_records):
+            return []
         c = sync_records.c
         stmt = sa.select(sync_records).where(c.status == STATUS_FAILED)
         if dag_id:

@@ -53,11 +53,13 @@ def test_given_key_when_showing_then_every_field(ledger, ledger_url, capsys):
 
 
 def test_given_unknown_key_when_showing_then_exit_1(ledger, ledger_url, capsys):
+    ledger.create_schema()
     assert main(["--url", ledger_url, "show", "nope"]) == 1
     assert "No ledger record with key 'nope'" in capsys.readouterr().err
 
 
-def test_given_empty_ledger_then_says_so(ledger_url, capsys):
+def test_given_empty_ledger_then_says_so(ledger, ledger_url, capsys):
+    ledger.create_schema()
     assert main(["--url", ledger_url, "failed"]) == 0
     assert capsys.readouterr().out.strip() == "No failed records."
 
@@ -71,3 +73,44 @@ def test_given_connection_env_when_run_as_module_then_uses_it(tmp_path):
                           capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)) == 2
+
+
+def test_given_no_ledger_anywhere_when_reading_then_fails_loudly_naming_where_and_creates_nothing(tmp_path, capsys,
+                                                                                                  monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    monkeypatch.delenv("AIRFLOW_CONN_SYNC_LEDGER_DEFAULT", raising=False)
+    assert main(["failed", "--dag", DAG]) == 2
+    err = capsys.readouterr().err
+    assert f"no sync ledger at {home / 'sync_ledger.db'}" in err
+    assert "sync_ledger_default" in err and "from AIRFLOW_HOME" in err and "./bin/ledger" in err
+    assert list(home.iterdir()) == []
+
+
+def test_given_url_of_missing_sqlite_file_when_reading_then_error_and_no_file(tmp_path, capsys):
+    missing = tmp_path / "nope" / "ledger.db"
+    assert main(["--url", f"sqlite:///{missing}", "failed"]) == 2
+    assert "no sync ledger at" in capsys.readouterr().err
+    assert not missing.parent.exists()
+
+
+def test_given_ledger_without_tables_when_reading_then_empty_and_nothing_created(tmp_path, capsys):
+    import sqlalchemy as sa
+
+    path = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{path}").connect().close()
+    assert main(["--url", f"sqlite:///{path}", "failed"]) == 0
+    assert capsys.readouterr().out.strip() == "No failed records."
+    assert sa.inspect(sa.create_engine(f"sqlite:///{path}")).get_table_names() == []
+
+
+def test_given_no_airflow_home_when_defaulting_then_project_airflow_home(monkeypatch):
+    from amazon_netsuite.ledger.store import PROJECT_AIRFLOW_HOME, airflow_home
+
+    monkeypatch.delenv("AIRFLOW_HOME", raising=False)
+    home, source = airflow_home()
+    if PROJECT_AIRFLOW_HOME.is_dir():
+        assert home == PROJECT_AIRFLOW_HOME and "project's airflow_home" in source
+    else:
+        assert home == Path.home() / "airflow"
