@@ -1,6 +1,6 @@
 """The mapping tables business users edit (``include/mappings/``): load, validate, look up.
 
-Three CSV tables, their column names a contract (ARCHITECTURE.md section 9; add columns, never
+Four CSV tables, their column names a contract (ARCHITECTURE.md section 9; add columns, never
 rename):
 
 ``marketplaces.csv``
@@ -9,6 +9,9 @@ rename):
 ``sku_items.csv``
     Amazon seller SKU (per marketplace, or blank = every marketplace) -> NetSuite item, with the pack
     size (``units_per_sku``), fulfilment channel, product type, safety stock and whether to publish.
+``tax_codes.csv``
+    the NetSuite tax codes the order flow books with: id, subsidiary, rate (percent) and kind. NetSuite
+    computes tax from the code's rate, so the table's rates must be the account's (docs/accounting.md).
 ``settlement_gl.csv``
     settlement (transaction type, amount type, amount description[, marketplace name]) -> GL account
     id or a role of the marketplace row (``clearing``, ``facilitator_tax``, ``suspense``). ``*`` matches
@@ -31,6 +34,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 MAPPINGS_DIR_ENV = "AMAZON_NETSUITE_MAPPINGS_DIR"
@@ -38,6 +42,7 @@ DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappin
 
 MARKETPLACES_FILE = "marketplaces.csv"
 SKU_ITEMS_FILE = "sku_items.csv"
+TAX_CODES_FILE = "tax_codes.csv"
 SETTLEMENT_GL_FILE = "settlement_gl.csv"
 EXAMPLES_DIR = "examples"
 
@@ -68,7 +73,13 @@ MARKETPLACE_COLUMNS = (
 #   prices_include_tax       true where Amazon's prices include VAT (UK, DE...): lines are booked net
 #   facilitator_tax_code_id  tax code whose tax account is the facilitator-tax account (tax Amazon remits)
 #   promotion_item_id        discount item for promotions; blank = promotions reduce the line amount
-MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id")
+#   facilitator_tax_item_id  other-charge item (account: facilitator tax) carrying the tax Amazon collects
+#   tax_rounding_item_id     other-charge item for the cent NetSuite's per-line tax rounding leaves
+#   seller_tax_item_id       other-charge item (account: output tax) for seller tax no tax code reproduces
+#   missing_tax_treatment    dead_letter (default) | zero_rated: a VAT marketplace order without TAX breakdown
+MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id",
+                                "facilitator_tax_item_id", "tax_rounding_item_id", "seller_tax_item_id",
+                                "missing_tax_treatment")
 SKU_ITEM_COLUMNS = (
     "seller_sku",
     "marketplace_id",
@@ -80,6 +91,7 @@ SKU_ITEM_COLUMNS = (
     "safety_stock",
     "publish",
 )
+TAX_CODE_COLUMNS = ("tax_code_id", "subsidiary_id", "rate", "kind", "description")
 SETTLEMENT_GL_COLUMNS = ("transaction_type", "amount_type", "amount_description", "gl_account_id", "memo")
 SETTLEMENT_GL_OPTIONAL_COLUMNS = ("marketplace_name",)
 
@@ -95,6 +107,9 @@ CUSTOMER_MODES = ("per_buyer", "single")
 BILLING_DOCUMENTS = ("cash_sale", "invoice")
 FULFILLMENT_CHANNELS = ("MFN", "AFN")
 GL_ROLES = ("clearing", "facilitator_tax", "suspense")
+TAX_KINDS = ("standard", "reduced", "zero", "exempt", "facilitator")
+MISSING_TAX_TREATMENTS = ("dead_letter", "zero_rated")
+_RATE = re.compile(r"^\d{1,3}(\.\d{1,4})?$")
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0", "")
 
@@ -167,6 +182,10 @@ class Marketplace:
     prices_include_tax: bool = False
     facilitator_tax_code_id: str | None = None
     promotion_item_id: str | None = None
+    facilitator_tax_item_id: str | None = None
+    tax_rounding_item_id: str | None = None
+    seller_tax_item_id: str | None = None
+    missing_tax_treatment: str = "dead_letter"
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def account_for_role(self, role: str) -> str | None:
@@ -175,6 +194,21 @@ class Marketplace:
             "facilitator_tax": self.facilitator_tax_account_id,
             "suspense": self.suspense_account_id,
         }[role]
+
+
+@dataclass(frozen=True)
+class TaxCode:
+    """A NetSuite tax code (``salesTaxItem``) as the order flow books it: rate in percent."""
+
+    tax_code_id: str
+    subsidiary_id: str
+    rate: Decimal
+    kind: str
+    description: str = ""
+
+    @property
+    def facilitator(self) -> bool:
+        return self.kind == "facilitator"
 
 
 @dataclass(frozen=True)
@@ -276,6 +310,7 @@ class Mappings:
     marketplaces: dict[str, Marketplace]
     sku_items: list[SkuItem]
     gl_rules: list[GlRule]
+    tax_codes: dict[str, TaxCode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_name = {m.marketplace_name.casefold(): m for m in self.marketplaces.values()}
@@ -300,6 +335,20 @@ class Mappings:
                 f"marketplace name {marketplace_name!r} has no row in {self.directory / MARKETPLACES_FILE}",
                 reason="unknown_marketplace",
             ) from None
+
+    def tax_code(self, tax_code_id: str) -> TaxCode:
+        try:
+            return self.tax_codes[tax_code_id]
+        except KeyError:
+            raise MappingLookupError(
+                f"tax code {tax_code_id!r} has no row in {self.directory / TAX_CODES_FILE}; add it with its rate",
+                reason="missing_mapping",
+            ) from None
+
+    def tax_codes_for(self, subsidiary_id: str) -> list[TaxCode]:
+        """The seller's tax codes of a subsidiary (not the facilitator ones), highest rate first."""
+        codes = [c for c in self.tax_codes.values() if c.subsidiary_id == subsidiary_id and not c.facilitator]
+        return sorted(codes, key=lambda c: (-c.rate, c.tax_code_id))
 
     def find_sku(self, seller_sku: str, marketplace_id: str) -> SkuItem | None:
         """The SKU's row for this marketplace, else its every-marketplace row, else None."""
@@ -519,8 +568,13 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             ("currency_id", False),
             ("facilitator_tax_code_id", False),
             ("promotion_item_id", False),
+            ("facilitator_tax_item_id", False),
+            ("tax_rounding_item_id", False),
+            ("seller_tax_item_id", False),
         ):
             values[column] = table.internal_id(row, cells, column, required=required)
+        values["missing_tax_treatment"] = table.choice(row, cells, "missing_tax_treatment", MISSING_TAX_TREATMENTS,
+                                                       default="dead_letter")
         inclusive = cells.get("prices_include_tax", "").casefold()
         if inclusive not in _TRUE + _FALSE:
             table.problem(row, "prices_include_tax", f"{cells.get('prices_include_tax')!r} is not true or false")
@@ -590,6 +644,48 @@ def _load_sku_items(path: Path, marketplaces: Mapping[str, Marketplace], problem
                     row=row,
                 )
             )
+    return result
+
+
+def _load_tax_codes(path: Path, marketplaces: Mapping[str, Marketplace], problems: list,
+                    check_marketplaces: bool) -> dict[str, TaxCode]:
+    table = _Table(path, TAX_CODE_COLUMNS, (), problems)
+    result: dict[str, TaxCode] = {}
+    first_row: dict[str, int] = {}
+    for row, cells in table.rows():
+        before = len(problems)
+        code_id = table.internal_id(row, cells, "tax_code_id", required=True)
+        subsidiary = table.internal_id(row, cells, "subsidiary_id", required=True)
+        rate_text = cells.get("rate", "")
+        if not _RATE.match(rate_text) or Decimal(rate_text) > 100:
+            table.problem(row, "rate", f"{rate_text!r} is not a rate in percent between 0 and 100 (e.g. 20 or 6.25)")
+        kind = table.choice(row, cells, "kind", TAX_KINDS)
+        if code_id and code_id in first_row:
+            table.problem(row, "tax_code_id", f"duplicate key {code_id!r}: already defined in row {first_row[code_id]}")
+        if len(problems) == before:
+            rate = Decimal(rate_text)
+            if kind in ("zero", "exempt", "facilitator") and rate:
+                table.problem(row, "rate", f"a {kind} code has rate 0, not {rate_text}")
+                continue
+            first_row[code_id] = row
+            result[code_id] = TaxCode(code_id, subsidiary, rate, kind, cells.get("description", ""))
+    if not table.ok or not check_marketplaces:
+        return result
+    for m in marketplaces.values():
+        for column in ("tax_code_id", "facilitator_tax_code_id"):
+            code_id = getattr(m, column)
+            if code_id is None:
+                continue
+            code = result.get(code_id)
+            if code is None:
+                table.problem(0, None, f"{MARKETPLACES_FILE} {column} {code_id} of {m.marketplace_name} has no row here")
+            elif code.subsidiary_id != m.subsidiary_id:
+                table.problem(first_row[code_id], "subsidiary_id",
+                              f"tax code {code_id} is {m.marketplace_name}'s {column} but belongs to subsidiary "
+                              f"{code.subsidiary_id}, not {m.subsidiary_id}")
+            elif code.rate:
+                table.problem(first_row[code_id], "rate",
+                              f"tax code {code_id} is {m.marketplace_name}'s {column}, which must be a zero-rate code")
     return result
 
 
@@ -678,10 +774,11 @@ def load_mappings(
     marketplaces = _load_marketplaces(path / MARKETPLACES_FILE, problems)
     marketplaces_ok = not problems
     skus = _load_sku_items(path / SKU_ITEMS_FILE, marketplaces, problems, marketplaces_ok)
+    tax_codes = _load_tax_codes(path / TAX_CODES_FILE, marketplaces, problems, marketplaces_ok)
     rules = _load_settlement_gl(path / settlement_gl_file, marketplaces, problems, marketplaces_ok)
     if problems:
         raise MappingError(problems, path)
-    return Mappings(directory=path, marketplaces=marketplaces, sku_items=skus, gl_rules=rules)
+    return Mappings(directory=path, marketplaces=marketplaces, sku_items=skus, gl_rules=rules, tax_codes=tax_codes)
 
 
 def validate(directory: str | os.PathLike[str] | None = None) -> list[MappingProblem]:
@@ -722,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     mappings = load_mappings(path)
     print(
         f"{path}: valid ({len(mappings.marketplaces)} marketplaces, {len(mappings.sku_items)} SKU rows, "
-        f"{len(mappings.gl_rules)} settlement GL rules)"
+        f"{len(mappings.tax_codes)} tax codes, {len(mappings.gl_rules)} settlement GL rules)"
     )
     return 0
 

@@ -18,10 +18,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from amazon_netsuite.ledger.store import ledger_key
 from amazon_netsuite.netsuite.records import merge_addressbook
-from amazon_netsuite.transforms.orders import OrderPlan, OrderTransformError, plan_order
+from amazon_netsuite.transforms.orders import Bounds, OrderPlan, OrderTransformError, plan_order
 
 if TYPE_CHECKING:
     from amazon_netsuite.amazon.hook import SellingPartnerHook
@@ -98,6 +100,20 @@ def fetch_orders_by_id(amazon: SellingPartnerHook, order_ids: Sequence[str]) -> 
 # ------------------------------------------------------------------------------------------ sync
 
 
+def order_bounds() -> Bounds:
+    """The plausibility bounds of ``[amazon_netsuite]`` (``max_quantity_per_item``, ``max_order_total``)."""
+    from amazon_netsuite.notifiers import setting
+
+    defaults = Bounds()
+    try:
+        return Bounds(
+            max_quantity_per_item=int(setting("max_quantity_per_item", str(defaults.max_quantity_per_item))),
+            max_order_total=Decimal(setting("max_order_total", str(defaults.max_order_total))),
+        )
+    except (ValueError, ArithmeticError) as exc:
+        raise ValueError(f"[amazon_netsuite] max_quantity_per_item / max_order_total must be numbers: {exc}") from None
+
+
 def _fail(ledger: Ledger, run_id: str, order_id: str, *, reason: str, error: str,
           replay: Mapping[str, str], dry_run: bool, result: SyncResult) -> None:
     result.counts["failed"] += 1
@@ -136,16 +152,28 @@ def sync_orders(
         match_by_email = setting("match_customers_by_email", "true").lower() in ("1", "true", "yes", "on")
     result = SyncResult()
     plans: list[OrderPlan] = []
+    bounds = order_bounds()
     for order in orders:
-        order_id = str(order.get("orderId") or "?")
-        marketplace_id = (order.get("salesChannel") or {}).get("marketplaceId") or ""
+        order_id = str((order.get("orderId") if isinstance(order, Mapping) else None) or "?")
+        marketplace_id = ((order.get("salesChannel") or {}).get("marketplaceId") or "") if isinstance(order, Mapping) else ""
         try:
-            plan = plan_order(order, mappings)
+            plan = plan_order(order, mappings, bounds=bounds)
         except OrderTransformError as exc:
             _fail(ledger, run_id, order_id, reason=exc.reason, error=str(exc),
                   replay={"order_id": order_id, "marketplace_id": marketplace_id}, dry_run=dry_run, result=result)
             continue
+        except Exception as exc:  # noqa: BLE001 - one order's surprise never stops the batch
+            log.exception("Order %s: unexpected error while planning it", order_id)
+            _fail(ledger, run_id, order_id, reason="transform_error",
+                  error=f"Amazon order {order_id} could not be transformed ({type(exc).__name__}: {exc}); this is a "
+                        "bug or an Amazon answer the transform does not know: report it with the order id",
+                  replay={"order_id": order_id, "marketplace_id": marketplace_id}, dry_run=dry_run, result=result)
+            continue
         plans.append(plan)
+        if plan.customer is not None and plan.customer.fallback:
+            result.counts["customer_fallback"] += 1
+        if plan.tax_booked_as_line:
+            result.counts["tax_booked_as_line"] += 1
 
     upserts = [p for p in plans if p.action == "upsert"]
     closes = [p for p in plans if p.action == "close"]
@@ -176,14 +204,14 @@ def sync_orders(
 
     entity_overrides: dict[str, str] = {}
     if upserts:
-        from amazon_netsuite.netsuite.errors import NetSuiteError
+        from amazon_netsuite.netsuite.errors import NetSuiteError, failure_reason
 
         try:
             upserts, entity_overrides = _sync_customers(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id,
                                                         result=result, match_by_email=match_by_email)
         except NetSuiteError as exc:
             for plan in upserts:  # nothing of these orders was written: dead-letter them, then retry the task
-                _fail(ledger, run_id, plan.order_id, reason="netsuite_unavailable",
+                _fail(ledger, run_id, plan.order_id, reason=failure_reason(exc),
                       error=f"customers could not be written: {exc}", replay=plan.replay, dry_run=False,
                       result=result)
             raise
@@ -191,7 +219,21 @@ def sync_orders(
         _upsert_sales_orders(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result,
                              entity_overrides=entity_overrides)
     if closes:
-        _close_sales_orders(closes, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
+        from amazon_netsuite.netsuite.errors import NetSuiteError, failure_reason
+
+        try:
+            _close_sales_orders(closes, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
+        except NetSuiteError as exc:
+            # the lines may still be open in NetSuite: the ledger must not keep saying "synced"
+            done = ledger.get_many(ledger_key(DAG_ID, RECORD_TYPE, p.order_id) for p in closes)
+            for plan in closes:
+                record = done.get(ledger_key(DAG_ID, RECORD_TYPE, plan.order_id))
+                if record is not None and record.run_id == run_id and record.status == "skipped":
+                    continue  # closed (or found closed) by this run before the failure
+                _fail(ledger, run_id, plan.order_id, reason=failure_reason(exc),
+                      error=f"cancelled at Amazon, but its sales order lines could not be closed: {exc}",
+                      replay=plan.replay, dry_run=False, result=result)
+            raise
     log.info("Orders sync: %s", dict(result.counts))
     return result
 
@@ -310,6 +352,9 @@ def _upsert_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledg
     except NetSuiteBatchError as exc:
         # NetSuite stayed unavailable past the hook's retries: record what it answered, dead-letter
         # the rest for replay, then fail the task so Airflow retries the window too.
+        from amazon_netsuite.netsuite.errors import failure_reason
+
+        reason = failure_reason(exc)
         answered = {r.external_id: r for r in exc.completed}
         for plan in plans:
             res = answered.get(plan.external_id)
@@ -318,7 +363,7 @@ def _upsert_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledg
                                      external_id=plan.external_id, internal_id=res.internal_id, run_id=run_id,
                                      content_hash=plan.content_hash, replay=plan.replay)
             else:
-                _fail(ledger, run_id, plan.order_id, reason="netsuite_unavailable",
+                _fail(ledger, run_id, plan.order_id, reason="netsuite_error" if res is not None else reason,
                       error=res.describe() if res is not None else f"not written: {exc}",
                       replay=plan.replay, dry_run=False, result=result)
         raise

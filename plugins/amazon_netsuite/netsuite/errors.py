@@ -75,3 +75,19 @@ class NetSuiteBatchError(NetSuiteError):
         super().__init__(message, operation=operation, code=code)
         self.completed = list(completed)
         self.pending_external_ids = list(pending_external_ids)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The ledger reason for a whole-call failure: ``auth_failed`` (credentials, role: fix the
+    connection), ``netsuite_unavailable`` (5xx, timeouts, throttling past the retries: it passes), else
+    ``netsuite_error``. Looks through :class:`NetSuiteBatchError` to the failure that stopped the batch."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, NetSuiteAuthError):
+            return "auth_failed"
+        if isinstance(seen, NetSuiteRetryableError):
+            return "netsuite_unavailable"
+        if isinstance(seen, NetSuiteRequestError):
+            return "netsuite_error"
+        seen = seen.__cause__
+    return "netsuite_error"

@@ -309,6 +309,9 @@ def build_sales_order(
     department_id: str | int | None = None,
     class_id: str | int | None = None,
     shipping_cost: Decimal | None = None,
+    shipping_tax_code_id: str | int | None = None,
+    handling_cost: Decimal | None = None,
+    handling_tax_code_id: str | int | None = None,
     ship_address: Address | None = None,
     other_ref_num: str | None = None,
     memo: str | None = None,
@@ -322,7 +325,8 @@ def build_sales_order(
 
     The hook upserts transactions with ``replaceAll="false"``: lines are matched by ``line``, so an
     order that was already fulfilled or billed keeps its lines; cancel a line with ``is_closed=True``.
-    NetSuite computes ``subTotal``, ``taxTotal`` and ``total`` itself, so they are never sent.
+    NetSuite computes ``subTotal``, ``taxTotal`` and ``total`` itself, so they are never sent; tax comes
+    from each line's ``taxCode`` (and ``shippingTaxCode``/``handlingTaxCode`` for shipping and handling).
     """
     if not lines:
         raise ValueError(f"sales order {external_id!r} has no lines")
@@ -344,6 +348,12 @@ def build_sales_order(
         record["class"] = ref(class_id)
     if shipping_cost is not None:
         record["shippingCost"] = money(shipping_cost)
+        if shipping_tax_code_id is not None:
+            record["shippingTaxCode"] = ref(shipping_tax_code_id)
+    if handling_cost is not None:
+        record["handlingCost"] = money(handling_cost)
+        if handling_tax_code_id is not None:
+            record["handlingTaxCode"] = ref(handling_tax_code_id)
     if ship_address is not None:
         record["shippingAddress"] = ship_address.to_record()
     if other_ref_num:

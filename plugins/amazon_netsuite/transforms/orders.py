@@ -2,18 +2,31 @@
 
 Money rules (docs/accounting.md, "Orders"):
 
-- The sales order total equals Amazon's ``proceeds.grandTotal`` to the cent, in the order's currency.
-  Every figure comes from Amazon's proceeds breakdowns as ``Decimal``; nothing is recomputed from
-  rates, so nothing is rounded twice.
-- Lines are booked **net of tax**; each product line carries its item's tax as ``tax1Amt`` with the
-  marketplace's tax code (seller-collected tax, VAT) or the facilitator tax code (tax Amazon collects
-  and remits, whose tax account is the facilitator-tax account: never the seller's liability).
-- VAT-inclusive marketplaces (``prices_include_tax``): Amazon's subtotals include VAT; the VAT of each
-  part comes from the TAX breakdown's details and the cent left by rounding stays on the item part,
-  so net + VAT = Amazon's gross exactly.
+- The sales order total NetSuite computes equals Amazon's ``proceeds.grandTotal`` to the cent, in the
+  order's currency. Every figure comes from Amazon's proceeds breakdowns as ``Decimal``.
+- NetSuite computes tax itself from the tax code of each line (rate x amount, rounded per line); it
+  does not take the integration's tax amounts. So lines are booked **net of tax** with a tax code:
+  * tax Amazon collects and remits (``taxCollections[].model = MARKETPLACE_FACILITATOR``): lines carry
+    the non-taxable facilitator code, and the tax is one other-charge line on
+    ``facilitator_tax_item_id`` (its account is the facilitator-tax account): never the seller's
+    liability;
+  * seller-collected tax and VAT: lines carry the tax code (``tax_codes.csv``) whose rate reproduces
+    Amazon's tax of the item; the cent that NetSuite's per-line rounding leaves against Amazon's tax is
+    one line on ``tax_rounding_item_id``. Where no code reproduces Amazon's amounts (a rate the table
+    does not have, shipping and items at different rates), Amazon's seller tax is booked on one line on
+    ``seller_tax_item_id`` (its account is the output-tax account) and the lines carry the zero code:
+    the money is exact either way, and the run counts ``tax_booked_as_line``.
+- Tax on top or tax inside: Amazon's own v2026 UK example adds TAX on top of ITEM and SHIPPING, while
+  VAT-inclusive data carries the VAT inside the other subtotals. Decided per item from the arithmetic:
+  parts + TAX = proceedsTotal is tax on top, parts = proceedsTotal is tax inside (each part is then
+  booked net: gross minus its VAT, the item part absorbing the rounding cent); anything else is
+  ``unreconciled_total``. A VAT marketplace order without any TAX breakdown is ``missing_tax`` unless
+  the marketplace's ``missing_tax_treatment`` says how to book it.
 - Shipping goes to ``shippingCost``; gift wrap, COD fees and other charges to ``handlingCost``;
   promotions become a discount line (``promotion_item_id``) or reduce the line amount.
 - A pack SKU (``units_per_sku`` = 6) ordered twice is 12 units of the item at a sixth of the price.
+- Implausible values (a quantity or amount beyond :class:`Bounds`, a negative price) and data that
+  does not parse are refused for that order alone, with the reason.
 
 Anything that does not add up is refused with a reason (never posted with a wrong total).
 """
@@ -22,13 +35,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from amazon_netsuite.ledger.store import content_hash
-from amazon_netsuite.mappings import MappingLookupError, Mappings, Marketplace
+from amazon_netsuite.mappings import MappingLookupError, Mappings, Marketplace, TaxCode
 from amazon_netsuite.netsuite.records import (
     Address,
     SalesOrderLine,
@@ -41,6 +54,7 @@ from amazon_netsuite.netsuite.records import (
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.00000001")
+HUNDRED = Decimal(100)
 
 SYNCED_STATUSES = frozenset({"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"})
 WAITING_STATUSES = frozenset({"PENDING_AVAILABILITY", "PENDING"})
@@ -67,6 +81,22 @@ class OrderTransformError(ValueError):
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """What a plausible order looks like; beyond it the order is dead-lettered ``implausible_value``.
+
+    Configurable in ``[amazon_netsuite]`` (``max_quantity_per_item``, ``max_order_total``); the total is
+    in the marketplace currency (raise it for JPY, INR...). A negative quantity or a negative price part
+    (anything but a discount) is never plausible.
+    """
+
+    max_quantity_per_item: int = 10_000
+    max_order_total: Decimal = Decimal("1000000")
+
+
+DEFAULT_BOUNDS = Bounds()
+
+
+@dataclass(frozen=True)
 class CustomerPlan:
     """Who the sales order is for: a buyer customer (matched or created) or the generic one."""
 
@@ -75,6 +105,7 @@ class CustomerPlan:
     email: str | None = None
     record: dict[str, Any] | None = field(default=None, repr=False)  # buyer PII: never logged
     address: Address | None = field(default=None, repr=False)
+    fallback: bool = False  # a per_buyer marketplace without a buyer identity: the generic customer
 
     @property
     def is_generic(self) -> bool:
@@ -100,6 +131,8 @@ class OrderPlan:
     record: dict[str, Any] | None = field(default=None, repr=False)
     custom_fields: dict[str, str] = field(default_factory=dict)
     expected_total: Decimal | None = None
+    netsuite_tax: Decimal | None = None  # the tax NetSuite computes from the lines' tax codes
+    tax_booked_as_line: bool = False
     line_count: int = 0
     content_hash: str = ""
 
@@ -115,15 +148,39 @@ class OrderPlan:
 def _amount(order_id: str, money: Mapping[str, Any] | None, currency: str, what: str) -> Decimal:
     if not money:
         return Decimal(0)
+    if not isinstance(money, Mapping):
+        raise OrderTransformError(order_id, "malformed_order", f"{what} is not a money object: {money!r}"[:300])
     code = money.get("currencyCode")
     if code and code != currency:
         raise OrderTransformError(
             order_id, "currency_mismatch", f"{what} is in {code} but the marketplace currency is {currency}"
         )
     try:
-        return Decimal(str(money["amount"]))
+        value = Decimal(str(money["amount"]))
     except (KeyError, ArithmeticError, ValueError):
-        raise OrderTransformError(order_id, "malformed_order", f"{what} has no valid amount: {money!r}") from None
+        raise OrderTransformError(order_id, "malformed_order", f"{what} has no valid amount: {money!r}"[:300]) from None
+    if not value.is_finite():
+        raise OrderTransformError(order_id, "malformed_order", f"{what} is not a finite amount: {money!r}"[:300])
+    return value
+
+
+def _quantity(order_id: str, item: Mapping[str, Any], bounds: Bounds) -> int:
+    raw = item.get("quantityOrdered")
+    try:
+        quantity = int(raw if raw is not None else 0)
+        if isinstance(raw, float | str) and Decimal(str(raw)) != quantity:
+            raise ValueError
+    except (TypeError, ValueError, InvalidOperation):
+        raise OrderTransformError(
+            order_id, "malformed_order", f"item {item.get('orderItemId')}: quantityOrdered {raw!r} is not a whole number"
+        ) from None
+    if quantity < 0 or quantity > bounds.max_quantity_per_item:
+        raise OrderTransformError(
+            order_id, "implausible_value",
+            f"item {item.get('orderItemId')}: quantityOrdered {quantity} is outside 0..{bounds.max_quantity_per_item} "
+            "([amazon_netsuite] max_quantity_per_item); check the order in Seller Central",
+        )
+    return quantity
 
 
 def _split_name(full: str | None) -> tuple[str | None, str | None]:
@@ -153,8 +210,14 @@ def _address(delivery: Mapping[str, Any] | None) -> Address | None:
 
 
 def _tran_date(order: Mapping[str, Any]) -> date:
-    created = str(order["createdTime"]).replace("Z", "+00:00")
-    return datetime.fromisoformat(created).date()
+    raw = order.get("createdTime")
+    try:
+        created = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise OrderTransformError(
+            str(order.get("orderId") or "?"), "malformed_order", f"createdTime {raw!r} is not an ISO 8601 date-time"
+        ) from None
+    return created.date()
 
 
 def _is_facilitator(item: Mapping[str, Any]) -> bool:
@@ -162,19 +225,31 @@ def _is_facilitator(item: Mapping[str, Any]) -> bool:
     return any((c or {}).get("model") == "MARKETPLACE_FACILITATOR" for c in collections)
 
 
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def netsuite_tax(amount: Decimal, rate: Decimal) -> Decimal:
+    """The tax NetSuite computes for one line: amount x rate%, rounded half up to the cent."""
+    return _round(amount * rate / HUNDRED) if amount and rate else Decimal(0)
+
+
 @dataclass
 class _ItemMoney:
-    parts: dict[str, Decimal]
+    parts: dict[str, Decimal]  # gross, as Amazon gives them
     tax: Decimal
     tax_detail: dict[str, Decimal]
     total: Decimal
+    inclusive: bool  # the TAX is inside the other subtotals (VAT-inclusive data)
+    has_tax_breakdown: bool
     discount_detail: dict[str, Decimal] = field(default_factory=dict)  # DISCOUNT by subtype (ITEM, SHIPPING)
 
 
-def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive: bool) -> _ItemMoney:
+def _item_money(order_id: str, item: Mapping[str, Any], currency: str) -> _ItemMoney:
     proceeds = item.get("proceeds") or {}
     parts: dict[str, Decimal] = defaultdict(Decimal)
     tax = Decimal(0)
+    has_tax = False
     detail: dict[str, Decimal] = defaultdict(Decimal)
     discount_detail: dict[str, Decimal] = defaultdict(Decimal)
     item_id = item.get("orderItemId")
@@ -182,10 +257,16 @@ def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive
         kind = breakdown.get("type")
         value = _amount(order_id, breakdown.get("subtotal"), currency, f"item {item_id} {kind}")
         if kind == "TAX":
+            has_tax = True
             tax += value
             for sub in breakdown.get("detailedBreakdowns") or []:
                 detail[sub.get("subtype")] += _amount(order_id, sub.get("value"), currency, f"item {item_id} TAX detail")
         elif kind in _KNOWN_PARTS:
+            if kind != "DISCOUNT" and value < 0:
+                raise OrderTransformError(
+                    order_id, "implausible_value", f"item {item_id}: {kind} is negative ({value} {currency}); only "
+                    "discounts are; check the order in Seller Central",
+                )
             parts[kind] += value
             if kind == "DISCOUNT":
                 for sub in breakdown.get("detailedBreakdowns") or []:
@@ -196,26 +277,33 @@ def _item_money(order_id: str, item: Mapping[str, Any], currency: str, inclusive
                 order_id, "unknown_charge", f"item {item_id} has a proceeds breakdown of unknown type {kind!r}"
             )
     total = _amount(order_id, proceeds.get("proceedsTotal"), currency, f"item {item_id} proceedsTotal")
-    gross = sum(parts.values(), Decimal(0)) + (Decimal(0) if inclusive else tax)
-    if proceeds and gross != total:
+    gross = sum(parts.values(), Decimal(0))
+    if not proceeds or gross + tax == total:
+        inclusive = False
+    elif gross == total:
+        inclusive = True  # the tax is inside the parts (VAT-inclusive data)
+    else:
         raise OrderTransformError(
             order_id,
             "unreconciled_total",
-            f"item {item_id}: breakdowns add up to {gross} but proceedsTotal is {total} {currency}",
+            f"item {item_id}: breakdowns add up to {gross} (or {gross + tax} with TAX on top) but proceedsTotal is "
+            f"{total} {currency}",
         )
-    return _ItemMoney(dict(parts), tax, dict(detail), total, dict(discount_detail))
+    if tax < 0:
+        raise OrderTransformError(order_id, "implausible_value", f"item {item_id}: TAX is negative ({tax} {currency})")
+    return _ItemMoney(dict(parts), tax, dict(detail), total, inclusive, has_tax, dict(discount_detail))
 
 
-def _net_parts(money: _ItemMoney, inclusive: bool) -> dict[str, Decimal]:
-    """Each part net of tax. VAT-inclusive: the item part absorbs the rounding cent."""
-    if not inclusive:
+def _net_parts(money: _ItemMoney) -> dict[str, Decimal]:
+    """Each part net of tax. VAT-inclusive: each part loses its VAT, the item part absorbs the rounding cent."""
+    if not money.inclusive:
         return dict(money.parts)
     net = {}
     vat_elsewhere = Decimal(0)
     for kind, gross in money.parts.items():
         if kind == "ITEM":
             continue
-        vat = money.tax_detail.get(kind, Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+        vat = _round(money.tax_detail.get(kind, Decimal(0)))
         vat_elsewhere += vat
         net[kind] = gross - vat
     net["ITEM"] = money.parts.get("ITEM", Decimal(0)) - (money.tax - vat_elsewhere)
@@ -227,11 +315,15 @@ def _net_parts(money: _ItemMoney, inclusive: bool) -> dict[str, Decimal]:
 
 def plan_customer(order: Mapping[str, Any], marketplace: Marketplace) -> CustomerPlan:
     """per_buyer with the buyer's (stable, anonymised) Amazon e-mail -> that buyer's customer;
-    otherwise (single mode, or no e-mail: FBA orders) -> the marketplace's generic customer."""
+    otherwise -> the marketplace's generic customer. Amazon returns ``buyerEmail`` only for MFN orders
+    (UNSHIPPED/PARTIALLY_SHIPPED/SHIPPED) and only to apps with the right role: an order of a
+    per_buyer marketplace without it falls back to the generic customer (``fallback``, counted)."""
     buyer = order.get("buyer") or {}
-    email = (buyer.get("buyerEmail") or "").strip()
-    if marketplace.customer_mode != "per_buyer" or not email:
+    email = str(buyer.get("buyerEmail") or "").strip()
+    if marketplace.customer_mode != "per_buyer":
         return CustomerPlan(internal_id=marketplace.single_customer_id)
+    if not email:
+        return CustomerPlan(internal_id=marketplace.single_customer_id, fallback=True)
     external_id = customer_external_id(marketplace.marketplace_id, email)
     address = _address((order.get("recipient") or {}).get("deliveryAddress"))
     company = buyer.get("buyerCompanyName")
@@ -253,8 +345,24 @@ def plan_customer(order: Mapping[str, Any], marketplace: Marketplace) -> Custome
 # ------------------------------------------------------------------------------------------ orders
 
 
-def plan_order(order: Mapping[str, Any], mappings: Mappings) -> OrderPlan:
-    """Decide what one Amazon order becomes. Raises :class:`OrderTransformError` with a reason."""
+def plan_order(order: Mapping[str, Any], mappings: Mappings, *, bounds: Bounds = DEFAULT_BOUNDS) -> OrderPlan:
+    """Decide what one Amazon order becomes. Raises :class:`OrderTransformError` with a reason.
+
+    Whatever an order holds (a quantity that is not a number, a date that does not parse, a country
+    NetSuite does not know, a field beyond NetSuite's limits) ends as an ``OrderTransformError`` for that
+    order alone, never as an exception that stops the batch.
+    """
+    order_id = str(order.get("orderId") or "") if isinstance(order, Mapping) else ""
+    try:
+        return _plan_order(order, mappings, bounds)
+    except OrderTransformError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+        raise OrderTransformError(order_id or "?", "malformed_order",
+                                  f"cannot be read ({type(exc).__name__}: {exc})"[:500]) from exc
+
+
+def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds) -> OrderPlan:
     order_id = str(order.get("orderId") or "")
     if not order_id:
         raise OrderTransformError("?", "malformed_order", "the order has no orderId")
@@ -285,7 +393,7 @@ def plan_order(order: Mapping[str, Any], mappings: Mappings) -> OrderPlan:
                          content_hash=content_hash({"status": status, "lines": count}))
     if status not in SYNCED_STATUSES:
         raise OrderTransformError(order_id, "unknown_status", f"unknown fulfillment status {status!r}")
-    return _plan_sales_order(order, mappings, marketplace, base)
+    return _plan_sales_order(order, mappings, marketplace, base, bounds)
 
 
 def _has_promotion_line(item: Mapping[str, Any], marketplace: Marketplace) -> bool:
@@ -299,14 +407,54 @@ def _has_promotion_line(item: Mapping[str, Any], marketplace: Marketplace) -> bo
     return bool(promotions) or "DISCOUNT" in parts
 
 
+def _tax_lines(order: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(facilitator line, seller-tax adjustment line): decided from each item's ``tax`` collections,
+    which survive a cancellation, so the lines after the items keep their numbers."""
+    items = order.get("orderItems") or []
+    facilitator = any(_is_facilitator(item) for item in items)
+    seller = any(not _is_facilitator(item) for item in items)
+    return facilitator, seller
+
+
 def _line_count(order: Mapping[str, Any], marketplace: Marketplace) -> int:
-    return sum(1 + _has_promotion_line(item, marketplace) for item in order.get("orderItems") or [])
+    items = order.get("orderItems") or []
+    facilitator, seller = _tax_lines(order)
+    return (sum(1 + _has_promotion_line(item, marketplace) for item in items)
+            + int(facilitator and bool(marketplace.facilitator_tax_item_id))
+            + int(seller and bool(marketplace.tax_rounding_item_id or marketplace.seller_tax_item_id)))
 
 
-def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base: dict) -> OrderPlan:
+@dataclass
+class _Line:
+    """A product or discount line before numbering; ``tax_rate``/``code`` chosen after all items are read."""
+
+    item_id: str
+    quantity: Decimal
+    amount: Decimal
+    description: str
+    closed: bool
+    item_index: int
+    location_id: str | None = None
+    code: TaxCode | None = None
+
+
+def _choose_code(codes: list[TaxCode], pieces: list[Decimal], tax: Decimal) -> TaxCode | None:
+    """The tax code whose rate reproduces ``tax`` on these net amounts (each rounded as NetSuite does),
+    within a cent per piece; the closest one when several do."""
+    best: tuple[Decimal, TaxCode] | None = None
+    for code in codes:
+        if code.rate <= 0:
+            continue
+        computed = sum((netsuite_tax(piece, code.rate) for piece in pieces), Decimal(0))
+        error = abs(computed - tax)
+        if error <= CENT * max(1, len(pieces)) and (best is None or error < best[0]):
+            best = (error, code)
+    return best[1] if best else None
+
+
+def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base: dict, bounds: Bounds) -> OrderPlan:  # noqa: C901
     order_id = base["order_id"]
     currency = marketplace.currency
-    inclusive = marketplace.prices_include_tax
     if marketplace.currency_id is None:
         raise OrderTransformError(
             order_id, "missing_mapping",
@@ -318,32 +466,38 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         raise OrderTransformError(
             order_id, "missing_mapping", f"marketplaces.csv has no fba_location_id for {marketplace.marketplace_name}"
         )
+    zero_code = mappings.tax_code(marketplace.tax_code_id) if marketplace.tax_code_id else None
+    if zero_code is None:
+        raise OrderTransformError(
+            order_id, "missing_mapping",
+            f"marketplaces.csv has no tax_code_id (the zero-rate code) for {marketplace.marketplace_name}",
+        )
+    seller_codes = mappings.tax_codes_for(marketplace.subsidiary_id)
 
-    lines: list[SalesOrderLine] = []
-    shipping = Decimal(0)
-    handling = Decimal(0)
     items = order.get("orderItems") or []
     if not items:
         raise OrderTransformError(order_id, "malformed_order", "the order has no items")
-    for item in items:
+    lines: list[_Line] = []
+    facilitator_tax = seller_tax = Decimal(0)
+    # shipping and handling per item: NetSuite has one shipping and one handling amount (and tax code) per order
+    shipping_by_item: dict[int, Decimal] = {}
+    handling_by_item: dict[int, Decimal] = {}
+    item_codes: dict[int, TaxCode | None] = {}
+    item_is_facilitator: dict[int, bool] = {}
+    tax_as_line = False
+    for index, item in enumerate(items):
         product = item.get("product") or {}
         sku = product.get("sellerSku") or ""
         try:
             mapping = mappings.sku(sku, marketplace.marketplace_id)
         except MappingLookupError as exc:
             raise OrderTransformError(order_id, exc.reason, str(exc)) from None
-        quantity = int(item.get("quantityOrdered") or 0)
+        quantity = _quantity(order_id, item, bounds)
         cancelled_line = bool(item.get("cancellation")) and not item.get("proceeds")
-        money = _item_money(order_id, item, currency, inclusive)
-        net = _net_parts(money, inclusive)
+        money = _item_money(order_id, item, currency)
+        net = _net_parts(money)
         facilitator = _is_facilitator(item)
-        if facilitator and money.tax and marketplace.facilitator_tax_code_id is None:
-            raise OrderTransformError(
-                order_id, "missing_mapping",
-                f"item {item.get('orderItemId')} carries marketplace-facilitator tax but marketplaces.csv has no "
-                f"facilitator_tax_code_id for {marketplace.marketplace_name}",
-            )
-        tax_code = marketplace.facilitator_tax_code_id if facilitator else marketplace.tax_code_id
+        item_is_facilitator[index] = facilitator
         units = Decimal(quantity * mapping.units_per_sku)
         amount = net.get("ITEM", Decimal(0))
         discount = net.get("DISCOUNT", Decimal(0))
@@ -353,7 +507,7 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         gross_discount = money.parts.get("DISCOUNT", Decimal(0))
         gross_shipping_discount = money.discount_detail.get("SHIPPING", Decimal(0))
         if discount and gross_discount and gross_shipping_discount:
-            shipping_discount = (discount * gross_shipping_discount / gross_discount).quantize(CENT, ROUND_HALF_UP)
+            shipping_discount = _round(discount * gross_shipping_discount / gross_discount)
             discount -= shipping_discount
         promotions = [p.get("promotionId") for p in ((item.get("promotion") or {}).get("breakdowns") or [])
                       if p.get("promotionId")]
@@ -361,49 +515,160 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         if discount and not marketplace.promotion_item_id:
             amount += discount
             description += f"; promotion {', '.join(promotions) or 'discount'} {discount}"
-        rate = (amount / units).quantize(RATE, ROUND_HALF_UP) if units else Decimal(0)
-        lines.append(
-            SalesOrderLine(
-                item_id=mapping.netsuite_item_id,
-                quantity=units,
-                rate=rate,
-                line=len(lines) + 1,
-                amount=amount,
-                description=description,
-                tax_code_id=tax_code if money.tax or tax_code else None,
-                tax_amount=money.tax if item.get("proceeds") else None,
-                location_id=location_id,
-                is_closed=True if cancelled_line else None,
-            )
-        )
+        item_lines = [_Line(mapping.netsuite_item_id, units, amount, description, cancelled_line, index, location_id)]
         if _has_promotion_line(item, marketplace):
-            lines.append(
-                SalesOrderLine(
-                    item_id=marketplace.promotion_item_id,
-                    quantity=Decimal(1),
-                    rate=discount,
-                    line=len(lines) + 1,
-                    amount=discount,
-                    description=f"Promotion {', '.join(promotions) or ''} on {sku}".strip(),
-                    is_closed=True if cancelled_line else None,
+            item_lines.append(_Line(marketplace.promotion_item_id, Decimal(1), discount,
+                                    f"Promotion {', '.join(promotions) or ''} on {sku}".strip(), cancelled_line, index))
+        lines.extend(item_lines)
+        if cancelled_line:
+            continue
+        shipping = net.get("SHIPPING", Decimal(0)) + shipping_discount
+        handling = sum((net.get(k, Decimal(0)) for k in _HANDLING_PARTS), Decimal(0))
+        shipping_by_item[index], handling_by_item[index] = shipping, handling
+        if facilitator:
+            facilitator_tax += money.tax
+            item_codes[index] = None  # the facilitator code, rate 0
+            continue
+        seller_tax += money.tax
+        pieces = [line.amount for line in item_lines] + [p for p in (shipping, handling) if p]
+        if money.tax:
+            code = _choose_code(seller_codes, pieces, money.tax)
+            if code is None:
+                tax_as_line = True
+            item_codes[index] = code
+        elif not money.has_tax_breakdown and marketplace.prices_include_tax and sum(pieces, Decimal(0)):
+            treatment = marketplace.missing_tax_treatment
+            if treatment == "zero_rated":
+                item_codes[index] = zero_code
+            else:
+                raise OrderTransformError(
+                    order_id, "missing_tax",
+                    f"item {item.get('orderItemId')} of a VAT marketplace ({marketplace.marketplace_name}) has no TAX "
+                    "breakdown: booking it with a tax code would disagree with its amounts. Make sure the orders are "
+                    "read with includedData TAX, or set missing_tax_treatment=zero_rated in marketplaces.csv if these "
+                    "sales carry no VAT, then replay",
                 )
-            )
-        if not cancelled_line:
-            shipping += net.get("SHIPPING", Decimal(0)) + shipping_discount
-            handling += sum((net.get(k, Decimal(0)) for k in _HANDLING_PARTS), Decimal(0))
+        else:
+            item_codes[index] = zero_code
+
+    if any(item_is_facilitator.values()) and facilitator_tax and not marketplace.facilitator_tax_item_id:
+        raise OrderTransformError(
+            order_id, "missing_mapping",
+            f"the order carries marketplace-facilitator tax but marketplaces.csv has no facilitator_tax_item_id for "
+            f"{marketplace.marketplace_name} (an other-charge item booking to the facilitator-tax account)",
+        )
+    facilitator_code = mappings.tax_code(marketplace.facilitator_tax_code_id) if marketplace.facilitator_tax_code_id else None
+    if any(item_is_facilitator.values()) and facilitator_code is None:
+        raise OrderTransformError(
+            order_id, "missing_mapping",
+            f"the order carries marketplace-facilitator tax but marketplaces.csv has no facilitator_tax_code_id for "
+            f"{marketplace.marketplace_name}",
+        )
+
+    def code_of(index: int) -> TaxCode:
+        if item_is_facilitator[index]:
+            return facilitator_code
+        if tax_as_line:
+            return zero_code
+        return item_codes.get(index) or zero_code
+
+    def header_code(amounts: dict[int, Decimal]) -> TaxCode | None | bool:
+        """One code for the order's shipping (or handling): the items that carry it must agree on the
+        rate; False when they don't (NetSuite has one shipping and one handling tax code per order)."""
+        codes = {code_of(i).tax_code_id: code_of(i) for i, value in amounts.items() if value}
+        if not codes:
+            return None
+        if len({c.rate for c in codes.values()}) > 1:
+            return False
+        return next(iter(codes.values()))
+
+    shipping_total = sum(shipping_by_item.values(), Decimal(0))
+    handling_total = sum(handling_by_item.values(), Decimal(0))
+    ship_code, hand_code = header_code(shipping_by_item), header_code(handling_by_item)
+    if ship_code is False or hand_code is False:
+        # items at different rates share the shipping: book the seller's tax as a line instead (every
+        # seller line then has the zero code, and the facilitator one is zero-rated too)
+        tax_as_line = True
+        ship_code, hand_code = header_code(shipping_by_item), header_code(handling_by_item)
 
     proceeds = order.get("proceeds") or {}
     for breakdown in proceeds.get("breakdowns") or []:
         if breakdown.get("type") in _ORDER_LEVEL_HANDLING:
-            handling += _amount(order_id, breakdown.get("subtotal"), currency, breakdown["type"])
+            tip = _amount(order_id, breakdown.get("subtotal"), currency, breakdown["type"])
+            if tip < 0:
+                raise OrderTransformError(order_id, "implausible_value", f"{breakdown['type']} is negative ({tip})")
+            handling_total += tip
+            if hand_code is not None and hand_code.rate:
+                # a tip is not taxed: the handling code would tax it
+                tax_as_line = True
+    if tax_as_line:
+        ship_code = ship_code if ship_code is None or ship_code.facilitator else zero_code
+        hand_code = hand_code if hand_code is None or hand_code.facilitator else zero_code
+    if handling_total and hand_code is None:
+        hand_code = zero_code
     grand_total = _amount(order_id, proceeds.get("grandTotal"), currency, "proceeds.grandTotal")
-    open_lines = [line for line in lines if not line.is_closed]
-    computed = (
-        sum((line.amount for line in open_lines), Decimal(0))
-        + sum((line.tax_amount or Decimal(0) for line in open_lines), Decimal(0))
-        + shipping
-        + handling
-    )
+    if grand_total < 0 or grand_total > bounds.max_order_total:
+        raise OrderTransformError(
+            order_id, "implausible_value",
+            f"grandTotal {grand_total} {currency} is outside 0..{bounds.max_order_total} ([amazon_netsuite] "
+            "max_order_total); check the order in Seller Central",
+        )
+
+    # What NetSuite will compute, line by line, from the codes.
+    computed_tax = Decimal(0)
+    for line in lines:
+        line.code = code_of(line.item_index)
+        if not line.closed:
+            computed_tax += netsuite_tax(line.amount, line.code.rate)
+    if ship_code is not None:
+        computed_tax += netsuite_tax(shipping_total, ship_code.rate)
+    if hand_code is not None:
+        computed_tax += netsuite_tax(handling_total, hand_code.rate)
+
+    facilitator_line, seller_line = _tax_lines(order)
+    extra: list[SalesOrderLine] = []
+    if facilitator_line and marketplace.facilitator_tax_item_id:
+        extra.append(SalesOrderLine(
+            item_id=marketplace.facilitator_tax_item_id, quantity=Decimal(1), rate=facilitator_tax,
+            amount=facilitator_tax, description="Sales tax collected and remitted by Amazon (marketplace facilitator)",
+            tax_code_id=facilitator_code.tax_code_id,
+        ))
+    adjustment = seller_tax if tax_as_line else seller_tax - computed_tax
+    wanted, what = ((marketplace.seller_tax_item_id, "seller_tax_item_id") if tax_as_line
+                    else (marketplace.tax_rounding_item_id, "tax_rounding_item_id"))
+    if adjustment and wanted is None:
+        raise OrderTransformError(
+            order_id, "missing_mapping",
+            f"marketplaces.csv has no {what} for {marketplace.marketplace_name}: "
+            + ("Amazon's seller-collected tax matches no code of tax_codes.csv and is booked on an other-charge line "
+               "(add a tax code with the rate, or the item)" if tax_as_line else
+               f"NetSuite's per-line tax rounding differs from Amazon's tax by {adjustment} {currency} and is "
+               "booked on a rounding line (add the item)"),
+        )
+    # present whenever the order has seller-taxed items and an item is configured (amount may be 0), so
+    # the line numbers after the items never shift
+    if seller_line and (marketplace.tax_rounding_item_id or marketplace.seller_tax_item_id):
+        extra.append(SalesOrderLine(
+            item_id=wanted or marketplace.tax_rounding_item_id or marketplace.seller_tax_item_id,
+            quantity=Decimal(1), rate=adjustment, amount=adjustment,
+            description=("Tax collected by the seller, as Amazon calculated it" if tax_as_line
+                         else "Tax rounding: Amazon's tax less NetSuite's per-line tax"),
+            tax_code_id=zero_code.tax_code_id,
+        ))
+
+    sales_lines: list[SalesOrderLine] = []
+    for line in lines:
+        rate = (line.amount / line.quantity).quantize(RATE, ROUND_HALF_UP) if line.quantity else Decimal(0)
+        sales_lines.append(SalesOrderLine(
+            item_id=line.item_id, quantity=line.quantity, rate=rate, line=len(sales_lines) + 1, amount=line.amount,
+            description=line.description, tax_code_id=line.code.tax_code_id, location_id=line.location_id,
+            is_closed=True if line.closed else None,
+        ))
+    for line in extra:
+        sales_lines.append(replace(line, line=len(sales_lines) + 1))
+
+    open_lines = [line for line in sales_lines if not line.is_closed]
+    computed = sum((line.amount for line in open_lines), Decimal(0)) + computed_tax + shipping_total + handling_total
     if computed != grand_total:
         raise OrderTransformError(
             order_id, "unreconciled_total",
@@ -423,18 +688,19 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         subsidiary_id=marketplace.subsidiary_id,
         currency_id=marketplace.currency_id,
         tran_date=_tran_date(order),
-        lines=lines,
+        lines=sales_lines,
         location_id=location_id,
         department_id=marketplace.department_id,
         class_id=marketplace.class_id,
-        shipping_cost=shipping if shipping else None,
+        shipping_cost=shipping_total if shipping_total else None,
+        shipping_tax_code_id=ship_code.tax_code_id if shipping_total and ship_code is not None else None,
+        handling_cost=handling_total if handling_total else None,
+        handling_tax_code_id=hand_code.tax_code_id if handling_total and hand_code is not None else None,
         ship_address=_address((order.get("recipient") or {}).get("deliveryAddress")),
         other_ref_num=buyer.get("buyerPurchaseOrderNumber"),
         memo=f"Amazon order {order_id} ({marketplace.marketplace_name}{', FBA' if fba else ''})",
         custom_field_values=custom_fields,
     )
-    if handling:
-        record["handlingCost"] = handling
     digest = content_hash({"record": record, "customer": customer.record, "custom": custom_fields})
     return OrderPlan(
         **base,
@@ -443,6 +709,8 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
         record=record,
         custom_fields=custom_fields,
         expected_total=grand_total,
-        line_count=len(lines),
+        netsuite_tax=computed_tax,
+        tax_booked_as_line=tax_as_line,
+        line_count=len(sales_lines),
         content_hash=digest,
     )
