@@ -55,3 +55,28 @@ pushed_state = sa.Table(
     sa.Column("feed_id", sa.String(64)),
     sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# How far each flow has read its source, per scope (a region's connection): scheduled runs read from
+# here (minus an overlap) to now, so downtime is covered by one run and no catch-up is needed.
+watermarks = sa.Table(
+    "an_watermarks",
+    metadata,
+    sa.Column("dag_id", sa.String(250), primary_key=True),
+    sa.Column("scope", sa.String(250), primary_key=True),
+    sa.Column("high_water", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("run_id", sa.String(250)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Amazon buyer -> NetSuite customer, filled by every customer write and by adoption, so matching a
+# batch's buyers costs one getList, not a search per buyer. ``customer_key`` is the customer's
+# deterministic externalId (``AMZ-CU-{marketplace}-{hash of the buyer's e-mail}``): no PII.
+customer_index = sa.Table(
+    "an_customer_index",
+    metadata,
+    sa.Column("customer_key", sa.String(250), primary_key=True),
+    sa.Column("internal_id", sa.String(64), nullable=False),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("source", sa.String(16), nullable=False),  # created | found | adopted
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -31,9 +31,11 @@ from amazon_netsuite.ledger.models import (
     STATUS_PENDING,
     STATUS_SKIPPED,
     STATUS_SYNCED,
+    customer_index,
     metadata,
     pushed_state,
     sync_records,
+    watermarks,
 )
 
 log = logging.getLogger(__name__)
@@ -715,6 +717,81 @@ class Ledger:
         )
         with self.engine.begin() as conn:
             conn.execute(stmt, rows)
+
+    # --------------------------------------------------------------------------- high-water marks
+
+    def watermark(self, dag_id: str, scope: str) -> dt.datetime | None:
+        """How far ``dag_id`` has read its source for ``scope`` (e.g. ``amazon_sp_api_na``), or None."""
+        if self._absent(watermarks):
+            return None
+        c = watermarks.c
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(c.high_water).where(c.dag_id == dag_id, c.scope == scope)).scalar()
+        return _as_utc(value)
+
+    def advance_watermark(self, dag_id: str, scope: str, high_water: dt.datetime, *, run_id: str | None) -> dt.datetime:
+        """Move the mark forward to ``high_water`` (never back: a slow run finishing after a newer one does
+        not rewind it); returns the mark now stored."""
+        if self.read_only:
+            raise LedgerError("this ledger was opened read-only")
+        if high_water.tzinfo is None:
+            raise ValueError("high_water must be timezone-aware (UTC)")
+        self.create_schema()
+        now = utcnow()
+        stmt = self._insert(watermarks).values(dag_id=dag_id, scope=scope, high_water=high_water, run_id=run_id,
+                                               updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[watermarks.c.dag_id, watermarks.c.scope],
+            set_={"high_water": high_water, "run_id": run_id, "updated_at": now},
+            where=watermarks.c.high_water < high_water,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+        return self.watermark(dag_id, scope)
+
+    # --------------------------------------------------------------------------- customer index
+
+    def customers(self, keys: Iterable[str]) -> dict[str, str]:
+        """customer key (the customer's externalId) -> NetSuite internalId, for the keys indexed."""
+        if self._absent(customer_index):
+            return {}
+        keys = list(dict.fromkeys(keys))
+        c = customer_index.c
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                for key, internal_id in conn.execute(sa.select(c.customer_key, c.internal_id).where(c.customer_key.in_(chunk))):
+                    found[key] = internal_id
+        return found
+
+    def index_customers(self, entries: Mapping[str, str], *, source: str, marketplace_ids: Mapping[str, str] | None = None) -> int:
+        """Remember customer key -> internalId (``source``: created | found | adopted); returns how many."""
+        if not entries:
+            return 0
+        if self.read_only:
+            raise LedgerError("this ledger was opened read-only")
+        self.create_schema()
+        now = utcnow()
+        rows = [{"customer_key": key, "internal_id": str(internal_id), "source": source, "updated_at": now,
+                 "marketplace_id": (marketplace_ids or {}).get(key)} for key, internal_id in entries.items()]
+        stmt = self._insert(customer_index)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[customer_index.c.customer_key],
+            set_={"internal_id": stmt.excluded.internal_id, "source": stmt.excluded.source,
+                  "marketplace_id": stmt.excluded.marketplace_id, "updated_at": stmt.excluded.updated_at},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)
+        return len(rows)
+
+    def forget_customers(self, keys: Iterable[str]) -> None:
+        """Drop index entries whose customer no longer exists in NetSuite (deleted there)."""
+        keys = list(keys)
+        if not keys or self._absent(customer_index):
+            return
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(customer_index).where(customer_index.c.customer_key.in_(keys)))
 
 
 __all__ = [

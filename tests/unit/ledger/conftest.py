@@ -51,7 +51,7 @@ def ledger_url(request, tmp_path):
     # a clean slate per test inside the session schema
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS an_sync_records, an_pushed_state"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS an_sync_records, an_pushed_state, an_watermarks, an_customer_index"))
     engine.dispose()
     return url
 
