@@ -13,6 +13,7 @@ second record. Logs carry order ids and counts, never buyer data.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from amazon_netsuite.ledger.store import ledger_key
-from amazon_netsuite.netsuite.records import merge_addressbook
+from amazon_netsuite.netsuite.records import customer_external_id, merge_addressbook
 from amazon_netsuite.transforms.orders import Bounds, OrderPlan, OrderTransformError, plan_order
 
 if TYPE_CHECKING:
@@ -136,23 +137,17 @@ def sync_orders(
     run_id: str,
     dry_run: bool = False,
     force: bool = False,
-    match_by_email: bool | None = None,
+    bounds: Bounds | None = None,
 ) -> SyncResult:
     """Plan, match customers, upsert sales orders, and record every outcome in the ledger.
 
     ``force`` re-writes orders whose content hash is unchanged (replay, explicit ``order_ids``).
     ``dry_run`` computes everything and writes nothing (neither NetSuite nor the ledger).
-    ``match_by_email`` (default: ``[amazon_netsuite] match_customers_by_email``, true) looks a new
-    buyer up by e-mail before creating a customer: one search per new buyer, worth it when NetSuite
-    already holds customers created by hand or another integration.
+    ``bounds``: what a plausible order is (default: ``[amazon_netsuite]`` settings, see :func:`order_bounds`).
     """
-    if match_by_email is None:
-        from amazon_netsuite.notifiers import setting
-
-        match_by_email = setting("match_customers_by_email", "true").lower() in ("1", "true", "yes", "on")
     result = SyncResult()
     plans: list[OrderPlan] = []
-    bounds = order_bounds()
+    bounds = bounds or order_bounds()
     for order in orders:
         order_id = str((order.get("orderId") if isinstance(order, Mapping) else None) or "?")
         marketplace_id = ((order.get("salesChannel") or {}).get("marketplaceId") or "") if isinstance(order, Mapping) else ""
@@ -207,8 +202,11 @@ def sync_orders(
         from amazon_netsuite.netsuite.errors import NetSuiteError, failure_reason
 
         try:
+            if any(p.customer and not p.customer.is_generic for p in upserts):
+                adopted = adopt_customers(netsuite=netsuite, ledger=ledger, mappings=mappings)
+                result.counts["customers_adopted"] += adopted.get("customers_adopted", 0)
             upserts, entity_overrides = _sync_customers(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id,
-                                                        result=result, match_by_email=match_by_email)
+                                                        result=result)
         except NetSuiteError as exc:
             for plan in upserts:  # nothing of these orders was written: dead-letter them, then retry the task
                 _fail(ledger, run_id, plan.order_id, reason=failure_reason(exc),
@@ -251,12 +249,15 @@ def _merged_address_book(book: list[dict[str, Any]], group: list[OrderPlan], *, 
 
 
 def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: Ledger, run_id: str,
-                    result: SyncResult, match_by_email: bool = True) -> tuple[list[OrderPlan], dict[str, str]]:
+                    result: SyncResult) -> tuple[list[OrderPlan], dict[str, str]]:
     """Match, enrich or create the buyers' customers; returns the plans whose customer is ready.
 
     One customer per buyer and marketplace, even when a batch holds several of their orders: plans
     are grouped by the customer's externalId and the customer is written once, with the newest
-    address.
+    address. Matching costs a few calls per batch, never one per buyer: the ledger's customer index
+    (filled by every write and by :func:`adopt_customers`) is verified with one ``getList`` by
+    internalId (a customer deleted in NetSuite is forgotten and recreated, never referenced); buyers not
+    in the index are looked up with one ``getList`` by externalId; the rest are created.
     """
     by_customer: dict[str, list[OrderPlan]] = {}
     for plan in plans:
@@ -265,21 +266,28 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
     if not by_customer:
         return plans, {}
 
-    existing = netsuite.get_records(CUSTOMER, list(by_customer), by="externalId")
+    existing: dict[str, dict[str, Any]] = {}
+    indexed = ledger.customers(by_customer)
+    if indexed:
+        records = netsuite.get_records(CUSTOMER, list(indexed.values()), by="internalId")
+        gone = [key for key, internal_id in indexed.items() if internal_id not in records]
+        if gone:
+            log.warning("%s indexed customer(s) no longer exist in NetSuite: they are created again", len(gone))
+            result.counts["customers_recreated"] += len(gone)
+            ledger.forget_customers(gone)
+        existing.update({key: records[iid] for key, iid in indexed.items() if iid in records})
+    misses = [key for key in by_customer if key not in existing]
+    if misses:
+        found = netsuite.get_records(CUSTOMER, misses, by="externalId")
+        if found:
+            ledger.index_customers({k: str(r["internalId"]) for k, r in found.items()}, source="found",
+                                   marketplace_ids={k: by_customer[k][0].marketplace_id for k in found})
+        existing.update(found)
     writes: dict[str, dict[str, Any]] = {}
     entity_overrides: dict[str, str] = {}
     for external_id, group in by_customer.items():
         customer = group[0].customer
         record = existing.get(external_id)
-        if record is None and customer.email and match_by_email:
-            matches = netsuite.search_customers_by_email(customer.email)
-            subsidiary = (customer.record or {}).get("subsidiary", {}).get("internalId")
-            matches = [m for m in matches if not m.get("isInactive")
-                       and (m.get("subsidiary") or {}).get("internalId", subsidiary) == subsidiary]
-            if matches:
-                record = min(matches, key=lambda m: int(m["internalId"]))
-                record = netsuite.get_record(CUSTOMER, internal_id=str(record["internalId"])) or record
-                result.counts["customers_matched_by_email"] += 1
         if record is None:
             new = dict(customer.record)
             book = list(new.get("addressbookList") or [])
@@ -292,7 +300,7 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
         if len(merged) != len(book):
             update = {"internalId": record["internalId"], "externalId": external_id, "addressbookList": merged}
         if not record.get("externalId"):
-            # claim the customer found by e-mail so the next order finds it by externalId
+            # claim an adopted customer (made by hand, no externalId) so it is ours by externalId too
             update = update or {"internalId": record["internalId"], "externalId": external_id}
         elif record.get("externalId") != external_id:
             # another integration's customer: use it by internalId, never take over its externalId
@@ -308,11 +316,15 @@ def _sync_customers(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledger: L
     creates = {k: v for k, v in writes.items() if "internalId" not in v}
     updates = {k: v for k, v in writes.items() if "internalId" in v}
     if creates:
+        created: dict[str, str] = {}
         for res in netsuite.upsert_records(CUSTOMER, list(creates.values())):
             if res.ok:
                 result.counts["customers_created"] += 1
+                created[res.external_id] = str(res.internal_id)
             else:
                 failed_customers[res.external_id] = res.describe()
+        ledger.index_customers(created, source="created",
+                               marketplace_ids={k: by_customer[k][0].marketplace_id for k in created if k in by_customer})
     if updates:
         for external_id, res in zip(updates, netsuite.update_records(CUSTOMER, list(updates.values())), strict=True):
             if res.ok:
@@ -415,6 +427,65 @@ def _close_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledge
         else:
             _fail(ledger, run_id, plan.order_id, reason="netsuite_error", error=res.describe(),
                   replay=plan.replay, dry_run=False, result=result)
+
+
+# ------------------------------------------------------------------------------------------ adoption
+
+#: Amazon's anonymised buyer e-mails end in @marketplace.amazon.<domain>
+RELAY_EMAIL_MARKER = "@marketplace.amazon."
+
+
+ADOPTION_SCOPE = "netsuite_customers"
+ADOPTION_DAG_ID = "customer_adoption"
+#: NetSuite's lastModifiedDate search is by the minute and clocks differ: re-read a little
+ADOPTION_OVERLAP = dt.timedelta(minutes=10)
+
+
+def adopt_customers(*, netsuite: NetSuiteHook, ledger: Ledger, mappings: Mappings, full: bool = False,
+                    now: dt.datetime | None = None) -> dict[str, int]:
+    """Index the customers that NetSuite holds for Amazon buyers but the flow did not create (made by
+    hand, by an earlier connector, by a CSV import), so orders use them instead of duplicating them.
+
+    One paged search (1,000 a page) through customers whose e-mail is an Amazon relay address, instead of
+    one search per new buyer; after the first (full) pass only customers modified since the last one are
+    read (a high-water mark in the ledger), so every sync run checks for customers made elsewhere for the
+    price of one search. A customer is indexed for each ``per_buyer`` marketplace of its subsidiary; an
+    entry the flow made itself is kept. ``full`` re-reads every relay customer (orders DAG param
+    ``adopt_customers``).
+    """
+    started = now or dt.datetime.now(dt.UTC)
+    since = None if full else ledger.watermark(ADOPTION_DAG_ID, ADOPTION_SCOPE)
+    per_subsidiary: dict[str, list[str]] = {}
+    for marketplace in mappings.marketplaces.values():
+        if marketplace.customer_mode == "per_buyer":
+            per_subsidiary.setdefault(marketplace.subsidiary_id, []).append(marketplace.marketplace_id)
+    counts: Counter = Counter()
+    if not per_subsidiary:
+        return {}
+    batch: dict[str, str] = {}
+    batch_marketplaces: dict[str, str] = {}
+    records = netsuite.iter_customers_by_email(
+        operator="contains", value=RELAY_EMAIL_MARKER,
+        modified_after=since - ADOPTION_OVERLAP if since is not None else None,
+    )
+    for record in records:
+        counts["customers_seen"] += 1
+        email = str(record.get("email") or "").strip()
+        subsidiary = str((record.get("subsidiary") or {}).get("internalId") or "")
+        if record.get("isInactive") or RELAY_EMAIL_MARKER not in email.lower():
+            counts["customers_ignored"] += 1
+            continue
+        for marketplace_id in per_subsidiary.get(subsidiary, []):
+            key = customer_external_id(marketplace_id, email)
+            batch[key] = str(record["internalId"])
+            batch_marketplaces[key] = marketplace_id
+    known = ledger.customers(batch)
+    new = {k: v for k, v in batch.items() if k not in known}
+    counts["customers_adopted"] = ledger.index_customers(new, source="adopted", marketplace_ids=batch_marketplaces)
+    ledger.advance_watermark(ADOPTION_DAG_ID, ADOPTION_SCOPE, started, run_id=None)
+    if counts["customers_adopted"]:
+        log.info("Customer adoption (%s): %s", "full" if since is None else f"since {since.isoformat()}", dict(counts))
+    return dict(counts)
 
 
 # ------------------------------------------------------------------------------------------ replay

@@ -196,7 +196,33 @@ class TestUpdatesAndStatuses:
         assert [c["internalId"] for c in same] == [internal_id]
         so = _sales_orders_by_external_id(world)[f"AMZ-SO-{order['orderId']}"][0]
         assert so["entity"]["internalId"] == internal_id
-        assert counts["customers_matched_by_email"] >= 1
+        assert counts["customers_adopted"] >= 1
+
+    def test_given_indexed_customer_deleted_in_netsuite_then_recreated_not_referenced(self, world):
+        world.reset(orders=40)
+        world.run("run-1")
+        customer = next(c for c in world.records("customer") if (c.get("externalId") or "").startswith("AMZ-CU-"))
+        key = customer["externalId"]
+        assert world.ledger.customers([key]) == {key: customer["internalId"]}
+        # the customer disappears from NetSuite (deleted by hand); the index still points at it
+        world.netsuite_admin.post("/_sandbox/reset").raise_for_status()
+        world.netsuite_admin.post("/_sandbox/seed", json={"seed": 0}).raise_for_status()
+        counts = world.run("run-2", force=True)
+        recreated = [c for c in world.records("customer") if c.get("externalId") == key]
+        assert len(recreated) == 1 and counts["customers_recreated"] >= 1
+        assert world.ledger.customers([key]) == {key: recreated[0]["internalId"]}
+        orders = [so for so in world.records("salesOrder") if so["entity"].get("externalId") == key
+                  or so["entity"].get("internalId") == recreated[0]["internalId"]]
+        assert orders and all(so["entity"]["internalId"] == recreated[0]["internalId"] for so in orders)
+
+    def test_given_known_buyers_when_next_batch_then_matching_costs_no_search_per_buyer(self, world):
+        world.reset(orders=120)
+        world.run("run-1")
+        searches_before = world.calls(world.netsuite_admin, "search")
+        get_lists_before = world.calls(world.netsuite_admin, "getList")
+        world.run("run-2", force=True)  # same buyers: every one is in the index
+        assert world.calls(world.netsuite_admin, "search") - searches_before <= 1  # the adoption check
+        assert world.calls(world.netsuite_admin, "getList") - get_lists_before <= 2
 
 
 class TestFailures:
