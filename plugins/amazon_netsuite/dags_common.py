@@ -68,93 +68,108 @@ def data_interval_schedule(every: str | dt.timedelta, *, timezone: str = "UTC"):
     return CronDataIntervalTimetable(every, timezone=timezone)
 
 
+# Every param is optional: its JSON-schema type includes "null", which is what keeps the Trigger form
+# from marking it required (Airflow's form marks a param required when its type excludes null).
 _PARAM_SPECS: dict[str, dict[str, Any]] = {
     "window_start": {
         "default": None,
         "type": ["null", "string"],
         "format": "date-time",
         "title": "Window start (UTC, ISO 8601)",
-        "description": "Overrides the data interval start for a manual run, e.g. 2026-11-01T00:00:00Z.",
+        "description": "Re-sync a period instead of reading on from the last synced point, e.g. 2026-11-01T00:00:00Z.",
     },
     "window_end": {
         "default": None,
         "type": ["null", "string"],
         "format": "date-time",
         "title": "Window end (UTC, ISO 8601)",
-        "description": "Overrides the data interval end; clamped to now minus 2 minutes for Amazon.",
+        "description": "End of the period to re-sync, e.g. 2026-11-02T00:00:00Z; clamped to now minus 2 minutes "
+                       "(Amazon's rule). Empty with a start: up to now.",
     },
     "order_ids": {
-        "default": [],
-        "type": "array",
+        "default": None,
+        "type": ["null", "array"],
         "items": {"type": "string"},
         "title": "Amazon order ids",
-        "description": "Only these orders (orders, returns, FBA shipments), ignoring the window.",
+        "description": "Only these orders, ignoring the window, e.g. [\"113-1234567-0000001\"] (orders, returns, "
+                       "FBA shipments).",
     },
     "settlement_ids": {
-        "default": [],
-        "type": "array",
+        "default": None,
+        "type": ["null", "array"],
         "items": {"type": "string"},
         "title": "Settlement ids",
-        "description": "Only these settlements, ignoring the window.",
+        "description": "Only these settlements (from Amazon's last 90 days), ignoring the window, e.g. "
+                       "[\"12345678901\"].",
     },
     "mode": {
         "default": "summary",
-        "type": "string",
-        "enum": ["summary", "detail"],
+        "type": ["null", "string"],
+        "enum": ["summary", "detail", None],
         "title": "Journal mode",
-        "description": "summary: one line per account and segment; detail: one line per order or fee.",
+        "description": "summary (default): one line per account and segment; detail: one line per order or fee, "
+                       "e.g. detail for an audit.",
     },
     "posting_date": {
         "default": None,
         "type": ["null", "string"],
         "format": "date",
         "title": "Posting date",
-        "description": "Post the journal on this date instead of the deposit date (closed periods).",
+        "description": "Post the journal on this date instead of the deposit date (closed periods), e.g. 2026-11-01.",
     },
     "import_file": {
         "default": None,
         "type": ["null", "string"],
         "title": "Import a settlement file",
-        "description": "A settlement file downloaded from Seller Central (older than Amazon's 90 days): a path "
-                       "on the workers or s3://bucket/key. Posts that file instead of listing reports.",
+        "description": "A settlement file downloaded from Seller Central (older than Amazon's 90 days): a file name "
+                       "under AMAZON_NETSUITE_IMPORT_DIR or s3://bucket/key, e.g. s3://acme-finance/settlements/"
+                       "2026-05.txt. Posts that file instead of listing reports.",
     },
     "dry_run": {
         "default": False,
-        "type": "boolean",
+        "type": ["null", "boolean"],
         "title": "Dry run",
-        "description": "Compute and report, write nothing.",
+        "description": "Compute and report, write nothing, e.g. tick it before a first backfill.",
     },
     "keys": {
-        "default": [],
-        "type": "array",
+        "default": None,
+        "type": ["null", "array"],
         "items": {"type": "string"},
         "title": "Ledger keys",
-        "description": "Replay exactly these records (dag_id:record_type:source_key).",
+        "description": "Replay exactly these records, as alerts and `ledger failed` print them, e.g. "
+                       "[\"amazon_orders_to_netsuite:salesOrder:113-1234567-0000001\"].",
     },
     "dag_id": {
         "default": None,
         "type": ["null", "string"],
         "title": "Flow (DAG id)",
-        "description": "Replay the failed records of this DAG.",
+        "description": "Replay the failed records of this DAG, e.g. amazon_orders_to_netsuite.",
     },
     "record_type": {
         "default": None,
         "type": ["null", "string"],
         "title": "Record type",
-        "description": "Replay only failed records of this NetSuite record type.",
+        "description": "Replay only failed records of this NetSuite record type, e.g. salesOrder.",
     },
     "max_age_days": {
         "default": 90,
         "type": ["null", "integer"],
         "minimum": 1,
         "title": "Only failures of the last N days",
-        "description": "Replay only records that failed within this many days (empty: no limit).",
+        "description": "Replay only records that failed within this many days, e.g. 7 (empty: no limit).",
     },
     "error_contains": {
         "default": None,
         "type": ["null", "string"],
         "title": "Error contains",
-        "description": "Replay only failed records whose last error contains this text.",
+        "description": "Replay only failed records whose last error contains this text, e.g. ACME-MUG-11OZ.",
+    },
+    "adopt_customers": {
+        "default": False,
+        "type": ["null", "boolean"],
+        "title": "Adopt existing customers",
+        "description": "Before syncing, index every NetSuite customer with an Amazon relay e-mail (one paged "
+                       "search), e.g. tick it once when connecting an account that already holds Amazon buyers.",
     },
 }
 

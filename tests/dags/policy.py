@@ -64,6 +64,14 @@ def violations(dag, source: str) -> list[str]:
             )
         if not dag.catchup:
             problems.append("catchup must be True so an outage is caught up, not skipped")
+    for name, param in dag.params.items():
+        schema = getattr(param, "schema", None) or {}
+        kinds = schema.get("type")
+        if not isinstance(kinds, list) or "null" not in kinds:
+            problems.append(f"param {name}: type {kinds!r} excludes null, so the Trigger form marks it required; "
+                            "use sync_params() (types like [\"null\", \"string\"])")
+        if "e.g." not in (getattr(param, "description", None) or schema.get("description") or ""):
+            problems.append(f"param {name}: its description needs an example (\"e.g. ...\") for the Trigger form")
     for task in dag.tasks:
         where = f"task {task.task_id}"
         if (task.owner or "airflow") == "airflow":

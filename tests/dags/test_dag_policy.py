@@ -67,6 +67,8 @@ class TestPolicyBites:
             "task load: retries=0; at least 2",
             "task load: retry_exponential_backoff is off",
             "task load: calls NetSuite but runs in pool 'default_pool'; use pool='netsuite_api'",
+            "param order_ids: type 'array' excludes null, so the Trigger form marks it required",
+            "param order_ids: its description needs an example",
         ):
             assert expected in found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 
 @task(retries=0)
@@ -19,6 +19,7 @@ def load() -> None:
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     schedule="*/15 * * * *",
     catchup=False,
+    params={"order_ids": Param([], type="array", items={"type": "string"})},
 )
 def sample_bad_sync():
     load()
