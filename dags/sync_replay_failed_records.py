@@ -76,6 +76,8 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     start_date=START_DATE,
     schedule=None,
     catchup=False,
+    # Triggered by people (and the sync page) only: shipped unpaused, so a trigger is never left queued.
+    is_paused_upon_creation=False,
     max_active_runs=1,
     default_args=default_args(),
     tags=["replay", "amazon", "netsuite", "on-call"],

@@ -56,6 +56,9 @@ def violations(dag, source: str) -> list[str]:
     if dag.dag_id in MANUAL_DAG_IDS:
         if dag.timetable.__class__.__name__ != "NullTimetable":
             problems.append("manual DAG must have schedule=None")
+        if dag.is_paused_upon_creation is not False:
+            problems.append("manual DAG must set is_paused_upon_creation=False: a trigger of a paused DAG sits "
+                            "queued forever")
     else:
         if not isinstance(dag.timetable, CronDataIntervalTimetable | DeltaDataIntervalTimetable):
             problems.append(

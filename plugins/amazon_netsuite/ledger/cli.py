@@ -41,10 +41,13 @@ def _ledger(url: str | None) -> Ledger:
         return Ledger(url, read_only=True)
     except LedgerError as exc:
         home, source = airflow_home()
+        demo = home / "demo" / "sync_ledger.db"
+        hint = (f"\nThe last `make demo` wrote its own ledger ({demo}): read it with ./bin/ledger --demo ..."
+                if demo.is_file() else "")
         raise LedgerError(
             f"{exc}.\nLooked for: connection {LEDGER_CONN_ID} (not set), so the default "
             f"{url} under Airflow home {home} (from {source}).\nRun the CLI with the same AIRFLOW_HOME and "
-            f"connections as the DAGs (from the project: ./bin/ledger ...), or pass --url."
+            f"connections as the DAGs (from the project: ./bin/ledger ...), or pass --url.{hint}"
         ) from None
 
 
