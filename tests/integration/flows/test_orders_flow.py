@@ -334,14 +334,6 @@ class TestReplay:
         assert world.calls(world.netsuite_admin, "upsertList") == before
 
 
-def test_given_email_matching_disabled_then_no_customer_searches(world, monkeypatch):
-    world.reset(orders=40)
-    monkeypatch.setenv("AIRFLOW__AMAZON_NETSUITE__MATCH_CUSTOMERS_BY_EMAIL", "false")
-    counts = world.run("run-1")
-    assert counts["customers_created"] > 0
-    assert world.calls(world.netsuite_admin, "search") == 0
-
-
 def test_given_replay_racing_a_normal_run_then_one_sales_order_per_order(world, tmp_path, monkeypatch):
     import shutil
     import threading
