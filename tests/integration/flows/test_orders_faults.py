@@ -11,14 +11,7 @@ from collections import Counter
 
 import pytest
 
-from tests.integration.flows.test_orders_flow import (  # noqa: I001, F401 - servers/world are fixtures
-    FAST_RETRY,
-    SYNCED,
-    World,
-    _sales_orders_by_external_id,
-    servers,
-    world,
-)
+from tests.integration.flows.conftest import FAST_RETRY, SYNCED, World, _sales_orders_by_external_id
 
 AMAZON_FAULTS = [
     pytest.param({"operation": "searchOrders", "status": 429, "times": 6}, id="searchOrders-429-storm"),

@@ -6,81 +6,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections import Counter
 from decimal import Decimal
 
-import httpx
 import pytest
 
-from amazon_netsuite.flows.orders import DAG_ID, extract_orders, fetch_orders_by_id, sync_orders
+from amazon_netsuite.flows.orders import DAG_ID, fetch_orders_by_id, sync_orders
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
-from sandbox.runner import start_servers
-
-SYNCED = {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}
-MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
-FAST_RETRY = {"max_attempts": 10, "backoff_initial": 0.01, "backoff_max": 0.2}
-
-
-class World:
-    """Both emulators, their admin APIs, and the hooks pointed at them."""
-
-    def __init__(self, servers, ledger_url: str):
-        self.amazon_admin = httpx.Client(base_url=servers.urls["amazon"], timeout=60)
-        self.netsuite_admin = httpx.Client(base_url=servers.urls["netsuite"], timeout=60)
-        self.env = servers.env()
-        self.ledger = Ledger(ledger_url)
-        self.mappings = load_mappings()
-
-    def reset(self, *, orders: int, unmapped_sku: bool = False) -> None:
-        for admin in (self.amazon_admin, self.netsuite_admin):
-            admin.post("/_sandbox/reset").raise_for_status()
-            admin.post("/_sandbox/seed", json={"seed": 0, "orders": orders, "unmapped_sku": unmapped_sku}).raise_for_status()
-
-    def hooks(self):
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-        from amazon_netsuite.netsuite.hook import NetSuiteHook
-
-        return SellingPartnerHook(backoff_base=0.01, backoff_max=0.2), NetSuiteHook(**FAST_RETRY)
-
-    def run(self, run_id: str, **kwargs) -> Counter:
-        amazon, netsuite = self.hooks()
-        now = dt.datetime.now(dt.UTC)
-        window = (now - dt.timedelta(days=20), now - dt.timedelta(minutes=2))
-        orders = extract_orders(amazon, marketplace_ids=MARKETPLACES, window=window)
-        result = sync_orders(orders, mappings=self.mappings, netsuite=netsuite, ledger=self.ledger,
-                             run_id=run_id, **kwargs)
-        return Counter(result.counts)
-
-    def amazon_orders(self) -> list[dict]:
-        return self.amazon_admin.get("/_sandbox/orders").json()
-
-    def records(self, record_type: str) -> list[dict]:
-        return self.netsuite_admin.get(f"/_sandbox/records/{record_type}").json()
-
-    def calls(self, admin: httpx.Client, operation: str) -> int:
-        return admin.get("/_sandbox/calls").json()["operations"].get(operation, {}).get("calls", 0)
-
-
-@pytest.fixture(scope="module")
-def servers(reference_dir, tmp_path_factory):
-    with start_servers(state_dir=tmp_path_factory.mktemp("flow-sandbox"), rate_scale=500) as running:
-        yield running
-
-
-@pytest.fixture
-def world(servers, tmp_path, monkeypatch):
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    return w
-
-
-def _sales_orders_by_external_id(world: World) -> dict[str, list[dict]]:
-    found: dict[str, list[dict]] = {}
-    for record in world.records("salesOrder"):
-        found.setdefault(record.get("externalId"), []).append(record)
-    return found
+from tests.integration.flows.conftest import FAST_RETRY, SYNCED, _sales_orders_by_external_id
 
 
 class TestThousandOrders:
