@@ -6,13 +6,17 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
+    NetSuiteRequestTooLargeError,
     NetSuiteRetryableError,
     NetSuiteThrottledError,
     NetSuiteUnavailableError,
 )
 from amazon_netsuite.netsuite.hook import NETSUITE_POOL, NetSuiteHook
 from amazon_netsuite.netsuite.results import (
+    DUPLICATE_NAME_CODES,
+    NOT_PROCESSED_CODES,
     PERIOD_CLOSED_CODES,
     UNBALANCED_CODES,
     ItemAvailability,
@@ -20,7 +24,9 @@ from amazon_netsuite.netsuite.results import (
 )
 
 __all__ = [
+    "DUPLICATE_NAME_CODES",
     "NETSUITE_POOL",
+    "NOT_PROCESSED_CODES",
     "PERIOD_CLOSED_CODES",
     "UNBALANCED_CODES",
     "ItemAvailability",
@@ -28,7 +34,9 @@ __all__ = [
     "NetSuiteBatchError",
     "NetSuiteError",
     "NetSuiteHook",
+    "NetSuiteMalformedResponseError",
     "NetSuiteRequestError",
+    "NetSuiteRequestTooLargeError",
     "NetSuiteRetryableError",
     "NetSuiteThrottledError",
     "NetSuiteUnavailableError",

@@ -29,11 +29,14 @@ class NetSuiteError(Exception):
 
 
 class NetSuiteAuthError(NetSuiteError):
-    """Token-based authentication was refused (INVALID_LOGIN_ATTEMPT): never retried.
+    """NetSuite refused who we are, not what we sent: never retried (flows record reason ``auth_failed``).
 
-    Check the ``netsuite_default`` connection: account id (``123456_SB1``, upper case), consumer key and
-    secret of the integration record, token id and secret of the access token, and the role's
-    "Log in using Access Tokens" and "SOAP Web Services" permissions.
+    Every authentication/authorisation failure maps here: ``InvalidCredentialsFault``
+    (INVALID_LOGIN_ATTEMPT), ``InvalidSessionFault``, ``InvalidAccountFault``,
+    ``InsufficientPermissionFault``, HTTP 401/403, netsuitesdk's login error and a connection without
+    credentials. Check the ``netsuite_default`` connection: account id (``123456_SB1``, upper case),
+    consumer key and secret of the integration record, token id and secret of the access token, and
+    the role's "Log in using Access Tokens" and "SOAP Web Services" permissions.
     """
 
 
@@ -49,8 +52,18 @@ class NetSuiteUnavailableError(NetSuiteRetryableError):
     """HTTP 5xx without a SOAP fault, a timeout or a dropped connection, or ``UnexpectedErrorFault``."""
 
 
+class NetSuiteMalformedResponseError(NetSuiteRetryableError):
+    """NetSuite answered something inconsistent (a search page with results announced but no record
+    list, a page index out of range, no status): retried, then raised. Never read as an empty page."""
+
+
 class NetSuiteRequestError(NetSuiteError):
-    """NetSuite refused the whole call (bad request, permission, limit): fix the request, not retried."""
+    """NetSuite refused the whole call (bad request, limit): fix the request, not retried."""
+
+
+class NetSuiteRequestTooLargeError(NetSuiteRequestError):
+    """``ExceededRequestSizeFault``: the envelope is over NetSuite's size limit (100 MB). Refused before
+    any work, so the hook sends the chunk again in halves."""
 
 
 class NetSuiteBatchError(NetSuiteError):

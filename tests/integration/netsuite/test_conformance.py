@@ -75,7 +75,7 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
         so = build_sales_order(
             external_id="AMZ-SO-CONF-1", customer=ref(100), subsidiary_id=2, currency_id=1,
             tran_date=date(2024, 5, 1), location_id=1, shipping_cost=Decimal("4.99"),
-            lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("9.99"), tax_amount=Decimal("0.80"))],
+            lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("9.99"), tax_code_id=51, tax_amount=Decimal("0.80"))],
             custom_field_values={"custbody_amazon_order_id": "113-0000000-0000001", "custbody_flag": True},
         )
         backend = hook.backend
