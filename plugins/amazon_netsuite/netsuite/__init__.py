@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthBatchError,
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
@@ -30,6 +31,7 @@ __all__ = [
     "PERIOD_CLOSED_CODES",
     "UNBALANCED_CODES",
     "ItemAvailability",
+    "NetSuiteAuthBatchError",
     "NetSuiteAuthError",
     "NetSuiteBatchError",
     "NetSuiteError",

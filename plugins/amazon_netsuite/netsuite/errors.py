@@ -27,6 +27,19 @@ class NetSuiteError(Exception):
         code = f" [{self.code}]" if self.code else ""
         return f"{prefix}{code}: {self.message}"
 
+    @property
+    def reason(self) -> str:
+        """The ledger reason a flow records for this failure: ``auth_failed`` (fix the connection or the
+        role, retrying does not help), ``netsuite_unavailable`` (went away by itself or will: retry),
+        ``netsuite_rejected`` (the request itself was refused: fix it)."""
+        if isinstance(self, NetSuiteAuthError):
+            return "auth_failed"
+        if isinstance(self, NetSuiteRetryableError):
+            return "netsuite_unavailable"
+        if isinstance(self, NetSuiteRequestError):
+            return "netsuite_rejected"
+        return getattr(self, "_cause_reason", None) or "netsuite_unavailable"
+
 
 class NetSuiteAuthError(NetSuiteError):
     """NetSuite refused who we are, not what we sent: never retried (flows record reason ``auth_failed``).
@@ -88,3 +101,9 @@ class NetSuiteBatchError(NetSuiteError):
         super().__init__(message, operation=operation, code=code)
         self.completed = list(completed)
         self.pending_external_ids = list(pending_external_ids)
+        self._cause_reason: str | None = None
+
+
+class NetSuiteAuthBatchError(NetSuiteBatchError, NetSuiteAuthError):
+    """A batched write stopped because NetSuite refused the credentials: both a :class:`NetSuiteBatchError`
+    (``completed``/``pending_external_ids``) and a :class:`NetSuiteAuthError` (``reason`` ``auth_failed``)."""

@@ -58,6 +58,7 @@ from tenacity import (
 )
 
 from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthBatchError,
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
@@ -343,14 +344,19 @@ class NetSuiteHook(BaseHook):
                     )
                 else:
                     advice = "re-run the task: updates set the same values again"
-                raise NetSuiteBatchError(
+                error_class = NetSuiteAuthBatchError if isinstance(exc, NetSuiteAuthError) else NetSuiteBatchError
+                if isinstance(exc, NetSuiteAuthError):
+                    advice = "fix the netsuite_default connection or the role first; retrying does not help"
+                error = error_class(
                     f"{exc} -- {len(results)} {record_type} records were answered, {len(pending)} were not "
                     f"(first pending externalIds: {pending[:5]}); {advice}",
                     operation=operation,
                     code=exc.code,
                     completed=results,
                     pending_external_ids=pending,
-                ) from exc
+                )
+                error._cause_reason = exc.reason
+                raise error from exc
             results.extend(chunk_results)
         failed = [r for r in results if not r.ok]
         log.info(

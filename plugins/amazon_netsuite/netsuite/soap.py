@@ -303,6 +303,21 @@ def from_soap(value: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 _CLIENTS: dict[str, NetSuiteClient] = {}
 _WIRE_LOG = logging.getLogger(f"{__name__}.wire")
+#: HTTP status of the last response on this thread: zeep turns an error page (HTML that parses as
+#: XML) into "Unknown fault occured" and drops the status, which tells a 401 from a 503
+_HTTP = threading.local()
+
+
+def _record_status(transport: Any) -> None:
+    """Wrap ``transport.post`` so the status of each response is kept per thread (clients are shared)."""
+    original = transport.post
+
+    def post(address: str, message: Any, headers: Any) -> Any:
+        response = original(address, message, headers)
+        _HTTP.status = getattr(response, "status_code", None)
+        return response
+
+    transport.post = post
 _WIRE_LOG.setLevel(logging.INFO)
 _CLIENTS_LOCK = threading.Lock()
 
@@ -371,6 +386,7 @@ def build_client(settings: SoapSettings) -> NetSuiteClient:
         # zeep's transport logs every envelope at DEBUG: buyer names, addresses, emails and the token
         # passport. Give it a logger that never emits DEBUG, whatever the task's log level.
         client._client.transport.logger = _WIRE_LOG
+        _record_status(client._client.transport)
         client.connect_tba(
             consumer_key=settings.consumer_key,
             consumer_secret=settings.consumer_secret,
@@ -401,8 +417,25 @@ def _fault_parts(fault: zeep.exceptions.Fault) -> tuple[str | None, str | None, 
     return name, code, message
 
 
-def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
-    """Map what zeep/netsuitesdk/requests raise onto the hook's error classes."""
+def _from_http_status(status: int, operation: str, what: str) -> NetSuiteError:
+    text = f"HTTP {status} from the SuiteTalk endpoint{what}"
+    if status in (401, 403):
+        return NetSuiteAuthError(
+            f"{text}: the account refused the request. Check the netsuite_default connection (account id, "
+            "data center URL, consumer key/secret, token id/secret) and the role's permissions.",
+            operation=operation,
+            code=f"HTTP_{status}",
+        )
+    if status == 413:
+        return NetSuiteRequestTooLargeError(text, operation=operation, code="HTTP_413")
+    if status >= 500 or status == 429 or status == 0:
+        return NetSuiteUnavailableError(text, operation=operation, code=f"HTTP_{status}" if status else "HTTP_ERROR")
+    return NetSuiteRequestError(text, operation=operation, code=f"HTTP_{status}")
+
+
+def translate_error(exc: BaseException, operation: str, *, http_status: int | None = None) -> NetSuiteError:
+    """Map what zeep/netsuitesdk/requests raise onto the hook's error classes (``http_status``: the
+    status of the response, when the exception lost it)."""
     if isinstance(exc, NetSuiteError):
         return exc
     original = exc
@@ -413,9 +446,7 @@ def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
     if isinstance(original, zeep.exceptions.Fault):
         if original.code is None and not isinstance(original.detail, etree._Element):
             # zeep's "Unknown fault occured": the server answered an error page, not a SOAP fault
-            return NetSuiteUnavailableError(
-                "the SuiteTalk endpoint answered an error page instead of SOAP", operation=operation, code="HTTP_ERROR"
-            )
+            return _from_http_status(http_status or 0, operation, " (an error page instead of SOAP)")
         name, code, message = _fault_parts(original)
         if name in _THROTTLE_FAULTS or code in _THROTTLE_CODES:
             return NetSuiteThrottledError(message, operation=operation, code=code or name)
@@ -440,20 +471,7 @@ def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
             code=exc.code or "INVALID_LOGIN",
         )
     if isinstance(exc, zeep.exceptions.TransportError):
-        status = exc.status_code or 0
-        text = f"HTTP {status} from the SuiteTalk endpoint"
-        if status in (401, 403):
-            return NetSuiteAuthError(
-                f"{text}: the account refused the request. Check the netsuite_default connection (account id, "
-                "data center URL, consumer key/secret, token id/secret) and the role's permissions.",
-                operation=operation,
-                code=f"HTTP_{status}",
-            )
-        if status == 413:
-            return NetSuiteRequestTooLargeError(text, operation=operation, code="HTTP_413")
-        if status >= 500 or status == 429:
-            return NetSuiteUnavailableError(text, operation=operation, code=f"HTTP_{status}")
-        return NetSuiteRequestError(text, operation=operation, code=f"HTTP_{status}")
+        return _from_http_status(exc.status_code or http_status or 0, operation, "")
     if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
         return NetSuiteUnavailableError(
             f"{type(exc).__name__} talking to the SuiteTalk endpoint", operation=operation, code=None
@@ -532,10 +550,11 @@ class SoapBackend:
         )
 
     def call(self, operation: str, **kwargs: Any) -> Any:
+        _HTTP.status = None
         try:
             response = self.client.request(operation, **kwargs)
         except Exception as exc:
-            raise translate_error(exc, operation) from exc
+            raise translate_error(exc, operation, http_status=getattr(_HTTP, "status", None)) from exc
         return response.body
 
     # ------------------------------------------------------------------ writes
