@@ -111,13 +111,24 @@ def record_lines(record: Mapping[str, Any]) -> int:
     )
 
 
-def estimate_bytes(value: Any) -> int:
-    """A conservative estimate of the XML a record dict becomes (tags twice, namespace prefixes)."""
+_REF_KEYS = frozenset({"internalId", "externalId", "name", "type"})
+
+
+def _estimate(value: Any, key: str) -> int:
+    tag = 2 * len(key) + 16  # <ns3:key>...</ns3:key>
     if isinstance(value, Mapping):
-        return sum(2 * len(str(key)) + 24 + estimate_bytes(item) for key, item in value.items())
+        if value and set(value) <= _REF_KEYS:  # a RecordRef: attributes on one element
+            return tag + 24 + sum(len(str(k)) + len(str(v).encode()) + 4 for k, v in value.items())
+        return tag + 80 + sum(_estimate(item, str(name)) for name, item in value.items())  # + namespace declarations
     if isinstance(value, list | tuple):
-        return sum(24 + estimate_bytes(item) for item in value)
-    return len(str(value).encode())
+        return tag + 40 + sum(_estimate(item, key) for item in value)
+    return tag + len(str(value).encode())
+
+
+def estimate_bytes(record: Mapping[str, Any]) -> int:
+    """An estimate of the XML a record dict becomes in the envelope, on the high side (measured against
+    zeep's rendering: customers x1.0..1.5, sales orders x1.5, journal entries x2.4)."""
+    return int(1.25 * (200 + _estimate(record, "record")))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

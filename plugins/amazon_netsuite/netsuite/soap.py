@@ -471,7 +471,16 @@ def translate_error(exc: BaseException, operation: str, *, http_status: int | No
             code=exc.code or "INVALID_LOGIN",
         )
     if isinstance(exc, zeep.exceptions.TransportError):
-        return _from_http_status(exc.status_code or http_status or 0, operation, "")
+        status = exc.status_code or http_status or 0
+        if status == 200:  # a 200 whose body is not XML: NetSuite answered, but garbage
+            return NetSuiteMalformedResponseError(
+                "the SuiteTalk endpoint answered HTTP 200 with a body that is not XML", operation=operation, code="MALFORMED_RESPONSE"
+            )
+        return _from_http_status(status, operation, "")
+    if isinstance(exc, zeep.exceptions.XMLParseError):  # the answer does not match the WSDL (e.g. no status)
+        return NetSuiteMalformedResponseError(
+            f"the answer does not match the WSDL: {exc}", operation=operation, code="MALFORMED_RESPONSE"
+        )
     if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
         return NetSuiteUnavailableError(
             f"{type(exc).__name__} talking to the SuiteTalk endpoint", operation=operation, code=None

@@ -42,6 +42,12 @@ def base_connection(netsuite_server) -> dict:
 
 
 @pytest.fixture
+def test_config() -> dict:
+    """The administrator settings every test starts from (a copy: tests may change theirs)."""
+    return json.loads(json.dumps(TEST_CONFIG))
+
+
+@pytest.fixture
 def admin(netsuite_server) -> Iterator[httpx.Client]:
     """The emulator's admin API, with a fresh seeded state and default limits for every test."""
     with httpx.Client(base_url=netsuite_server, timeout=30) as client:
