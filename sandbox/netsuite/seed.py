@@ -2,7 +2,7 @@
 GL accounts, monthly accounting periods Jan 2025 .. Dec 2027 (closed before Jun 2026), tax codes,
 other-charge items, generic Amazon customers, inventory items with per-location quantities).
 
-The ids are agreed between workstreams (notes SHARED_IDS.md): append, never renumber."""
+The ids are agreed between workstreams and pointed to by include/mappings: append, never renumber."""
 
 from __future__ import annotations
 
