@@ -426,12 +426,14 @@ class NetSuiteService:
 
     def _record_cost(self, value: Any) -> float:
         """NetSuite seconds to save one record: per record plus per sublist line."""
+        per_record, per_line = self.config.latency_per_record_ms, self.config.latency_per_line_ms
+        if not per_record and not per_line:
+            return 0.0
         lines = 0
-        for name, item in serialize_object(value, dict).items():
-            if name.endswith("List") and isinstance(item, dict):
-                rows = [v for k, v in item.items() if k != "replaceAll" and isinstance(v, list)]
-                lines += sum(len(r) for r in rows)
-        return (self.config.latency_per_record_ms + self.config.latency_per_line_ms * lines) / 1000
+        for name, item in (getattr(value, "__values__", None) or {}).items():
+            if name.endswith("List") and name != "customFieldList" and hasattr(item, "__values__"):
+                lines += sum(len(rows) for rows in item.__values__.values() if isinstance(rows, list))
+        return (per_record + per_line * lines) / 1000
 
     def _write_list(self, operation: str, mode: str, body: Any) -> dict[str, Any]:
         records = list(body.record or []) if hasattr(body, "record") else list(body or [])

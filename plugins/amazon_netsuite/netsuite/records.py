@@ -1,8 +1,16 @@
 """Record builders: plain-data inputs -> the hook's record dicts (ARCHITECTURE.md section 3).
 
 Every record the product creates carries a deterministic externalId so that re-running a window,
-replaying or receiving an event twice upserts the same record. Money is ``Decimal`` end to end.
-Builders never log (their inputs carry buyer PII).
+replaying or receiving an event twice upserts the same record. NetSuite keeps externalIds unique per
+record GROUP (all transactions share one namespace) and ignoring case, so every document type has its
+own prefix, all in :data:`DOCUMENT_PREFIXES`, with one id builder per type. Money is ``Decimal`` end to
+end. Builders never log (their inputs carry buyer PII).
+
+Every record a builder returns is fit for NetSuite: control characters stripped from every text
+field (a NUL fails a whole SOAP envelope), fields cut to :data:`FIELD_LIMITS` where that is harmless
+(:data:`TRUNCATED_FIELDS`), and :class:`FieldTooLongError` / :class:`UnknownCountryError` (both
+``ValueError``, via :class:`RecordFieldError`) where it is not: transforms catch them and dead-letter
+the record.
 
 Custom fields travel as ``"customFieldList": [{"scriptId": "custbody_amazon_order_id", "value": "113-..."}]``
 (build it with :func:`custom_fields`); the hook sends a ``str`` value as a ``StringCustomFieldRef``

@@ -52,7 +52,9 @@ class TestLatency:
         admin.post("/_sandbox/config", json={"latency_per_line_ms": 3, "latency_per_record_ms": 100}).raise_for_status()
         charged = timed("AMZ-JE-LAT-1")
 
-        assert charged - free >= 1.2  # 400 lines x 3 ms + 100 ms for the record
+        # 400 lines x 3 ms + 100 ms for the record = 1.3 s (a margin for a busy machine; without the
+        # per-line charge the difference would be ~0.1 s)
+        assert charged - free >= 0.9
 
     def test_given_a_rate_scale_then_the_app_divides_netsuites_time_by_it(self, tmp_path, reference_dir):
         from sandbox.netsuite import create_app
