@@ -2,9 +2,12 @@
 
 The real ``netsuitesdk``/zeep client talks to it over HTTP with the 2023_2 WSDL: ``get``, ``getList``,
 ``search``, ``searchMoreWithId``, ``add``, ``addList``, ``update``, ``updateList``, ``upsert``,
-``upsertList``, ``getItemAvailability`` on Customer, SalesOrder, JournalEntry, InventoryItem, Account,
-Subsidiary, Location, Currency and AccountingPeriod, with token-based authentication, NetSuite's limits
-and faults, and its business rules (journal entries balance and post only into open periods). State lives in SQLite under the state directory.
+``upsertList``, ``getItemAvailability`` on Customer, SalesOrder, JournalEntry, InventoryItem,
+OtherChargeSaleItem, SalesTaxItem, Account, Subsidiary, Location, Currency and AccountingPeriod, with
+token-based authentication (HMAC-SHA256), NetSuite's limits, request cost and faults, and its business
+rules (externalIds unique per record group, unique customer names, tax computed from tax codes,
+subsidiary restrictions, journal entries balance and post only into open periods). State lives in
+SQLite under the state directory.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ SANDBOX_CREDENTIALS = Credentials(
 
 
 def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0) -> Any:
-    """The ASGI app. ``rate_scale`` does not apply (NetSuite governs concurrency, not rate)."""
+    """The ASGI app. NetSuite governs concurrency, not rate; ``rate_scale`` divides the time a save
+    takes (per request, record and line: ``POST /_sandbox/config``), so ``--rate-scale 100`` runs the
+    same work a hundred times faster."""
     from sandbox.netsuite.app import create_app as _create_app
 
     return _create_app(state_dir=state_dir, rate_scale=rate_scale, seed=seed, credentials=SANDBOX_CREDENTIALS)

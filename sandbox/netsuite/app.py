@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field
 from sandbox.netsuite.rules import RecordError
 from sandbox.netsuite.schema import RECORD_TYPES, from_json, load_schema
 from sandbox.netsuite.seed import seed_data
-from sandbox.netsuite.service import FAULTS, Credentials, InjectedFault, NetSuiteService
+from sandbox.netsuite.service import FAULTS, MALFORMED, Credentials, InjectedFault, NetSuiteService
 from sandbox.netsuite.store import Store
 
 log = logging.getLogger(__name__)
 
-#: record types that ``POST /_sandbox/records/{type}`` updates when the internalId exists (close/reopen a period)
-UPDATABLE_BY_INTERNAL_ID = frozenset({"accountingPeriod"})
+#: record types that ``POST /_sandbox/records/{type}`` updates when the internalId exists (close/reopen a
+#: period, put a subsidiary on another fiscal calendar, change a tax rate)
+UPDATABLE_BY_INTERNAL_ID = frozenset({"accountingPeriod", "subsidiary", "salesTaxItem"})
 
 
 class SeedRequest(BaseModel):
@@ -33,6 +34,9 @@ class FaultRequest(BaseModel):
     operation: str = Field("*", description="SuiteTalk operation, or * for any")
     status: int | None = Field(None, ge=400, le=599, description="answer with this HTTP status (no SOAP body)")
     fault: str | None = Field(None, description=f"SOAP fault: one of {', '.join(FAULTS)}")
+    malformed: str | None = Field(
+        None, description=f"search/searchMoreWithId only: answer an inconsistent page, one of {', '.join(MALFORMED)}"
+    )
     code: str | None = None
     message: str | None = None
     times: int = Field(1, ge=1)
@@ -42,14 +46,26 @@ class FaultRequest(BaseModel):
 
 
 class ConfigRequest(BaseModel):
+    """Every field optional: only the ones given change (see ``SandboxConfig``)."""
+
     concurrency_limit: int | None = Field(None, ge=1, description="concurrent requests before WS_REQUEST_BLOCKED")
-    latency_ms: float | None = Field(None, ge=0, le=60_000, description="time each request holds its slot")
+    latency_ms: float | None = Field(None, ge=0, le=60_000, description="NetSuite time each request holds its slot")
+    latency_per_record_ms: float | None = Field(None, ge=0, le=600_000, description="NetSuite time per record written")
+    latency_per_line_ms: float | None = Field(None, ge=0, le=60_000, description="NetSuite time per sublist line written")
+    max_request_bytes: int | None = Field(None, ge=1_000, description="larger envelopes get ExceededRequestSizeFault")
+    request_timeout_s: float | None = Field(None, gt=10, description="list writes stop (records not processed) past this")
+    customer_auto_numbering: bool | None = Field(None, description="NetSuite numbers customers; entityId sent is ignored")
+    tax_override: bool | None = Field(None, description="keep a client-sent tax1Amt instead of computing it")
+    tax_modes: dict[str, str] | None = Field(None, description='subsidiary id -> "per_line" | "header" (replaces the map)')
+    period_locks: dict[str, list[str]] | None = Field(
+        None, description="period id -> subsidiary ids for which it is locked (replaces the map)"
+    )
 
 
 def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0, credentials: Credentials) -> FastAPI:
     schema = load_schema()
     store = Store(Path(state_dir))
-    service = NetSuiteService(store, schema, credentials)
+    service = NetSuiteService(store, schema, credentials, rate_scale=rate_scale)
     if seed is not None and store.is_empty():
         seed_data(service, seed)
 
@@ -84,23 +100,25 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
 
     @app.post("/_sandbox/faults")
     def faults(body: FaultRequest) -> dict[str, Any]:
-        if (body.status is None) == (body.fault is None):
-            raise HTTPException(422, "give exactly one of status or fault")
+        if sum(x is not None for x in (body.status, body.fault, body.malformed)) != 1:
+            raise HTTPException(422, "give exactly one of status, fault or malformed")
         if body.fault is not None and body.fault not in FAULTS:
             raise HTTPException(422, f"unknown fault {body.fault!r}; known: {', '.join(FAULTS)}")
+        if body.malformed is not None and (body.malformed not in MALFORMED or body.operation not in ("search", "searchMoreWithId")):
+            raise HTTPException(422, f"malformed is one of {', '.join(MALFORMED)} on search or searchMoreWithId")
         service.inject(InjectedFault(**body.model_dump()))
         return {"injected": body.model_dump()}
 
     @app.get("/_sandbox/config")
     def get_config() -> dict[str, Any]:
-        return {"concurrency_limit": service.concurrency_limit, "latency_ms": service.latency_seconds * 1000}
+        return {**service.config.as_dict(), "rate_scale": service.rate_scale}
 
     @app.post("/_sandbox/config")
     def set_config(body: ConfigRequest) -> dict[str, Any]:
-        if body.concurrency_limit is not None:
-            service.concurrency_limit = body.concurrency_limit
-        if body.latency_ms is not None:
-            service.latency_seconds = body.latency_ms / 1000
+        for name, value in body.model_dump(exclude_none=True).items():
+            if name == "tax_modes" and any(v not in ("per_line", "header") for v in value.values()):
+                raise HTTPException(422, 'tax_modes values are "per_line" or "header"')
+            setattr(service.config, name, value)
         return get_config()
 
     def _record_type(record_type: str) -> str:

@@ -1,7 +1,9 @@
 """NetSuite's business rules as the emulator applies them to JSON records (the admin API shape).
 
-Referenced records must exist, externalId is unique per record type, required fields are required,
-and NetSuite computes what it computes (sales order totals, line numbers, committed and available
+Referenced records must exist and be available to the record's subsidiary, externalIds are unique per
+record group (the service checks that), customer names are unique unless the account auto-numbers
+customers, text fields respect NetSuite's lengths, required fields are required, and NetSuite computes
+what it computes (tax from tax codes, sales order totals, line numbers, committed and available
 quantities). Errors are :class:`RecordError` with NetSuite's status codes and wording.
 """
 
@@ -16,6 +18,7 @@ from sandbox.netsuite.store import now_iso
 
 if TYPE_CHECKING:
     from sandbox.netsuite.schema import Schema
+    from sandbox.netsuite.service import SandboxConfig
     from sandbox.netsuite.store import Store
 
 CENT = Decimal("0.01")
@@ -30,11 +33,18 @@ class RecordError(Exception):
         self.message = message
 
 
+#: item record types a transaction line may reference (one internalId space: the item group)
+ITEM_TYPES = ("inventoryItem", "otherChargeSaleItem")
 #: body fields that reference another record type
 REF_FIELDS: dict[str, dict[str, str]] = {
     "customer": {"subsidiary": "subsidiary", "currency": "currency", "parent": "customer"},
-    "salesOrder": {"entity": "customer", "subsidiary": "subsidiary", "currency": "currency", "location": "location"},
+    "salesOrder": {
+        "entity": "customer", "subsidiary": "subsidiary", "currency": "currency", "location": "location",
+        "taxItem": "salesTaxItem", "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem",
+    },
     "inventoryItem": {},
+    "otherChargeSaleItem": {"incomeAccount": "account"},
+    "salesTaxItem": {"taxAccount": "account", "saleAccount": "account", "parent": "salesTaxItem"},
     "account": {"currency": "currency", "parent": "account"},
     "subsidiary": {"parent": "subsidiary", "currency": "currency"},
     "location": {"parent": "location"},
@@ -47,12 +57,14 @@ REF_FIELDS: dict[str, dict[str, str]] = {
 #: RecordRefList fields
 REF_LIST_FIELDS: dict[str, dict[str, str]] = {
     "inventoryItem": {"subsidiaryList": "subsidiary"},
+    "otherChargeSaleItem": {"subsidiaryList": "subsidiary"},
+    "salesTaxItem": {"subsidiaryList": "subsidiary"},
     "account": {"subsidiaryList": "subsidiary"},
     "location": {"subsidiaryList": "subsidiary"},
 }
 #: sublist -> {line field: referenced type}
 SUBLIST_REFS: dict[str, dict[str, dict[str, str]]] = {
-    "salesOrder": {"itemList": {"item": "inventoryItem", "location": "location"}},
+    # sales order lines' item, location and tax code are resolved by _apply_salesOrder (subsidiary-aware)
     "inventoryItem": {"locationsList": {"locationId": "location"}},
     # journal lines' accounts are resolved by _apply_journalEntry (subsidiary-aware wording)
     "journalEntry": {"lineList": {"location": "location", "entity": "customer"}},
@@ -65,6 +77,21 @@ MAX_JOURNAL_LINES = 1000
 JE_UNBALANCED = "JE_AMOUNTS_MUST_BALANCE"
 PERIOD_CLOSED = "TRAN_PERIOD_CLOSED"
 NO_PERIOD = "INVALID_ACCT_PRD"
+#: a second customer with the same name (entityId) when customers are not auto-numbered: the code and
+#: wording NetSuite gives (SuiteAnswers, "UNIQUE_CUST_ID_REQD error on upsertList")
+DUPLICATE_CUSTOMER_NAME = "UNIQUE_CUST_ID_REQD"
+DUPLICATE_CUSTOMER_NAME_MESSAGE = (
+    "A customer record with this ID already exists. You must enter a unique customer ID for each record you "
+    "create. To correct this record, click back and enter a new customer ID in the Customer field. Then, click Submit."
+)
+#: NetSuite's lengths of the text fields the integration writes (docs/netsuite-quirks.md, "Field limits");
+#: longer values fail the record: "The field addr1 contained more than the maximum number ( 150 ) of
+#: characters allowed."
+FIELD_LIMITS: dict[str, int] = {
+    "externalId": 255, "entityId": 83, "companyName": 83, "firstName": 32, "middleName": 32, "lastName": 32,
+    "email": 254, "phone": 32, "addrPhone": 32, "addressee": 83, "attention": 83, "addr1": 150, "addr2": 150,
+    "addr3": 150, "city": 50, "state": 30, "zip": 36, "memo": 999, "otherRefNum": 45,
+}
 
 
 def dec(value: Any) -> Decimal:
@@ -102,21 +129,30 @@ def day_of(value: Any) -> date:
 
 
 class Rules:
-    def __init__(self, store: Store, schema: Schema) -> None:
+    def __init__(self, store: Store, schema: Schema, config: SandboxConfig) -> None:
         self.store = store
         self.schema = schema
+        self.config = config
 
     # ------------------------------------------------------------------ references
-    def resolve(self, record_type: str, ref: Any, field: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(normalised ref with internalId and name, the referenced record) or INVALID_KEY_OR_REF."""
+    def resolve(
+        self, record_type: str | tuple[str, ...], ref: Any, field: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(normalised ref with internalId and name, the referenced record) or INVALID_KEY_OR_REF.
+
+        ``record_type`` may be a tuple (an item line references any item type)."""
         if not isinstance(ref, dict) or not (ref.get("internalId") or ref.get("externalId")):
             raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {ref!r}.")
-        if ref.get("internalId"):
-            target = self.store.get(record_type, internal_id=ref["internalId"])
-            key = ref["internalId"]
-        else:
-            target = self.store.get(record_type, external_id=ref["externalId"])
-            key = ref["externalId"]
+        target = None
+        key = ref.get("internalId") or ref.get("externalId")
+        for candidate in (record_type,) if isinstance(record_type, str) else record_type:
+            if ref.get("internalId"):
+                target = self.store.get(candidate, internal_id=ref["internalId"])
+            else:
+                target = self.store.get(candidate, external_id=ref["externalId"])
+            if target is not None:
+                record_type = candidate
+                break
         if target is None:
             raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {key}.")
         out = {"internalId": target["internalId"]}
@@ -125,6 +161,43 @@ class Rules:
         name = record_name(record_type, target)
         if name:
             out["name"] = name
+        return out, target
+
+    def _ancestors(self, subsidiary_id: str) -> list[str]:
+        chain, seen = [], {subsidiary_id}
+        current = self.store.get("subsidiary", internal_id=subsidiary_id)
+        while current and current.get("parent"):
+            parent = str(current["parent"]["internalId"])
+            if parent in seen:
+                break
+            chain.append(parent)
+            seen.add(parent)
+            current = self.store.get("subsidiary", internal_id=parent)
+        return chain
+
+    def available_to(self, target: dict[str, Any], subsidiary_id: str) -> bool:
+        """Whether a record restricted by ``subsidiaryList`` (+ ``includeChildren``) may be used in
+        ``subsidiary_id``; records without a subsidiary list are unrestricted."""
+        allowed = {str(r.get("internalId")) for r in target.get("subsidiaryList") or []}
+        if not allowed or str(subsidiary_id) in allowed:
+            return True
+        return bool(target.get("includeChildren")) and any(a in allowed for a in self._ancestors(str(subsidiary_id)))
+
+    def resolve_for_subsidiary(
+        self, record_type: str | tuple[str, ...], ref: Any, field: str, subsidiary_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Like :meth:`resolve`, and the record must be available to ``subsidiary_id``; otherwise
+        INVALID_KEY_OR_REF naming the subsidiary (the form NetSuite uses for a select field whose
+        choices are filtered by the transaction's subsidiary)."""
+        key = (ref.get("internalId") or ref.get("externalId")) if isinstance(ref, dict) else ref
+        try:
+            out, target = self.resolve(record_type, ref, field)
+        except RecordError:
+            raise RecordError(
+                "INVALID_KEY_OR_REF", f"Invalid {field} reference key {key} for subsidiary {subsidiary_id}."
+            ) from None
+        if not self.available_to(target, subsidiary_id):
+            raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {key} for subsidiary {subsidiary_id}.")
         return out, target
 
     def _resolve_all(self, record_type: str, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -193,6 +266,7 @@ class Rules:
     # ------------------------------------------------------------------ validation + derived fields
     def apply(self, record_type: str, record: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         """Validate ``record`` (a full record after merge), fill what NetSuite fills, return it."""
+        self._check_lengths(record)
         targets = self._resolve_all(record_type, record)
         handler = getattr(self, f"_apply_{record_type}", None)
         if handler is not None:
@@ -204,6 +278,20 @@ class Rules:
         if old is None and self.schema.has_field(record_type, created_field):
             record.setdefault(created_field, now)
         return record
+
+    @classmethod
+    def _check_lengths(cls, value: Any, field: str | None = None) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                cls._check_lengths(item, key)
+        elif isinstance(value, list):
+            for item in value:
+                cls._check_lengths(item, field)
+        elif isinstance(value, str) and field in FIELD_LIMITS and len(value) > FIELD_LIMITS[field]:
+            raise RecordError(
+                "USER_ERROR",
+                f"The field {field} contained more than the maximum number ( {FIELD_LIMITS[field]} ) of characters allowed.",
+            )
 
     @staticmethod
     def _required(record: dict[str, Any], *labels: tuple[str, str]) -> None:
@@ -222,7 +310,14 @@ class Rules:
             subsidiary = targets["subsidiary"]
             if subsidiary.get("currency"):
                 record["currency"] = subsidiary["currency"]
-        record.setdefault("entityId", record_name("customer", record))
+        if self.config.customer_auto_numbering:
+            # NetSuite numbers the customer; a name sent is ignored (Auto-Generated Numbers without
+            # "Allow Override")
+            record["entityId"] = (old or {}).get("entityId") or f"CUST{int(record['internalId']):05d}"
+        else:
+            record["entityId"] = record.get("entityId") or record_name("customer", {**record, "entityId": None})
+            if record["entityId"] and self.store.named("customer", record["entityId"], other_than=record["internalId"]):
+                raise RecordError(DUPLICATE_CUSTOMER_NAME, DUPLICATE_CUSTOMER_NAME_MESSAGE)
         self._addressbook(record, old)
 
     @staticmethod
@@ -257,19 +352,34 @@ class Rules:
                 "The subsidiary restrictions on this record are incompatible with those defined for customer "
                 f"{customer['internalId']}.",
             )
+        subsidiary_id = str(record["subsidiary"]["internalId"])
         if "currency" not in record and customer.get("currency"):
             record["currency"] = customer["currency"]
+        if record.get("location"):
+            record["location"] = self.resolve_for_subsidiary("location", record["location"], "location", subsidiary_id)[0]
         lines = record.get("itemList") or []
         if not lines:
             raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
         used = [int(line["line"]) for line in lines if line.get("line") is not None]
         next_line = max(used, default=0) + 1
-        sub_total = Decimal(0)
-        tax_total = Decimal(0)
+        items: list[dict[str, Any]] = []
         for line in lines:
             if line.get("line") is None:
                 line["line"] = next_line
                 next_line += 1
+            if not line.get("item"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
+            try:
+                line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
+            except RecordError:
+                raise RecordError("INVALID_KEY_OR_REF", f"Invalid item reference key {line['item'].get('internalId') or line['item'].get('externalId')}.") from None
+            if not self.available_to(item, subsidiary_id):
+                raise RecordError(
+                    "INVALID_KEY_OR_REF", f"Invalid item reference key {item['internalId']} for subsidiary {subsidiary_id}."
+                )
+            items.append(item)
+            if line.get("location"):
+                line["location"] = self.resolve_for_subsidiary("location", line["location"], "location", subsidiary_id)[0]
             if line.get("quantity") is None:
                 raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
             quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
@@ -278,17 +388,93 @@ class Rules:
             line.setdefault("isClosed", False)
             line.setdefault("quantityFulfilled", 0.0)
             line.setdefault("quantityBilled", 0.0)
-            if line["isClosed"]:
+        self._sales_totals(record, lines, items, subsidiary_id)
+        record.setdefault("orderStatus", "_pendingFulfillment")
+        record["status"] = {
+            "_pendingApproval": "Pending Approval",
+            "_pendingFulfillment": "Pending Fulfillment",
+            "_cancelled": "Cancelled",
+            "_closed": "Closed",
+        }.get(record["orderStatus"], "Pending Fulfillment")
+        record.setdefault("tranId", f"SO{record['internalId']}")
+        self._commit_inventory(record, old)
+
+    # ------------------------------------------------------------------ tax (sales transactions)
+    @staticmethod
+    def tax_rate(code: dict[str, Any]) -> Decimal:
+        """A tax code's rate in percent: SalesTaxItem.rate is a string such as "6.25%"."""
+        text = str(code.get("rate") or "0").strip().rstrip("%").strip()
+        return Decimal(text or "0")
+
+    def _tax_code(self, ref: Any, field: str, subsidiary_id: str) -> tuple[dict[str, Any], Decimal]:
+        out, code = self.resolve_for_subsidiary("salesTaxItem", ref, field, subsidiary_id)
+        if code.get("isInactive"):
+            raise RecordError("INVALID_KEY_OR_REF", f"Invalid {field} reference key {code['internalId']} for subsidiary {subsidiary_id}.")
+        return out, self.tax_rate(code)
+
+    def _sales_totals(self, record: dict[str, Any], lines: list[dict[str, Any]], items: list[dict[str, Any]], subsidiary_id: str) -> None:
+        """NetSuite computes tax; the client's tax amounts are not trusted (reusable by every sales
+        transaction: sales order, cash sale, invoice, credit memo).
+
+        Per-line tax (legacy VAT/GST and most OneWorld subsidiaries): every line whose item is taxable
+        needs a ``taxCode`` available to the subsidiary; ``taxRate1`` comes from the code and ``tax1Amt``
+        = round-half-up(amount x rate / 100, 2) per line, overwriting a client ``tax1Amt`` unless the
+        account allows tax overrides. ``shippingTaxCode`` / ``handlingTaxCode`` tax ``shippingCost`` /
+        ``handlingCost`` the same way. Header tax (US legacy): the header ``taxItem``'s rate applies once
+        to the sum of the taxable lines (``isTaxable``, default from the item)."""
+        mode = self.config.tax_mode(subsidiary_id)
+        sub_total = Decimal(0)
+        tax_total = Decimal(0)
+        taxable_total = Decimal(0)
+        for line, item in zip(lines, items, strict=True):
+            amount = dec(line["amount"])
+            is_open = not line.get("isClosed")
+            if is_open:
+                sub_total += amount
+            if mode == "header":
+                for name in ("taxCode", "taxRate1", "tax1Amt"):
+                    line.pop(name, None)
+                line.setdefault("isTaxable", item.get("isTaxable", True) is not False)
+                if is_open and line["isTaxable"]:
+                    taxable_total += amount
                 continue
-            sub_total += dec(line["amount"])
-            if line.get("tax1Amt") is not None:
-                tax_total += dec(line["tax1Amt"])
-            elif line.get("taxRate1") is not None:
-                tax_total += (dec(line["amount"]) * dec(line["taxRate1"]) / 100).quantize(CENT, ROUND_HALF_UP)
+            line.pop("isTaxable", None)
+            if line.get("taxCode"):
+                line["taxCode"], rate = self._tax_code(line["taxCode"], "taxCode", subsidiary_id)
+                line["taxRate1"] = float(rate)
+                if self.config.tax_override and line.get("tax1Amt") is not None:
+                    tax = dec(line["tax1Amt"]).quantize(CENT, ROUND_HALF_UP)
+                else:
+                    tax = (amount * rate / 100).quantize(CENT, ROUND_HALF_UP)
+                line["tax1Amt"] = money(tax)
+            else:
+                if item.get("isTaxable", True) is not False:
+                    raise RecordError("USER_ERROR", "Please enter value(s) for: Tax Code")
+                line.pop("taxRate1", None)
+                line.pop("tax1Amt", None)  # a non-taxable line carries no tax, whatever was sent
+                tax = Decimal(0)
+            if is_open:
+                tax_total += tax
         shipping = dec(record.get("shippingCost"))
         handling = dec(record.get("handlingCost"))
-        if record.get("shippingTax1Rate") is not None:
-            tax_total += (shipping * dec(record["shippingTax1Rate"]) / 100).quantize(CENT, ROUND_HALF_UP)
+        if mode == "header":
+            rate = Decimal(0)
+            if record.get("taxItem"):
+                record["taxItem"], rate = self._tax_code(record["taxItem"], "taxItem", subsidiary_id)
+            record["taxRate"] = float(rate)
+            tax_total = (taxable_total * rate / 100).quantize(CENT, ROUND_HALF_UP)
+        else:
+            record.pop("taxItem", None)
+            for cost, code_field, rate_field in (
+                (shipping, "shippingTaxCode", "shippingTax1Rate"),
+                (handling, "handlingTaxCode", "handlingTax1Rate"),
+            ):
+                if record.get(code_field):
+                    record[code_field], rate = self._tax_code(record[code_field], code_field, subsidiary_id)
+                    record[rate_field] = float(rate)
+                    tax_total += (cost * rate / 100).quantize(CENT, ROUND_HALF_UP)
+                else:
+                    record.pop(rate_field, None)
         discount = Decimal(0)
         if record.get("discountRate"):
             text = str(record["discountRate"]).strip()
@@ -300,15 +486,6 @@ class Rules:
         record["discountTotal"] = money(discount)
         record["taxTotal"] = money(tax_total)
         record["total"] = money(sub_total + discount + tax_total + shipping + handling)
-        record.setdefault("orderStatus", "_pendingFulfillment")
-        record["status"] = {
-            "_pendingApproval": "Pending Approval",
-            "_pendingFulfillment": "Pending Fulfillment",
-            "_cancelled": "Cancelled",
-            "_closed": "Closed",
-        }.get(record["orderStatus"], "Pending Fulfillment")
-        record.setdefault("tranId", f"SO{record['internalId']}")
-        self._commit_inventory(record, old)
 
     def _commitments(self, order: dict[str, Any] | None) -> dict[tuple[str, str], Decimal]:
         out: dict[tuple[str, str], Decimal] = {}
@@ -365,6 +542,17 @@ class Rules:
             previous = old_rows.get(row["locationId"]["internalId"])
             if previous is None or previous.get("quantityAvailable") != row["quantityAvailable"]:
                 self.store.touch_quantity(int(record["internalId"]), int(row["locationId"]["internalId"]), changed_at)
+
+    def _apply_otherChargeSaleItem(self, record, old, targets) -> None:  # noqa: N802
+        self._required(record, ("itemId", "Item Name/Number"))
+
+    def _apply_salesTaxItem(self, record, old, targets) -> None:  # noqa: N802
+        self._required(record, ("itemId", "Tax Name"), ("rate", "Rate"))
+        try:
+            rate = self.tax_rate(record)
+        except (ArithmeticError, ValueError):
+            raise RecordError("INVALID_FLD_VALUE", f"Invalid Field Value {record.get('rate')} for the following field: rate") from None
+        record["rate"] = f"{rate.normalize():f}%"
 
     def _apply_account(self, record, old, targets) -> None:
         self._required(record, ("acctName", "Name"), ("acctType", "Type"))
@@ -450,22 +638,29 @@ class Rules:
             raise RecordError(
                 "INVALID_KEY_OR_REF", f"Invalid account reference key {key} for subsidiary {subsidiary_id}."
             ) from None
-        allowed = {r.get("internalId") for r in account.get("subsidiaryList") or []}
-        if allowed and subsidiary_id not in allowed:
+        if not self.available_to(account, subsidiary_id):
             raise RecordError(
                 "INVALID_KEY_OR_REF", f"Invalid account reference key {key} for subsidiary {subsidiary_id}."
             )
         return out, account
 
+    def calendar_of(self, subsidiary_id: str | None) -> str | None:
+        """The fiscal calendar of a subsidiary (None: the default calendar every period without one is in)."""
+        subsidiary = self.store.get("subsidiary", internal_id=subsidiary_id) if subsidiary_id else None
+        calendar = (subsidiary or {}).get("fiscalCalendar") or {}
+        return str(calendar["internalId"]) if calendar.get("internalId") else None
+
     def _check_period(self, record: dict[str, Any]) -> None:
-        """The posting period (given, or the one holding ``tranDate``) must exist, be a month and be open."""
+        """The posting period (given, or the one holding ``tranDate`` in the subsidiary's fiscal calendar)
+        must exist, be a month and be open, also for the subsidiary (its own period close)."""
         if not record.get("tranDate"):
             record["tranDate"] = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0).isoformat()
         day = day_of(record["tranDate"])
+        subsidiary_id = str((record.get("subsidiary") or {}).get("internalId") or "") or None
         if record.get("postingPeriod"):
             period = self.store.get("accountingPeriod", internal_id=record["postingPeriod"]["internalId"])
         else:
-            period = self.period_of(day)
+            period = self.period_of(day, self.calendar_of(subsidiary_id))
             if period is None:
                 raise RecordError(
                     NO_PERIOD,
@@ -481,11 +676,21 @@ class Rules:
                 f"The accounting period {period.get('periodName')} is closed. You cannot post a transaction dated "
                 f"{day.isoformat()} to a closed period: date it in an open period or reopen {period.get('periodName')}.",
             )
+        if self.config.locked_for(period["internalId"], subsidiary_id):
+            raise RecordError(
+                PERIOD_CLOSED,
+                f"The accounting period {period.get('periodName')} is closed for subsidiary {subsidiary_id}. You cannot "
+                f"post a transaction dated {day.isoformat()} to a closed period: date it in an open period or reopen "
+                f"{period.get('periodName')} for that subsidiary.",
+            )
 
-    def period_of(self, day: date) -> dict[str, Any] | None:
-        """The month period (not a quarter or year) whose start..end holds ``day``."""
+    def period_of(self, day: date, calendar: str | None = None) -> dict[str, Any] | None:
+        """The month period (not a quarter or year) of fiscal calendar ``calendar`` whose start..end holds ``day``."""
         for period in self.store.all("accountingPeriod"):
             if period.get("isQuarter") or period.get("isYear") or not period.get("startDate") or not period.get("endDate"):
+                continue
+            own = (period.get("fiscalCalendar") or {}).get("internalId")
+            if (str(own) if own else None) != calendar:
                 continue
             if day_of(period["startDate"]) <= day <= day_of(period["endDate"]):
                 return period

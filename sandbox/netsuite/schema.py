@@ -38,6 +38,8 @@ RECORD_TYPES: dict[str, tuple[str, str]] = {
     "currency": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "Currency"),
     "journalEntry": (f"urn:general_{VERSION}.transactions.webservices.netsuite.com", "JournalEntry"),
     "accountingPeriod": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "AccountingPeriod"),
+    "salesTaxItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "SalesTaxItem"),
+    "otherChargeSaleItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "OtherChargeSaleItem"),
 }
 
 
@@ -227,14 +229,21 @@ def _custom_field(schema: Schema, entry: Any) -> Any:
 # ----------------------------------------------------------------------------------------------
 # faults
 # ----------------------------------------------------------------------------------------------
-def fault_envelope(fault: str, code: str, message: str, *, faultcode: str = "soapenv:Server.userException") -> bytes:
-    """A SOAP fault as NetSuite sends it: ``detail`` holds ``platformFaults:<fault>`` with code + message."""
+def fault_envelope(
+    fault: str | None, code: str | None, message: str, *, faultcode: str = "soapenv:Server.userException"
+) -> bytes:
+    """A SOAP fault as NetSuite sends it: ``detail`` holds ``platformFaults:<fault>`` with code + message.
+
+    ``fault=None`` gives a fault without ``detail``: what NetSuite answers when it cannot even parse the
+    envelope (a SAXParseException)."""
     nsmap = {"soapenv": NS_SOAP}
     envelope = etree.Element(f"{{{NS_SOAP}}}Envelope", nsmap=nsmap)
     body = etree.SubElement(envelope, f"{{{NS_SOAP}}}Body")
     node = etree.SubElement(body, f"{{{NS_SOAP}}}Fault")
     etree.SubElement(node, "faultcode").text = faultcode
     etree.SubElement(node, "faultstring").text = message
+    if fault is None:
+        return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
     detail = etree.SubElement(node, "detail")
     element = fault[0].lower() + fault[1:]
     fault_node = etree.SubElement(detail, f"{{{NS_FAULTS}}}{element}", nsmap={"platformFaults": NS_FAULTS})

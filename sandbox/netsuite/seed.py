@@ -1,6 +1,8 @@
 """Deterministic demo data consistent with include/mappings/ (subsidiaries, currencies, locations,
-GL accounts, monthly accounting periods Jan 2025 .. Dec 2027 (closed before Jun 2026), generic Amazon
-customers, inventory items with per-location quantities)."""
+GL accounts, monthly accounting periods Jan 2025 .. Dec 2027 (closed before Jun 2026), tax codes,
+other-charge items, generic Amazon customers, inventory items with per-location quantities).
+
+The ids are agreed between workstreams and pointed to by include/mappings: append, never renumber."""
 
 from __future__ import annotations
 
@@ -66,6 +68,34 @@ ACCOUNTS = [
     (6130, "6130", "FBA Storage Fees", "_expense", [1, 2, 3, 4, 5], None),
     (6140, "6140", "Advertising", "_expense", [1, 2, 3, 4, 5], None),
     (6150, "6150", "Shipping Chargebacks", "_expense", [1, 2, 3, 4, 5], None),
+    (4095, "4095", "Tax rounding", "_otherIncome", [1, 2, 3, 4, 5], None),
+]
+#: tax codes (``salesTaxItem``): (internal id, name, rate in percent, subsidiary, tax account). Seller
+#: codes of US/CA post to 2300 Sales Tax Collected, UK/DE to 2320 Output VAT; marketplace-facilitator
+#: codes to their subsidiary's facilitator account (tax Amazon remits is never the seller's liability).
+TAX_CODES = [
+    (11, "US Not Taxable", "0", 2, 2300), (15, "US Marketplace Facilitator, not taxable", "0", 2, 2310),
+    (51, "US IL", "6.25", 2, 2300),
+    (12, "CA Zero-rated", "0", 3, 2300), (16, "CA Marketplace Facilitator", "0", 3, 2311),
+    (21, "CA GST", "5", 3, 2300), (22, "CA HST ON", "13", 3, 2300), (23, "CA HST NS", "15", 3, 2300),
+    (13, "GB Zero-rated", "0", 4, 2320), (17, "GB Marketplace Facilitator", "0", 4, 2312),
+    (31, "GB Standard", "20", 4, 2320), (32, "GB Reduced", "5", 4, 2320),
+    (14, "DE Steuerfrei", "0", 5, 2320), (18, "DE Marketplace Facilitator", "0", 5, 2313),
+    (41, "DE Standard", "19", 5, 2320), (42, "DE Reduced", "7", 5, 2320),
+]
+#: non-inventory charges on sales transactions (``otherChargeSaleItem``, not taxable):
+#: (internal id, itemId, subsidiary, include children, income/liability account)
+OTHER_CHARGE_ITEMS = [
+    (601, "Marketplace facilitator tax - US", 2, False, 2310),
+    (602, "Marketplace facilitator tax - CA", 3, False, 2311),
+    (603, "Marketplace facilitator tax - UK", 4, False, 2312),
+    (604, "Marketplace facilitator tax - DE", 5, False, 2313),
+    (611, "Tax rounding", 1, True, 4095),
+    # seller-collected tax no tax code reproduces, booked as Amazon calculated it (to the output-tax account)
+    (621, "Seller-collected tax (Amazon-calculated) - US", 2, False, 2300),
+    (622, "Seller-collected tax (Amazon-calculated) - CA", 3, False, 2300),
+    (623, "Seller-collected tax (Amazon-calculated) - UK", 4, False, 2320),
+    (624, "Seller-collected tax (Amazon-calculated) - DE", 5, False, 2320),
 ]
 #: monthly accounting periods Jan 2025 .. Dec 2027 (internalId 1 = Jan 2025 ... 36 = Dec 2027);
 #: the ones before FIRST_OPEN_PERIOD are closed
@@ -154,6 +184,16 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
         if currency is not None:
             record["currency"] = _ref(currency)
         add("account", internal_id, record)
+    for internal_id, name, rate, subsidiary, account in TAX_CODES:
+        add("salesTaxItem", internal_id, {
+            "itemId": name, "rate": f"{rate}%", "subsidiaryList": [_ref(subsidiary)], "includeChildren": False,
+            "taxAccount": _ref(account), "available": "_both",
+        })
+    for internal_id, item_id, subsidiary, children, account in OTHER_CHARGE_ITEMS:
+        add("otherChargeSaleItem", internal_id, {
+            "itemId": item_id, "displayName": item_id, "isTaxable": False, "incomeAccount": _ref(account),
+            "subsidiaryList": [_ref(subsidiary)], "includeChildren": children,
+        })
     for internal_id, name, subsidiary, currency in CUSTOMERS:
         add("customer", internal_id, {
             "externalId": f"AMZ-GENERIC-{internal_id}", "companyName": name, "isPerson": False,

@@ -8,11 +8,12 @@ import hmac
 import itertools
 import logging
 import math
+import re
 import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from zeep.helpers import serialize_object
 
 from sandbox.netsuite.rules import RecordError, Rules
 from sandbox.netsuite.schema import RECORD_TYPES, Schema, fault_envelope, from_json, record_type_of, to_json
-from sandbox.netsuite.store import Store, now_iso
+from sandbox.netsuite.store import Store, external_key, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,18 @@ FAULTS: dict[str, tuple[str, str]] = {
     "InvalidCredentialsFault": ("INVALID_LOGIN_ATTEMPT", "Invalid login attempt."),
     "InvalidSessionFault": ("WS_LOG_IN_REQD", "A valid tokenPassport is required for this request."),
     "ExceededRecordCountFault": ("MAX_RCRDS_EXCEEDED", "The number of records in the request exceeds the limit."),
+    # FaultCodeType has no size code; the code is StatusDetailCodeType's, the wording the sandbox's
+    "ExceededRequestSizeFault": ("EXCEEDED_RQST_SIZE_LIMIT", "The request size exceeds the limit of 100 MB."),
+    "InsufficientPermissionFault": ("INSUFFICIENT_PERMISSION", "Permission Violation: you need the role permission for this operation."),
+    "InvalidAccountFault": ("INVALID_ACCT", "Invalid account number."),
 }
+#: malformed search answers the fault injector can produce (``{"malformed": ...}``)
+MALFORMED = ("no_status", "no_record_list", "page_index")
+#: code of the records a list write never reached before NetSuite's 15-minute cut-off (sandbox wording)
+NOT_PROCESSED = "EXCEEDED_MAX_TIME"
+#: NetSuite answers a list request this long before the HTTP connection's time limit ("Handling of
+#: Lengthy Requests": the response is sent 10 seconds before the 15-minute timeout)
+RESPONSE_MARGIN_SECONDS = 10.0
 
 #: basic search type -> record type (TransactionSearchBasic / ItemSearchBasic go by their ``type`` filter)
 SEARCHES = {
@@ -54,9 +66,42 @@ SEARCHES = {
     "SubsidiarySearchBasic": "subsidiary",
     "ItemSearchBasic": "inventoryItem",
     "AccountingPeriodSearchBasic": "accountingPeriod",
+    "SalesTaxItemSearchBasic": "salesTaxItem",
 }
 TRANSACTION_TYPES = {"_salesOrder": "salesOrder", "_journal": "journalEntry"}
-ITEM_TYPES = {"_inventoryItem": "inventoryItem"}
+ITEM_TYPES = {"_inventoryItem": "inventoryItem", "_otherCharge": "otherChargeSaleItem"}
+EMAIL_OPERATORS = ("is", "contains", "startsWith", "endsWith")
+
+
+@dataclass
+class SandboxConfig:
+    """What an account administrator (and the test harness) sets: ``GET/POST /_sandbox/config``.
+
+    Latencies are NetSuite's time; the emulator sleeps them divided by ``--rate-scale``. Defaults are
+    ordinary-conditions estimates (docs/netsuite-quirks.md, "Request cost"): the test fixtures set them
+    to 0 except in the tests about latency.
+    """
+
+    concurrency_limit: int = 5
+    latency_ms: float = 0.0  # per request
+    latency_per_record_ms: float = 200.0  # per record written
+    latency_per_line_ms: float = 15.0  # per sublist line written
+    max_request_bytes: int = 100 * 1024 * 1024  # "The maximum allowed size for a SOAP request is 100MB"
+    request_timeout_s: float = 900.0  # "the maximum duration for a single HTTP connection is 15 minutes"
+    customer_auto_numbering: bool = False  # Setup > Company > Auto-Generated Numbers: customers
+    tax_override: bool = False  # Accounting Preferences: allow tax overrides (client tax1Amt kept)
+    tax_modes: dict[str, str] = field(default_factory=dict)  # subsidiary id -> "per_line" (default) | "header"
+    #: per-subsidiary period locks (the period close checklist of one subsidiary): period id -> subsidiary ids
+    period_locks: dict[str, list[str]] = field(default_factory=dict)
+
+    def tax_mode(self, subsidiary_id: str | None) -> str:
+        return self.tax_modes.get(str(subsidiary_id), "per_line")
+
+    def locked_for(self, period_id: str, subsidiary_id: str | None) -> bool:
+        return str(subsidiary_id) in {str(s) for s in self.period_locks.get(str(period_id), [])}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class SoapFault(Exception):
@@ -89,6 +134,7 @@ class InjectedFault:
     code: str | None = None
     message: str | None = None
     after: bool = False  # run the operation, then answer the failure (the response is "lost")
+    malformed: str | None = None  # a search page answered inconsistently (see MALFORMED)
 
 
 @dataclass
@@ -101,13 +147,22 @@ class _Search:
 
 
 class NetSuiteService:
-    def __init__(self, store: Store, schema: Schema, credentials: Credentials, *, concurrency_limit: int = 5):
+    def __init__(
+        self,
+        store: Store,
+        schema: Schema,
+        credentials: Credentials,
+        *,
+        concurrency_limit: int = 5,
+        rate_scale: float = 1.0,
+        config: SandboxConfig | None = None,
+    ):
         self.store = store
         self.schema = schema
-        self.rules = Rules(store, schema)
+        self.config = config or SandboxConfig(concurrency_limit=concurrency_limit)
+        self.rules = Rules(store, schema, self.config)
         self.credentials = credentials
-        self.concurrency_limit = concurrency_limit
-        self.latency_seconds = 0.0
+        self.rate_scale = rate_scale if rate_scale and rate_scale > 0 else 1.0
         self._in_flight = 0
         self._gate = threading.Lock()
         self._faults: list[InjectedFault] = []
@@ -115,6 +170,19 @@ class NetSuiteService:
         self._nonces: deque[str] = deque(maxlen=50_000)
         self._nonce_set: set[str] = set()
         self._doc_ids = itertools.count(1)
+
+    @property
+    def concurrency_limit(self) -> int:
+        return self.config.concurrency_limit
+
+    @concurrency_limit.setter
+    def concurrency_limit(self, value: int) -> None:
+        self.config.concurrency_limit = value
+
+    def sleep(self, netsuite_seconds: float) -> None:
+        """Spend ``netsuite_seconds`` of NetSuite's time, scaled by ``--rate-scale``."""
+        if netsuite_seconds > 0:
+            time.sleep(netsuite_seconds / self.rate_scale)
 
     # ------------------------------------------------------------------ admin
     def reset(self) -> None:
@@ -140,15 +208,31 @@ class NetSuiteService:
     # ------------------------------------------------------------------ HTTP entry point
     def handle(self, payload: bytes) -> tuple[int, bytes, str]:
         """One SOAP POST -> (HTTP status, body, content type)."""
+        if len(payload) > self.config.max_request_bytes:
+            self.store.count_call("oversized")
+            limit_mb = self.config.max_request_bytes / (1024 * 1024)
+            return 500, fault_envelope(
+                "ExceededRequestSizeFault",
+                FAULTS["ExceededRequestSizeFault"][0],
+                f"The request size ({len(payload):,} bytes) exceeds the limit of {limit_mb:g} MB. "
+                "Send fewer records or lines per request.",
+            ), "text/xml"
         try:
             parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
             envelope = etree.fromstring(payload, parser=parser)
+        except etree.XMLSyntaxError:
+            # NetSuite parses the envelope with an XML 1.0 (SAX) parser: a NUL or another control
+            # character anywhere fails the WHOLE request, with a fault that has no detail element
+            return 500, fault_envelope(
+                None, None, _sax_message(payload), faultcode="soapenv:Server.userException"
+            ), "text/xml"
+        try:
             operation, body, header = self.schema.parse_request(envelope)
         except LookupError as exc:
             return 500, fault_envelope(
                 "UnexpectedErrorFault", "UNEXPECTED_ERROR", f"The sandbox does not emulate operation {exc}."
             ), "text/xml"
-        except Exception as exc:  # malformed XML or a request that does not match the WSDL
+        except Exception as exc:  # a request that does not match the WSDL
             return 500, fault_envelope(
                 "UnexpectedErrorFault", "USER_ERROR", f"Invalid request: {type(exc).__name__}", faultcode="soapenv:Client"
             ), "text/xml"
@@ -158,21 +242,23 @@ class NetSuiteService:
             log.info("NetSuite sandbox: %s rejected, %s requests in flight", operation, self.concurrency_limit)
             return 500, fault_envelope("ExceededConcurrentRequestLimitFault", *FAULTS["ExceededConcurrentRequestLimitFault"]), "text/xml"
         try:
-            if self.latency_seconds:
-                time.sleep(self.latency_seconds)
+            self.sleep(self.config.latency_ms / 1000)
             self.store.count_call(operation)
             self._authenticate(header)
             injected = self._take_fault(operation)
-            if injected is not None and not injected.after:
+            if injected is not None and not injected.after and injected.malformed is None:
                 return self._injected(injected)
             response = getattr(self, f"_op_{operation}", None)
             if response is None:
                 raise SoapFault("UnexpectedErrorFault", "UNEXPECTED_ERROR", f"The sandbox does not emulate operation {operation}.")
             result = response(body, header)
-            if injected is not None:  # the work is done and committed; the caller never hears of it
+            if injected is not None and injected.malformed is None:  # the work is done; the caller never hears of it
                 return self._injected(injected)
             ns_id = f"WEBSERVICES_{self.credentials.account}_{next(self._doc_ids)}"
-            return 200, self.schema.serialize_response(operation, result, ns_id), "text/xml; charset=utf-8"
+            answer = self.schema.serialize_response(operation, result, ns_id)
+            if injected is not None:
+                answer = _malform(answer, injected.malformed)
+            return 200, answer, "text/xml; charset=utf-8"
         except SoapFault as fault:
             return 500, fault_envelope(fault.fault, fault.code, fault.message, faultcode=fault.faultcode), "text/xml"
         finally:
@@ -203,7 +289,8 @@ class NetSuiteService:
         creds = self.credentials
         signature = passport.signature
         algorithm = getattr(signature, "algorithm", None) or "HMAC-SHA256"
-        digest = {"HMAC-SHA256": hashlib.sha256, "HMAC-SHA1": hashlib.sha1}.get(algorithm)
+        # NetSuite takes HMAC-SHA256 only (HMAC-SHA1 TBA signatures are refused like a wrong key)
+        digest = {"HMAC-SHA256": hashlib.sha256}.get(algorithm)
         base = "&".join(
             [passport.account or "", passport.consumerKey or "", passport.token or "", passport.nonce or "", str(passport.timestamp)]
         )
@@ -230,7 +317,12 @@ class NetSuiteService:
         if not valid or replay:
             # NetSuite says no more than this; the Login Audit Trail has the reason. So does this log,
             # without any key, token or signature.
-            reason = "replayed nonce" if replay else ("stale timestamp" if not fresh else "signature or keys")
+            reason = (
+                "replayed nonce" if replay
+                else f"signature algorithm {algorithm} is not accepted" if digest is None
+                else "stale timestamp" if not fresh
+                else "signature or keys"
+            )
             log.warning("NetSuite sandbox: rejected tokenPassport for account %s (%s)", passport.account, reason)
             raise SoapFault("InvalidCredentialsFault")
 
@@ -258,8 +350,12 @@ class NetSuiteService:
 
     # ------------------------------------------------------------------ writes
     def create(self, record_type: str, data: dict[str, Any], *, internal_id: int | None = None) -> dict[str, Any]:
-        """Add a record (SOAP ``add``/``addList``/``upsert`` of a new externalId, or the admin API)."""
-        if data.get("externalId") and self.store.get(record_type, external_id=data["externalId"]):
+        """Add a record (SOAP ``add``/``addList``/``upsert`` of a new externalId, or the admin API).
+
+        externalIds are unique per record group (all transactions, all entities, all items), ignoring
+        case: the externalId of a sales order cannot be taken by a journal entry, nor "amz-so-1" by
+        another record once "AMZ-SO-1" exists."""
+        if data.get("externalId") and self.store.owner(record_type, data["externalId"]) is not None:
             raise RecordError("DUP_RCRD", "This record already exists")
         record = dict(data)
         if internal_id is not None:
@@ -281,6 +377,11 @@ class NetSuiteService:
             raise RecordError("INVALID_FLD", str(exc)) from None
 
     def update(self, record_type: str, existing: dict[str, Any], data: dict[str, Any], flags: dict[str, bool]) -> dict[str, Any]:
+        incoming = data.get("externalId")
+        if incoming and existing.get("externalId") and external_key(incoming) == external_key(existing["externalId"]):
+            data = {k: v for k, v in data.items() if k != "externalId"}  # the stored spelling stays
+        elif incoming and self.store.owner(record_type, incoming) is not None:
+            raise RecordError("DUP_RCRD", "This record already exists")
         merged = self.rules.merge(existing, data, flags)
         record = self.rules.apply(record_type, merged, existing)
         self._check_schema(record_type, record)
@@ -314,12 +415,25 @@ class NetSuiteService:
                         raise RecordError("USER_ERROR", "You must specify an externalId for an upsert operation.")
                     existing = self.store.get(record_type, external_id=external_id)
                     if existing is None:
+                        # a record of ANOTHER type may own the externalId in the group: create refuses
+                        # it (DUP_RCRD) and that record is left untouched
                         record = self.create(record_type, {k: v for k, v in data.items() if k != "internalId"})
                     else:
                         record = self.update(record_type, existing, data, flags)
             return write_response(status=self._status(True), baseRef=self._ref(record_type, record))
         except RecordError as exc:
             return write_response(status=self._status(False, exc.code, exc.message))
+
+    def _record_cost(self, value: Any) -> float:
+        """NetSuite seconds to save one record: per record plus per sublist line."""
+        per_record, per_line = self.config.latency_per_record_ms, self.config.latency_per_line_ms
+        if not per_record and not per_line:
+            return 0.0
+        lines = 0
+        for name, item in (getattr(value, "__values__", None) or {}).items():
+            if name.endswith("List") and name != "customFieldList" and hasattr(item, "__values__"):
+                lines += sum(len(rows) for rows in item.__values__.values() if isinstance(rows, list))
+        return (per_record + per_line * lines) / 1000
 
     def _write_list(self, operation: str, mode: str, body: Any) -> dict[str, Any]:
         records = list(body.record or []) if hasattr(body, "record") else list(body or [])
@@ -331,7 +445,23 @@ class NetSuiteService:
                 f"Your request contained {len(records)} records.",
             )
         self.store.add_records_count(operation, len(records))
-        responses = [self._write_one(mode, record) for record in records]
+        budget = self.config.request_timeout_s - RESPONSE_MARGIN_SECONDS
+        spent = 0.0
+        responses = []
+        for record in records:
+            cost = self._record_cost(record)
+            if responses and spent + cost > budget:
+                # "Handling of Lengthy Requests": the list operation stops after the record in progress
+                # and NetSuite answers before the connection times out; the rest was never processed
+                responses.append(self.schema.messages("WriteResponse")(status=self._status(
+                    False, NOT_PROCESSED,
+                    f"The request reached the {self.config.request_timeout_s / 60:g}-minute time limit before "
+                    "this record was processed; it was not saved. Send it again in a smaller request.",
+                )))
+                continue
+            spent += cost
+            responses.append(self._write_one(mode, record))
+        self.sleep(spent)
         response_list = self.schema.messages("WriteResponseList")(
             status=self._status(True), writeResponse=responses
         )
@@ -341,17 +471,21 @@ class NetSuiteService:
     def _single(body: Any) -> Any:
         return body.record if hasattr(body, "record") else body
 
+    def _single_write(self, mode: str, body: Any) -> dict[str, Any]:
+        self.store.add_records_count(mode, 1)
+        record = self._single(body)
+        response = self._write_one(mode, record)
+        self.sleep(self._record_cost(record))
+        return {"writeResponse": response}
+
     def _op_add(self, body, header):
-        self.store.add_records_count("add", 1)
-        return {"writeResponse": self._write_one("add", self._single(body))}
+        return self._single_write("add", body)
 
     def _op_update(self, body, header):
-        self.store.add_records_count("update", 1)
-        return {"writeResponse": self._write_one("update", self._single(body))}
+        return self._single_write("update", body)
 
     def _op_upsert(self, body, header):
-        self.store.add_records_count("upsert", 1)
-        return {"writeResponse": self._write_one("upsert", self._single(body))}
+        return self._single_write("upsert", body)
 
     def _op_addList(self, body, header):  # noqa: N802 - SuiteTalk operation names
         return self._write_list("addList", "add", body)
@@ -447,11 +581,13 @@ class NetSuiteService:
                     raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on externalIdString.")
                 query["external_ids"] = [value.get("searchValue")]
             elif name == "email" and record_type == "customer":
-                if operator != "is":
-                    raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on email.")
-                if not value.get("searchValue"):
+                if operator not in EMAIL_OPERATORS:
+                    raise RecordError(
+                        "INVALID_SEARCH_OPERATOR", f"The sandbox supports {', '.join(EMAIL_OPERATORS)} on email, not {operator}."
+                    )
+                if not (value.get("searchValue") or "").strip():
                     raise RecordError("INVALID_SEARCH_VALUE", "email needs a searchValue.")
-                query["email"] = value["searchValue"]
+                query["email"] = (operator, value["searchValue"])
             elif name == "lastModifiedDate":
                 first, second = value.get("searchValue"), value.get("searchValue2")
                 if first is None:
@@ -565,3 +701,64 @@ class NetSuiteService:
             itemAvailabilityList=core("ItemAvailabilityList")(itemAvailability=rows) if rows else None,
         )
         return {"getItemAvailabilityResult": result}
+
+
+_CHAR_REF = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);")
+
+
+def _xml_char_ok(code: int) -> bool:
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+def _sax_message(payload: bytes) -> str:
+    """The faultstring NetSuite's Java SAX parser gives for an unparsable envelope (observed:
+    "org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: 300; An invalid XML character
+    (Unicode: 0x3) was found in the element content of the document.")."""
+    text = payload.decode("utf-8", errors="replace")
+    for index, char in enumerate(text):
+        if not _xml_char_ok(ord(char)):
+            line = text.count("\n", 0, index) + 1
+            column = index - (text.rfind("\n", 0, index) + 1) + 1
+            return (
+                f"org.xml.sax.SAXParseException; lineNumber: {line}; columnNumber: {column}; An invalid XML character "
+                f"(Unicode: {ord(char):#x}) was found in the element content of the document."
+            )
+    for match in _CHAR_REF.finditer(payload):
+        ref = match.group(1).decode()
+        code = int(ref[1:], 16) if ref.startswith("x") else int(ref)
+        if not _xml_char_ok(code):
+            line = payload.count(b"\n", 0, match.start()) + 1
+            column = match.start() - (payload.rfind(b"\n", 0, match.start()) + 1) + len(match.group(0))
+            return (
+                f"org.xml.sax.SAXParseException; lineNumber: {line}; columnNumber: {column}; Character reference "
+                f'"&#{ref}" is an invalid XML character.'
+            )
+    return "org.xml.sax.SAXParseException; lineNumber: 1; columnNumber: 1; Content is not allowed in prolog."
+
+
+def _malform(answer: bytes, how: str | None) -> bytes:
+    """A search page NetSuite should never send, for the hook's defensive checks (fault injection)."""
+    if how is None:
+        return answer
+    root = etree.fromstring(answer)
+    result = root.find(".//{*}searchResult")
+    if result is None:
+        return answer
+    if how == "no_status":
+        for node in result.findall("{*}status"):
+            result.remove(node)
+    elif how == "no_record_list":
+        for node in result.findall("{*}recordList"):
+            result.remove(node)
+        total = result.find("{*}totalRecords")
+        if total is None or int(total.text or 0) == 0:
+            for name, value in (("totalRecords", "3"), ("totalPages", "1")):
+                node = result.find(f"{{*}}{name}")
+                if node is not None:
+                    node.text = value
+    elif how == "page_index":
+        node = result.find("{*}pageIndex")
+        pages = result.find("{*}totalPages")
+        if node is not None:
+            node.text = str(int(pages.text or 0) + 5 if pages is not None else 99)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")

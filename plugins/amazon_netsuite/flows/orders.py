@@ -148,11 +148,12 @@ def sync_orders(
     result = SyncResult()
     plans: list[OrderPlan] = []
     bounds = bounds or order_bounds()
+    auto_numbering = bool(getattr(netsuite, "customer_auto_numbering", False))
     for order in orders:
         order_id = str((order.get("orderId") if isinstance(order, Mapping) else None) or "?")
         marketplace_id = ((order.get("salesChannel") or {}).get("marketplaceId") or "") if isinstance(order, Mapping) else ""
         try:
-            plan = plan_order(order, mappings, bounds=bounds)
+            plan = plan_order(order, mappings, bounds=bounds, auto_numbering=auto_numbering)
         except OrderTransformError as exc:
             _fail(ledger, run_id, order_id, reason=exc.reason, error=str(exc),
                   replay={"order_id": order_id, "marketplace_id": marketplace_id}, dry_run=dry_run, result=result)
@@ -199,7 +200,7 @@ def sync_orders(
 
     entity_overrides: dict[str, str] = {}
     if upserts:
-        from amazon_netsuite.netsuite.errors import NetSuiteError, failure_reason
+        from amazon_netsuite.netsuite.errors import NetSuiteError
 
         try:
             if any(p.customer and not p.customer.is_generic for p in upserts):
@@ -209,7 +210,7 @@ def sync_orders(
                                                         result=result)
         except NetSuiteError as exc:
             for plan in upserts:  # nothing of these orders was written: dead-letter them, then retry the task
-                _fail(ledger, run_id, plan.order_id, reason=failure_reason(exc),
+                _fail(ledger, run_id, plan.order_id, reason=exc.reason,
                       error=f"customers could not be written: {exc}", replay=plan.replay, dry_run=False,
                       result=result)
             raise
@@ -217,7 +218,7 @@ def sync_orders(
         _upsert_sales_orders(upserts, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result,
                              entity_overrides=entity_overrides)
     if closes:
-        from amazon_netsuite.netsuite.errors import NetSuiteError, failure_reason
+        from amazon_netsuite.netsuite.errors import NetSuiteError
 
         try:
             _close_sales_orders(closes, netsuite=netsuite, ledger=ledger, run_id=run_id, result=result)
@@ -228,7 +229,7 @@ def sync_orders(
                 record = done.get(ledger_key(DAG_ID, RECORD_TYPE, plan.order_id))
                 if record is not None and record.run_id == run_id and record.status == "skipped":
                     continue  # closed (or found closed) by this run before the failure
-                _fail(ledger, run_id, plan.order_id, reason=failure_reason(exc),
+                _fail(ledger, run_id, plan.order_id, reason=exc.reason,
                       error=f"cancelled at Amazon, but its sales order lines could not be closed: {exc}",
                       replay=plan.replay, dry_run=False, result=result)
             raise
@@ -364,9 +365,7 @@ def _upsert_sales_orders(plans: list[OrderPlan], *, netsuite: NetSuiteHook, ledg
     except NetSuiteBatchError as exc:
         # NetSuite stayed unavailable past the hook's retries: record what it answered, dead-letter
         # the rest for replay, then fail the task so Airflow retries the window too.
-        from amazon_netsuite.netsuite.errors import failure_reason
-
-        reason = failure_reason(exc)
+        reason = exc.reason
         answered = {r.external_id: r for r in exc.completed}
         for plan in plans:
             res = answered.get(plan.external_id)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthBatchError,
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
+    NetSuiteRequestTooLargeError,
     NetSuiteRetryableError,
     NetSuiteThrottledError,
     NetSuiteUnavailableError,
 )
 from amazon_netsuite.netsuite.hook import NETSUITE_POOL, NetSuiteHook
 from amazon_netsuite.netsuite.results import (
+    DUPLICATE_NAME_CODES,
+    NOT_PROCESSED_CODES,
     PERIOD_CLOSED_CODES,
     UNBALANCED_CODES,
     ItemAvailability,
@@ -20,15 +25,20 @@ from amazon_netsuite.netsuite.results import (
 )
 
 __all__ = [
+    "DUPLICATE_NAME_CODES",
     "NETSUITE_POOL",
+    "NOT_PROCESSED_CODES",
     "PERIOD_CLOSED_CODES",
     "UNBALANCED_CODES",
     "ItemAvailability",
+    "NetSuiteAuthBatchError",
     "NetSuiteAuthError",
     "NetSuiteBatchError",
     "NetSuiteError",
     "NetSuiteHook",
+    "NetSuiteMalformedResponseError",
     "NetSuiteRequestError",
+    "NetSuiteRequestTooLargeError",
     "NetSuiteRetryableError",
     "NetSuiteThrottledError",
     "NetSuiteUnavailableError",

@@ -27,13 +27,29 @@ class NetSuiteError(Exception):
         code = f" [{self.code}]" if self.code else ""
         return f"{prefix}{code}: {self.message}"
 
+    @property
+    def reason(self) -> str:
+        """The ledger reason a flow records for this failure: ``auth_failed`` (fix the connection or the
+        role, retrying does not help), ``netsuite_unavailable`` (went away by itself or will: retry),
+        ``netsuite_rejected`` (the request itself was refused: fix it)."""
+        if isinstance(self, NetSuiteAuthError):
+            return "auth_failed"
+        if isinstance(self, NetSuiteRetryableError):
+            return "netsuite_unavailable"
+        if isinstance(self, NetSuiteRequestError):
+            return "netsuite_rejected"
+        return getattr(self, "_cause_reason", None) or "netsuite_unavailable"
+
 
 class NetSuiteAuthError(NetSuiteError):
-    """Token-based authentication was refused (INVALID_LOGIN_ATTEMPT): never retried.
+    """NetSuite refused who we are, not what we sent: never retried (flows record reason ``auth_failed``).
 
-    Check the ``netsuite_default`` connection: account id (``123456_SB1``, upper case), consumer key and
-    secret of the integration record, token id and secret of the access token, and the role's
-    "Log in using Access Tokens" and "SOAP Web Services" permissions.
+    Every authentication/authorisation failure maps here: ``InvalidCredentialsFault``
+    (INVALID_LOGIN_ATTEMPT), ``InvalidSessionFault``, ``InvalidAccountFault``,
+    ``InsufficientPermissionFault``, HTTP 401/403, netsuitesdk's login error and a connection without
+    credentials. Check the ``netsuite_default`` connection: account id (``123456_SB1``, upper case),
+    consumer key and secret of the integration record, token id and secret of the access token, and
+    the role's "Log in using Access Tokens" and "SOAP Web Services" permissions.
     """
 
 
@@ -49,8 +65,18 @@ class NetSuiteUnavailableError(NetSuiteRetryableError):
     """HTTP 5xx without a SOAP fault, a timeout or a dropped connection, or ``UnexpectedErrorFault``."""
 
 
+class NetSuiteMalformedResponseError(NetSuiteRetryableError):
+    """NetSuite answered something inconsistent (a search page with results announced but no record
+    list, a page index out of range, no status): retried, then raised. Never read as an empty page."""
+
+
 class NetSuiteRequestError(NetSuiteError):
-    """NetSuite refused the whole call (bad request, permission, limit): fix the request, not retried."""
+    """NetSuite refused the whole call (bad request, limit): fix the request, not retried."""
+
+
+class NetSuiteRequestTooLargeError(NetSuiteRequestError):
+    """``ExceededRequestSizeFault``: the envelope is over NetSuite's size limit (100 MB). Refused before
+    any work, so the hook sends the chunk again in halves."""
 
 
 class NetSuiteBatchError(NetSuiteError):
@@ -75,19 +101,9 @@ class NetSuiteBatchError(NetSuiteError):
         super().__init__(message, operation=operation, code=code)
         self.completed = list(completed)
         self.pending_external_ids = list(pending_external_ids)
+        self._cause_reason: str | None = None
 
 
-def failure_reason(exc: BaseException) -> str:
-    """The ledger reason for a whole-call failure: ``auth_failed`` (credentials, role: fix the
-    connection), ``netsuite_unavailable`` (5xx, timeouts, throttling past the retries: it passes), else
-    ``netsuite_error``. Looks through :class:`NetSuiteBatchError` to the failure that stopped the batch."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, NetSuiteAuthError):
-            return "auth_failed"
-        if isinstance(seen, NetSuiteRetryableError):
-            return "netsuite_unavailable"
-        if isinstance(seen, NetSuiteRequestError):
-            return "netsuite_error"
-        seen = seen.__cause__
-    return "netsuite_error"
+class NetSuiteAuthBatchError(NetSuiteBatchError, NetSuiteAuthError):
+    """A batched write stopped because NetSuite refused the credentials: both a :class:`NetSuiteBatchError`
+    (``completed``/``pending_external_ids``) and a :class:`NetSuiteAuthError` (``reason`` ``auth_failed``)."""

@@ -2,11 +2,13 @@
 
 The hook exposes record-level operations (upsert/add records, get, search, item availability) on
 plain record dicts, so the SOAP backend can be replaced by a REST + OAuth 2.0 one (Oracle removes
-SOAP in 2028.2) without touching the flows. It owns the connection, batching (100 records per write,
-1000 per ``getList``, 10,000 items per ``getItemAvailability``) and governance: whole-call failures
-(``ExceededConcurrentRequestLimitFault``, ``ExceededRequestLimitFault``, HTTP 5xx, timeouts) retry with
-exponential backoff; record-level failures come back as :class:`RecordResult` and never raise away the
-records that succeeded. Across workers, concurrency is bounded by the Airflow pool ``netsuite_api``.
+SOAP in 2028.2) without touching the flows. It owns the connection, batching (writes: at most 100
+records, ``max_lines_per_request`` sublist lines and ``max_request_bytes`` per request; 1000 per
+``getList``, 10,000 items per ``getItemAvailability``) and governance: whole-call failures
+(``ExceededConcurrentRequestLimitFault``, ``ExceededRequestLimitFault``, HTTP 5xx, timeouts, malformed
+answers) retry with exponential backoff; authentication failures raise :class:`NetSuiteAuthError` at
+once; record-level failures come back as :class:`RecordResult` and never raise away the records that
+succeeded. Across workers, concurrency is bounded by the Airflow pool ``netsuite_api``.
 
 Record dicts follow the SOAP record: fields named as in the schema, RecordRefs as
 ``{"internalId", "externalId", "name"}``, sublists as lists under their schema names, and custom fields
@@ -31,7 +33,10 @@ Connection ``netsuite_default`` (``conn_type`` ``generic``)::
                "wsdl_version": "2025_2",          # optional, default the newest SOAP endpoint
                "wsdl_url": "...",                 # optional: the WSDL URL or a local path
                "datacenter_url": "https://1234567-sb1.suitetalk.api.netsuite.com",  # optional
-               "page_size": 1000, "timeout": 300, "max_attempts": 8}   # optional
+               "page_size": 1000, "timeout": 300, "max_attempts": 8,    # optional
+               "max_lines_per_request": 5000,     # optional: sublist lines per write request
+               "max_request_bytes": 10485760,     # optional: estimated envelope size per write request
+               "customer_auto_numbering": false}  # optional: the account numbers customers itself
 
 .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_4387769867.html
 """
@@ -53,14 +58,17 @@ from tenacity import (
 )
 
 from amazon_netsuite.netsuite.errors import (
+    NetSuiteAuthBatchError,
+    NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
     NetSuiteRequestError,
+    NetSuiteRequestTooLargeError,
     NetSuiteRetryableError,
     NetSuiteThrottledError,
 )
 from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
-from amazon_netsuite.netsuite.soap import SearchPage, SoapBackend, SoapSettings
+from amazon_netsuite.netsuite.soap import STRING_OPERATORS, SearchPage, SoapBackend, SoapSettings
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +80,55 @@ MAX_WRITE_BATCH = 100
 MAX_GET_LIST = 1000
 MAX_AVAILABILITY_ITEMS = 10_000
 MAX_SEARCH_EXTERNAL_IDS = 500
+#: sublist lines per write request. NetSuite takes 5,000 lines per transaction (1,000 per journal) and
+#: answers a list request only within 15 minutes; saves cost time per line (docs/netsuite-quirks.md,
+#: "Request cost"), so 100 journals of 1,000 lines (~100,000 lines) must never travel in one request.
+DEFAULT_MAX_LINES_PER_REQUEST = 5000
+#: estimated envelope bytes per write request; NetSuite's hard limit is 100 MB
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+#: rounds of re-sending records a list write did not reach before NetSuite's time limit
+MAX_RESEND_ROUNDS = 4
+#: sublist keys that are not lines NetSuite saves
+_NOT_LINES = frozenset({"customFieldList", "nullFieldList", "subsidiaryList"})
 
 
 def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def record_lines(record: Mapping[str, Any]) -> int:
+    """Sublist lines of a record dict (item lines, journal lines, address book entries...)."""
+    return sum(
+        len(value)
+        for key, value in record.items()
+        if isinstance(value, list) and key.endswith("List") and key not in _NOT_LINES
+    )
+
+
+_REF_KEYS = frozenset({"internalId", "externalId", "name", "type"})
+
+
+def _estimate(value: Any, key: str) -> int:
+    tag = 2 * len(key) + 16  # <ns3:key>...</ns3:key>
+    if isinstance(value, Mapping):
+        if value and set(value) <= _REF_KEYS:  # a RecordRef: attributes on one element
+            return tag + 24 + sum(len(str(k)) + len(str(v).encode()) + 4 for k, v in value.items())
+        return tag + 80 + sum(_estimate(item, str(name)) for name, item in value.items())  # + namespace declarations
+    if isinstance(value, list | tuple):
+        return tag + 40 + sum(_estimate(item, key) for item in value)
+    return tag + len(str(value).encode())
+
+
+def estimate_bytes(record: Mapping[str, Any]) -> int:
+    """An estimate of the XML a record dict becomes in the envelope, on the high side (measured against
+    zeep's rendering: customers x1.0..1.5, sales orders x1.5, journal entries x2.4)."""
+    return int(1.25 * (200 + _estimate(record, "record")))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -111,6 +164,7 @@ class NetSuiteHook(BaseHook):
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self._backend: SoapBackend | None = None
+        self._extra_cache: dict[str, Any] | None = None
         self.calls: dict[str, int] = {}
 
     # ------------------------------------------------------------------ connection
@@ -130,10 +184,11 @@ class NetSuiteHook(BaseHook):
             if not value
         ]
         if missing:
-            raise NetSuiteError(
+            raise NetSuiteAuthError(
                 f"connection {self.netsuite_conn_id!r} lacks {', '.join(missing)}; "
                 "set them in the Airflow connection (see NetSuiteHook's docstring)",
                 operation="connect",
+                code="MISSING_CREDENTIALS",
             )
         return SoapSettings(
             account=str(account).upper().replace("-", "_"),
@@ -154,12 +209,33 @@ class NetSuiteHook(BaseHook):
             self._backend = SoapBackend(self.get_settings())
         return self._backend
 
+    def _extra(self) -> dict[str, Any]:
+        if self._extra_cache is None:
+            self._extra_cache = dict(self.get_connection(self.netsuite_conn_id).extra_dejson)
+        return self._extra_cache
+
     @property
     def max_attempts(self) -> int:
         if self._max_attempts is None:
-            extra = self.get_connection(self.netsuite_conn_id).extra_dejson
-            self._max_attempts = int(extra.get("max_attempts", 8))
+            self._max_attempts = int(self._extra().get("max_attempts", 8))
         return max(1, self._max_attempts)
+
+    @property
+    def max_lines_per_request(self) -> int:
+        """Sublist lines per write request (connection extra ``max_lines_per_request``, default 5,000)."""
+        return max(1, int(self._extra().get("max_lines_per_request", DEFAULT_MAX_LINES_PER_REQUEST)))
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Estimated envelope bytes per write request (extra ``max_request_bytes``, default 10 MB)."""
+        return max(1024, int(self._extra().get("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES)))
+
+    @property
+    def customer_auto_numbering(self) -> bool:
+        """Whether the account numbers customers itself (Setup > Company > Auto-Generated Numbers), from
+        the connection extra ``customer_auto_numbering``. Pass it to ``records.build_customer(...,
+        auto_numbering=...)``: without auto-numbering every customer needs a unique name."""
+        return _flag(self._extra().get("customer_auto_numbering", False))
 
     def get_conn(self) -> SoapBackend:
         """The backend (``SoapBackend``); flows use the record-level methods instead."""
@@ -239,15 +315,35 @@ class NetSuiteHook(BaseHook):
         """Update records by internalId or externalId (``updateList``, at most 100 per call)."""
         return self._write("updateList", record_type, records)
 
+    def plan_requests(self, records: Sequence[Mapping[str, Any]]) -> list[Sequence[Mapping[str, Any]]]:
+        """Consecutive chunks of ``records``, each within 100 records, :attr:`max_lines_per_request`
+        lines and :attr:`max_request_bytes` estimated bytes (a record larger than a budget goes alone)."""
+        max_lines, max_bytes = self.max_lines_per_request, self.max_request_bytes
+        chunks: list[list[Mapping[str, Any]]] = []
+        current: list[Mapping[str, Any]] = []
+        lines = size = 0
+        for record in records:
+            record_size = estimate_bytes(record)
+            record_line_count = record_lines(record)
+            if current and (
+                len(current) >= MAX_WRITE_BATCH or lines + record_line_count > max_lines or size + record_size > max_bytes
+            ):
+                chunks.append(current)
+                current, lines, size = [], 0, 0
+            current.append(record)
+            lines += record_line_count
+            size += record_size
+        if current:
+            chunks.append(current)
+        return chunks
+
     def _write(self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
         results: list[RecordResult] = []
         records = list(records)
-        for chunk in _chunks(records, MAX_WRITE_BATCH):
+        chunks = self.plan_requests(records)
+        for chunk in chunks:
             try:
-                if operation == "addList":
-                    chunk_results = self._add_chunk(record_type, chunk)
-                else:
-                    chunk_results = self._call(operation, self.backend.write_list, operation, record_type, chunk)
+                chunk_results = self._send_chunk(operation, record_type, chunk)
             except NetSuiteError as exc:
                 pending = [record.get("externalId") for record in records[len(results) :]]
                 if operation == "upsertList":
@@ -259,27 +355,72 @@ class NetSuiteHook(BaseHook):
                     )
                 else:
                     advice = "re-run the task: updates set the same values again"
-                raise NetSuiteBatchError(
+                error_class = NetSuiteAuthBatchError if isinstance(exc, NetSuiteAuthError) else NetSuiteBatchError
+                if isinstance(exc, NetSuiteAuthError):
+                    advice = "fix the netsuite_default connection or the role first; retrying does not help"
+                error = error_class(
                     f"{exc} -- {len(results)} {record_type} records were answered, {len(pending)} were not "
                     f"(first pending externalIds: {pending[:5]}); {advice}",
                     operation=operation,
                     code=exc.code,
                     completed=results,
                     pending_external_ids=pending,
-                ) from exc
+                )
+                error._cause_reason = exc.reason
+                raise error from exc
             results.extend(chunk_results)
         failed = [r for r in results if not r.ok]
         log.info(
-            "NetSuite %s %s: %s records, %s written, %s failed",
+            "NetSuite %s %s: %s records (%s lines) in %s requests, %s written, %s failed",
             operation,
             record_type,
             len(results),
+            sum(record_lines(r) for r in records),
+            len(chunks),
             len(results) - len(failed),
             len(failed),
         )
         for result in failed[:10]:
             log.warning("NetSuite %s %s", operation, result.describe())
         return results
+
+    def _send_chunk(
+        self, operation: str, record_type: str, chunk: Sequence[Mapping[str, Any]], depth: int = 0
+    ) -> list[RecordResult]:
+        """One request for ``chunk``; in halves when NetSuite says it is too large (refused before any
+        work), and records NetSuite did not reach before its time limit (``RecordResult.not_processed``)
+        are sent again in smaller requests. Returns one result per record, in order."""
+        try:
+            if operation == "addList":
+                results = self._add_chunk(record_type, chunk)
+            else:
+                results = self._call(operation, self.backend.write_list, operation, record_type, chunk)
+        except NetSuiteRequestTooLargeError:
+            if len(chunk) == 1 or depth >= 12:
+                raise
+            half = len(chunk) // 2
+            log.warning("NetSuite %s %s: request too large for %s records; sending halves", operation, record_type, len(chunk))
+            return [
+                *self._send_chunk(operation, record_type, chunk[:half], depth + 1),
+                *self._send_chunk(operation, record_type, chunk[half:], depth + 1),
+            ]
+        unreached = [index for index, result in enumerate(results) if result.not_processed]
+        if not unreached or depth >= MAX_RESEND_ROUNDS:
+            return results
+        log.warning(
+            "NetSuite %s %s: %s of %s records were not reached before NetSuite's time limit; sending them again",
+            operation, record_type, len(unreached), len(chunk),
+        )
+        again = [chunk[index] for index in unreached]
+        half = max(1, len(again) // 2)
+        answered: list[RecordResult] = []
+        for part in (again[:half], again[half:]):
+            if part:
+                answered.extend(self._send_chunk(operation, record_type, part, depth + 1))
+        merged = list(results)
+        for index, result in zip(unreached, answered, strict=True):
+            merged[index] = result
+        return merged
 
     def _add_chunk(self, record_type: str, chunk: Sequence[Mapping[str, Any]]) -> list[RecordResult]:
         """``addList`` of one chunk without ever adding a record twice (see :meth:`add_records`)."""
@@ -381,6 +522,27 @@ class NetSuiteHook(BaseHook):
             raise ValueError("search_customers_by_email needs a non-empty email")
         return list(self._search_all("customer", {"email": email}))
 
+    def iter_customers_by_email(self, *, operator: str = "contains", value: str) -> Iterator[dict[str, Any]]:
+        """Every customer whose e-mail matches ``value`` with ``operator`` (``is``, ``contains``,
+        ``startsWith``, ``endsWith``; NetSuite compares ignoring case), page by page (the connection's
+        ``page_size``, 1,000 by default): ``search`` then ``searchMoreWithId``. For bulk adoption, e.g.
+        ``iter_customers_by_email(operator="contains", value="@marketplace.amazon.")`` lists the Amazon
+        buyers other integrations created, to index them by e-mail once instead of one search per buyer.
+
+        Body fields only (no address book). The pattern and the e-mails are PII-adjacent: only counts
+        are logged.
+        """
+        if operator not in STRING_OPERATORS:
+            raise ValueError(f"operator must be one of {', '.join(STRING_OPERATORS)}, not {operator!r}")
+        value = (value or "").strip()
+        if not value:
+            raise ValueError("iter_customers_by_email needs a non-empty value")
+        count = 0
+        for record in self._search_all("customer", {"email": value, "email_operator": operator}):
+            count += 1
+            yield record
+        log.info("NetSuite customer e-mail search (%s): %s customers", operator, count)
+
     def search_modified_since(
         self, record_type: str, since: datetime, until: datetime | None = None
     ) -> Iterator[dict[str, Any]]:
@@ -401,22 +563,43 @@ class NetSuiteHook(BaseHook):
         """
         return list(self._search_all("accountingPeriod", {}))
 
-    def get_accounting_period(self, day: date | datetime) -> dict[str, Any] | None:
+    def get_accounting_period(
+        self, day: date | datetime, subsidiary_id: str | int | None = None
+    ) -> dict[str, Any] | None:
         """The month period (not a quarter or year) whose start..end dates hold ``day``, or None.
 
+        With ``subsidiary_id`` the period comes from that subsidiary's fiscal calendar (OneWorld
+        subsidiaries may have their own calendars, each with its own periods and closes: Nov 2026 can
+        be closed for the UK subsidiary and open for the US one). Without it, the default calendar's
+        period (periods without ``fiscalCalendar``) is preferred.
+
         Check ``period["closed"]`` before posting: NetSuite refuses postings into a closed period
-        (``RecordResult.period_closed``).
+        (``RecordResult.period_closed``). A subsidiary's own lock in the period close checklist is not
+        readable through SOAP: only the posting tells (``TRAN_PERIOD_CLOSED``).
         """
         wanted = day.date() if isinstance(day, datetime) else day
+        calendar: str | None = None
+        if subsidiary_id is not None:
+            subsidiary = self.get_record("subsidiary", internal_id=str(subsidiary_id))
+            if subsidiary is None:
+                raise NetSuiteRequestError(
+                    f"subsidiary {subsidiary_id} does not exist; check subsidiary_id in include/mappings/marketplaces.csv",
+                    operation="get",
+                    code="RCRD_DSNT_EXIST",
+                )
+            calendar = (subsidiary.get("fiscalCalendar") or {}).get("internalId")
+        candidates = []
         for period in self.get_accounting_periods():
             if period.get("isQuarter") or period.get("isYear"):
                 continue
             start, end = period.get("startDate"), period.get("endDate")
-            if start is None or end is None:
+            if start is None or end is None or not _day(start) <= wanted <= _day(end):
                 continue
-            if _day(start) <= wanted <= _day(end):
-                return period
-        return None
+            own = (period.get("fiscalCalendar") or {}).get("internalId")
+            if subsidiary_id is not None and (str(own) if own else None) != (str(calendar) if calendar else None):
+                continue
+            candidates.append((own is not None, int(period.get("internalId") or 0), period))
+        return min(candidates, key=lambda c: c[:2])[2] if candidates else None
 
     def item_availability(
         self, item_ids: Sequence[str], *, since: datetime | None = None

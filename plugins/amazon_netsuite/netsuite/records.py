@@ -1,8 +1,16 @@
 """Record builders: plain-data inputs -> the hook's record dicts (ARCHITECTURE.md section 3).
 
 Every record the product creates carries a deterministic externalId so that re-running a window,
-replaying or receiving an event twice upserts the same record. Money is ``Decimal`` end to end.
-Builders never log (their inputs carry buyer PII).
+replaying or receiving an event twice upserts the same record. NetSuite keeps externalIds unique per
+record GROUP (all transactions share one namespace) and ignoring case, so every document type has its
+own prefix, all in :data:`DOCUMENT_PREFIXES`, with one id builder per type. Money is ``Decimal`` end to
+end. Builders never log (their inputs carry buyer PII).
+
+Every record a builder returns is fit for NetSuite: control characters stripped from every text
+field (a NUL fails a whole SOAP envelope), fields cut to :data:`FIELD_LIMITS` where that is harmless
+(:data:`TRUNCATED_FIELDS`), and :class:`FieldTooLongError` / :class:`UnknownCountryError` (both
+``ValueError``, via :class:`RecordFieldError`) where it is not: transforms catch them and dead-letter
+the record.
 
 Custom fields travel as ``"customFieldList": [{"scriptId": "custbody_amazon_order_id", "value": "113-..."}]``
 (build it with :func:`custom_fields`); the hook sends a ``str`` value as a ``StringCustomFieldRef``
@@ -18,39 +26,149 @@ address already on file is not added twice).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from amazon_netsuite.netsuite.countries import COUNTRIES, COUNTRY_ALIASES
+
+__all__ = ["COUNTRIES"]  # re-exported: the table lives in amazon_netsuite.netsuite.countries
+
 EXTERNAL_ID_MAX_LENGTH = 255  # NetSuite rejects longer externalIds
 
-#: ISO 3166-1 alpha-2 -> NetSuite ``Country`` enumeration (platform.commonTypes.xsd).
-COUNTRIES: dict[str, str] = {
-    "US": "_unitedStates", "CA": "_canada", "MX": "_mexico", "BR": "_brazil",
-    "GB": "_unitedKingdom", "UK": "_unitedKingdom", "IE": "_ireland", "DE": "_germany", "FR": "_france",
-    "IT": "_italy", "ES": "_spain", "NL": "_netherlands", "BE": "_belgium", "LU": "_luxembourg",
-    "AT": "_austria", "CH": "_switzerland", "SE": "_sweden", "NO": "_norway", "DK": "_denmark",
-    "FI": "_finland", "PL": "_poland", "CZ": "_czechia", "PT": "_portugal", "GR": "_greece",
-    "HU": "_hungary", "RO": "_romania", "TR": "_turkiye", "AE": "_unitedArabEmirates",
-    "SA": "_saudiArabia", "EG": "_egypt", "IN": "_india", "JP": "_japan", "AU": "_australia",
-    "NZ": "_newZealand", "SG": "_singapore", "ZA": "_southAfrica", "CN": "_china", "HK": "_hongKong",
-    "PR": "_puertoRico",
+
+# ----------------------------------------------------------------------------------------------
+# errors the transforms catch (and dead-letter the record) instead of crashing
+# ----------------------------------------------------------------------------------------------
+class RecordFieldError(ValueError):
+    """A value NetSuite would refuse and the builder cannot fix harmlessly. Names the record and the
+    field, never the value (it may be buyer PII). Transforms catch it and dead-letter that record."""
+
+    def __init__(self, message: str, *, field: str, record: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.record = record
+
+
+class FieldTooLongError(RecordFieldError):
+    """A field longer than NetSuite's limit where truncating would change its meaning (e-mail, ids, ...)."""
+
+    def __init__(self, *, field: str, limit: int, length: int, record: str | None = None) -> None:
+        where = f"{record!r}: " if record else ""
+        super().__init__(
+            f"{where}{field} is {length} characters; NetSuite takes at most {limit}. Truncating it would change "
+            "its meaning: correct it at the source (or in NetSuite) and replay the record",
+            field=field,
+            record=record,
+        )
+        self.limit = limit
+        self.length = length
+
+
+class UnknownCountryError(RecordFieldError):
+    """A country code NetSuite's ``Country`` enumeration does not know."""
+
+
+# ----------------------------------------------------------------------------------------------
+# externalIds: every document prefix in one place (transactions share ONE externalId namespace in
+# NetSuite, entities another, items a third: distinct prefixes keep documents of one Amazon order apart)
+# ----------------------------------------------------------------------------------------------
+#: NetSuite record type -> externalId prefix of the documents the product creates
+DOCUMENT_PREFIXES: dict[str, str] = {
+    "salesOrder": "AMZ-SO-",
+    "cashSale": "AMZ-CS-",
+    "invoice": "AMZ-INV-",
+    "itemFulfillment": "AMZ-IF-",
+    "returnAuthorization": "AMZ-RA-",
+    "creditMemo": "AMZ-CM-",
+    "cashRefund": "AMZ-CR-",
+    "journalEntry": "AMZ-JE-",
+    "inventoryAdjustment": "AMZ-IA-",
+    "transferOrder": "AMZ-TO-",
+    "customer": "AMZ-CU-",
 }
 
 
 def _check_external_id(value: str) -> str:
     if len(value) > EXTERNAL_ID_MAX_LENGTH:
-        raise ValueError(f"externalId {value[:40]!r}... is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+        raise FieldTooLongError(field="externalId", limit=EXTERNAL_ID_MAX_LENGTH, length=len(value), record=value[:40] + "...")
+    if _XML_INVALID.search(value) or _LINE_BREAKS.search(value):
+        raise RecordFieldError(
+            f"externalId {value[:40]!r} holds control characters; ids are never altered silently: fix the source key",
+            field="externalId",
+            record=None,
+        )
     return value
+
+
+def document_external_id(record_type: str, key: str | int, *parts: str | int) -> str:
+    """``{prefix}{key}[-{part}...]`` for a document of ``record_type`` (prefix from :data:`DOCUMENT_PREFIXES`)."""
+    try:
+        prefix = DOCUMENT_PREFIXES[record_type]
+    except KeyError:
+        raise ValueError(
+            f"no externalId prefix for record type {record_type!r}; add it to records.DOCUMENT_PREFIXES"
+        ) from None
+    if key is None or str(key).strip() == "":
+        raise ValueError(f"a source key is needed for the {record_type} externalId")
+    suffix = "".join(f"-{part}" for part in parts)
+    return _check_external_id(f"{prefix}{key}{suffix}")
+
+
+def document_type_of(external_id: str) -> str | None:
+    """The record type whose prefix ``external_id`` carries (longest prefix wins), or None."""
+    matches = [(len(p), t) for t, p in DOCUMENT_PREFIXES.items() if external_id.startswith(p)]
+    return max(matches)[1] if matches else None
 
 
 def sales_order_external_id(amazon_order_id: str) -> str:
     """``AMZ-SO-{amazonOrderId}`` (ARCHITECTURE.md section 3)."""
     if not amazon_order_id:
         raise ValueError("an Amazon order id is needed for the sales order externalId")
-    return _check_external_id(f"AMZ-SO-{amazon_order_id}")
+    return document_external_id("salesOrder", amazon_order_id)
+
+
+def cash_sale_external_id(amazon_order_id: str) -> str:
+    """``AMZ-CS-{amazonOrderId}``: the order's cash sale (billing document of cash_sale marketplaces)."""
+    return document_external_id("cashSale", amazon_order_id)
+
+
+def invoice_external_id(amazon_order_id: str) -> str:
+    """``AMZ-INV-{amazonOrderId}``: the order's invoice (billing document of invoice marketplaces)."""
+    return document_external_id("invoice", amazon_order_id)
+
+
+def item_fulfillment_external_id(amazon_order_id: str, shipment_id: str | int) -> str:
+    """``AMZ-IF-{amazonOrderId}-{shipmentId}``: one fulfillment per Amazon shipment of the order."""
+    return document_external_id("itemFulfillment", amazon_order_id, shipment_id)
+
+
+def return_authorization_external_id(amazon_order_id: str, return_id: str | int) -> str:
+    """``AMZ-RA-{amazonOrderId}-{returnId}``."""
+    return document_external_id("returnAuthorization", amazon_order_id, return_id)
+
+
+def credit_memo_external_id(amazon_order_id: str, refund_id: str | int) -> str:
+    """``AMZ-CM-{amazonOrderId}-{refundId}``: the credit memo of an invoiced order's refund."""
+    return document_external_id("creditMemo", amazon_order_id, refund_id)
+
+
+def cash_refund_external_id(amazon_order_id: str, refund_id: str | int) -> str:
+    """``AMZ-CR-{amazonOrderId}-{refundId}``: the cash refund of a cash sale's refund."""
+    return document_external_id("cashRefund", amazon_order_id, refund_id)
+
+
+def inventory_adjustment_external_id(key: str | int, *parts: str | int) -> str:
+    """``AMZ-IA-{key}[-{part}]``: e.g. an FBA inventory reconciliation (key = report or event id)."""
+    return document_external_id("inventoryAdjustment", key, *parts)
+
+
+def transfer_order_external_id(shipment_id: str | int) -> str:
+    """``AMZ-TO-{shipmentId}``: stock moved from a warehouse to an FBA inbound shipment."""
+    return document_external_id("transferOrder", shipment_id)
 
 
 def customer_external_id(marketplace_id: str, buyer_key: str) -> str:
@@ -62,7 +180,86 @@ def customer_external_id(marketplace_id: str, buyer_key: str) -> str:
     if not marketplace_id or not buyer_key:
         raise ValueError("a marketplace id and a buyer key are needed for the customer externalId")
     digest = hashlib.sha256(buyer_key.strip().lower().encode()).hexdigest()[:20]
-    return _check_external_id(f"AMZ-CU-{marketplace_id}-{digest}")
+    return document_external_id("customer", f"{marketplace_id}-{digest}")
+
+
+# ----------------------------------------------------------------------------------------------
+# field limits and control characters: one table, applied to every record a builder returns
+# ----------------------------------------------------------------------------------------------
+#: NetSuite's maximum length (characters) of the text fields the builders fill. Sources in
+#: docs/netsuite-quirks.md ("Field limits"); NetSuite answers a longer value with
+#: "The field addr1 contained more than the maximum number ( 150 ) of characters allowed."
+FIELD_LIMITS: dict[str, int] = {
+    "externalId": EXTERNAL_ID_MAX_LENGTH,
+    "entityId": 83,
+    "companyName": 83,
+    "firstName": 32,
+    "middleName": 32,
+    "lastName": 32,
+    "email": 254,
+    "phone": 32,
+    "addrPhone": 32,
+    "addressee": 83,
+    "attention": 83,
+    "addr1": 150,
+    "addr2": 150,
+    "addr3": 150,
+    "city": 50,
+    "state": 30,
+    "zip": 36,
+    "memo": 999,
+    "otherRefNum": 45,
+}
+#: fields cut to the limit because a shorter value means the same (address lines, names on a label,
+#: memos); every other field of FIELD_LIMITS raises FieldTooLongError instead
+TRUNCATED_FIELDS = frozenset(
+    {"addr1", "addr2", "addr3", "addressee", "attention", "memo", "firstName", "middleName", "lastName", "companyName"}
+)
+#: text fields that may hold several lines (tab and line breaks kept); in all others they become a space
+MULTILINE_FIELDS = frozenset({"memo", "description", "comments", "value"})
+#: never altered: ids are checked, not cleaned
+_ID_FIELDS = frozenset({"internalId", "externalId", "scriptId", "line"})
+
+#: what XML 1.0 cannot carry (NUL and the other C0 controls but tab/CR/LF, surrogates, U+FFFE/FFFF)
+#: plus DEL and the C1 controls, which it can but NetSuite's pages and reports should not
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAKS = re.compile("[\t\r\n]+")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """``value`` without control characters: NUL, C0 (but tab/CR/LF in multi-line fields), DEL, C1,
+    and what XML 1.0 cannot carry. In single-line fields tab/CR/LF become one space. A NUL anywhere in
+    a SOAP envelope makes NetSuite refuse the whole request (a SAXParseException for every record of
+    the batch), so no builder output ever holds one."""
+    value = _XML_INVALID.sub("", value)
+    if not multiline:
+        value = _LINE_BREAKS.sub(" ", value).strip()
+    return value
+
+
+def fit_field(field: str, value: str, *, record: str | None = None) -> str:
+    """``value`` cleaned and within ``FIELD_LIMITS[field]``: cut when the field is in
+    :data:`TRUNCATED_FIELDS`, else :class:`FieldTooLongError`."""
+    value = clean_text(value, multiline=field in MULTILINE_FIELDS)
+    limit = FIELD_LIMITS.get(field)
+    if limit is not None and len(value) > limit:
+        if field not in TRUNCATED_FIELDS:
+            raise FieldTooLongError(field=field, limit=limit, length=len(value), record=record)
+        value = value[:limit].rstrip()
+    return value
+
+
+def _finish(value: Any, *, record: str | None, field: str | None = None) -> Any:
+    """Clean every text field of a record dict (recursively) and apply :data:`FIELD_LIMITS`."""
+    if isinstance(value, Mapping):
+        return {key: _finish(item, record=record, field=key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finish(item, record=record, field=field) for item in value]
+    if isinstance(value, str):
+        if field in _ID_FIELDS:
+            return _check_external_id(value) if field == "externalId" else value
+        return fit_field(field or "", value, record=record)
+    return value
 
 
 def ref(internal_id: str | int | None = None, *, external_id: str | None = None) -> dict[str, str]:
@@ -99,18 +296,31 @@ def money(value: Decimal | int | str) -> Decimal:
     return Decimal(value)
 
 
-def country_code(iso2: str) -> str:
+def country_code(iso2: str, *, record: str | None = None) -> str:
+    """ISO 3166-1 alpha-2 (any case; ``UK`` for ``GB``) -> NetSuite ``Country`` value, or
+    :class:`UnknownCountryError` (a ``ValueError``) for a code NetSuite's enumeration does not know."""
+    code = (iso2 or "").strip().upper()
+    code = COUNTRY_ALIASES.get(code, code)
     try:
-        return COUNTRIES[iso2.upper()]
+        return COUNTRIES[code]
     except KeyError:
-        raise ValueError(
-            f"country {iso2!r} has no NetSuite Country value in amazon_netsuite.netsuite.records.COUNTRIES"
+        where = f"{record!r}: " if record else ""
+        raise UnknownCountryError(
+            f"{where}country {iso2!r} is not an ISO 3166-1 alpha-2 code NetSuite knows "
+            "(amazon_netsuite.netsuite.countries.COUNTRIES); correct the address at the source and replay",
+            field="country",
+            record=record,
         ) from None
 
 
 @dataclass(frozen=True)
 class Address:
-    """A postal address (Amazon's shipping address fields)."""
+    """A postal address (Amazon's shipping address fields).
+
+    :meth:`to_record` cleans control characters, cuts address lines, addressee and attention to
+    NetSuite's limits, and raises :class:`FieldTooLongError` for an overlong city, state, zip or phone
+    and :class:`UnknownCountryError` for a country NetSuite does not know.
+    """
 
     country: str  # ISO 3166-1 alpha-2
     addressee: str | None = None
@@ -123,9 +333,9 @@ class Address:
     zip: str | None = None
     phone: str | None = None
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self, *, record: str | None = None) -> dict[str, Any]:
         fields = {
-            "country": country_code(self.country),
+            "country": country_code(self.country, record=record),
             "addressee": self.addressee,
             "attention": self.attention,
             "addr1": self.addr1,
@@ -136,7 +346,8 @@ class Address:
             "zip": self.zip,
             "addrPhone": self.phone,
         }
-        return {key: value for key, value in fields.items() if value}
+        cleaned = _finish({key: value for key, value in fields.items() if value}, record=record)
+        return {key: value for key, value in cleaned.items() if value}
 
 
 #: the Address fields that make two address book entries the same address
@@ -190,6 +401,20 @@ def merge_addressbook(
     return entries
 
 
+def customer_entity_id(name: str, external_id: str) -> str:
+    """A customer name (``entityId``) unique per buyer: ``name`` plus a short stable suffix from the
+    externalId's hash, within NetSuite's 83 characters, e.g. ``John Smith (3FA2C1)``.
+
+    Without auto-numbering NetSuite refuses a second customer with the same name ("A customer record
+    with this ID already exists"), so two buyers called John Smith need two different entityIds; the
+    suffix comes from the externalId, so re-upserting the same buyer keeps the same name.
+    """
+    suffix = hashlib.sha256(external_id.encode()).hexdigest()[:6].upper()
+    tail = f" ({suffix})"
+    base = clean_text(name)[: FIELD_LIMITS["entityId"] - len(tail)].rstrip()
+    return f"{base}{tail}" if base else suffix
+
+
 def build_customer(
     *,
     external_id: str,
@@ -204,6 +429,7 @@ def build_customer(
     is_person: bool | None = None,
     category_id: str | int | None = None,
     custom_field_values: Mapping[str, Any] | None = None,
+    auto_numbering: bool = False,
 ) -> dict[str, Any]:
     """A ``customer`` record with a single default shipping + billing address.
 
@@ -213,29 +439,46 @@ def build_customer(
 
     A person needs a last name (NetSuite requires firstName/lastName for individuals); without one,
     the buyer becomes a company named ``company_name`` (or the address addressee).
+
+    ``entityId`` (the customer's name in lists, unique per account) is the buyer's name plus a stable
+    suffix from the externalId (:func:`customer_entity_id`), so namesakes never collide; with
+    ``auto_numbering=True`` (the account numbers customers itself: ``NetSuiteHook.customer_auto_numbering``,
+    from the connection extra ``customer_auto_numbering``) none is sent and NetSuite assigns it.
+
+    Text is cleaned of control characters and cut to NetSuite's limits where that is harmless (names,
+    address lines, addressee/attention); an overlong e-mail, phone, city, state or zip raises
+    :class:`FieldTooLongError` and an unknown country :class:`UnknownCountryError` (both ``ValueError``).
     """
+    external_id = _check_external_id(external_id)
     person = is_person if is_person is not None else bool(last_name)
     record: dict[str, Any] = {
-        "externalId": _check_external_id(external_id),
+        "externalId": external_id,
         "isPerson": person,
         "subsidiary": ref(subsidiary_id),
     }
     if person:
-        if not last_name:
-            raise ValueError(f"customer {external_id!r}: a person needs a last name")
-        record["firstName"] = (first_name or "-")[:32]
-        record["lastName"] = last_name[:32]
+        last = clean_text(last_name or "")
+        if not last:
+            raise RecordFieldError(f"customer {external_id!r}: a person needs a last name", field="lastName", record=external_id)
+        record["firstName"] = clean_text(first_name or "") or "-"
+        record["lastName"] = last
+        display = " ".join(p for p in (clean_text(first_name or ""), last) if p)
     else:
-        name = company_name or (address.addressee if address else None)
+        name = clean_text(company_name or (address.addressee if address and address.addressee else "") or "")
         if not name:
-            raise ValueError(f"customer {external_id!r}: a company needs company_name or an addressee")
-        record["companyName"] = name[:83]
+            raise RecordFieldError(
+                f"customer {external_id!r}: a company needs company_name or an addressee", field="companyName", record=external_id
+            )
+        record["companyName"] = name
+        display = name
+    if not auto_numbering:
+        record["entityId"] = customer_entity_id(display, external_id)
     if currency_id is not None:
         record["currency"] = ref(currency_id)
     if category_id is not None:
         record["category"] = ref(category_id)
     if email:
-        record["email"] = email
+        record["email"] = email.strip()
     if phone:
         record["phone"] = phone
     if address is not None:
@@ -245,17 +488,26 @@ def build_customer(
                 "defaultBilling": True,
                 "isResidential": person,
                 "label": "Amazon",
-                "addressbookAddress": address.to_record(),
+                "addressbookAddress": address.to_record(record=external_id),
             }
         ]
     if custom_field_values:
         record["customFieldList"] = custom_fields(custom_field_values)
-    return record
+    return _finish(record, record=external_id)
 
 
 @dataclass(frozen=True)
 class SalesOrderLine:
-    """One order line. ``line`` keys it for later upserts (NetSuite numbers new lines 1, 2, ...)."""
+    """One line of a sales transaction. ``line`` keys it for later upserts (NetSuite numbers new lines
+    1, 2, ...).
+
+    Tax (see docs/netsuite-quirks.md, "Tax"): in a per-line tax subsidiary give ``tax_code_id`` on every
+    taxable line; NetSuite sets ``taxRate1`` from the code and computes ``tax1Amt`` itself
+    (amount x rate, half-up to cents) and ignores a ``tax_amount`` sent unless the account allows tax
+    overrides. A line whose item is not taxable (an other-charge item such as marketplace-facilitator
+    tax) needs no code. In a US legacy header-tax subsidiary set ``is_taxable`` instead and give the
+    order a ``tax_item_id``.
+    """
 
     item_id: str | int
     quantity: Decimal
@@ -267,6 +519,7 @@ class SalesOrderLine:
     tax_amount: Decimal | None = None
     location_id: str | int | None = None
     is_closed: bool | None = None
+    is_taxable: bool | None = None
 
     def to_record(self, index: int) -> dict[str, Any]:
         quantity = Decimal(self.quantity)
@@ -290,6 +543,8 @@ class SalesOrderLine:
             record["taxCode"] = ref(self.tax_code_id)
         if self.tax_amount is not None:
             record["tax1Amt"] = money(self.tax_amount)
+        if self.is_taxable is not None:
+            record["isTaxable"] = self.is_taxable
         if self.location_id is not None:
             record["location"] = ref(self.location_id)
         if self.is_closed is not None:
@@ -312,6 +567,7 @@ def build_sales_order(
     shipping_tax_code_id: str | int | None = None,
     handling_cost: Decimal | None = None,
     handling_tax_code_id: str | int | None = None,
+    tax_item_id: str | int | None = None,
     ship_address: Address | None = None,
     other_ref_num: str | None = None,
     memo: str | None = None,
@@ -325,13 +581,19 @@ def build_sales_order(
 
     The hook upserts transactions with ``replaceAll="false"``: lines are matched by ``line``, so an
     order that was already fulfilled or billed keeps its lines; cancel a line with ``is_closed=True``.
-    NetSuite computes ``subTotal``, ``taxTotal`` and ``total`` itself, so they are never sent; tax comes
-    from each line's ``taxCode`` (and ``shippingTaxCode``/``handlingTaxCode`` for shipping and handling).
+    NetSuite computes ``subTotal``, ``taxTotal`` and ``total`` itself, so they are never sent:
+    ``total`` = lines + their tax + shipping + handling + the tax of ``shipping_tax_code_id`` /
+    ``handling_tax_code_id`` (per-line tax), or lines + round(taxable lines x the rate of
+    ``tax_item_id``) in a US legacy header-tax subsidiary. Compare the stored total in reconciliation.
+
+    Text fields are cleaned and fitted like :func:`build_customer`'s (memo cut at 999 characters; an
+    overlong ``other_ref_num`` raises :class:`FieldTooLongError`).
     """
     if not lines:
         raise ValueError(f"sales order {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
     record: dict[str, Any] = {
-        "externalId": _check_external_id(external_id),
+        "externalId": external_id,
         "entity": dict(customer),
         "subsidiary": ref(subsidiary_id),
         "currency": ref(currency_id),
@@ -348,21 +610,23 @@ def build_sales_order(
         record["class"] = ref(class_id)
     if shipping_cost is not None:
         record["shippingCost"] = money(shipping_cost)
-        if shipping_tax_code_id is not None:
-            record["shippingTaxCode"] = ref(shipping_tax_code_id)
+    if shipping_tax_code_id is not None:
+        record["shippingTaxCode"] = ref(shipping_tax_code_id)
     if handling_cost is not None:
         record["handlingCost"] = money(handling_cost)
-        if handling_tax_code_id is not None:
-            record["handlingTaxCode"] = ref(handling_tax_code_id)
+    if handling_tax_code_id is not None:
+        record["handlingTaxCode"] = ref(handling_tax_code_id)
+    if tax_item_id is not None:
+        record["taxItem"] = ref(tax_item_id)
     if ship_address is not None:
-        record["shippingAddress"] = ship_address.to_record()
+        record["shippingAddress"] = ship_address.to_record(record=external_id)
     if other_ref_num:
         record["otherRefNum"] = other_ref_num
     if memo:
         record["memo"] = memo
     if custom_field_values:
         record["customFieldList"] = custom_fields(custom_field_values)
-    return record
+    return _finish(record, record=external_id)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -378,10 +642,10 @@ def journal_entry_external_id(settlement_id: str | int, part: int | None = None)
     if settlement_id is None or str(settlement_id).strip() == "":
         raise ValueError("a settlement id is needed for the journal entry externalId")
     if part is None:
-        return _check_external_id(f"AMZ-JE-{settlement_id}")
+        return document_external_id("journalEntry", settlement_id)
     if isinstance(part, bool) or not isinstance(part, int) or part < 1:
         raise ValueError(f"journal entry part must be a positive int, got {part!r}")
-    return _check_external_id(f"AMZ-JE-{settlement_id}-{part}")
+    return document_external_id("journalEntry", settlement_id, part)
 
 
 @dataclass(frozen=True)
@@ -483,8 +747,9 @@ def build_journal_entry(
             f"journal entry {external_id!r} does not balance: debits {total_debit} - credits {total_credit} "
             f"= {total_debit - total_credit}; check the GL mapping of its rows"
         )
+    external_id = _check_external_id(external_id)
     record: dict[str, Any] = {
-        "externalId": _check_external_id(external_id),
+        "externalId": external_id,
         "subsidiary": ref(subsidiary_id),
         "currency": ref(currency_id),
         "tranDate": tran_date,
@@ -496,4 +761,4 @@ def build_journal_entry(
         record["memo"] = memo
     if custom_field_values:
         record["customFieldList"] = custom_fields(custom_field_values)
-    return record
+    return _finish(record, record=external_id)

@@ -11,6 +11,14 @@ from decimal import Decimal
 PERIOD_CLOSED_CODES = frozenset({"TRAN_PERIOD_CLOSED", "TRAN_PRD_CLOSED", "CLOSED_TRAN_PRD"})
 #: status codes for a journal entry whose debits and credits differ
 UNBALANCED_CODES = frozenset({"JE_AMOUNTS_MUST_BALANCE", "TRANS_LINES_UNBALNCD"})
+#: a customer (entity) name already in use: NetSuite answers UNIQUE_CUST_ID_REQD for customers; the
+#: other codes of the enumeration are kept so a flow never misses the case
+DUPLICATE_NAME_CODES = frozenset({"UNIQUE_CUST_ID_REQD", "DUP_ENTITY", "DUP_ENTITY_NAME", "UNIQUE_ENTITY_NAME_REQD"})
+#: a list write stopped at NetSuite's time limit before this record: it was not saved, send it again
+NOT_PROCESSED_CODES = frozenset({"EXCEEDED_MAX_TIME"})
+#: a line without the tax code its subsidiary requires
+TAX_CODE_MISSING_CODES = frozenset({"TAX_CODE_REQD"})
+_FIELD_TOO_LONG = re.compile(r"contained more than the maximum number")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -43,6 +51,26 @@ class RecordResult:
     def unbalanced(self) -> bool:
         """NetSuite refused a journal entry whose debits and credits differ."""
         return self.error_code in UNBALANCED_CODES
+
+    @property
+    def duplicate_name(self) -> bool:
+        """NetSuite refused a customer whose name (entityId) another customer has (no auto-numbering)."""
+        return self.error_code in DUPLICATE_NAME_CODES
+
+    @property
+    def not_processed(self) -> bool:
+        """NetSuite never reached this record (the list write hit its time limit): safe to send again."""
+        return self.error_code in NOT_PROCESSED_CODES
+
+    @property
+    def field_too_long(self) -> bool:
+        """NetSuite refused a text field longer than its limit ("The field X contained more than ...")."""
+        return self.error_code == "EXCEEDED_MAX_FIELD_LENGTH" or bool(_FIELD_TOO_LONG.search(self.error_message or ""))
+
+    @property
+    def tax_code_missing(self) -> bool:
+        """A taxable line without the tax code its (per-line tax) subsidiary requires."""
+        return self.error_code in TAX_CODE_MISSING_CODES or (self.error_message or "").endswith("for: Tax Code")
 
     def describe(self) -> str:
         """One line for logs and dead-letter reasons (ids and NetSuite's wording only, no PII)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from zeep.xsd import ComplexType
 from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
     NetSuiteError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
+    NetSuiteRequestTooLargeError,
     NetSuiteThrottledError,
     NetSuiteUnavailableError,
 )
@@ -50,6 +53,8 @@ RECORD_TYPES: dict[str, tuple[str, str, str]] = {
     "location": ("accounting", "lists", "Location"),
     "currency": ("accounting", "lists", "Currency"),
     "accountingPeriod": ("accounting", "lists", "AccountingPeriod"),
+    "salesTaxItem": ("accounting", "lists", "SalesTaxItem"),
+    "otherChargeSaleItem": ("accounting", "lists", "OtherChargeSaleItem"),
     "salesOrder": ("sales", "transactions", "SalesOrder"),
     "cashSale": ("sales", "transactions", "CashSale"),
     "invoice": ("sales", "transactions", "Invoice"),
@@ -58,6 +63,9 @@ RECORD_TYPES: dict[str, tuple[str, str, str]] = {
     "creditMemo": ("customers", "transactions", "CreditMemo"),
     "cashRefund": ("customers", "transactions", "CashRefund"),
     "journalEntry": ("general", "transactions", "JournalEntry"),
+    "inventoryAdjustment": ("inventory", "transactions", "InventoryAdjustment"),
+    "transferOrder": ("inventory", "transactions", "TransferOrder"),
+    "itemReceipt": ("purchases", "transactions", "ItemReceipt"),
 }
 
 #: record type -> (basic search type in platform.common, value of its ``type`` enum filter or None).
@@ -68,6 +76,8 @@ SEARCH_TYPES: dict[str, tuple[str, str | None]] = {
     "location": ("LocationSearchBasic", None),
     "subsidiary": ("SubsidiarySearchBasic", None),
     "accountingPeriod": ("AccountingPeriodSearchBasic", None),
+    "salesTaxItem": ("SalesTaxItemSearchBasic", None),
+    "otherChargeSaleItem": ("ItemSearchBasic", "_otherCharge"),
     "salesOrder": ("TransactionSearchBasic", "_salesOrder"),
     "cashSale": ("TransactionSearchBasic", "_cashSale"),
     "invoice": ("TransactionSearchBasic", "_invoice"),
@@ -76,12 +86,25 @@ SEARCH_TYPES: dict[str, tuple[str, str | None]] = {
     "creditMemo": ("TransactionSearchBasic", "_creditMemo"),
     "cashRefund": ("TransactionSearchBasic", "_cashRefund"),
     "journalEntry": ("TransactionSearchBasic", "_journal"),
+    "inventoryAdjustment": ("TransactionSearchBasic", "_inventoryAdjustment"),
+    "transferOrder": ("TransactionSearchBasic", "_transferOrder"),
+    "itemReceipt": ("TransactionSearchBasic", "_itemReceipt"),
 }
+#: operators of ``SearchStringField`` the hook uses on text fields (NetSuite compares ignoring case)
+STRING_OPERATORS = ("is", "contains", "startsWith", "endsWith")
 
 _THROTTLE_FAULTS = {"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault"}
 _THROTTLE_CODES = {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "EXCEEDED_MAX_CONCUR_RQST"}
-_AUTH_FAULTS = {"invalidCredentialsFault", "invalidSessionFault", "invalidAccountFault"}
+_AUTH_FAULTS = {"invalidCredentialsFault", "invalidSessionFault", "invalidAccountFault", "insufficientPermissionFault"}
+_AUTH_CODES = {
+    "INVALID_LOGIN_ATTEMPT", "INVALID_LOGIN", "INVALID_LOGIN_CREDENTIALS", "INVALID_LOGIN_IP", "LOGIN_DISABLED",
+    "WS_LOG_IN_REQD", "INVALID_ACCT", "INVALID_ROLE", "ROLE_REQUIRED", "INSUFFICIENT_PERMISSION",
+    "WS_PERMISSION_REQD", "WS_FEATURE_REQD", "SESSION_TIMED_OUT",
+}
+_SIZE_FAULTS = {"exceededRequestSizeFault"}
 _NOT_FOUND_CODES = {"RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"}
+#: what XML 1.0 cannot carry: lxml refuses to serialise it, which would fail the whole request
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def record_type_of(record_type: str) -> tuple[str, str, str]:
@@ -280,6 +303,21 @@ def from_soap(value: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 _CLIENTS: dict[str, NetSuiteClient] = {}
 _WIRE_LOG = logging.getLogger(f"{__name__}.wire")
+#: HTTP status of the last response on this thread: zeep turns an error page (HTML that parses as
+#: XML) into "Unknown fault occured" and drops the status, which tells a 401 from a 503
+_HTTP = threading.local()
+
+
+def _record_status(transport: Any) -> None:
+    """Wrap ``transport.post`` so the status of each response is kept per thread (clients are shared)."""
+    original = transport.post
+
+    def post(address: str, message: Any, headers: Any) -> Any:
+        response = original(address, message, headers)
+        _HTTP.status = getattr(response, "status_code", None)
+        return response
+
+    transport.post = post
 _WIRE_LOG.setLevel(logging.INFO)
 _CLIENTS_LOCK = threading.Lock()
 
@@ -348,6 +386,7 @@ def build_client(settings: SoapSettings) -> NetSuiteClient:
         # zeep's transport logs every envelope at DEBUG: buyer names, addresses, emails and the token
         # passport. Give it a logger that never emits DEBUG, whatever the task's log level.
         client._client.transport.logger = _WIRE_LOG
+        _record_status(client._client.transport)
         client.connect_tba(
             consumer_key=settings.consumer_key,
             consumer_secret=settings.consumer_secret,
@@ -378,8 +417,25 @@ def _fault_parts(fault: zeep.exceptions.Fault) -> tuple[str | None, str | None, 
     return name, code, message
 
 
-def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
-    """Map what zeep/netsuitesdk/requests raise onto the hook's error classes."""
+def _from_http_status(status: int, operation: str, what: str) -> NetSuiteError:
+    text = f"HTTP {status} from the SuiteTalk endpoint{what}"
+    if status in (401, 403):
+        return NetSuiteAuthError(
+            f"{text}: the account refused the request. Check the netsuite_default connection (account id, "
+            "data center URL, consumer key/secret, token id/secret) and the role's permissions.",
+            operation=operation,
+            code=f"HTTP_{status}",
+        )
+    if status == 413:
+        return NetSuiteRequestTooLargeError(text, operation=operation, code="HTTP_413")
+    if status >= 500 or status == 429 or status == 0:
+        return NetSuiteUnavailableError(text, operation=operation, code=f"HTTP_{status}" if status else "HTTP_ERROR")
+    return NetSuiteRequestError(text, operation=operation, code=f"HTTP_{status}")
+
+
+def translate_error(exc: BaseException, operation: str, *, http_status: int | None = None) -> NetSuiteError:
+    """Map what zeep/netsuitesdk/requests raise onto the hook's error classes (``http_status``: the
+    status of the response, when the exception lost it)."""
     if isinstance(exc, NetSuiteError):
         return exc
     original = exc
@@ -390,32 +446,41 @@ def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
     if isinstance(original, zeep.exceptions.Fault):
         if original.code is None and not isinstance(original.detail, etree._Element):
             # zeep's "Unknown fault occured": the server answered an error page, not a SOAP fault
-            return NetSuiteUnavailableError(
-                "the SuiteTalk endpoint answered an error page instead of SOAP", operation=operation, code="HTTP_ERROR"
-            )
+            return _from_http_status(http_status or 0, operation, " (an error page instead of SOAP)")
         name, code, message = _fault_parts(original)
         if name in _THROTTLE_FAULTS or code in _THROTTLE_CODES:
             return NetSuiteThrottledError(message, operation=operation, code=code or name)
-        if name in _AUTH_FAULTS or (code or "").startswith("INVALID_LOGIN"):
+        if name in _AUTH_FAULTS or code in _AUTH_CODES or (code or "").startswith("INVALID_LOGIN"):
             return NetSuiteAuthError(
                 f"{message} Check the netsuite_default connection (account id, consumer key/secret, "
                 "token id/secret) and the role's access-token permissions.",
                 operation=operation,
                 code=code or name,
             )
+        if name in _SIZE_FAULTS:
+            return NetSuiteRequestTooLargeError(message, operation=operation, code=code or name)
         if name == "unexpectedErrorFault" or code == "UNEXPECTED_ERROR":
             return NetSuiteUnavailableError(message, operation=operation, code=code)
         return NetSuiteRequestError(message, operation=operation, code=code or name)
     if isinstance(exc, NetSuiteRateLimitError):
         return NetSuiteThrottledError(exc.message, operation=operation, code="WS_REQUEST_BLOCKED")
     if isinstance(exc, NetSuiteLoginError):
-        return NetSuiteAuthError(exc.message, operation=operation, code=exc.code)
+        return NetSuiteAuthError(
+            f"{exc.message} Check the netsuite_default connection and the role's access-token permissions.",
+            operation=operation,
+            code=exc.code or "INVALID_LOGIN",
+        )
     if isinstance(exc, zeep.exceptions.TransportError):
-        status = exc.status_code or 0
-        text = f"HTTP {status} from the SuiteTalk endpoint"
-        if status >= 500 or status == 429:
-            return NetSuiteUnavailableError(text, operation=operation, code=f"HTTP_{status}")
-        return NetSuiteRequestError(text, operation=operation, code=f"HTTP_{status}")
+        status = exc.status_code or http_status or 0
+        if status == 200:  # a 200 whose body is not XML: NetSuite answered, but garbage
+            return NetSuiteMalformedResponseError(
+                "the SuiteTalk endpoint answered HTTP 200 with a body that is not XML", operation=operation, code="MALFORMED_RESPONSE"
+            )
+        return _from_http_status(status, operation, "")
+    if isinstance(exc, zeep.exceptions.XMLParseError):  # the answer does not match the WSDL (e.g. no status)
+        return NetSuiteMalformedResponseError(
+            f"the answer does not match the WSDL: {exc}", operation=operation, code="MALFORMED_RESPONSE"
+        )
     if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
         return NetSuiteUnavailableError(
             f"{type(exc).__name__} talking to the SuiteTalk endpoint", operation=operation, code=None
@@ -425,6 +490,23 @@ def translate_error(exc: BaseException, operation: str) -> NetSuiteError:
             f"the request does not match the WSDL: {exc}", operation=operation, code="WSDL_VALIDATION"
         )
     return NetSuiteRequestError(f"{type(exc).__name__}: {exc}", operation=operation, code=None)
+
+
+def _first_invalid_text(value: Any, path: str = "") -> str | None:
+    """The path of the first text in a record dict that XML 1.0 cannot carry, or None."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _first_invalid_text(item, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _first_invalid_text(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    elif isinstance(value, str) and _XML_INVALID.search(value):
+        return path or "value"
+    return None
 
 
 def _status_error(status: Any) -> tuple[str | None, str | None]:
@@ -477,14 +559,24 @@ class SoapBackend:
         )
 
     def call(self, operation: str, **kwargs: Any) -> Any:
+        _HTTP.status = None
         try:
             response = self.client.request(operation, **kwargs)
         except Exception as exc:
-            raise translate_error(exc, operation) from exc
+            raise translate_error(exc, operation, http_status=getattr(_HTTP, "status", None)) from exc
         return response.body
 
     # ------------------------------------------------------------------ writes
     def build_record(self, record_type: str, data: Mapping[str, Any]) -> Any:
+        """The zeep record for ``data``; ``ValueError`` for anything NetSuite could not take, among them
+        characters XML 1.0 cannot carry (a NUL would make lxml fail the whole envelope, and NetSuite
+        refuses such an envelope as a whole: one bad record must fail alone)."""
+        bad = _first_invalid_text(data)
+        if bad is not None:
+            raise ValueError(
+                f"{record_type} {data.get('externalId')!r}: field {bad} holds a control character XML cannot carry "
+                "(build records with amazon_netsuite.netsuite.records, which removes them)"
+            )
         replace_all = False if self.is_transaction(record_type) else None
         try:
             return to_soap(
@@ -528,8 +620,16 @@ class SoapBackend:
         self, operation: str, record_type: str, records: Sequence[Mapping[str, Any]], soap_records: list[Any]
     ) -> list[RecordResult]:
         body = self.call(operation, record=soap_records)
-        response_list = body.writeResponseList
+        response_list = getattr(body, "writeResponseList", None)
+        if response_list is None:
+            raise NetSuiteMalformedResponseError(
+                f"{operation} answered without a writeResponseList", operation=operation, code="MALFORMED_RESPONSE"
+            )
         responses = list(response_list.writeResponse or [])
+        if any(response.status is None for response in responses):
+            raise NetSuiteMalformedResponseError(
+                f"{operation} answered a writeResponse without a status", operation=operation, code="MALFORMED_RESPONSE"
+            )
         if response_list.status is not None and not response_list.status.isSuccess and not responses:
             code, message = _status_error(response_list.status)
             raise NetSuiteRequestError(message or "", operation=operation, code=code)
@@ -626,31 +726,55 @@ class SoapBackend:
                     operator="within", searchValue=_as_datetime(after), searchValue2=_as_datetime(before)
                 )
         if "email" in criteria:
-            fields["email"] = self.type(self._ns_core, "SearchStringField")(operator="is", searchValue=criteria["email"])
+            operator = criteria.get("email_operator", "is")
+            if operator not in STRING_OPERATORS:
+                raise ValueError(f"email operator {operator!r} is not one of {', '.join(STRING_OPERATORS)}")
+            fields["email"] = self.type(self._ns_core, "SearchStringField")(operator=operator, searchValue=criteria["email"])
         return basic(**fields)
 
-    def _page(self, operation: str, body: Any) -> SearchPage:
-        result = body.searchResult
+    def _page(self, operation: str, body: Any, expected_index: int) -> SearchPage:
+        """One search page, checked: a page that announces results but carries none, a page index other
+        than the one asked or out of range, or a missing status is a malformed answer
+        (:class:`NetSuiteMalformedResponseError`, retried by the hook), never an empty page."""
+        result = getattr(body, "searchResult", None)
+        if result is None or result.status is None:
+            raise NetSuiteMalformedResponseError(
+                f"page {expected_index} of the search came back without a status", operation=operation, code="MALFORMED_RESPONSE"
+            )
         if not result.status.isSuccess:
             code, message = _status_error(result.status)
             raise NetSuiteRequestError(message or "", operation=operation, code=code)
+        total_records = result.totalRecords or 0
+        total_pages = result.totalPages or 0
+        page_index = result.pageIndex or 1
         records = []
         if result.recordList is not None and result.recordList.record:
             records = [from_soap(record) for record in result.recordList.record]
+        problem = None
+        if total_records > 0 and not records:
+            problem = f"announces {total_records} records but page {page_index} carries no record list"
+        elif total_records > 0 and not 1 <= page_index <= max(total_pages, 1):
+            problem = f"page index {page_index} is outside 1..{total_pages}"
+        elif total_records > 0 and page_index != expected_index:
+            problem = f"answered page {page_index} for page {expected_index}"
+        if problem is not None:
+            raise NetSuiteMalformedResponseError(
+                f"malformed search answer: {problem}", operation=operation, code="MALFORMED_RESPONSE"
+            )
         return SearchPage(
             records=records,
-            total_records=result.totalRecords or 0,
-            total_pages=result.totalPages or 0,
-            page_index=result.pageIndex or 1,
+            total_records=total_records,
+            total_pages=total_pages,
+            page_index=page_index,
             search_id=result.searchId,
         )
 
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
-        return self._page("search", self.call("search", searchRecord=self._search_record(record_type, criteria)))
+        return self._page("search", self.call("search", searchRecord=self._search_record(record_type, criteria)), 1)
 
     def search_more(self, search_id: str, page_index: int) -> SearchPage:
         return self._page(
-            "searchMoreWithId", self.call("searchMoreWithId", searchId=search_id, pageIndex=page_index)
+            "searchMoreWithId", self.call("searchMoreWithId", searchId=search_id, pageIndex=page_index), page_index
         )
 
     def item_availability(self, item_ids: Iterable[str], since: datetime | None) -> list[ItemAvailability]:

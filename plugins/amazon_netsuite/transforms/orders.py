@@ -44,7 +44,9 @@ from amazon_netsuite.ledger.store import content_hash
 from amazon_netsuite.mappings import MappingLookupError, Mappings, Marketplace, TaxCode
 from amazon_netsuite.netsuite.records import (
     Address,
+    FieldTooLongError,
     SalesOrderLine,
+    UnknownCountryError,
     build_customer,
     build_sales_order,
     customer_external_id,
@@ -313,7 +315,7 @@ def _net_parts(money: _ItemMoney) -> dict[str, Decimal]:
 # ------------------------------------------------------------------------------------------ customers
 
 
-def plan_customer(order: Mapping[str, Any], marketplace: Marketplace) -> CustomerPlan:
+def plan_customer(order: Mapping[str, Any], marketplace: Marketplace, *, auto_numbering: bool = False) -> CustomerPlan:
     """per_buyer with the buyer's (stable, anonymised) Amazon e-mail -> that buyer's customer;
     otherwise -> the marketplace's generic customer. Amazon returns ``buyerEmail`` only for MFN orders
     (UNSHIPPED/PARTIALLY_SHIPPED/SHIPPED) and only to apps with the right role: an order of a
@@ -338,6 +340,7 @@ def plan_customer(order: Mapping[str, Any], marketplace: Marketplace) -> Custome
         email=email,
         address=address,
         is_person=not company,
+        auto_numbering=auto_numbering,
     )
     return CustomerPlan(external_id=external_id, email=email, record=record, address=address)
 
@@ -345,24 +348,30 @@ def plan_customer(order: Mapping[str, Any], marketplace: Marketplace) -> Custome
 # ------------------------------------------------------------------------------------------ orders
 
 
-def plan_order(order: Mapping[str, Any], mappings: Mappings, *, bounds: Bounds = DEFAULT_BOUNDS) -> OrderPlan:
+def plan_order(order: Mapping[str, Any], mappings: Mappings, *, bounds: Bounds = DEFAULT_BOUNDS,
+               auto_numbering: bool = False) -> OrderPlan:
     """Decide what one Amazon order becomes. Raises :class:`OrderTransformError` with a reason.
 
     Whatever an order holds (a quantity that is not a number, a date that does not parse, a country
     NetSuite does not know, a field beyond NetSuite's limits) ends as an ``OrderTransformError`` for that
-    order alone, never as an exception that stops the batch.
+    order alone, never as an exception that stops the batch. ``auto_numbering``: the NetSuite account
+    numbers customers itself (no entityId is sent; ``NetSuiteHook.customer_auto_numbering``).
     """
     order_id = str(order.get("orderId") or "") if isinstance(order, Mapping) else ""
     try:
-        return _plan_order(order, mappings, bounds)
+        return _plan_order(order, mappings, bounds, auto_numbering)
     except OrderTransformError:
         raise
+    except UnknownCountryError as exc:
+        raise OrderTransformError(order_id or "?", "unknown_country", str(exc)) from exc
+    except FieldTooLongError as exc:
+        raise OrderTransformError(order_id or "?", "field_too_long", str(exc)) from exc
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         raise OrderTransformError(order_id or "?", "malformed_order",
                                   f"cannot be read ({type(exc).__name__}: {exc})"[:500]) from exc
 
 
-def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds) -> OrderPlan:
+def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds, auto_numbering: bool) -> OrderPlan:
     order_id = str(order.get("orderId") or "")
     if not order_id:
         raise OrderTransformError("?", "malformed_order", "the order has no orderId")
@@ -393,7 +402,7 @@ def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds) ->
                          content_hash=content_hash({"status": status, "lines": count}))
     if status not in SYNCED_STATUSES:
         raise OrderTransformError(order_id, "unknown_status", f"unknown fulfillment status {status!r}")
-    return _plan_sales_order(order, mappings, marketplace, base, bounds)
+    return _plan_sales_order(order, mappings, marketplace, base, bounds, auto_numbering)
 
 
 def _has_promotion_line(item: Mapping[str, Any], marketplace: Marketplace) -> bool:
@@ -452,7 +461,8 @@ def _choose_code(codes: list[TaxCode], pieces: list[Decimal], tax: Decimal) -> T
     return best[1] if best else None
 
 
-def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base: dict, bounds: Bounds) -> OrderPlan:  # noqa: C901
+def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base: dict, bounds: Bounds,  # noqa: C901
+                      auto_numbering: bool) -> OrderPlan:
     order_id = base["order_id"]
     currency = marketplace.currency
     if marketplace.currency_id is None:
@@ -675,7 +685,7 @@ def _plan_sales_order(order, mappings: Mappings, marketplace: Marketplace, base:
             f"the sales order would total {computed} {currency} but Amazon's grandTotal is {grand_total} {currency}",
         )
 
-    customer = plan_customer(order, marketplace)
+    customer = plan_customer(order, marketplace, auto_numbering=auto_numbering)
     buyer = order.get("buyer") or {}
     custom_fields = {
         ORDER_ID_FIELD: order_id,

@@ -12,6 +12,20 @@ import pytest
 from sandbox.runner import start_servers
 
 FAST_RETRY = {"max_attempts": 8, "backoff_initial": 0.01, "backoff_max": 0.2}
+#: the emulator's administrator settings for every test: NetSuite's defaults, but saves take no time
+#: (only the tests about latency set it)
+TEST_CONFIG = {
+    "concurrency_limit": 5,
+    "latency_ms": 0,
+    "latency_per_record_ms": 0,
+    "latency_per_line_ms": 0,
+    "max_request_bytes": 100 * 1024 * 1024,
+    "request_timeout_s": 900,
+    "customer_auto_numbering": False,
+    "tax_override": False,
+    "tax_modes": {},
+    "period_locks": {},
+}
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +42,18 @@ def base_connection(netsuite_server) -> dict:
 
 
 @pytest.fixture
+def test_config() -> dict:
+    """The administrator settings every test starts from (a copy: tests may change theirs)."""
+    return json.loads(json.dumps(TEST_CONFIG))
+
+
+@pytest.fixture
 def admin(netsuite_server) -> Iterator[httpx.Client]:
     """The emulator's admin API, with a fresh seeded state and default limits for every test."""
     with httpx.Client(base_url=netsuite_server, timeout=30) as client:
         client.post("/_sandbox/reset").raise_for_status()
         client.post("/_sandbox/seed", json={"seed": 0}).raise_for_status()
-        client.post("/_sandbox/config", json={"concurrency_limit": 5, "latency_ms": 0}).raise_for_status()
+        client.post("/_sandbox/config", json=TEST_CONFIG).raise_for_status()
         yield client
 
 

@@ -75,7 +75,7 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
         so = build_sales_order(
             external_id="AMZ-SO-CONF-1", customer=ref(100), subsidiary_id=2, currency_id=1,
             tran_date=date(2024, 5, 1), location_id=1, shipping_cost=Decimal("4.99"),
-            lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("9.99"), tax_amount=Decimal("0.80"))],
+            lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("9.99"), tax_code_id=51, tax_amount=Decimal("0.80"))],
             custom_field_values={"custbody_amazon_order_id": "113-0000000-0000001", "custbody_flag": True},
         )
         backend = hook.backend
@@ -109,6 +109,18 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
         hook.get_records("journalEntry", ["AMZ-JE-CONF-1"], by="externalId")
         hook.search_by_external_ids("journalEntry", ["AMZ-JE-CONF-1"])
         hook.get_accounting_periods()
+        hook.get_records("salesTaxItem", ["31", "51"])
+        hook.get_records("otherChargeSaleItem", ["601", "611"])
+        hook.search_by_external_ids("salesTaxItem", ["NONE"])
+        list(hook.iter_customers_by_email(operator="contains", value="@example.invalid"))
+        taxed = build_sales_order(
+            external_id="AMZ-SO-CONF-TAX", customer=ref(101), subsidiary_id=4, currency_id=3, tran_date=date(2026, 11, 2),
+            location_id=7, shipping_cost=Decimal("3.99"), shipping_tax_code_id=31,
+            lines=[SalesOrderLine(item_id=501, quantity=Decimal(1), rate=Decimal("10.00"), tax_code_id=31),
+                   SalesOrderLine(item_id=603, quantity=Decimal(1), rate=Decimal("2.00"))],
+        )
+        hook.upsert_records("salesOrder", [taxed, dict(taxed, externalId="AMZ-SO-CONF-TAX-2", itemList=[
+            dict(taxed["itemList"][0], taxCode={"internalId": "41"})])])
         admin.post("/_sandbox/config", json={"concurrency_limit": 1, "latency_ms": 0})
         admin.post("/_sandbox/faults", json={"operation": "get", "fault": "ExceededConcurrentRequestLimitFault"})
         hook.get_record("customer", internal_id="100")
@@ -136,4 +148,4 @@ def test_given_every_operation_when_exchanged_then_requests_and_responses_match_
     assert len(je_writes) == 3
     assert {node.get("replaceAll") for e in je_writes for node in e.xpath("//*[local-name()='lineList']")} == {"false"}
     codes = {node.text for _, e in capture.received for node in e.xpath("//*[local-name()='statusDetail']/*[local-name()='code']")}
-    assert {"TRAN_PERIOD_CLOSED", "JE_AMOUNTS_MUST_BALANCE"} <= codes
+    assert {"TRAN_PERIOD_CLOSED", "JE_AMOUNTS_MUST_BALANCE", "INVALID_KEY_OR_REF"} <= codes

@@ -31,6 +31,7 @@ US_SUBSIDIARY, UK_SUBSIDIARY = 2, 4
 USD = 1
 US_WAREHOUSE = 1
 MUG, TEE_M = 501, 502
+US_NOT_TAXABLE, US_IL = 11, 51  # tax codes of subsidiary 2 (0 % and 6.25 %)
 
 
 def company(n: int, *, subsidiary: int = US_SUBSIDIARY, prefix: str = "T") -> dict:
@@ -47,7 +48,7 @@ def order(order_id: str, *, customer: dict | None = None, lines=None, **kwargs) 
         currency_id=USD,
         tran_date=date(2024, 5, 1),
         location_id=US_WAREHOUSE,
-        lines=lines or [SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99"))],
+        lines=lines or [SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99"), tax_code_id=US_NOT_TAXABLE)],
         **kwargs,
     )
 
@@ -109,13 +110,13 @@ class TestIdempotency:
 
     def test_given_an_order_when_upserted_again_then_lines_are_kept_not_duplicated(self, hook):
         so = order("111-0000001-0000001", lines=[
-            SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99")),
-            SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00")),
+            SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99"), tax_code_id=US_NOT_TAXABLE),
+            SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00"), tax_code_id=US_NOT_TAXABLE),
         ])
         first = hook.upsert_records("salesOrder", [so])[0]
         changed = order("111-0000001-0000001", lines=[
-            SalesOrderLine(item_id=MUG, quantity=Decimal(3), rate=Decimal("9.99")),
-            SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00")),
+            SalesOrderLine(item_id=MUG, quantity=Decimal(3), rate=Decimal("9.99"), tax_code_id=US_NOT_TAXABLE),
+            SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00"), tax_code_id=US_NOT_TAXABLE),
         ])
         second = hook.upsert_records("salesOrder", [changed])[0]
 
@@ -140,17 +141,22 @@ class TestSalesOrderRules:
         so = order(
             "TOTALS-1",
             lines=[
-                SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99"), tax_amount=Decimal("1.60")),
-                SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00"), tax_amount=Decimal("1.20")),
+                SalesOrderLine(item_id=MUG, quantity=Decimal(2), rate=Decimal("9.99"), tax_code_id=US_IL),
+                SalesOrderLine(item_id=TEE_M, quantity=Decimal(1), rate=Decimal("15.00"), tax_code_id=US_IL),
             ],
             shipping_cost=Decimal("4.99"),
+            shipping_tax_code_id=US_IL,
         )
         so["discountRate"] = "-2.00"
-        internal_id = hook.upsert_records("salesOrder", [so])[0].internal_id
-        record = hook.get_record("salesOrder", internal_id=internal_id)
-        # 19.98 + 15.00 - 2.00 + (1.60 + 1.20) + 4.99
+        result = hook.upsert_records("salesOrder", [so])[0]
+        assert result.ok, result.describe()
+        record = hook.get_record("salesOrder", internal_id=result.internal_id)
+        # tax per line at 6.25 %, half-up: 19.98 -> 1.25 (1.24875), 15.00 -> 0.94 (0.9375), shipping 4.99 -> 0.31
+        assert [line["tax1Amt"] for line in record["itemList"]] == [Decimal("1.25"), Decimal("0.94")]
+        assert record["shippingTax1Rate"] == Decimal("6.25")
+        # 19.98 + 15.00 - 2.00 + (1.25 + 0.94 + 0.31) + 4.99
         assert (record["subTotal"], record["taxTotal"], record["total"]) == (
-            Decimal("34.98"), Decimal("2.8"), Decimal("40.77")
+            Decimal("34.98"), Decimal("2.5"), Decimal("40.47")
         )
         assert record["status"] == "Pending Fulfillment" and record["tranId"].startswith("SO")
 
@@ -159,7 +165,7 @@ class TestSalesOrderRules:
         assert result.error_code == "USER_ERROR" and "subsidiary" in result.error_message
 
     def test_given_an_unknown_item_then_invalid_key_or_ref(self, hook):
-        so = order("ITEM-1", lines=[SalesOrderLine(item_id=999999, quantity=Decimal(1), rate=Decimal(1))])
+        so = order("ITEM-1", lines=[SalesOrderLine(item_id=999999, quantity=Decimal(1), rate=Decimal(1), tax_code_id=US_NOT_TAXABLE)])
         result = hook.upsert_records("salesOrder", [so])[0]
         assert result.error_code == "INVALID_KEY_OR_REF" and "item" in result.error_message
 
@@ -358,7 +364,7 @@ class TestCustomFields:
         so = build_sales_order(
             external_id=sales_order_external_id(AMAZON_ORDER_ID), customer=ref(100), subsidiary_id=US_SUBSIDIARY,
             currency_id=USD, tran_date=date(2024, 5, 1), location_id=US_WAREHOUSE,
-            lines=[SalesOrderLine(item_id=MUG, quantity=Decimal(1), rate=Decimal("9.99"))],
+            lines=[SalesOrderLine(item_id=MUG, quantity=Decimal(1), rate=Decimal("9.99"), tax_code_id=US_NOT_TAXABLE)],
             custom_field_values={"custbody_amazon_order_id": AMAZON_ORDER_ID, "custbody_amazon_channel": "MFN"},
         )
         result = hook.upsert_records("salesOrder", [so])[0]

@@ -196,3 +196,140 @@ class TestRedaction:
         result = RecordResult("customer", "AMZ-CU-1", error_code="INVALID_FLD_VALUE",
                               error_message="You have entered an Invalid Field Value jane.doe+1@mail.example.com for email")
         assert "jane" not in result.describe() and "<email>" in result.describe()
+
+
+def journal_record(n: int, lines: int) -> dict:
+    return {"externalId": f"AMZ-JE-S-{n}", "lineList": [{"line": i + 1, "account": {"internalId": "6110"}, "debit": 1}
+                                                         for i in range(lines)]}
+
+
+class TestRequestSizing:
+    def test_given_100_journals_of_1000_lines_then_split_by_the_line_budget(self, connection):
+        backend = FakeBackend()
+        hook = make_hook(backend)
+
+        results = hook.upsert_records("journalEntry", [journal_record(n, 1000) for n in range(100)])
+
+        assert len(results) == 100 and all(r.ok for r in results)
+        assert backend.batches == [5] * 20  # 5,000 lines per request by default, never 100 journals at once
+        assert hook.max_lines_per_request == 5000
+
+    def test_given_a_line_budget_in_the_connection_then_it_is_used(self, connection):
+        connection({**CONN, "extra": {**CONN["extra"], "max_lines_per_request": "2500"}})
+        backend = FakeBackend()
+        make_hook(backend).upsert_records("journalEntry", [journal_record(n, 1000) for n in range(5)])
+        assert backend.batches == [2, 2, 1]
+
+    def test_given_one_record_over_the_budget_then_it_travels_alone(self, connection):
+        connection({**CONN, "extra": {**CONN["extra"], "max_lines_per_request": 10}})
+        backend = FakeBackend()
+        make_hook(backend).upsert_records("journalEntry", [journal_record(0, 3), journal_record(1, 50), journal_record(2, 3)])
+        assert backend.batches == [1, 1, 1]
+
+    def test_given_a_byte_budget_then_requests_stay_under_it(self, connection):
+        from amazon_netsuite.netsuite.hook import estimate_bytes
+
+        connection({**CONN, "extra": {**CONN["extra"], "max_request_bytes": 10_000}})
+        backend = FakeBackend()
+        records = [{"externalId": f"E{i}", "companyName": "x" * 500} for i in range(40)]
+        make_hook(backend).upsert_records("customer", records)
+        size = estimate_bytes(records[0])
+        assert sum(backend.batches) == 40 and max(backend.batches) == 10_000 // size
+
+    def test_given_small_records_then_still_at_most_100_per_request(self, connection):
+        backend = FakeBackend()
+        make_hook(backend).upsert_records("customer", records(230))
+        assert backend.batches == [100, 100, 30]
+
+
+class NotReachedBackend(FakeBackend):
+    """Answers the last ``unreached`` records of each request of more than one record as not processed."""
+
+    def __init__(self, unreached: int):
+        super().__init__()
+        self.unreached = unreached
+
+    def write_list(self, operation, record_type, records):
+        self.batches.append(len(records))
+        cut = len(records) - self.unreached if len(records) > 1 else len(records)
+        return [
+            RecordResult(record_type, r["externalId"], internal_id=r["externalId"]) if i < cut
+            else RecordResult(record_type, r["externalId"], error_code="EXCEEDED_MAX_TIME", error_message="not processed")
+            for i, r in enumerate(records)
+        ]
+
+
+class TooLargeBackend(FakeBackend):
+    """Refuses requests of more than ``limit`` records as too large (before any work)."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def write_list(self, operation, record_type, records):
+        from amazon_netsuite.netsuite.errors import NetSuiteRequestTooLargeError
+
+        self.batches.append(len(records))
+        if len(records) > self.limit:
+            raise NetSuiteRequestTooLargeError("too large", operation=operation, code="EXCEEDED_RQST_SIZE_LIMIT")
+        return [RecordResult(record_type, r["externalId"], internal_id="1") for r in records]
+
+
+class TestUnprocessedAndOversized:
+    def test_given_records_not_reached_then_sent_again_and_results_keep_their_order(self, connection):
+        backend = NotReachedBackend(unreached=2)
+        results = make_hook(backend).upsert_records("customer", records(6))
+
+        assert [r.external_id for r in results] == [f"E{i}" for i in range(6)] and all(r.ok for r in results)
+        assert backend.batches == [6, 1, 1]
+
+    def test_given_a_request_too_large_then_halved_until_it_fits(self, connection):
+        backend = TooLargeBackend(limit=3)
+        results = make_hook(backend).upsert_records("customer", records(10))
+
+        assert all(r.ok for r in results) and len(results) == 10
+        assert backend.batches == [10, 5, 2, 3, 5, 2, 3]
+
+    def test_given_a_single_record_too_large_then_batch_error(self, connection):
+        backend = TooLargeBackend(limit=0)
+        with pytest.raises(NetSuiteBatchError) as info:
+            make_hook(backend).upsert_records("customer", records(1))
+        assert info.value.code == "EXCEEDED_RQST_SIZE_LIMIT" and info.value.reason == "netsuite_rejected"
+
+
+class TestAuthFailures:
+    def test_given_missing_credentials_then_auth_error(self, connection):
+        from amazon_netsuite.netsuite.errors import NetSuiteAuthError
+
+        connection({**CONN, "password": None})
+        with pytest.raises(NetSuiteAuthError) as info:
+            NetSuiteHook().get_settings()
+        assert info.value.reason == "auth_failed"
+
+    def test_given_an_auth_failure_in_a_batch_then_an_auth_batch_error_not_retried(self, connection):
+        from amazon_netsuite.netsuite.errors import NetSuiteAuthError
+
+        backend = FakeBackend(failures=[NetSuiteAuthError("Invalid login attempt.", operation="upsertList", code="INVALID_LOGIN_ATTEMPT")] * 3)
+        hook = make_hook(backend)
+        with pytest.raises(NetSuiteBatchError) as info:
+            hook.upsert_records("customer", records(150))
+        assert isinstance(info.value, NetSuiteAuthError) and info.value.reason == "auth_failed"
+        assert len(info.value.pending_external_ids) == 150 and hook.calls["upsertList"] == 1
+
+    def test_given_a_5xx_batch_error_then_reason_unavailable(self, connection):
+        from amazon_netsuite.netsuite.errors import NetSuiteUnavailableError
+
+        backend = FakeBackend(failures=[NetSuiteUnavailableError("down", operation="upsertList")] * 10)
+        with pytest.raises(NetSuiteBatchError) as info:
+            make_hook(backend, max_attempts=2).upsert_records("customer", records(1))
+        assert info.value.reason == "netsuite_unavailable"
+
+
+class TestCustomerAutoNumbering:
+    @pytest.mark.parametrize(("value", "expected"), [(None, False), (True, True), ("true", True), ("false", False), ("0", False)])
+    def test_given_the_connection_flag_then_exposed_for_the_builders(self, connection, value, expected):
+        extra = dict(CONN["extra"])
+        if value is not None:
+            extra["customer_auto_numbering"] = value
+        connection({**CONN, "extra": extra})
+        assert NetSuiteHook().customer_auto_numbering is expected

@@ -6,18 +6,36 @@ from decimal import Decimal
 import pytest
 
 from amazon_netsuite.netsuite.records import (
+    DOCUMENT_PREFIXES,
+    FIELD_LIMITS,
     MAX_JOURNAL_LINES,
     Address,
+    FieldTooLongError,
     JournalLine,
+    RecordFieldError,
     SalesOrderLine,
+    UnknownCountryError,
     build_customer,
     build_journal_entry,
     build_sales_order,
+    cash_refund_external_id,
+    cash_sale_external_id,
+    clean_text,
+    country_code,
+    credit_memo_external_id,
+    customer_entity_id,
     customer_external_id,
+    document_external_id,
+    document_type_of,
+    inventory_adjustment_external_id,
+    invoice_external_id,
+    item_fulfillment_external_id,
     journal_entry_external_id,
     money,
     ref,
+    return_authorization_external_id,
     sales_order_external_id,
+    transfer_order_external_id,
 )
 
 ORDER_ID = "113-1234567-1234567"
@@ -41,9 +59,43 @@ class TestExternalIds:
         with pytest.raises(ValueError):
             customer_external_id(*args)
 
-    def test_given_a_too_long_id_then_value_error(self):
-        with pytest.raises(ValueError, match="longer than 255"):
+    def test_given_a_too_long_id_then_a_field_error_naming_the_field_and_limit(self):
+        with pytest.raises(FieldTooLongError, match="externalId is 307 characters; NetSuite takes at most 255") as info:
             sales_order_external_id("9" * 300)
+        assert isinstance(info.value, ValueError) and info.value.field == "externalId" and info.value.limit == 255
+
+    def test_given_a_control_character_in_a_source_key_then_refused_not_altered(self):
+        with pytest.raises(RecordFieldError, match="control characters"):
+            sales_order_external_id("113-0000000-000\x00001")
+
+
+class TestDocumentPrefixes:
+    def test_given_every_document_type_then_one_distinct_prefix_none_a_prefix_of_another(self):
+        prefixes = list(DOCUMENT_PREFIXES.values())
+        assert set(DOCUMENT_PREFIXES) == {
+            "salesOrder", "cashSale", "invoice", "itemFulfillment", "returnAuthorization", "creditMemo",
+            "cashRefund", "journalEntry", "inventoryAdjustment", "transferOrder", "customer",
+        }
+        assert len(set(prefixes)) == len(prefixes)
+        assert not [(a, b) for a in prefixes for b in prefixes if a != b and b.startswith(a)]
+
+    def test_given_one_amazon_order_then_its_documents_never_share_an_external_id(self):
+        ids = [
+            sales_order_external_id(ORDER_ID), cash_sale_external_id(ORDER_ID), invoice_external_id(ORDER_ID),
+            item_fulfillment_external_id(ORDER_ID, "S1"), return_authorization_external_id(ORDER_ID, "R1"),
+            credit_memo_external_id(ORDER_ID, "F1"), cash_refund_external_id(ORDER_ID, "F1"),
+        ]
+        assert ids[:3] == [f"AMZ-SO-{ORDER_ID}", f"AMZ-CS-{ORDER_ID}", f"AMZ-INV-{ORDER_ID}"]
+        assert len({i.lower() for i in ids}) == len(ids)  # NetSuite compares them ignoring case
+        assert [document_type_of(i) for i in ids] == [
+            "salesOrder", "cashSale", "invoice", "itemFulfillment", "returnAuthorization", "creditMemo", "cashRefund",
+        ]
+        assert inventory_adjustment_external_id("R1") == "AMZ-IA-R1" and transfer_order_external_id("FBA1") == "AMZ-TO-FBA1"
+        assert document_type_of("SOMETHING-ELSE") is None
+
+    def test_given_an_unknown_record_type_then_value_error(self):
+        with pytest.raises(ValueError, match="DOCUMENT_PREFIXES"):
+            document_external_id("vendorBill", "1")
 
 
 class TestCustomer:
@@ -66,9 +118,108 @@ class TestCustomer:
         with pytest.raises(ValueError, match="'X'"):
             build_customer(external_id="X", subsidiary_id=2)
 
-    def test_given_an_unmapped_country_then_value_error(self):
-        with pytest.raises(ValueError, match="ZZ"):
-            Address(country="ZZ").to_record()
+    def test_given_an_unknown_country_then_a_value_error_subclass_the_transform_can_dead_letter(self):
+        with pytest.raises(UnknownCountryError, match="'ZZ'") as info:
+            Address(country="ZZ").to_record(record="AMZ-CU-1")
+        assert isinstance(info.value, ValueError) and info.value.field == "country" and "AMZ-CU-1" in str(info.value)
+
+    @pytest.mark.parametrize(("iso", "value"), [
+        ("us", "_unitedStates"), ("GB", "_unitedKingdom"), ("UK", "_unitedKingdom"), ("AX", "_alandIslands"),
+        ("CI", "_coteDIvoire"), ("XK", "_kosovo"), ("IC", "_canaryIslands"), ("TR", "_turkiye"), ("LC", "_saintLucia"),
+    ])
+    def test_given_iso_codes_then_netsuite_country_values(self, iso, value):
+        assert country_code(iso) == value
+
+    def test_given_the_wsdl_then_every_country_value_has_an_iso_code(self, reference_dir):
+        import re
+
+        from amazon_netsuite.netsuite.countries import COUNTRIES
+
+        xsd = (reference_dir / "netsuite-wsdl-2023_2" / "xsd" / "platform.commonTypes.xsd").read_text()
+        block = xsd[xsd.index('<simpleType name="Country">'):]
+        block = block[: block.index("</simpleType>")]
+        assert sorted(COUNTRIES.values()) == sorted(re.findall(r'value="(_[^"]+)"', block))
+
+
+class TestCustomerNames:
+    def test_given_two_buyers_with_the_same_name_then_distinct_stable_entity_ids(self):
+        first = build_customer(external_id=customer_external_id(MARKETPLACE, "a@x"), subsidiary_id=2, first_name="John", last_name="Smith")
+        second = build_customer(external_id=customer_external_id(MARKETPLACE, "b@x"), subsidiary_id=2, first_name="John", last_name="Smith")
+        again = build_customer(external_id=customer_external_id(MARKETPLACE, "a@x"), subsidiary_id=2, first_name="John", last_name="Smith")
+
+        assert first["entityId"] != second["entityId"] and first["entityId"] == again["entityId"]
+        assert first["entityId"].startswith("John Smith (") and len(first["entityId"]) == len("John Smith (ABCDEF)")
+
+    def test_given_a_very_long_company_name_then_the_entity_id_keeps_its_suffix_within_83(self):
+        record = build_customer(external_id="AMZ-CU-X", subsidiary_id=2, company_name="Q" * 200)
+        assert len(record["entityId"]) == FIELD_LIMITS["entityId"] == 83
+        assert record["entityId"].endswith(")") and len(record["companyName"]) == 83
+
+    def test_given_auto_numbering_then_no_entity_id_is_sent(self):
+        record = build_customer(external_id="AMZ-CU-X", subsidiary_id=2, first_name="A", last_name="B", auto_numbering=True)
+        assert "entityId" not in record
+
+    def test_given_the_same_name_then_entity_id_suffix_depends_only_on_the_external_id(self):
+        assert customer_entity_id("A B", "X") == customer_entity_id("A B", "X") != customer_entity_id("A B", "Y")
+
+
+class TestFieldLimitsAndControlCharacters:
+    LONG = "x" * 300
+
+    def test_given_overlong_address_lines_and_names_then_cut_to_netsuites_limits(self):
+        record = build_customer(
+            external_id="AMZ-CU-1", subsidiary_id=2, first_name=self.LONG, last_name=self.LONG,
+            address=Address(country="US", addressee=self.LONG, attention=self.LONG, addr1=self.LONG, addr2=self.LONG, addr3=self.LONG),
+        )
+        address = record["addressbookList"][0]["addressbookAddress"]
+        assert {k: len(address[k]) for k in ("addressee", "attention", "addr1", "addr2", "addr3")} == {
+            "addressee": 83, "attention": 83, "addr1": 150, "addr2": 150, "addr3": 150,
+        }
+        assert len(record["firstName"]) == len(record["lastName"]) == 32
+
+    @pytest.mark.parametrize(("field", "kwargs"), [
+        ("email", {"email": "a" * 250 + "@x.com"}),
+        ("phone", {"phone": "1" * 40}),
+        ("city", {"address": Address(country="US", city="c" * 51)}),
+        ("state", {"address": Address(country="US", state="s" * 31)}),
+        ("zip", {"address": Address(country="US", zip="9" * 37)}),
+    ])
+    def test_given_a_field_that_cannot_be_cut_harmlessly_then_field_too_long_naming_field_and_limit(self, field, kwargs):
+        with pytest.raises(FieldTooLongError) as info:
+            build_customer(external_id="AMZ-CU-1", subsidiary_id=2, company_name="Acme", **kwargs)
+        assert info.value.field == field and info.value.limit == FIELD_LIMITS[field]
+        assert "AMZ-CU-1" in str(info.value) and isinstance(info.value, ValueError)
+        assert "aaaa" not in str(info.value) and "1111" not in str(info.value)  # the value (PII) is never echoed
+
+    def test_given_a_long_memo_then_cut_and_a_long_po_number_then_refused(self):
+        lines = [SalesOrderLine(item_id=1, quantity=Decimal(1), rate=Decimal(1))]
+        record = build_sales_order(external_id="AMZ-SO-1", customer=ref(1), subsidiary_id=2, currency_id=1,
+                                   tran_date=date(2024, 1, 1), lines=lines, memo="m" * 2000)
+        assert len(record["memo"]) == 999
+        with pytest.raises(FieldTooLongError, match="otherRefNum"):
+            build_sales_order(external_id="AMZ-SO-1", customer=ref(1), subsidiary_id=2, currency_id=1,
+                              tran_date=date(2024, 1, 1), lines=lines, other_ref_num="P" * 46)
+
+    def test_given_control_characters_then_stripped_from_every_text_field(self):
+        record = build_customer(
+            external_id="AMZ-CU-1", subsidiary_id=2, first_name="Jo\x00hn", last_name="Sm\x1fith\x85",
+            email=" a\x00@x.com ",
+            address=Address(country="US", addressee="Jane\nDoe", addr1="1 Main\tSt\x7f", city="Seattle\x0b"),
+            custom_field_values={"custentity_note": "line1\nline2\x00"},
+        )
+        address = record["addressbookList"][0]["addressbookAddress"]
+        assert (record["firstName"], record["lastName"], record["email"]) == ("John", "Smith", "a@x.com")
+        assert (address["addressee"], address["addr1"], address["city"]) == ("Jane Doe", "1 Main St", "Seattle")
+        assert record["customFieldList"][0]["value"] == "line1\nline2"  # multi-line text keeps its line breaks
+
+    def test_given_a_multiline_memo_then_line_breaks_kept_and_nul_removed(self):
+        assert clean_text("a\r\nb\tc\x00", multiline=True) == "a\r\nb\tc"
+        assert clean_text("a\r\nb\tc\x00") == "a b c"
+        assert clean_text("\ud800x\ufffe") == "x"
+
+    def test_given_a_name_of_only_control_characters_then_a_field_error_not_an_empty_name(self):
+        with pytest.raises(RecordFieldError, match="last name"):
+            build_customer(external_id="AMZ-CU-1", subsidiary_id=2, first_name="A", last_name="\x00\x01")
 
 
 class TestSalesOrder:

@@ -131,3 +131,48 @@ class TestCustomFields:
                 {"customFieldList": [{"scriptId": "custbody_x", "value": 1.1}]},
                 custom_field_type=lambda name: wsdl.get_type(f"{{{CORE}}}{name}"),
             )
+
+
+class TestAuthAndMalformedMapping:
+    @pytest.mark.parametrize("status", [401, 403])
+    def test_given_http_401_or_403_then_auth_error_never_retried(self, status):
+        error = translate_error(TransportError("x", status_code=status), "get")
+        assert isinstance(error, NetSuiteAuthError) and error.code == f"HTTP_{status}" and error.reason == "auth_failed"
+
+    @pytest.mark.parametrize("status", [401, 403])
+    def test_given_an_error_page_with_401_or_403_then_auth_error(self, status):
+        error = translate_error(Fault("Unknown fault occured", detail=b"<html/>"), "get", http_status=status)
+        assert isinstance(error, NetSuiteAuthError)
+
+    def test_given_an_error_page_with_503_then_unavailable(self):
+        error = translate_error(Fault("Unknown fault occured", detail=b"<html/>"), "get", http_status=503)
+        assert isinstance(error, NetSuiteUnavailableError) and error.code == "HTTP_503"
+
+    @pytest.mark.parametrize("element", ["invalidSessionFault", "invalidAccountFault", "insufficientPermissionFault"])
+    def test_given_a_session_account_or_permission_fault_then_auth_error(self, element):
+        assert isinstance(translate_error(fault(element, "USER_ERROR", "no"), "get"), NetSuiteAuthError)
+
+    def test_given_a_login_error_then_auth_error(self):
+        from netsuitesdk.internal.exceptions import NetSuiteLoginError
+
+        error = translate_error(NetSuiteLoginError("Invalid login attempt.", code="INVALID_LOGIN_ATTEMPT"), "login")
+        assert isinstance(error, NetSuiteAuthError) and error.code == "INVALID_LOGIN_ATTEMPT"
+
+    def test_given_a_request_size_fault_then_too_large(self):
+        from amazon_netsuite.netsuite.errors import NetSuiteRequestTooLargeError
+
+        error = translate_error(fault("exceededRequestSizeFault", "EXCEEDED_RQST_SIZE_LIMIT", "too big"), "upsertList")
+        assert isinstance(error, NetSuiteRequestTooLargeError) and error.reason == "netsuite_rejected"
+
+    def test_given_an_answer_that_does_not_match_the_wsdl_then_malformed_and_retryable(self):
+        from amazon_netsuite.netsuite.errors import NetSuiteMalformedResponseError, NetSuiteRetryableError
+
+        error = translate_error(zeep.exceptions.XMLParseError("Unexpected element"), "search")
+        assert isinstance(error, NetSuiteMalformedResponseError) and isinstance(error, NetSuiteRetryableError)
+        assert isinstance(translate_error(TransportError("bad", status_code=200), "search"), NetSuiteMalformedResponseError)
+
+    def test_given_new_record_types_then_mapped_to_the_wsdl(self, wsdl):
+        for name in ("salesTaxItem", "otherChargeSaleItem", "inventoryAdjustment", "transferOrder", "itemReceipt"):
+            module, group, type_name = RECORD_TYPES[name]
+            assert wsdl.get_type(f"{{urn:{module}_2023_2.{group}.webservices.netsuite.com}}{type_name}")
+            assert name in SEARCH_TYPES

@@ -351,7 +351,7 @@ class TestBadInput:
         (lambda o: o["orderItems"][0].update(quantityOrdered="abc"), "malformed_order"),
         (lambda o: o["orderItems"][0].update(quantityOrdered=2.5), "malformed_order"),
         (lambda o: o.update(createdTime="not-a-date"), "malformed_order"),
-        (lambda o: o["recipient"]["deliveryAddress"].update(countryCode="XX"), "malformed_order"),
+        (lambda o: o["recipient"]["deliveryAddress"].update(countryCode="XX"), "unknown_country"),
         (lambda o: o["orderItems"][0].update(quantityOrdered=10**12), "implausible_value"),
         (lambda o: o["orderItems"][0].update(quantityOrdered=-5), "implausible_value"),
         (lambda o: o["orderItems"][1]["proceeds"]["breakdowns"][0]["subtotal"].update(amount="-24.50"),
