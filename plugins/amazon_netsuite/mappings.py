@@ -67,7 +67,10 @@ MARKETPLACE_COLUMNS = (
 #   prices_include_tax       true where Amazon's prices include VAT (UK, DE...): lines are booked net
 #   facilitator_tax_code_id  tax code whose tax account is the facilitator-tax account (tax Amazon remits)
 #   promotion_item_id        discount item for promotions; blank = promotions reduce the line amount
-MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id")
+#   sp_api_conn_id           Airflow connection of the marketplace's SP-API account; blank = amazon_sp_api_{region}
+#                            (set it when a seller has two accounts in one region)
+MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id",
+                                "sp_api_conn_id")
 SKU_ITEM_COLUMNS = (
     "seller_sku",
     "marketplace_id",
@@ -88,6 +91,7 @@ _MARKETPLACE_ID = re.compile(r"^[A-Z0-9]{10,16}$")
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 REGIONS = ("na", "eu", "fe")
 CUSTOMER_MODES = ("per_buyer", "single")
@@ -166,7 +170,14 @@ class Marketplace:
     prices_include_tax: bool = False
     facilitator_tax_code_id: str | None = None
     promotion_item_id: str | None = None
+    sp_api_conn_id: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def sp_api_connection(self) -> str:
+        """The Airflow connection of this marketplace's SP-API account (``amazon_sp_api_{region}``
+        unless the row names another)."""
+        return self.sp_api_conn_id or f"amazon_sp_api_{self.region}"
 
     def account_for_role(self, role: str) -> str | None:
         return {
@@ -174,6 +185,15 @@ class Marketplace:
             "facilitator_tax": self.facilitator_tax_account_id,
             "suspense": self.suspense_account_id,
         }[role]
+
+
+@dataclass(frozen=True)
+class SpApiTarget:
+    """One SP-API connection and the mapped marketplaces read through it (one region each)."""
+
+    conn_id: str
+    region: str
+    marketplace_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -290,6 +310,16 @@ class Mappings:
                 "add it (subsidiary, currency, locations, accounts) and replay the failed records",
                 reason="unknown_marketplace",
             ) from None
+
+    def sp_api_targets(self) -> list[SpApiTarget]:
+        """The SP-API connections the mapped marketplaces need, each with its marketplaces (table
+        order), regions in the order na, eu, fe. A seller with one region gets one target."""
+        grouped: dict[str, list[Marketplace]] = {}
+        for m in self.marketplaces.values():
+            grouped.setdefault(m.sp_api_connection, []).append(m)
+        targets = [SpApiTarget(conn_id, rows[0].region, tuple(m.marketplace_id for m in rows))
+                   for conn_id, rows in grouped.items()]
+        return sorted(targets, key=lambda t: (REGIONS.index(t.region), t.conn_id))
 
     def marketplace_by_name(self, marketplace_name: str) -> Marketplace:
         try:
@@ -463,6 +493,7 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
     result: dict[str, Marketplace] = {}
     names: dict[str, int] = {}
     first_row: dict[str, int] = {}
+    conn_regions: dict[str, tuple[str, int]] = {}
     for row, cells in table.rows():
         before = len(problems)
         mid = table.pattern(row, cells, "marketplace_id", _MARKETPLACE_ID, "an Amazon marketplace id (e.g. ATVPDKIKX0DER)")
@@ -495,6 +526,7 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             ("promotion_item_id", False),
         ):
             values[column] = table.internal_id(row, cells, column, required=required)
+        values["sp_api_conn_id"] = _sp_api_conn_id(table, row, cells, mid, values["region"], conn_regions)
         inclusive = cells.get("prices_include_tax", "").casefold()
         if inclusive not in _TRUE + _FALSE:
             table.problem(row, "prices_include_tax", f"{cells.get('prices_include_tax')!r} is not true or false")
@@ -517,6 +549,30 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             if name:
                 names.setdefault(name.casefold(), row)
     return result
+
+
+def _sp_api_conn_id(table: _Table, row: int, cells: dict[str, str], mid: str | None, region: str | None,
+                    conn_regions: dict[str, tuple[str, int]]) -> str | None:
+    """Check the row's region against Amazon's (a known marketplace id) and its SP-API connection:
+    one connection serves one region. Returns the explicit ``sp_api_conn_id`` or None."""
+    from amazon_netsuite.amazon.regions import describe, region_of
+
+    known = region_of(mid) if mid else None
+    if known and region and known != region:
+        table.problem(row, "region", f"{region!r} is wrong for marketplace {describe(mid)}: Amazon serves it from "
+                                     f"SP-API region {known!r} (each regional endpoint refuses other regions' marketplaces)")
+    conn_id = cells.get("sp_api_conn_id") or None
+    if conn_id and not _CONN_ID.match(conn_id):
+        table.problem(row, "sp_api_conn_id", f"{conn_id!r} is not an Airflow connection id (letters, digits, _ . -)")
+        return None
+    if region:
+        effective = conn_id or f"amazon_sp_api_{region}"
+        seen = conn_regions.setdefault(effective, (region, row))
+        if seen[0] != region:
+            table.problem(row, "sp_api_conn_id" if conn_id else "region",
+                          f"connection {effective} already serves region {seen[0]!r} (row {seen[1]}); one SP-API "
+                          f"connection serves one region: give this {region!r} row its own sp_api_conn_id")
+    return conn_id
 
 
 def _load_sku_items(path: Path, marketplaces: Mapping[str, Marketplace], problems: list, check_marketplaces: bool):
