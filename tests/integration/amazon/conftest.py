@@ -29,7 +29,6 @@ OPERATIONS = {
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
     "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
 }
-US, CA, UK, DE = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"
 
 
 class ModelValidator:
