@@ -1,7 +1,8 @@
 """Orders flow benchmark (ARCHITECTURE.md section 8, issue 5): calls per 1,000 orders and throughput.
 
 For N seeded orders over four marketplaces (default 1,000 and 10,000), runs the flow's own code
-(``extract_orders`` + ``sync_orders``, what the DAG's task runs) against both emulators with the
+(``extract_orders_by_target`` + ``sync_orders``, what the DAG's task runs: one search per SP-API
+region) against both emulators with the
 SP-API usage plans scaled by ``--rate-scale`` (default 100), then prints:
 
 - SP-API calls, NetSuite calls and records written per 1,000 orders, against the minimum possible
@@ -35,8 +36,6 @@ import httpx  # noqa: E402
 
 from sandbox.runner import start_servers  # noqa: E402
 
-MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
-
 
 def calls(url: str) -> dict[str, int]:
     ops = httpx.get(f"{url}/_sandbox/calls", timeout=30).json()["operations"]
@@ -44,9 +43,9 @@ def calls(url: str) -> dict[str, int]:
 
 
 def run(n: int, rate_scale: float) -> dict:
-    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.amazon.throttling import USAGE_PLANS
-    from amazon_netsuite.flows.orders import extract_orders, sync_orders
+    from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
     from amazon_netsuite.ledger import Ledger
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -60,9 +59,9 @@ def run(n: int, rate_scale: float) -> dict:
         ledger = Ledger(f"sqlite:///{state}/ledger.db")
         now = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
-        amazon = SellingPartnerHook()
-        orders = extract_orders(amazon, marketplace_ids=MARKETPLACES,
-                                window=(now - dt.timedelta(days=20), now - dt.timedelta(minutes=2)))
+        amazon = hooks_for_targets(load_mappings().sp_api_targets())
+        orders, failures = extract_orders_by_target(amazon, window=(now - dt.timedelta(days=20), now - dt.timedelta(minutes=2)))
+        assert not failures, [f.describe() for f in failures]
         t_extract = time.perf_counter() - t0
         result = sync_orders(orders, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id="bench")
         elapsed = time.perf_counter() - t0

@@ -2,11 +2,13 @@
 ### Amazon orders → NetSuite sales orders (and their customers)
 
 Every 15 minutes, reads the Amazon orders **updated** in the run's data interval (plus a 5-minute
-overlap; the end is clamped to two minutes ago, as Amazon requires) in every marketplace of the
-`amazon_sp_api_default` connection with one paged `searchOrders` (Orders API v2026-01-01, 100 orders
-a call, buyer/address/proceeds/promotions/tax/fulfillment included: no per-order calls) and writes each one to NetSuite as a
+overlap; the end is clamped to two minutes ago, as Amazon requires) in every marketplace of
+`include/mappings/marketplaces.csv`, with one paged `searchOrders` per SP-API region (connection
+`amazon_sp_api_{region}`: `_na`, `_eu`, `_fe`, or the row's `sp_api_conn_id`; Orders API v2026-01-01,
+100 orders a call, buyer/address/proceeds/promotions/tax/fulfillment included: no per-order calls) and writes each one to NetSuite as a
 sales order with externalId `AMZ-SO-{amazonOrderId}`, upserted, so re-running a window never
-duplicates anything.
+duplicates anything. A region that cannot be read does not stop the others: their orders are
+written, then the task fails naming the region's connection (the retry reads the window again).
 
 | Amazon status | what happens |
 |---|---|
@@ -55,11 +57,17 @@ DAG_ID = "amazon_orders_to_netsuite"
 
 @task(pool=NETSUITE_POOL)
 def sync() -> dict[str, Any]:
-    """Read the window's orders from Amazon (every marketplace in one paged search), then write
+    """Read the window's orders from Amazon (one paged search per SP-API region), then write
     customers and sales orders to NetSuite and record each outcome in the sync ledger."""
-    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.amazon.errors import SellingPartnerError
+    from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.dags_common import resolve_window
-    from amazon_netsuite.flows.orders import extract_orders, fetch_orders_by_id, sync_orders
+    from amazon_netsuite.flows.orders import (
+        extract_orders_by_target,
+        failed_extracts_message,
+        fetch_orders_by_id,
+        sync_orders,
+    )
     from amazon_netsuite.ledger import Ledger
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -69,12 +77,13 @@ def sync() -> dict[str, Any]:
     dry_run = bool(params.get("dry_run"))
     mappings = load_mappings()
     ledger = Ledger.from_connection()
-    amazon = SellingPartnerHook()
+    amazon = hooks_for_targets(mappings.sp_api_targets())  # one per region; a missing connection fails here
     missing: list[str] = []
+    failures = []
     if params.get("order_ids"):
         orders, missing = fetch_orders_by_id(amazon, params["order_ids"])
     else:
-        orders = extract_orders(amazon, marketplace_ids=amazon.marketplace_ids, window=resolve_window(context))
+        orders, failures = extract_orders_by_target(amazon, window=resolve_window(context))
     result = sync_orders(
         orders,
         mappings=mappings,
@@ -93,6 +102,8 @@ def sync() -> dict[str, Any]:
                 error=f"Amazon order {order_id} was not found (getOrder: 404); check the id",
                 run_id=context["run_id"], replay={"order_id": order_id},
             )
+    if failures:
+        raise SellingPartnerError(failed_extracts_message(failures, result))
     return result.as_dict()
 
 

@@ -53,17 +53,20 @@ DAG_ID = "amazon_settlements_to_netsuite"
 
 @task(pool=AMAZON_POOL)
 def find() -> list[dict[str, Any]]:
-    """The settlement reports to post: listed from Amazon for the window, or the imported file."""
-    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    """The settlement reports to post: listed from Amazon for the window (on each SP-API region's
+    connection), or the imported file."""
+    from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.dags_common import resolve_window
     from amazon_netsuite.flows.settlements import find_settlement_reports
+    from amazon_netsuite.mappings import load_mappings
 
     context = get_current_context()
     params = context["params"]
     if params.get("import_file"):
         return [{"import_file": params["import_file"]}]
     window = None if params.get("settlement_ids") else resolve_window(context, overlap=dt.timedelta(0))
-    return find_settlement_reports(SellingPartnerHook(), window=window, settlement_ids=params.get("settlement_ids") or [])
+    hooks = hooks_for_targets(load_mappings().sp_api_targets())
+    return find_settlement_reports(hooks, window=window, settlement_ids=params.get("settlement_ids") or [])
 
 
 # One settlement at a time per run: two versions of a settlement (a re-issued report) must be applied

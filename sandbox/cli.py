@@ -5,7 +5,9 @@
     python -m sandbox env [--amazon-port 8701] [--netsuite-port 8702]
 
 ``serve`` runs every emulator that exists in this checkout (``sandbox.amazon``, ``sandbox.netsuite``)
-until interrupted; ``env`` prints the ``export AIRFLOW_CONN_...`` lines that point the DAGs at them.
+until interrupted; ``env`` prints the ``export AIRFLOW_CONN_...`` lines that point the DAGs at them:
+one SP-API connection per region (``AIRFLOW_CONN_AMAZON_SP_API_NA``, ``_EU``, ``_FE``, each served under
+its own path prefix of the Amazon port) and ``AIRFLOW_CONN_NETSUITE_DEFAULT``.
 """
 
 from __future__ import annotations

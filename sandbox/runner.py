@@ -17,8 +17,9 @@ from pathlib import Path
 
 EMULATORS = ("amazon", "netsuite")
 DEFAULT_PORTS = {"amazon": 8701, "netsuite": 8702}
+#: The variable of an emulator with one connection (``airflow_connection``); an emulator with several
+#: (``airflow_connections``: SP-API, one per region) gets ``AIRFLOW_CONN_{CONN_ID}`` for each.
 CONNECTION_ENV = {
-    "amazon": "AIRFLOW_CONN_AMAZON_SP_API_DEFAULT",
     "netsuite": "AIRFLOW_CONN_NETSUITE_DEFAULT",
 }
 
@@ -30,7 +31,7 @@ def available_emulators() -> list[str]:
         if importlib.util.find_spec(f"sandbox.{name}") is None:
             continue
         module = importlib.import_module(f"sandbox.{name}")
-        if hasattr(module, "create_app") and hasattr(module, "airflow_connection"):
+        if hasattr(module, "create_app") and (hasattr(module, "airflow_connection") or hasattr(module, "airflow_connections")):
             names.append(name)
     return names
 
@@ -42,8 +43,12 @@ def connection_env(*, host: str, ports: Mapping[str, int]) -> dict[str, str]:
         if name not in ports:  # e.g. start_servers(only=("amazon",)): no port for the others
             continue
         module = importlib.import_module(f"sandbox.{name}")
-        conn = module.airflow_connection(base_url=f"http://{host}:{ports[name]}")
-        env[CONNECTION_ENV[name]] = json.dumps(conn, sort_keys=True)
+        base_url = f"http://{host}:{ports[name]}"
+        if hasattr(module, "airflow_connections"):
+            for conn_id, conn in module.airflow_connections(base_url=base_url).items():
+                env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn, sort_keys=True)
+        else:
+            env[CONNECTION_ENV[name]] = json.dumps(module.airflow_connection(base_url=base_url), sort_keys=True)
     return env
 
 

@@ -77,9 +77,11 @@ MARKETPLACE_COLUMNS = (
 #   tax_rounding_item_id     other-charge item for the cent NetSuite's per-line tax rounding leaves
 #   seller_tax_item_id       other-charge item (account: output tax) for seller tax no tax code reproduces
 #   missing_tax_treatment    dead_letter (default) | zero_rated: a VAT marketplace order without TAX breakdown
+#   sp_api_conn_id           Airflow connection of the marketplace's SP-API account; blank = amazon_sp_api_{region}
+#                            (set it when a seller has two accounts in one region)
 MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id",
                                 "facilitator_tax_item_id", "tax_rounding_item_id", "seller_tax_item_id",
-                                "missing_tax_treatment")
+                                "missing_tax_treatment", "sp_api_conn_id")
 SKU_ITEM_COLUMNS = (
     "seller_sku",
     "marketplace_id",
@@ -101,6 +103,7 @@ _MARKETPLACE_ID = re.compile(r"^[A-Z0-9]{10,16}$")
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 
 REGIONS = ("na", "eu", "fe")
 CUSTOMER_MODES = ("per_buyer", "single")
@@ -186,7 +189,14 @@ class Marketplace:
     tax_rounding_item_id: str | None = None
     seller_tax_item_id: str | None = None
     missing_tax_treatment: str = "dead_letter"
+    sp_api_conn_id: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def sp_api_connection(self) -> str:
+        """The Airflow connection of this marketplace's SP-API account (``amazon_sp_api_{region}``
+        unless the row names another)."""
+        return self.sp_api_conn_id or f"amazon_sp_api_{self.region}"
 
     def account_for_role(self, role: str) -> str | None:
         return {
@@ -209,6 +219,15 @@ class TaxCode:
     @property
     def facilitator(self) -> bool:
         return self.kind == "facilitator"
+
+
+@dataclass(frozen=True)
+class SpApiTarget:
+    """One SP-API connection and the mapped marketplaces read through it (one region each)."""
+
+    conn_id: str
+    region: str
+    marketplace_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -326,6 +345,16 @@ class Mappings:
                 "add it (subsidiary, currency, locations, accounts) and replay the failed records",
                 reason="unknown_marketplace",
             ) from None
+
+    def sp_api_targets(self) -> list[SpApiTarget]:
+        """The SP-API connections the mapped marketplaces need, each with its marketplaces (table
+        order), regions in the order na, eu, fe. A seller with one region gets one target."""
+        grouped: dict[str, list[Marketplace]] = {}
+        for m in self.marketplaces.values():
+            grouped.setdefault(m.sp_api_connection, []).append(m)
+        targets = [SpApiTarget(conn_id, rows[0].region, tuple(m.marketplace_id for m in rows))
+                   for conn_id, rows in grouped.items()]
+        return sorted(targets, key=lambda t: (REGIONS.index(t.region), t.conn_id))
 
     def marketplace_by_name(self, marketplace_name: str) -> Marketplace:
         try:
@@ -538,6 +567,7 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
     result: dict[str, Marketplace] = {}
     names: dict[str, int] = {}
     first_row: dict[str, int] = {}
+    conn_regions: dict[str, tuple[str, int]] = {}
     for row, cells in table.rows():
         before = len(problems)
         mid = table.pattern(row, cells, "marketplace_id", _MARKETPLACE_ID, "an Amazon marketplace id (e.g. ATVPDKIKX0DER)")
@@ -575,6 +605,7 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             values[column] = table.internal_id(row, cells, column, required=required)
         values["missing_tax_treatment"] = table.choice(row, cells, "missing_tax_treatment", MISSING_TAX_TREATMENTS,
                                                        default="dead_letter")
+        values["sp_api_conn_id"] = _sp_api_conn_id(table, row, cells, mid, values["region"], conn_regions)
         inclusive = cells.get("prices_include_tax", "").casefold()
         if inclusive not in _TRUE + _FALSE:
             table.problem(row, "prices_include_tax", f"{cells.get('prices_include_tax')!r} is not true or false")
@@ -597,6 +628,30 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             if name:
                 names.setdefault(name.casefold(), row)
     return result
+
+
+def _sp_api_conn_id(table: _Table, row: int, cells: dict[str, str], mid: str | None, region: str | None,
+                    conn_regions: dict[str, tuple[str, int]]) -> str | None:
+    """Check the row's region against Amazon's (a known marketplace id) and its SP-API connection:
+    one connection serves one region. Returns the explicit ``sp_api_conn_id`` or None."""
+    from amazon_netsuite.amazon.regions import describe, region_of
+
+    known = region_of(mid) if mid else None
+    if known and region and known != region:
+        table.problem(row, "region", f"{region!r} is wrong for marketplace {describe(mid)}: Amazon serves it from "
+                                     f"SP-API region {known!r} (each regional endpoint refuses other regions' marketplaces)")
+    conn_id = cells.get("sp_api_conn_id") or None
+    if conn_id and not _CONN_ID.match(conn_id):
+        table.problem(row, "sp_api_conn_id", f"{conn_id!r} is not an Airflow connection id (letters, digits, _ . -)")
+        return None
+    if region:
+        effective = conn_id or f"amazon_sp_api_{region}"
+        seen = conn_regions.setdefault(effective, (region, row))
+        if seen[0] != region:
+            table.problem(row, "sp_api_conn_id" if conn_id else "region",
+                          f"connection {effective} already serves region {seen[0]!r} (row {seen[1]}); one SP-API "
+                          f"connection serves one region: give this {region!r} row its own sp_api_conn_id")
+    return conn_id
 
 
 def _load_sku_items(path: Path, marketplaces: Mapping[str, Marketplace], problems: list, check_marketplaces: bool):

@@ -3,6 +3,12 @@
 Paths, parameter names, status codes, pagination tokens and error bodies follow Amazon's models in
 ``selling-partner-api-models``; every SP-API response body validates against them (the conformance
 test drains ``GET /_sandbox/responses`` and checks each body with jsonschema).
+
+Regions, as Amazon runs them: one port, each SP-API region under its own prefix (``{base}/na``,
+``{base}/eu``, ``{base}/fe``), each serving only its marketplaces, orders, reports and documents,
+metered by its own usage-plan buckets, and authorized on its own (a refresh token per region; an
+access token of one region is refused by the others). LWA stays global at ``{base}/auth/o2/token``
+and the admin API at ``{base}/_sandbox/...``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import collections
 import gzip
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import time
@@ -25,16 +32,21 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sandbox.amazon import pii
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
 
 log = logging.getLogger(__name__)
 
 LWA_CLIENT_ID = "amzn1.application-oa2-client.sandbox0123456789abcdef"
 LWA_CLIENT_SECRET = "amzn1.oa2-cs.v1.sandbox-client-secret"  # noqa: S105 - emulator credential
-REFRESH_TOKEN = "Atzr|sandbox-refresh-token"  # noqa: S105 - emulator credential
+#: One seller authorization per region, as Amazon issues them.
+REFRESH_TOKENS = {region: f"Atzr|sandbox-refresh-token-{region}" for region in REGIONS}
+#: The scopes LWA grants to a client_credentials (grantless) token.
+GRANTLESS_SCOPES = ("sellingpartnerapi::notifications", "sellingpartnerapi::client_credential:rotation")
 SELLER_ID = "A3SANDBOXSELLER"
 ACCESS_TOKEN_TTL = 3600
 PAGINATION_TOKEN_TTL = 24 * 3600
@@ -54,6 +66,8 @@ ERRORS = {
 }
 EXPIRED_TOKEN = "The access token you provided has expired."
 INVALID_TOKEN = "The access token you provided is revoked, malformed or invalid."
+#: Amazon's details when a call names a marketplace its endpoint does not serve (the call is refused as a whole).
+NOT_VALID_FOR_REGION = "The marketplaces you provided are not valid for region."
 
 INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT",
                  "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS")
@@ -89,7 +103,6 @@ RESTRICTED_REPORT_TYPES = frozenset({
     "SC_VAT_TAX_REPORT",
 })
 ORDER_REPORT_TYPES = ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
-EU_MARKETPLACES = frozenset({"A1F83G8C2ARO7P", "A1PA6795UKMFR9"})
 GZIP_THRESHOLD = 2048
 
 
@@ -146,6 +159,16 @@ def _order_filters(request: Request) -> dict[str, Any]:
     return filters
 
 
+def check_marketplaces(region: str, marketplaces: list[str]) -> None:
+    """400 for an id no region knows; 403 (Amazon's body) when any id belongs to another region."""
+    unknown = [m for m in marketplaces if m not in MARKETPLACE_REGION]
+    if unknown:
+        # sandbox wording
+        raise ApiError(400, details=f"Invalid marketplaceIds: {', '.join(unknown)} is not a valid marketplace identifier.")
+    if any(MARKETPLACE_REGION[m] != region for m in marketplaces):
+        raise ApiError(403, details=NOT_VALID_FOR_REGION)
+
+
 def _project(order: dict, included: set[str]) -> dict:
     """The order as ``searchOrders``/``getOrder`` return it for the requested ``includedData``."""
     out = {k: v for k, v in order.items() if k not in ORDER_SECTIONS or ORDER_SECTIONS[k] in included}
@@ -156,22 +179,56 @@ def _project(order: dict, included: set[str]) -> dict:
     return out
 
 
+def _stats() -> dict[str, int]:
+    return {"calls": 0, "throttled": 0, "records": 0, "errors": 0}
+
+
 class AmazonSandbox:
     def __init__(self, *, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0) -> None:
         self.state_dir = Path(state_dir)
         self.rate_scale = rate_scale
         self.store = AmazonStore(self.state_dir / "amazon.sqlite3")
-        self.limiter = RateLimiter(rate_scale)
+        #: Amazon meters each region on its own: one set of usage-plan buckets per regional endpoint.
+        self.limiters = {region: RateLimiter(rate_scale) for region in REGIONS}
         self.faults = FaultRegistry()
-        self.calls: dict[str, dict[str, int]] = collections.defaultdict(lambda: {"calls": 0, "throttled": 0, "records": 0, "errors": 0})
+        self.calls: dict[str, dict[str, int]] = collections.defaultdict(_stats)
+        self.region_calls: dict[str, dict[str, dict[str, int]]] = {r: collections.defaultdict(_stats) for r in REGIONS}
         self.responses: collections.deque[dict] = collections.deque(maxlen=20000)
         self.url_secret = hashlib.sha256(str(self.state_dir.resolve()).encode()).digest()
         self.queue_seconds = max(0.05, 2.0 / rate_scale)
         self.progress_seconds = max(0.05, 3.0 / rate_scale)
+        self.config = self.default_config()
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
 
+    @property
+    def limiter(self) -> RateLimiter:
+        """The NA buckets (kept for callers that predate regions)."""
+        return self.limiters["na"]
+
     # -- admin -----------------------------------------------------------------------------------
+    @staticmethod
+    def default_config() -> dict[str, dict[str, Any]]:
+        """Per region: the roles of the app's authorization and whether the seller gets relay e-mails."""
+        return {"roles": {r: list(pii.DEFAULT_ROLES) for r in REGIONS}, "buyer_email": dict.fromkeys(REGIONS, True)}
+
+    def configure(self, body: dict) -> dict:
+        """``POST /_sandbox/config``: ``{"roles": {"na": [...]}, "buyer_email": {"eu": false}}`` (merged)."""
+        if not isinstance(body, dict) or set(body) - {"roles", "buyer_email"}:
+            raise ValueError('expected {"roles": {region: [role, ...]}, "buyer_email": {region: true|false}}')
+        roles = body.get("roles") or {}
+        emails = body.get("buyer_email") or {}
+        for region, value in roles.items():
+            if region not in REGIONS or not isinstance(value, list) or set(value) - set(pii.ROLES):
+                raise ValueError(f"roles[{region!r}] must be a list of {', '.join(pii.ROLES)} (regions {', '.join(REGIONS)})")
+        for region, value in emails.items():
+            if region not in REGIONS or not isinstance(value, bool):
+                raise ValueError(f"buyer_email[{region!r}] must be true or false (regions {', '.join(REGIONS)})")
+        for region, value in roles.items():
+            self.config["roles"][region] = list(dict.fromkeys(value))
+        self.config["buyer_email"].update(emails)
+        return self.config
+
     def seed(self, seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, settlements: bool = True,
              settlement_history: int = 1) -> int:
         """Deterministic orders, and (``settlements``) the closed settlements of those orders, published
@@ -202,54 +259,83 @@ class AmazonSandbox:
     def reset(self) -> None:
         self.store.reset()
         self.faults.clear()
-        self.limiter.reset()
+        for limiter in self.limiters.values():
+            limiter.reset()
         self.calls.clear()
+        for stats in self.region_calls.values():
+            stats.clear()
         self.responses.clear()
+        self.config = self.default_config()
+
+    def call_counts(self) -> dict:
+        return {"operations": {name: dict(stats) for name, stats in self.calls.items()},
+                "regions": {region: {name: dict(stats) for name, stats in ops.items()}
+                            for region, ops in self.region_calls.items()}}
 
     # -- request plumbing --------------------------------------------------------------------------
-    def _headers(self, operation: str) -> dict[str, str]:
+    def _count(self, region: str | None, operation: str, key: str, n: int = 1) -> None:
+        self.calls[operation][key] += n
+        if region is not None:
+            self.region_calls[region][operation][key] += n
+
+    def _headers(self, region: str, operation: str) -> dict[str, str]:
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
-        limit = self.limiter.limit_header(operation)
+        limit = self.limiters[region].limit_header(operation)
         if limit is not None:
             headers["x-amzn-RateLimit-Limit"] = limit
         return headers
 
-    def _respond(self, request: Request, operation: str, status: int, body: Any) -> Response:
-        headers = self._headers(operation)
+    def _respond(self, request: Request, region: str, operation: str, status: int, body: Any) -> Response:
+        headers = self._headers(region, operation)
         self.responses.append({"operation": operation, "method": request.method, "path": request.url.path, "status": status,
-                               "body": body, "headers": dict(headers)})
+                               "body": body, "headers": dict(headers), "region": region})
         if status >= 400:
-            self.calls[operation]["errors"] += 1
+            self._count(region, operation, "errors")
         if body is None:
             return Response(status_code=status, headers=headers)
         return JSONResponse(body, status_code=status, headers=headers)
 
-    def _authorize(self, request: Request) -> None:
+    def _authorize(self, request: Request, region: str, *, grantless: bool = False) -> None:
+        """Amazon's token checks: valid and current; a seller token of this region (or an RDT created
+        there for this path); a grantless token only for grantless operations and vice versa."""
         token = request.headers.get("x-amz-access-token", "")
         row = self.store.token(token) if token else None
         if row is None:
             raise ApiError(403, details=INVALID_TOKEN)
         if row["expires_at"] < time.time():
             raise ApiError(403, details=EXPIRED_TOKEN)
+        if grantless:
+            if row["kind"] != "grantless" or row["scope"] != "sellingpartnerapi::notifications":
+                raise ApiError(403)
+            return
+        if row["kind"] == "grantless":
+            # A client_credentials token reaches only grantless operations (Amazon's generic 403).
+            raise ApiError(403)
+        if row["region"] is not None and row["region"] != region:
+            # The seller authorized the app in another region: this endpoint does not know the token.
+            raise ApiError(403)
         if row["kind"] == "rdt":
             resources = json.loads(row["resources"] or "[]")
-            if not any(_resource_matches(r, request.method, request.url.path) for r in resources):
+            path = request.url.path[len(region) + 1:]
+            if not any(_resource_matches(r, request.method, path) for r in resources):
                 raise ApiError(403)
 
     def _is_rdt(self, request: Request) -> bool:
         row = self.store.token(request.headers.get("x-amz-access-token", ""))
         return row is not None and row["kind"] == "rdt"
 
-    async def call(self, request: Request, operation: str, handler: Callable[[Fault | None], tuple[int, Any, int]]) -> Response:
-        stats = self.calls[operation]
-        stats["calls"] += 1
-        fault = self.faults.take(operation)
+    async def call(self, request: Request, region: str, operation: str,
+                   handler: Callable[[Fault | None], tuple[int, Any, int]], *, grantless: bool = False) -> Response:
+        self._count(region, operation, "calls")
+        fault = self.faults.take(operation, region)
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.body is not None:
-                # Not Amazon's answer but a proxy's: not recorded for the model conformance check.
-                stats["errors"] += 1
+                # Not Amazon's answer but a proxy's (or a malformed one): not recorded for the model
+                # conformance check.
+                if (fault.status or 502) >= 400:
+                    self._count(region, operation, "errors")
                 return Response(content=fault.body, status_code=fault.status or 502,
                                 media_type=fault.content_type or "text/html")
             if fault.fault == "expire_token":
@@ -258,36 +344,54 @@ class AmazonSandbox:
                 self.store.age_cursors(PAGINATION_TOKEN_TTL + 3600)
             elif fault.status is not None:
                 if fault.status == 429:
-                    stats["throttled"] += 1
-                return self._respond(request, operation, fault.status, ApiError(fault.status).body())
+                    self._count(region, operation, "throttled")
+                return self._respond(request, region, operation, fault.status, ApiError(fault.status).body())
         try:
-            self._authorize(request)
-            if not self.limiter.allow(operation):
-                stats["throttled"] += 1
+            self._authorize(request, region, grantless=grantless)
+            if not self.limiters[region].allow(operation):
+                self._count(region, operation, "throttled")
                 raise ApiError(429)
             status, body, records = handler(fault)
         except ApiError as error:
-            return self._respond(request, operation, error.status, error.body())
-        stats["records"] += records
-        return self._respond(request, operation, status, body)
+            return self._respond(request, region, operation, error.status, error.body())
+        self._count(region, operation, "records", records)
+        return self._respond(request, region, operation, status, body)
+
+    def _roles(self, region: str) -> list[str]:
+        roles = self.config["roles"][region]
+        if not roles:
+            # None of the roles the Orders API lists: Amazon's generic 403.
+            raise ApiError(403)
+        return roles
+
+    def _view(self, order: dict, included: set[str], region: str) -> dict:
+        """The order as this region's app authorization sees it: ``includedData`` and the PII rules."""
+        marketplace = order["salesChannel"].get("marketplaceId", "")
+        return pii.gate(_project(order, included), roles=self.config["roles"][region],
+                        country=MARKETPLACE_COUNTRY.get(marketplace, ""), relay_email=self.config["buyer_email"][region])
 
     # -- orders ----------------------------------------------------------------------------------
-    def search_orders(self, request: Request) -> tuple[int, Any, int]:
+    def search_orders(self, request: Request, region: str) -> tuple[int, Any, int]:
+        self._roles(region)
         q = request.query_params
         included = set(query_list(request, "includedData") or [])
         unknown = included - set(INCLUDED_DATA)
         if unknown:
             raise ApiError(400, details=f"Invalid includedData value(s): {', '.join(sorted(unknown))}")
+        marketplaces = query_list(request, "marketplaceIds")
+        if marketplaces:
+            check_marketplaces(region, marketplaces)
         page_size = self._int(q.get("maxResultsPerPage"), "maxResultsPerPage", default=100, low=1, high=100)
         token = q.get("paginationToken")
         if token:
             cursor = self.store.cursor("searchOrders", token)
-            if cursor is None:
+            if cursor is None or json.loads(cursor["extra"]).get("_region") != region:
                 raise ApiError(400, details="Invalid paginationToken.")
             if cursor["issued_at"] + PAGINATION_TOKEN_TTL < time.time():
                 raise ApiError(400, details="The paginationToken has expired. Pagination tokens are valid for 24 hours.")
             ids, position, extra = json.loads(cursor["ids"]), cursor["position"], json.loads(cursor["extra"])
             filters = extra.pop("_filters", {})
+            extra.pop("_region", None)
             # Amazon: "All other parameters must be provided with the same values ... with the exception
             # of maxResultsPerPage and includedData, which can be modified between calls."
             changed = sorted(name for name, value in _order_filters(request).items() if filters.get(name) != value)
@@ -295,19 +399,19 @@ class AmazonSandbox:
                 raise ApiError(400, details=f"{', '.join(changed)} must have the values of the request that returned the paginationToken.")
             page_size = self._int(q.get("maxResultsPerPage"), "maxResultsPerPage", default=cursor["page_size"], low=1, high=100)
         else:
-            ids, extra = self._matching_order_ids(request)
+            ids, extra = self._matching_order_ids(request, region)
             filters = _order_filters(request)
             position = 0
         page_ids = ids[position : position + page_size]
-        orders = [_project(o, included) for o in self.store.orders_by_ids(page_ids)]
+        orders = [self._view(o, included, region) for o in self.store.orders_by_ids(page_ids)]
         body: dict[str, Any] = {"orders": orders}
         if position + page_size < len(ids):
-            body["pagination"] = {"nextToken": self.store.create_cursor("searchOrders", ids, position + page_size, page_size,
-                                                                        {**extra, "_filters": filters})}
+            body["pagination"] = {"nextToken": self.store.create_cursor(
+                "searchOrders", ids, position + page_size, page_size, {**extra, "_filters": filters, "_region": region})}
         body.update(extra)
         return 200, body, len(orders)
 
-    def _matching_order_ids(self, request: Request) -> tuple[list[str], dict]:
+    def _matching_order_ids(self, request: Request, region: str) -> tuple[list[str], dict]:
         q = request.query_params
         now = datetime.now(UTC)
         created_after = parse_time("createdAfter", q.get("createdAfter"))
@@ -332,10 +436,10 @@ class AmazonSandbox:
             raise ApiError(400)
         if before < after:
             raise ApiError(400)
-        marketplaces = query_list(request, "marketplaceIds")
+        marketplaces = query_list(request, "marketplaceIds") or marketplaces_of(region)
         statuses = query_list(request, "fulfillmentStatuses")
         fulfilled_by = query_list(request, "fulfilledBy")
-        if marketplaces and len(marketplaces) > 50:
+        if len(marketplaces) > 50:
             raise ApiError(400, details="marketplaceIds accepts at most 50 values.")
         if statuses and set(statuses) - set(FULFILLMENT_STATUSES):
             raise ApiError(400, details="Invalid fulfillmentStatuses value.")
@@ -350,14 +454,16 @@ class AmazonSandbox:
         sql += f" ORDER BY {column}, order_id"
         return [row["order_id"] for row in self.store.execute(sql, params)], {echo: iso(before)}
 
-    def get_order(self, request: Request, order_id: str) -> tuple[int, Any, int]:
+    def get_order(self, request: Request, region: str, order_id: str) -> tuple[int, Any, int]:
+        self._roles(region)
         included = set(query_list(request, "includedData") or [])
         if included - set(INCLUDED_DATA):
             raise ApiError(400, details="Invalid includedData value.")
         order = self.store.get_order(order_id)
-        if order is None:
+        # An order of another region's marketplace does not exist for this endpoint.
+        if order is None or MARKETPLACE_REGION.get(order["salesChannel"].get("marketplaceId", "")) != region:
             raise ApiError(404, message=f"Order {order_id} was not found.")
-        return 200, {"order": _project(order, included)}, 1
+        return 200, {"order": self._view(order, included, region)}, 1
 
     # -- reports ---------------------------------------------------------------------------------
     def _report_json(self, row, now: float) -> dict:
@@ -374,9 +480,10 @@ class AmazonSandbox:
                 report[key] = row[column]
         if status != "IN_QUEUE" and not (status == "CANCELLED" and now < row["in_progress_at"]):
             report["processingStartTime"] = iso(datetime.fromtimestamp(min(row["in_progress_at"], now), UTC))
-        if status in ("DONE", "FATAL"):
+        finished = status in ("DONE", "FATAL") or (status == "CANCELLED" and not row["cancelled"])
+        if finished:
             report["processingEndTime"] = iso(datetime.fromtimestamp(row["done_at"], UTC))
-            if row["document_id"]:
+            if row["document_id"] and status != "CANCELLED":
                 report["reportDocumentId"] = row["document_id"]
         return report
 
@@ -390,13 +497,28 @@ class AmazonSandbox:
             return "IN_PROGRESS"
         return row["outcome"]
 
-    def create_report(self, body: dict, fault: Fault | None) -> tuple[int, Any, int]:
+    @staticmethod
+    def _region_of_report(row) -> str | None:
+        if row["region"]:
+            return row["region"]
+        marketplaces = json.loads(row["marketplace_ids"] or "[]")
+        return MARKETPLACE_REGION.get(marketplaces[0]) if marketplaces else None
+
+    def _report(self, region: str, report_id: str):
+        row = self.store.report(report_id)
+        if row is None or self._region_of_report(row) != region:
+            raise ApiError(404, message=f"Report {report_id} was not found.")
+        return row
+
+    def create_report(self, region: str, body: dict, fault: Fault | None) -> tuple[int, Any, int]:
         report_type = body.get("reportType")
         marketplaces = body.get("marketplaceIds")
         if not isinstance(report_type, str) or not report_type:
             raise ApiError(400, details="reportType is required.")
-        if not isinstance(marketplaces, list) or not marketplaces or len(marketplaces) > 25:
+        if not isinstance(marketplaces, list) or not marketplaces or len(marketplaces) > 25 \
+                or not all(isinstance(m, str) for m in marketplaces):
             raise ApiError(400, details="marketplaceIds must list between 1 and 25 marketplace identifiers.")
+        check_marketplaces(region, marketplaces)
         if report_type in SETTLEMENT_REPORT_TYPES:
             raise ApiError(400, details=f"Report type {report_type} cannot be requested. Settlement reports are scheduled by Amazon: list them with getReports.")
         now = datetime.now(UTC)
@@ -407,26 +529,31 @@ class AmazonSandbox:
                 raise ApiError(400, details=f"{name} must be prior to or equal to the current date and time.")
         if start and end and end < start:
             raise ApiError(400, details="dataEndTime must be after dataStartTime.")
+        document_id = None
         if fault is not None and fault.fault == "FATAL":
             content, charset, outcome = self._error_document("The report could not be generated. Request it again later."), "UTF-8", "FATAL"
+        elif fault is not None and fault.fault == "CANCELLED":
+            content, charset, outcome = None, "UTF-8", "CANCELLED"
         elif report_type in ORDER_REPORT_TYPES:
             content, charset = self._orders_flat_file(report_type, marketplaces, start, end)
-            outcome = "DONE"
+            # Amazon cancels a report on its own when there is no data to return: no document.
+            outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
         else:
             content, charset, outcome = (
                 self._error_document(f"Report type {report_type} is not generated by the SP-API sandbox; publish its content with POST /_sandbox/reports."),
                 "UTF-8",
                 "FATAL",
             )
+        if outcome != "CANCELLED":
+            document_id = self._store_document(report_type, content, charset, None, region)
         report_id = str(self.store.next_number("report", 50000000000))
-        document_id = self._store_document(report_type, content, charset, None)
         epoch = time.time()
         self.store.insert_report(
             report_id=report_id, report_type=report_type, marketplace_ids=json.dumps(marketplaces),
             created_time=iso(now), created_epoch=epoch,
             data_start_time=iso(start) if start else None, data_end_time=iso(end) if end else None,
             in_progress_at=epoch + self.queue_seconds, done_at=epoch + self.queue_seconds + self.progress_seconds,
-            outcome=outcome, document_id=document_id,
+            outcome=outcome, document_id=document_id, region=region,
         )
         return 202, {"reportId": report_id}, 1
 
@@ -434,13 +561,13 @@ class AmazonSandbox:
     def _error_document(details: str) -> bytes:
         return json.dumps({"errorDetails": details}).encode()
 
-    def _store_document(self, report_type: str, content: bytes, charset: str, compression: str | None) -> str:
+    def _store_document(self, report_type: str, content: bytes, charset: str, compression: str | None, region: str) -> str:
         if compression is None and len(content) > GZIP_THRESHOLD:
             compression = "GZIP"
         if compression == "GZIP":
             content = gzip.compress(content, mtime=0)
-        document_id = f"amzn1.spdoc.1.4.na.{uuid.uuid4()}.T{self.store.next_number('document', 1000)}"
-        self.store.insert_document(document_id, report_type, content, charset, compression)
+        document_id = f"amzn1.spdoc.1.4.{region}.{uuid.uuid4()}.T{self.store.next_number('document', 1000)}"
+        self.store.insert_document(document_id, report_type, content, charset, compression, region)
         return document_id
 
     def _orders_flat_file(self, report_type: str, marketplaces: list[str], start: datetime | None, end: datetime | None) -> tuple[bytes, str]:
@@ -466,20 +593,31 @@ class AmazonSandbox:
                 ]))
         text = "\n".join(lines) + "\n"
         # Amazon serves EU documents in the legacy Windows code page, not UTF-8.
-        charset = "Cp1252" if set(marketplaces) <= EU_MARKETPLACES else "UTF-8"
+        charset = "Cp1252" if all(MARKETPLACE_REGION.get(m) == "eu" for m in marketplaces) else "UTF-8"
         return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
 
     def publish_report(self, body: dict) -> dict:
-        """``POST /_sandbox/reports``: a document Amazon generated on its own (settlements...), DONE now."""
+        """``POST /_sandbox/reports``: a document Amazon generated on its own (settlements...), DONE now.
+
+        The report belongs to the region of its marketplaces (or ``region``). Settlement reports list
+        every marketplace of their region, as Amazon's do, whatever ``marketplaceIds`` says.
+        """
         report_type = body.get("reportType")
         marketplaces = body.get("marketplaceIds") or []
         content = body.get("content")
         if not report_type or not isinstance(content, str):
             raise ApiError(400, details="reportType and content are required.")
+        unknown = [m for m in marketplaces if m not in MARKETPLACE_REGION]
+        regions = {MARKETPLACE_REGION[m] for m in marketplaces if m in MARKETPLACE_REGION}
+        region = body.get("region") or (regions.pop() if len(regions) == 1 else None)
+        if unknown or region not in REGIONS or regions - {region}:
+            raise ApiError(400, details="marketplaceIds must be known marketplaces of one region (or give region: na, eu or fe).")
+        if report_type in SETTLEMENT_REPORT_TYPES:
+            marketplaces = marketplaces_of(region)
         charset = body.get("charset", "UTF-8")
         python_codec = {"cp1252": "cp1252", "windows-1252": "cp1252"}.get(charset.lower(), charset)
         raw = content.encode(python_codec)
-        document_id = self._store_document(report_type, raw, charset, body.get("compression"))
+        document_id = self._store_document(report_type, raw, charset, body.get("compression"), region)
         created = parse_time("createdTime", body.get("createdTime")) or datetime.now(UTC)
         epoch = created.timestamp()
         report_id = str(self.store.next_number("report", 50000000000))
@@ -488,10 +626,11 @@ class AmazonSandbox:
             created_time=iso(created), created_epoch=epoch,
             data_start_time=body.get("dataStartTime"), data_end_time=body.get("dataEndTime"),
             in_progress_at=epoch, done_at=epoch, outcome=body.get("processingStatus", "DONE"), document_id=document_id,
+            region=region,
         )
-        return {"reportId": report_id, "reportDocumentId": document_id}
+        return {"reportId": report_id, "reportDocumentId": document_id, "region": region}
 
-    def get_reports(self, request: Request) -> tuple[int, Any, int]:
+    def get_reports(self, request: Request, region: str) -> tuple[int, Any, int]:
         q = request.query_params
         now = time.time()
         token = q.get("nextToken")
@@ -499,7 +638,7 @@ class AmazonSandbox:
             if len(q.keys()) > 1:
                 raise ApiError(400, details="nextToken must be the only parameter when it is provided.")
             cursor = self.store.cursor("getReports", token)
-            if cursor is None:
+            if cursor is None or json.loads(cursor["extra"]).get("_region") != region:
                 raise ApiError(400, details="Invalid nextToken.")
             ids, position, page_size = json.loads(cursor["ids"]), cursor["position"], cursor["page_size"]
         else:
@@ -512,6 +651,10 @@ class AmazonSandbox:
             if statuses and set(statuses) - set(PROCESSING_STATUSES):
                 raise ApiError(400, details="Invalid input in processing status")
             marketplaces = query_list(request, "marketplaceIds")
+            if marketplaces:
+                if len(marketplaces) > 10:
+                    raise ApiError(400, details="marketplaceIds accepts at most 10 values.")
+                check_marketplaces(region, marketplaces)
             page_size = self._int(q.get("pageSize"), "pageSize", default=10, low=1, high=100)
             since = parse_time("createdSince", q.get("createdSince")) or datetime.now(UTC) - REPORT_RETENTION
             until = parse_time("createdUntil", q.get("createdUntil")) or datetime.now(UTC)
@@ -520,37 +663,40 @@ class AmazonSandbox:
                 row["report_id"]
                 for row in self.store.reports()
                 if row["report_type"] in types
+                and self._region_of_report(row) == region
                 # Amazon's createdTime has whole seconds: compare at that precision
                 and int(row["created_epoch"]) >= int(max(since.timestamp(), oldest))
                 and int(row["created_epoch"]) <= until.timestamp()
                 and (not statuses or self._status(row, now) in statuses)
-                and (not marketplaces or set(json.loads(row["marketplace_ids"])) & set(marketplaces))
+                # Settlement reports ignore the marketplace filter: they belong to the whole region.
+                and (not marketplaces or row["report_type"] in SETTLEMENT_REPORT_TYPES
+                     or set(json.loads(row["marketplace_ids"])) & set(marketplaces))
             ]
             position = 0
         page = [self._report_json(self.store.report(i), now) for i in ids[position : position + page_size]]
         body: dict[str, Any] = {"reports": page}
         if position + page_size < len(ids):
-            body["nextToken"] = self.store.create_cursor("getReports", ids, position + page_size, page_size, {})
+            body["nextToken"] = self.store.create_cursor("getReports", ids, position + page_size, page_size, {"_region": region})
         return 200, body, len(page)
 
-    def get_report(self, report_id: str) -> tuple[int, Any, int]:
-        row = self.store.report(report_id)
-        if row is None or row["created_epoch"] < time.time() - REPORT_RETENTION.total_seconds():
+    def get_report(self, region: str, report_id: str) -> tuple[int, Any, int]:
+        row = self._report(region, report_id)
+        if row["created_epoch"] < time.time() - REPORT_RETENTION.total_seconds():
             raise ApiError(404, message=f"Report {report_id} was not found.")
         return 200, self._report_json(row, time.time()), 1
 
-    def cancel_report(self, report_id: str) -> tuple[int, Any, int]:
-        row = self.store.report(report_id)
-        if row is None:
-            raise ApiError(404, message=f"Report {report_id} was not found.")
+    def cancel_report(self, region: str, report_id: str) -> tuple[int, Any, int]:
+        row = self._report(region, report_id)
         if self._status(row, time.time()) != "IN_QUEUE":
             raise ApiError(400, details="Only reports with processingStatus=IN_QUEUE can be cancelled.")
         self.store.cancel_report(report_id)
         return 200, None, 1
 
-    def get_report_document(self, request: Request, document_id: str) -> tuple[int, Any, int]:
+    def get_report_document(self, request: Request, region: str, document_id: str) -> tuple[int, Any, int]:
         row = self.store.document(document_id)
-        if row is None:
+        parts = document_id.split(".")
+        owner = (row["region"] or (parts[4] if len(parts) > 4 else None)) if row is not None else None
+        if owner != region:
             raise ApiError(404, message=f"Report document {document_id} was not found.")
         if row["report_type"] in RESTRICTED_REPORT_TYPES and not self._is_rdt(request):
             raise ApiError(403, details="This report contains restricted data: call getReportDocument with a restricted data token.")
@@ -582,17 +728,19 @@ class AmazonSandbox:
         return Response(content=bytes(row["content"]), headers=headers)
 
     # -- tokens ----------------------------------------------------------------------------------
-    def create_restricted_data_token(self, body: dict) -> tuple[int, Any, int]:
+    def create_restricted_data_token(self, region: str, body: dict) -> tuple[int, Any, int]:
         resources = body.get("restrictedResources")
         if not isinstance(resources, list) or not resources or len(resources) > 50:
             raise ApiError(400, details="restrictedResources must list between 1 and 50 resources.")
         for resource in resources:
             if not isinstance(resource, dict) or resource.get("method") not in ("GET", "PUT", "POST", "DELETE") or not str(resource.get("path", "")).startswith("/"):
                 raise ApiError(400, details="Each restricted resource needs a method (GET, PUT, POST, DELETE) and a path.")
-        token = self.store.issue_token("rdt", ACCESS_TOKEN_TTL, resources)
+        token = self.store.issue_token("rdt", ACCESS_TOKEN_TTL, resources, region=region)
         return 200, {"restrictedDataToken": token, "expiresIn": ACCESS_TOKEN_TTL}, 1
 
     def lwa_token(self, form: dict[str, str]) -> JSONResponse:
+        """LWA (global): ``refresh_token`` grants a token of that authorization's region;
+        ``client_credentials`` needs one of the grantless scopes and reaches grantless operations only."""
         self.calls["lwaToken"]["calls"] += 1
         fault = self.faults.take("lwaToken")
         if fault is not None and fault.body is not None:
@@ -602,16 +750,31 @@ class AmazonSandbox:
         grant = form.get("grant_type")
         if form.get("client_id") != LWA_CLIENT_ID or form.get("client_secret") != LWA_CLIENT_SECRET:
             return JSONResponse({"error": "invalid_client", "error_description": "Client authentication failed"}, status_code=401)
+        body: dict[str, Any]
         if grant == "refresh_token":
-            if form.get("refresh_token") != REFRESH_TOKEN:
+            region = next((r for r, token in REFRESH_TOKENS.items() if token == form.get("refresh_token")), None)
+            if region is None:
                 return JSONResponse({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : refresh_token"}, status_code=400)
-        elif grant != "client_credentials":
+            token = self.store.issue_token("lwa", ACCESS_TOKEN_TTL, region=region)
+            body = {"access_token": token, "refresh_token": REFRESH_TOKENS[region], "token_type": "bearer", "expires_in": ACCESS_TOKEN_TTL}
+        elif grant == "client_credentials":
+            scope = form.get("scope")
+            if not scope:
+                # sandbox wording, in LWA's style
+                return JSONResponse({"error": "invalid_request", "error_description": "The request is missing a required parameter : scope"}, status_code=400)
+            if scope not in GRANTLESS_SCOPES:
+                return JSONResponse({"error": "invalid_scope", "error_description": "The request has an invalid parameter : scope"}, status_code=400)
+            token = self.store.issue_token("grantless", ACCESS_TOKEN_TTL, scope=scope)
+            body = {"access_token": token, "scope": scope, "token_type": "bearer", "expires_in": ACCESS_TOKEN_TTL}
+        else:
             return JSONResponse({"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}, status_code=400)
-        token = self.store.issue_token("lwa", ACCESS_TOKEN_TTL)
-        body = {"access_token": token, "token_type": "bearer", "expires_in": ACCESS_TOKEN_TTL}
-        if grant == "refresh_token":
-            body["refresh_token"] = REFRESH_TOKEN
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    # -- notifications (grantless) ------------------------------------------------------------------
+    @staticmethod
+    def get_destinations() -> tuple[int, Any, int]:
+        """``getDestinations``: a grantless operation (no SQS/EventBridge destinations are emulated)."""
+        return 200, {"payload": []}, 0
 
     @staticmethod
     def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -654,50 +817,79 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     app.state.sandbox = sandbox
     sb = sandbox
 
+    def unknown_region(request: Request) -> JSONResponse:
+        # sandbox wording: not an SP-API path
+        return JSONResponse(ApiError(404, details=(
+            f"{request.url.path} is not served here: the SP-API sandbox serves each region under its own prefix "
+            "({base}/na, {base}/eu, {base}/fe), as Amazon serves each region from its own endpoint")).body(), status_code=404)
+
+    def regional(handler):
+        """Route decorator body: 404 for a prefix that is not a region, else the handler."""
+        async def route(request: Request, region: str, **kwargs):
+            if region not in REGIONS:
+                return unknown_region(request)
+            return await handler(request, region, **kwargs)
+        route.__signature__ = inspect.signature(handler)
+        route.__name__ = handler.__name__
+        return route
+
     @app.post("/auth/o2/token")
     async def lwa_token(request: Request):
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         return sb.lwa_token(form)
 
-    @app.get("/orders/2026-01-01/orders")
-    async def search_orders(request: Request):
-        return await sb.call(request, "searchOrders", lambda _f: sb.search_orders(request))
+    @app.get("/{region}/orders/2026-01-01/orders")
+    @regional
+    async def search_orders(request: Request, region: str):
+        return await sb.call(request, region, "searchOrders", lambda _f: sb.search_orders(request, region))
 
-    @app.get("/orders/2026-01-01/orders/{order_id}")
-    async def get_order(request: Request, order_id: str):
-        return await sb.call(request, "getOrder", lambda _f: sb.get_order(request, order_id))
+    @app.get("/{region}/orders/2026-01-01/orders/{order_id}")
+    @regional
+    async def get_order(request: Request, region: str, order_id: str):
+        return await sb.call(request, region, "getOrder", lambda _f: sb.get_order(request, region, order_id))
 
-    @app.get("/reports/2021-06-30/reports")
-    async def get_reports(request: Request):
-        return await sb.call(request, "getReports", lambda _f: sb.get_reports(request))
+    @app.get("/{region}/reports/2021-06-30/reports")
+    @regional
+    async def get_reports(request: Request, region: str):
+        return await sb.call(request, region, "getReports", lambda _f: sb.get_reports(request, region))
 
-    @app.post("/reports/2021-06-30/reports")
-    async def create_report(request: Request):
+    @app.post("/{region}/reports/2021-06-30/reports")
+    @regional
+    async def create_report(request: Request, region: str):
         try:
             body = await _json_body(request)
         except ApiError as error:
-            return sb._respond(request, "createReport", error.status, error.body())
-        return await sb.call(request, "createReport", lambda fault: sb.create_report(body, fault))
+            return sb._respond(request, region, "createReport", error.status, error.body())
+        return await sb.call(request, region, "createReport", lambda fault: sb.create_report(region, body, fault))
 
-    @app.get("/reports/2021-06-30/reports/{report_id}")
-    async def get_report(request: Request, report_id: str):
-        return await sb.call(request, "getReport", lambda _f: sb.get_report(report_id))
+    @app.get("/{region}/reports/2021-06-30/reports/{report_id}")
+    @regional
+    async def get_report(request: Request, region: str, report_id: str):
+        return await sb.call(request, region, "getReport", lambda _f: sb.get_report(region, report_id))
 
-    @app.delete("/reports/2021-06-30/reports/{report_id}")
-    async def cancel_report(request: Request, report_id: str):
-        return await sb.call(request, "cancelReport", lambda _f: sb.cancel_report(report_id))
+    @app.delete("/{region}/reports/2021-06-30/reports/{report_id}")
+    @regional
+    async def cancel_report(request: Request, region: str, report_id: str):
+        return await sb.call(request, region, "cancelReport", lambda _f: sb.cancel_report(region, report_id))
 
-    @app.get("/reports/2021-06-30/documents/{document_id}")
-    async def get_report_document(request: Request, document_id: str):
-        return await sb.call(request, "getReportDocument", lambda _f: sb.get_report_document(request, document_id))
+    @app.get("/{region}/reports/2021-06-30/documents/{document_id}")
+    @regional
+    async def get_report_document(request: Request, region: str, document_id: str):
+        return await sb.call(request, region, "getReportDocument", lambda _f: sb.get_report_document(request, region, document_id))
 
-    @app.post("/tokens/2021-03-01/restrictedDataToken")
-    async def create_rdt(request: Request):
+    @app.post("/{region}/tokens/2021-03-01/restrictedDataToken")
+    @regional
+    async def create_rdt(request: Request, region: str):
         try:
             body = await _json_body(request)
         except ApiError as error:
-            return sb._respond(request, "createRestrictedDataToken", error.status, error.body())
-        return await sb.call(request, "createRestrictedDataToken", lambda _f: sb.create_restricted_data_token(body))
+            return sb._respond(request, region, "createRestrictedDataToken", error.status, error.body())
+        return await sb.call(request, region, "createRestrictedDataToken", lambda _f: sb.create_restricted_data_token(region, body))
+
+    @app.get("/{region}/notifications/v1/destinations")
+    @regional
+    async def get_destinations(request: Request, region: str):
+        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(), grantless=True)
 
     @app.get("/_s3/reports/{document_id}")
     async def download(request: Request, document_id: str):
@@ -718,7 +910,18 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
 
     @app.get("/_sandbox/calls")
     async def calls():
-        return {"operations": {name: dict(stats) for name, stats in sb.calls.items()}}
+        return sb.call_counts()
+
+    @app.get("/_sandbox/config")
+    async def get_config():
+        return sb.config
+
+    @app.post("/_sandbox/config")
+    async def set_config(request: Request):
+        try:
+            return sb.configure(await request.json())
+        except (ValueError, TypeError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
 
     @app.post("/_sandbox/faults")
     async def faults(request: Request):
@@ -728,13 +931,17 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             return JSONResponse({"error": f"unknown operation {operation!r}; one of {sorted(USAGE_PLANS)} or lwaToken"}, status_code=400)
         status = body.get("status")
         fault = body.get("fault")
-        if fault not in (None, "expire_token", "expire_pagination_tokens", "FATAL"):
+        if fault not in (None, "expire_token", "expire_pagination_tokens", "FATAL", "CANCELLED"):
             return JSONResponse({"error": f"unknown fault {fault!r}"}, status_code=400)
         raw = body.get("body")
         if raw is not None and not isinstance(raw, str):
             return JSONResponse({"error": "body must be a string (the raw response body a proxy would send)"}, status_code=400)
+        region = body.get("region")
+        if region is not None and (region not in REGIONS or operation == "lwaToken"):
+            return JSONResponse({"error": f"region must be one of {', '.join(REGIONS)} (LWA is global)"}, status_code=400)
         sb.faults.add(Fault(operation=operation, times=int(body.get("times", 1)), status=int(status) if status else None,
-                            fault=fault, delay=float(body.get("delay", 0.0)), body=raw, content_type=body.get("content_type")))
+                            fault=fault, delay=float(body.get("delay", 0.0)), body=raw, content_type=body.get("content_type"),
+                            region=region))
         return {"pending": sb.faults.pending()}
 
     @app.get("/_sandbox/faults")
@@ -764,7 +971,7 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         try:
             return sb.publish_report(await request.json())
         except (ApiError, LookupError, UnicodeEncodeError) as error:
-            return JSONResponse({"error": str(error)}, status_code=400)
+            return JSONResponse({"error": str(error) if not isinstance(error, ApiError) else error.details}, status_code=400)
 
     @app.get("/_sandbox/responses")
     async def responses(drain: bool = True):
@@ -772,5 +979,9 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         if drain:
             sb.responses.clear()
         return {"responses": items}
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def no_region(request: Request, path: str):
+        return unknown_region(request)
 
     return app

@@ -3,6 +3,7 @@
 Amazon meters every operation with a token bucket (rate = requests per second, burst = bucket
 size) and answers ``429 QuotaExceeded`` when the bucket is empty. The default plans below are the
 "Usage Plan" tables of the model files (``tests/unit/amazon`` checks them against the models).
+Amazon meters each region separately: the emulator keeps one ``RateLimiter`` per region.
 ``rate_scale`` multiplies the rate only: the burst is a number of requests, and scaling it would
 hide exactly the throttling that tests and demos need to see.
 """
@@ -24,6 +25,7 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getReport": (Decimal("2"), 15),
     "getReportDocument": (Decimal("0.0167"), 15),
     "createRestrictedDataToken": (Decimal("1"), 10),
+    "getDestinations": (Decimal("1"), 5),
 }
 
 
@@ -93,6 +95,8 @@ class Fault:
     #: Amazon answers, e.g. an HTML 502 page); ``content_type`` defaults to text/html.
     body: str | None = None
     content_type: str | None = None
+    #: Only calls to this region's endpoint (None: every region).
+    region: str | None = None
 
 
 @dataclass
@@ -106,9 +110,11 @@ class FaultRegistry:
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, operation: str) -> Fault | None:
+    def take(self, operation: str, region: str | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
+                if fault.region is not None and fault.region != region:
+                    continue
                 if fault.operation in (operation, "*") and fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:

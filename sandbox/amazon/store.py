@@ -1,4 +1,8 @@
-"""SQLite state of the SP-API emulator: orders, reports, documents, tokens, pagination cursors."""
+"""SQLite state of the SP-API emulator: orders, reports, documents, tokens, pagination cursors.
+
+Reports, documents and access tokens belong to one SP-API region (the endpoint that created them);
+orders belong to the region of their marketplace.
+"""
 
 from __future__ import annotations
 
@@ -33,20 +37,24 @@ CREATE TABLE IF NOT EXISTS reports (
     done_at REAL NOT NULL,
     outcome TEXT NOT NULL,
     cancelled INTEGER NOT NULL DEFAULT 0,
-    document_id TEXT
+    document_id TEXT,
+    region TEXT
 );
 CREATE TABLE IF NOT EXISTS documents (
     document_id TEXT PRIMARY KEY,
     report_type TEXT NOT NULL,
     content BLOB NOT NULL,
     charset TEXT NOT NULL,
-    compression TEXT
+    compression TEXT,
+    region TEXT
 );
 CREATE TABLE IF NOT EXISTS access_tokens (
     token TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     expires_at REAL NOT NULL,
-    resources TEXT
+    resources TEXT,
+    region TEXT,
+    scope TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (
     token TEXT PRIMARY KEY,
@@ -64,6 +72,8 @@ CREATE TABLE IF NOT EXISTS settlements (
     report_id TEXT NOT NULL
 );
 """
+#: Columns added after the first release: an older state directory gets them on start.
+ADDED_COLUMNS = {"reports": ("region",), "documents": ("region",), "access_tokens": ("region", "scope")}
 
 
 class AmazonStore:
@@ -76,6 +86,11 @@ class AmazonStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -137,12 +152,14 @@ class AmazonStore:
         return [json.loads(r["body"]) for r in self.execute("SELECT body FROM orders ORDER BY last_updated_time, order_id")]
 
     # -- tokens ---------------------------------------------------------------------------------
-    def issue_token(self, kind: str, ttl: int, resources: list | None = None) -> str:
-        prefix = "Atza|" if kind == "lwa" else "Atz.sprdt|"
+    def issue_token(self, kind: str, ttl: int, resources: list | None = None, *, region: str | None = None,
+                    scope: str | None = None) -> str:
+        """``kind``: ``lwa`` (a seller authorization of ``region``), ``grantless`` (``scope``), ``rdt``."""
+        prefix = "Atz.sprdt|" if kind == "rdt" else "Atza|"
         token = prefix + secrets.token_urlsafe(32)
         self.execute(
-            "INSERT INTO access_tokens VALUES (?, ?, ?, ?)",
-            (token, kind, time.time() + ttl, json.dumps(resources) if resources is not None else None),
+            "INSERT INTO access_tokens (token, kind, expires_at, resources, region, scope) VALUES (?, ?, ?, ?, ?, ?)",
+            (token, kind, time.time() + ttl, json.dumps(resources) if resources is not None else None, region, scope),
         )
         return token
 
@@ -151,7 +168,7 @@ class AmazonStore:
         return rows[0] if rows else None
 
     def expire_tokens(self) -> None:
-        self.execute("UPDATE access_tokens SET expires_at = ? WHERE kind = 'lwa'", (time.time() - 1,))
+        self.execute("UPDATE access_tokens SET expires_at = ? WHERE kind IN ('lwa', 'grantless')", (time.time() - 1,))
 
     # -- cursors (nextToken / paginationToken) ----------------------------------------------------
     def create_cursor(self, operation: str, ids: list[str], position: int, page_size: int, extra: dict) -> str:
@@ -192,9 +209,11 @@ class AmazonStore:
     def cancel_report(self, report_id: str) -> None:
         self.execute("UPDATE reports SET cancelled = 1 WHERE report_id = ?", (report_id,))
 
-    def insert_document(self, document_id: str, report_type: str, content: bytes, charset: str, compression: str | None) -> None:
+    def insert_document(self, document_id: str, report_type: str, content: bytes, charset: str, compression: str | None,
+                        region: str) -> None:
         self.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)", (document_id, report_type, content, charset, compression)
+            "INSERT INTO documents (document_id, report_type, content, charset, compression, region) VALUES (?, ?, ?, ?, ?, ?)",
+            (document_id, report_type, content, charset, compression, region),
         )
 
     def document(self, document_id: str) -> sqlite3.Row | None:

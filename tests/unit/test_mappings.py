@@ -345,3 +345,46 @@ class TestAddedColumns:
         problems = problems_of(tables)
         assert any("row 2, column currency_id: 'USD' is not a NetSuite internal id" in p for p in problems)
         assert any("row 2, column prices_include_tax: 'maybe' is not true or false" in p for p in problems)
+
+
+class TestSpApiConnections:
+    """Each SP-API endpoint serves one region: marketplaces.csv's region column picks the connection."""
+
+    def test_given_shipped_tables_then_one_target_per_region_with_its_marketplaces(self):
+        from amazon_netsuite.mappings import SpApiTarget
+
+        assert load_mappings(SHIPPED).sp_api_targets() == [
+            SpApiTarget("amazon_sp_api_na", "na", (US, "A2EUQ1WTGCTBG2")),
+            SpApiTarget("amazon_sp_api_eu", "eu", (UK, DE)),
+        ]
+
+    def test_given_a_second_account_in_a_region_then_its_rows_get_their_own_target(self, tables):
+        edit(tables / "marketplaces.csv", ",1,false,15,,", ",1,false,15,,amazon_sp_api_na_second")
+
+        targets = {t.conn_id: t for t in load_mappings(tables).sp_api_targets()}
+
+        assert targets["amazon_sp_api_na_second"].marketplace_ids == (US,)
+        assert targets["amazon_sp_api_na"].marketplace_ids == ("A2EUQ1WTGCTBG2",)
+        assert targets["amazon_sp_api_na_second"].region == "na"
+
+    def test_given_a_known_marketplace_in_the_wrong_region_then_problem_names_row_column_and_region(self, tables):
+        edit(tables / "marketplaces.csv", "A1PA6795UKMFR9,Amazon.de,DE,eu,", "A1PA6795UKMFR9,Amazon.de,DE,na,")
+
+        problems = problems_of(tables)
+
+        assert any("marketplaces.csv, row 5, column region: 'na' is wrong for marketplace A1PA6795UKMFR9 (DE)" in p
+                   and "region 'eu'" in p for p in problems), problems
+
+    def test_given_one_connection_for_two_regions_then_problem(self, tables):
+        edit(tables / "marketplaces.csv", ",4,true,18,,", ",4,true,18,,amazon_sp_api_na")
+
+        problems = problems_of(tables)
+
+        assert any("row 5, column sp_api_conn_id: connection amazon_sp_api_na already serves region 'na' (row 2)" in p
+                   for p in problems), problems
+
+    def test_given_a_bad_connection_id_then_problem(self, tables):
+        edit(tables / "marketplaces.csv", ",1,false,15,,", ",1,false,15,,amazon sp api")
+
+        assert any("column sp_api_conn_id: 'amazon sp api' is not an Airflow connection id" in p
+                   for p in problems_of(tables))

@@ -43,7 +43,10 @@ class PaginationTokenExpiredError(SellingPartnerApiError):
 
 
 class ReportProcessingError(SellingPartnerError):
-    """A report ended FATAL or CANCELLED; ``error_document`` is Amazon's explanation, when it gave one."""
+    """A report ended FATAL; ``error_document`` is Amazon's explanation, when it gave one.
+
+    (CANCELLED is not a failure: Amazon cancels a report on its own when there is no data to return,
+    so the hook, operator and trigger answer "no document" for it.)"""
 
     def __init__(self, report_id: str, report_type: str | None, status: str, error_document: str | None = None) -> None:
         self.report_id = report_id
@@ -62,3 +65,19 @@ class ReportProcessingError(SellingPartnerError):
 
 class ReportDocumentDecodeError(SellingPartnerError):
     """A report document could not be decompressed or decoded with its declared charset."""
+
+
+class SellingPartnerConfigError(SellingPartnerError):
+    """The SP-API configuration cannot work: a missing connection, a marketplace on the wrong region's
+    connection. Raised before any call; the message says which connection to add or fix, and how."""
+
+
+class MarketplaceRegionError(SellingPartnerConfigError):
+    """A call would name a marketplace its connection's regional endpoint does not serve (Amazon refuses
+    the whole call with 403 "The marketplaces you provided are not valid for region.")."""
+
+    def __init__(self, message: str, *, conn_id: str, region: str, marketplace_ids: list[str]) -> None:
+        self.conn_id = conn_id
+        self.region = region
+        self.marketplace_ids = marketplace_ids
+        super().__init__(message)

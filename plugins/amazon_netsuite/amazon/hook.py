@@ -1,8 +1,14 @@
 """SellingPartnerHook: the one place the project talks to Amazon's Selling Partner API.
 
-It reads connection ``amazon_sp_api_default`` and builds python-amazon-sp-api clients (Orders
-v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01). Every call goes through ``_call``, which owns
-the per-operation token bucket, 429/5xx/network retries and the one-time access-token refresh.
+One hook per SP-API connection, and so per region: each regional endpoint serves only its own
+marketplaces and each region is authorized separately (its own refresh token). Connections are
+``amazon_sp_api_{region}`` (``na``, ``eu``, ``fe``) unless ``marketplaces.csv`` names another one;
+:func:`hooks_for_targets` builds the hooks the mapped marketplaces need. A marketplace of another
+region is refused before any call, naming the connection to use.
+
+It builds python-amazon-sp-api clients (Orders v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01).
+Every call goes through ``_call``, which owns the per-operation token bucket, 429/5xx/network
+retries, the one-time access-token refresh, the reading of Amazon's 403s and progress logging.
 
 .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v2026-01-01-reference
 .. seealso:: https://developer-docs.amazon.com/sp-api/docs/reports-api-v2021-06-30-reference
@@ -19,29 +25,39 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from amazon_netsuite.amazon.documents import decode_document
 from amazon_netsuite.amazon.errors import (
+    MarketplaceRegionError,
     PaginationTokenExpiredError,
     ReportProcessingError,
     SellingPartnerApiError,
     SellingPartnerAuthError,
+    SellingPartnerConfigError,
     SellingPartnerError,
     SellingPartnerThrottledError,
 )
+from amazon_netsuite.amazon.regions import (
+    REGION_ENDPOINTS,
+    default_conn_id,
+    describe,
+    env_var,
+    region_from_conn_id,
+    region_of,
+    region_problem,
+)
 from amazon_netsuite.amazon.throttling import RATE_LIMITER
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from amazon_netsuite.mappings import Mappings, SpApiTarget
 
-REGION_ENDPOINTS = {
-    "na": "https://sellingpartnerapi-na.amazon.com",
-    "eu": "https://sellingpartnerapi-eu.amazon.com",
-    "fe": "https://sellingpartnerapi-fe.amazon.com",
-}
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
 LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 #: Amazon rejects lastUpdatedBefore/createdBefore later than two minutes before the request.
 ORDER_LAG = timedelta(minutes=2)
@@ -74,6 +90,12 @@ RESTRICTED_REPORT_TYPES = frozenset({
     "GET_VAT_TRANSACTION_DATA",
     "SC_VAT_TAX_REPORT",
 })
+#: Amazon's details when a call names a marketplace the endpoint's region does not serve.
+REGION_REFUSAL = "not valid for region"
+#: getReports accepts at most 10 marketplaceIds (Reports API model, maxItems).
+MAX_REPORT_MARKETPLACES = 10
+#: Token-bucket waits at least this long are logged as they start (shorter ones would flood the log).
+LOG_WAITS_OVER = 5.0
 
 
 def _utc(value: datetime | str, name: str) -> datetime:
@@ -109,7 +131,9 @@ def clamp_order_window(
 
 @dataclass(frozen=True)
 class SpApiConfig:
-    """What ``amazon_sp_api_default`` holds (login = LWA client id, password = LWA client secret)."""
+    """What an ``amazon_sp_api_{region}`` connection holds (login = LWA client id, password = LWA
+    client secret; extra: refresh_token of the seller's authorization in that region, seller_id,
+    region, marketplace_ids, optional endpoint / lwa_endpoint)."""
 
     conn_id: str
     client_id: str
@@ -123,13 +147,20 @@ class SpApiConfig:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_connection(cls, conn: Any) -> SpApiConfig:
+    def from_connection(cls, conn: Any, marketplace_ids: Sequence[str] | None = None) -> SpApiConfig:
+        """The connection's settings; ``marketplace_ids`` (the mapped ones) replace extra.marketplace_ids.
+
+        The region is extra.region, else the connection id's suffix (``amazon_sp_api_eu``). Every
+        marketplace must belong to that region (Amazon refuses the whole call otherwise).
+        """
         extra = conn.extra_dejson or {}
         conn_id = conn.conn_id
-        region = str(extra.get("region") or "na").lower()
+        region = str(extra.get("region") or region_from_conn_id(conn_id) or "").lower()
         if region not in REGION_ENDPOINTS:
-            raise SellingPartnerError(f"connection {conn_id}: extra.region must be one of na, eu, fe (got {region!r})")
-        marketplaces = extra.get("marketplace_ids") or []
+            raise SellingPartnerConfigError(
+                f"connection {conn_id}: extra.region must be one of na, eu, fe (got {region or 'nothing'!r}); "
+                "set it in Admin > Connections to the region whose endpoint this authorization is for")
+        marketplaces = list(marketplace_ids) if marketplace_ids else extra.get("marketplace_ids") or []
         if isinstance(marketplaces, str):
             marketplaces = [m.strip() for m in marketplaces.split(",") if m.strip()]
         missing = [name for name, value in (
@@ -137,7 +168,13 @@ class SpApiConfig:
             ("extra.refresh_token", extra.get("refresh_token")), ("extra.marketplace_ids", marketplaces),
         ) if not value]
         if missing:
-            raise SellingPartnerError(f"connection {conn_id} is missing {', '.join(missing)}: set them in Admin > Connections")
+            raise SellingPartnerConfigError(
+                f"connection {conn_id} is missing {', '.join(missing)}: set them in Admin > Connections")
+        problem = region_problem(region, marketplaces, conn_id=conn_id)
+        if problem:
+            raise MarketplaceRegionError(f"{problem}. Fix extra.marketplace_ids of {conn_id} or the region column of "
+                                         "include/mappings/marketplaces.csv", conn_id=conn_id, region=region,
+                                         marketplace_ids=list(marketplaces))
         return cls(
             conn_id=conn_id,
             client_id=conn.login,
@@ -208,11 +245,14 @@ def _quiet_library_debug_log() -> None:
 
 
 class UnreadableResponseError(Exception):
-    """A 2xx SP-API response whose body is not a JSON document (a proxy page, a truncated body).
+    """A 2xx SP-API response that is not the document Amazon's model describes: not JSON (a proxy
+    page, a truncated body), or JSON whose required field is missing, null or of the wrong type
+    (``{"orders": null}``).
 
-    python-amazon-sp-api turns such a body into an empty ``ApiResponse``; for ``searchOrders`` that
-    reads as "no orders, no next page" and would silently lose the rest of the window. ``_call``
-    retries it like a 5xx. The message never quotes the body: a truncated order page holds PII.
+    python-amazon-sp-api turns such a body into an empty ``ApiResponse`` and ``payload["orders"] or []``
+    reads null as an empty page: for ``searchOrders`` that is "no orders, no next page", the rest of
+    the window silently lost. ``_call`` retries it like a 5xx, then fails the call. The message never
+    quotes the body: a truncated order page holds PII.
     """
 
     def __init__(self, status: int | None, description: str) -> None:
@@ -220,12 +260,31 @@ class UnreadableResponseError(Exception):
         super().__init__(description)
 
 
-def _expect_keys(response: Any, *keys: str) -> Any:
-    """``response`` if its payload has ``keys`` (required by Amazon's model), else UnreadableResponseError."""
+_JSON_TYPES = {list: "a list", dict: "an object", str: "a string"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number"}.get(type(value)) or _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _expect(response: Any, key: str, kind: type, *, item_id: str | None = None) -> Any:
+    """``response`` if ``payload[key]`` is what Amazon's model requires (a list of objects, each with
+    its ``item_id`` string; an object; a string), else UnreadableResponseError: a null, missing or
+    mistyped field is a malformed answer, never an empty page."""
     payload = getattr(response, "payload", None)
-    missing = [key for key in keys if not isinstance(payload, dict) or key not in payload]
-    if missing:
-        raise UnreadableResponseError(None, f"2xx response without {', '.join(missing)}, which Amazon's model requires")
+    if not isinstance(payload, dict) or key not in payload:
+        raise UnreadableResponseError(200, f"2xx response without {key}, which Amazon's model requires")
+    value = payload[key]
+    if not isinstance(value, kind):
+        raise UnreadableResponseError(200, f"2xx response whose {key} is {_json_type(value)} instead of "
+                                           f"{_JSON_TYPES[kind]} (Amazon's model requires it): a malformed answer, "
+                                           "not an empty one")
+    if kind is list and not all(isinstance(item, dict) for item in value):
+        raise UnreadableResponseError(200, f"2xx response whose {key} list holds items that are not objects")
+    if item_id and not all(isinstance(item.get(item_id), str) and item[item_id] for item in value):
+        raise UnreadableResponseError(200, f"2xx response whose {key} list holds items without {item_id}")
     return response
 
 
@@ -296,8 +355,13 @@ def _with_host_header(client_cls: type) -> type:
 class SellingPartnerHook(BaseHook):
     """Amazon Selling Partner API through python-amazon-sp-api, with throttling and retries.
 
+    One hook serves one connection, so one region: build the hooks of the mapped marketplaces with
+    :func:`hooks_for_targets`. Flows never rely on the default connection.
+
     :param sp_api_conn_id: the Airflow connection (LWA client id as login, client secret as password;
         extra: refresh_token, seller_id, region, marketplace_ids, optional endpoint/lwa_endpoint).
+    :param marketplace_ids: the marketplaces this hook reads (default: the connection's
+        extra.marketplace_ids); all of the connection's region.
     :param max_attempts: attempts for 5xx and network errors (bounded exponential backoff).
     :param max_throttle_retries: 429 QuotaExceeded retries before giving up to the Airflow task retry.
     :param backoff_base: first backoff in seconds; doubled per attempt up to ``backoff_max``.
@@ -305,14 +369,18 @@ class SellingPartnerHook(BaseHook):
     """
 
     conn_name_attr = "sp_api_conn_id"
-    default_conn_name = "amazon_sp_api_default"
+    default_conn_name = "amazon_sp_api_na"
     conn_type = "amazon_sp_api"
     hook_name = "Amazon Selling Partner API"
+    #: Paging progress is logged at most every ``progress_seconds`` or every ``progress_pages`` pages.
+    progress_seconds: float = 30.0
+    progress_pages: int = 25
 
     def __init__(
         self,
         sp_api_conn_id: str = default_conn_name,
         *,
+        marketplace_ids: Sequence[str] | None = None,
         max_attempts: int | None = None,
         max_throttle_retries: int | None = None,
         backoff_base: float | None = None,
@@ -322,17 +390,23 @@ class SellingPartnerHook(BaseHook):
     ) -> None:
         super().__init__()
         self.sp_api_conn_id = sp_api_conn_id
+        self._marketplace_ids = tuple(marketplace_ids) if marketplace_ids else None
         self._overrides = {"max_attempts": max_attempts, "max_throttle_retries": max_throttle_retries,
                            "backoff_base": backoff_base, "backoff_max": backoff_max, "timeout": timeout}
         self._sleep = sleep
         self._config: SpApiConfig | None = None
         self._clients: dict[type, Any] = {}
 
+    @property
+    def log(self) -> logging.Logger:  # type: ignore[override]
+        """A standard logger, like the NetSuite hook's: the task log shows it, and so do tests (caplog)."""
+        return log
+
     # -- configuration ---------------------------------------------------------------------------
     @property
     def config(self) -> SpApiConfig:
         if self._config is None:
-            self._config = SpApiConfig.from_connection(self.get_connection(self.sp_api_conn_id))
+            self._config = SpApiConfig.from_connection(self.get_connection(self.sp_api_conn_id), self._marketplace_ids)
         return self._config
 
     def _setting(self, name: str, default: float) -> float:
@@ -364,6 +438,39 @@ class SellingPartnerHook(BaseHook):
     @property
     def marketplace_ids(self) -> list[str]:
         return list(self.config.marketplace_ids)
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    def _marketplaces_for_call(self, operation: str, marketplace_ids: Sequence[str] | None) -> list[str]:
+        """``marketplace_ids`` (default: the hook's), refused before the call when one belongs to
+        another region or to none (Amazon would refuse the whole call)."""
+        ids = list(marketplace_ids or self.marketplace_ids)
+        problem = region_problem(self.region, ids, conn_id=self.sp_api_conn_id)
+        if problem:
+            raise MarketplaceRegionError(f"{operation} not sent: {problem}", conn_id=self.sp_api_conn_id,
+                                         region=self.region, marketplace_ids=ids)
+        return ids
+
+    def _region_refusal_hint(self, marketplace_ids: Sequence[str] | None) -> str:
+        """What to do about Amazon's 403 "The marketplaces you provided are not valid for region."."""
+        cfg = self.config
+        ids = list(marketplace_ids or [])
+        problem = region_problem(cfg.region, ids, conn_id=self.sp_api_conn_id) if ids else None
+        if problem:
+            return f"Amazon refused the whole call: {problem}"
+        sent = ", ".join(describe(m) for m in ids) or "the connection's marketplaces"
+        return (f"Amazon refused the whole call: the endpoint {cfg.endpoint} of connection {self.sp_api_conn_id} does not serve "
+                f"{sent}, which are region {cfg.region} marketplaces: check that extra.endpoint is region {cfg.region}'s "
+                f"({REGION_ENDPOINTS[cfg.region]}) and that extra.region and extra.marketplace_ids match it")
+
+    def _forbidden_hint(self) -> str:
+        cfg = self.config
+        return (f"Check that connection {self.sp_api_conn_id} holds a refresh_token the seller authorized for region "
+                f"{cfg.region} (each region is authorized separately: a token of another region is refused, and a "
+                "grantless client_credentials token reaches no seller data) and that the app has the role this "
+                "operation needs")
 
     @property
     def _scope(self) -> str:
@@ -424,8 +531,16 @@ class SellingPartnerHook(BaseHook):
         delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
-    def _call(self, operation: str, fn: Callable[[], T]) -> T:  # noqa: C901
-        """Run one SP-API operation with rate limiting, retries and a single token refresh."""
+    def _log_wait(self, operation: str, rate: float, seconds: float) -> None:
+        if seconds >= LOG_WAITS_OVER:
+            self.log.info("%s: throttled by the usage plan (%s requests/s), next call in %.0f s",
+                          operation, f"{rate:g}", seconds)
+
+    def _call(self, operation: str, fn: Callable[[], T], *, marketplace_ids: Sequence[str] | None = None) -> T:  # noqa: C901
+        """Run one SP-API operation with rate limiting, retries and a single token refresh.
+
+        ``marketplace_ids`` (the ones the call names) let a 403 "not valid for region" name them.
+        """
         import httpx
         from sp_api.auth.exceptions import AuthorizationError
         from sp_api.base.exceptions import (
@@ -441,7 +556,7 @@ class SellingPartnerHook(BaseHook):
         failures = throttles = 0
         refreshed = False
         while True:
-            bucket.acquire()
+            bucket.acquire(on_wait=lambda seconds: self._log_wait(operation, bucket.rate, seconds))
             try:
                 response = fn()
             except SellingApiRequestThrottledException as exc:
@@ -478,10 +593,10 @@ class SellingPartnerHook(BaseHook):
                     self.log.info("SP-API %s: access token rejected (%s); refreshing it once", operation, _first(exc.error, "details"))
                     self.invalidate_access_token()
                     continue
-                raise SellingPartnerApiError(
-                    operation, 403, exc.error,
-                    hint="Check that the app has the role this operation needs and that the seller authorization (refresh_token) is current",
-                ) from exc
+                if _is_region_refusal(exc.error):
+                    raise SellingPartnerApiError(operation, 403, exc.error,
+                                                 hint=self._region_refusal_hint(marketplace_ids)) from exc
+                raise SellingPartnerApiError(operation, 403, exc.error, hint=self._forbidden_hint()) from exc
             except AuthorizationError as exc:
                 if (exc.status_code and (exc.status_code >= 500 or exc.status_code == 429)) or exc.error_code == "unreadable_response":
                     failures += 1
@@ -514,17 +629,20 @@ class SellingPartnerHook(BaseHook):
 
         The end is clamped to now minus 2 minutes. An expired pagination token (they live 24 h)
         restarts the search and skips the orders already yielded, so each order is yielded once.
+        A page whose ``orders`` is null, missing or not a list is retried, then fails the call: it is
+        never read as an empty page. Progress is logged every ``progress_seconds`` / ``progress_pages``.
 
         .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v2026-01-01-reference#searchorders
         """
         window = clamp_order_window(last_updated_after, last_updated_before)
+        marketplaces = self._marketplaces_for_call("searchOrders", marketplace_ids)
         if window is None:
             self.log.info("searchOrders: empty window after clamping to now - 2 minutes; nothing to read")
             return
         params: dict[str, Any] = {
             "lastUpdatedAfter": iso8601(window[0]),
             "lastUpdatedBefore": iso8601(window[1]),
-            "marketplaceIds": list(marketplace_ids or self.marketplace_ids),
+            "marketplaceIds": marketplaces,
             "maxResultsPerPage": page_size,
         }
         if included_data:
@@ -537,10 +655,12 @@ class SellingPartnerHook(BaseHook):
         seen: set[str] = set()
         token: str | None = None
         restarts = pages = 0
+        progress = _Progress(self, "searchOrders", "orders")
         while True:
             query = dict(params, paginationToken=token) if token else dict(params)
             try:
-                response = self._call("searchOrders", lambda q=query: _expect_keys(client.search_orders(**q), "orders"))
+                response = self._call("searchOrders", lambda q=query: _expect(client.search_orders(**q), "orders", list, item_id="orderId"),
+                                      marketplace_ids=marketplaces)
             except SellingPartnerApiError as exc:
                 if token and _is_pagination_token_error(exc) and restarts < 3:
                     restarts += 1
@@ -553,16 +673,17 @@ class SellingPartnerHook(BaseHook):
                                                       hint="Pagination tokens expire after 24 hours; rerun the task") from exc
                 raise
             pages += 1
-            for order in response.payload["orders"] or []:
+            for order in response.payload["orders"]:
                 if order["orderId"] in seen:
                     continue
                 seen.add(order["orderId"])
                 yield order
             token = response.next_token
             if not token:
-                self.log.info("searchOrders %s..%s: %s orders in %s pages", params["lastUpdatedAfter"],
-                              params["lastUpdatedBefore"], len(seen), pages)
+                self.log.info("searchOrders %s..%s (%s, %s): %s orders in %s pages", params["lastUpdatedAfter"],
+                              params["lastUpdatedBefore"], self.sp_api_conn_id, ",".join(marketplaces), len(seen), pages)
                 return
+            progress.page(pages, len(seen))
 
     def search_orders(self, **kwargs: Any) -> list[dict]:
         """``iter_orders`` as a list (same keyword arguments)."""
@@ -575,7 +696,7 @@ class SellingPartnerHook(BaseHook):
         """
         client = self.get_conn()
         params = {"includedData": list(included_data)} if included_data else {}
-        response = self._call("getOrder", lambda: _expect_keys(client.get_order(order_id, **params), "order"))
+        response = self._call("getOrder", lambda: _expect(client.get_order(order_id, **params), "order", dict))
         return response.payload["order"]
 
     # -- Reports 2021-06-30 ------------------------------------------------------------------------
@@ -597,7 +718,8 @@ class SellingPartnerHook(BaseHook):
                 f"{report_type} cannot be requested: Amazon generates settlement reports on its own schedule. "
                 "Use list_reports() to find them and download_report() to read them"
             )
-        body: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplace_ids or self.marketplace_ids)}
+        body: dict[str, Any] = {"reportType": report_type,
+                                "marketplaceIds": self._marketplaces_for_call("createReport", marketplace_ids)}
         if data_start_time is not None:
             body["dataStartTime"] = iso8601(_utc(data_start_time, "data_start_time"))
         if data_end_time is not None:
@@ -605,7 +727,8 @@ class SellingPartnerHook(BaseHook):
         if report_options:
             body["reportOptions"] = dict(report_options)
         reports = self._reports()
-        response = self._call("createReport", lambda: reports.create_report(**body))
+        response = self._call("createReport", lambda: _expect(reports.create_report(**body), "reportId", str),
+                              marketplace_ids=body["marketplaceIds"])
         report_id = response.payload["reportId"]
         self.log.info("createReport %s for %s: reportId %s", report_type, ",".join(body["marketplaceIds"]), report_id)
         return report_id
@@ -613,7 +736,7 @@ class SellingPartnerHook(BaseHook):
     def get_report(self, report_id: str) -> dict:
         """Report details (``getReport``): processingStatus and, when done, reportDocumentId."""
         reports = self._reports()
-        return self._call("getReport", lambda: reports.get_report(report_id)).payload
+        return self._call("getReport", lambda: _expect(reports.get_report(report_id), "processingStatus", str)).payload
 
     def cancel_report(self, report_id: str) -> None:
         """Cancel a report still IN_QUEUE (``cancelReport``)."""
@@ -632,13 +755,15 @@ class SellingPartnerHook(BaseHook):
     ) -> list[dict]:
         """Every report of these types (``getReports``, all pages; the next pages send nextToken alone).
 
-        Amazon keeps reports 90 days: an older ``created_since`` is clamped, with a warning.
+        Amazon keeps reports 90 days: an older ``created_since`` is clamped, with a warning. getReports
+        takes at most 10 marketplaces: more are listed 10 at a time (reports merged by id). Settlement
+        reports ignore the marketplace filter and list every marketplace of the region.
         """
         now = datetime.now(UTC)
+        marketplaces = self._marketplaces_for_call("getReports", marketplace_ids)
         params: dict[str, Any] = {"reportTypes": list(report_types), "pageSize": page_size}
         if processing_statuses:
             params["processingStatuses"] = list(processing_statuses)
-        params["marketplaceIds"] = list(marketplace_ids or self.marketplace_ids)
         if created_since is not None:
             since = _utc(created_since, "created_since")
             oldest = now - REPORT_RETENTION + timedelta(minutes=1)
@@ -650,15 +775,26 @@ class SellingPartnerHook(BaseHook):
         if created_until is not None:
             params["createdUntil"] = iso8601(_utc(created_until, "created_until"))
         reports_client = self._reports()
-        found: list[dict] = []
-        query = params
-        while True:
-            response = self._call("getReports", lambda q=query: _expect_keys(reports_client.get_reports(**q), "reports"))
-            found.extend(response.payload["reports"] or [])
-            token = response.next_token
-            if not token:
-                return found
-            query = {"nextToken": token}
+        found: dict[str, dict] = {}
+        pages = 0
+        progress = _Progress(self, "getReports", "reports")
+        for start in range(0, len(marketplaces), MAX_REPORT_MARKETPLACES):
+            chunk = marketplaces[start:start + MAX_REPORT_MARKETPLACES]
+            query: dict[str, Any] = {**params, "marketplaceIds": chunk}
+            while True:
+                response = self._call(
+                    "getReports",
+                    lambda q=query: _expect(reports_client.get_reports(**q), "reports", list, item_id="reportId"),
+                    marketplace_ids=chunk)
+                pages += 1
+                for report in response.payload["reports"]:
+                    found.setdefault(report["reportId"], report)
+                token = response.next_token
+                if not token:
+                    break
+                progress.page(pages, len(found))
+                query = {"nextToken": token}
+        return list(found.values())
 
     def get_report_document(self, document_id: str, *, restricted: bool = False) -> dict:
         """Where to download a document (``getReportDocument``): url (valid 5 minutes), compressionAlgorithm."""
@@ -666,7 +802,7 @@ class SellingPartnerHook(BaseHook):
             [{"method": "GET", "path": f"/reports/2021-06-30/documents/{document_id}"}]
         ) if restricted else None
         reports = self._reports(restricted_data_token=token)
-        return self._call("getReportDocument", lambda: reports.get_report_document(document_id)).payload
+        return self._call("getReportDocument", lambda: _expect(reports.get_report_document(document_id), "url", str)).payload
 
     def download_report_document(self, document_id: str, *, report_type: str | None = None, restricted: bool | None = None) -> str:
         """The decoded text of a report document: gunzipped if needed, decoded with Amazon's charset.
@@ -703,18 +839,33 @@ class SellingPartnerHook(BaseHook):
             return text
         raise SellingPartnerError(f"report document {document_id}: the presigned URL was refused twice")  # pragma: no cover
 
-    def download_report(self, report_id: str) -> str:
-        """The document of a finished report; FATAL/CANCELLED raise ReportProcessingError with Amazon's error document."""
+    def download_report(self, report_id: str) -> str | None:
+        """The document of a finished report, or None for a CANCELLED one (no document: see
+        :meth:`log_no_document`); FATAL raises ReportProcessingError with Amazon's error document."""
         report = self.get_report(report_id)
         status = report["processingStatus"]
         if status == "DONE":
+            if not report.get("reportDocumentId"):
+                raise SellingPartnerError(f"report {report_id} is DONE without a reportDocumentId: Amazon's answer is "
+                                          "incomplete; request the report again")
             return self.download_report_document(report["reportDocumentId"], report_type=report.get("reportType"))
-        if status in ("FATAL", "CANCELLED"):
+        if status == "CANCELLED":
+            self.log_no_document(report)
+            return None
+        if status == "FATAL":
             raise self.report_failure(report)
         raise SellingPartnerError(f"report {report_id} is still {status}: wait for DONE (ReportProcessingTrigger) first")
 
+    def log_no_document(self, report: dict) -> None:
+        """Log a CANCELLED report as "no document". Amazon: "There are two ways a report can be
+        cancelled: an explicit cancellation request before the report starts processing, or an
+        automatic cancellation if there is no data to return." Neither is a failure."""
+        self.log.info("report %s (%s, %s) is CANCELLED: Amazon cancels a report when there is no data to return "
+                      "(or when it was cancelled before processing); no document, nothing to read",
+                      report.get("reportId"), report.get("reportType"), ",".join(report.get("marketplaceIds") or []))
+
     def report_failure(self, report: dict) -> ReportProcessingError:
-        """The error for a FATAL/CANCELLED report, carrying Amazon's error document when there is one."""
+        """The error for a FATAL report, carrying Amazon's error document when there is one."""
         error_document = None
         if report.get("reportDocumentId"):
             try:
@@ -724,12 +875,16 @@ class SellingPartnerHook(BaseHook):
         return ReportProcessingError(report["reportId"], report.get("reportType"), report["processingStatus"], error_document)
 
     def wait_for_report(self, report_id: str, *, poll_interval: float = 30.0, timeout: float = 3600.0) -> dict:
-        """Poll ``getReport`` until DONE (returns the report) or FATAL/CANCELLED (raises). Holds the worker:
-        prefer SellingPartnerReportOperator, which defers to ReportProcessingTrigger."""
+        """Poll ``getReport`` until DONE or CANCELLED (returns the report; a CANCELLED one has no
+        document: no data) or FATAL (raises). Holds the worker: prefer SellingPartnerReportOperator,
+        which defers to ReportProcessingTrigger."""
         deadline = time.monotonic() + timeout
         while True:
             report = self.get_report(report_id)
             if report["processingStatus"] == "DONE":
+                return report
+            if report["processingStatus"] == "CANCELLED":
+                self.log_no_document(report)
                 return report
             if report["processingStatus"] in TERMINAL_REPORT_STATUSES:
                 raise self.report_failure(report)
@@ -747,7 +902,8 @@ class SellingPartnerHook(BaseHook):
 
         tokens = self._client(Tokens)
         body = {"restrictedResources": [dict(r) for r in restricted_resources]}
-        return self._call("createRestrictedDataToken", lambda: tokens.create_restricted_data_token(**body)).payload[
+        return self._call("createRestrictedDataToken",
+                          lambda: _expect(tokens.create_restricted_data_token(**body), "restrictedDataToken", str)).payload[
             "restrictedDataToken"
         ]
 
@@ -783,6 +939,94 @@ def _is_access_token_error(errors: list[dict] | None) -> bool:
     return False
 
 
+def _is_region_refusal(errors: list[dict] | None) -> bool:
+    """Amazon's 403 for a marketplace the endpoint's region does not serve."""
+    return any(REGION_REFUSAL in str(e.get("details") or e.get("message") or "").lower() for e in errors or [])
+
+
 def _is_pagination_token_error(exc: SellingPartnerApiError) -> bool:
     text = f"{exc.amazon_message or ''} {exc.details or ''}".lower()
     return exc.status == 400 and ("paginationtoken" in text or "pagination token" in text or "nexttoken" in text)
+
+
+class _Progress:
+    """Paging progress of one long read, logged at most every ``hook.progress_seconds`` or every
+    ``hook.progress_pages`` pages: enough to see a 10,000-order backfill move, never a flood."""
+
+    def __init__(self, hook: SellingPartnerHook, operation: str, unit: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hook = hook
+        self.operation = operation
+        self.unit = unit
+        self.clock = clock
+        self.last_time = clock()
+        self.last_pages = 0
+
+    def page(self, pages: int, records: int) -> None:
+        now = self.clock()
+        if pages - self.last_pages < self.hook.progress_pages and now - self.last_time < self.hook.progress_seconds:
+            return
+        self.hook.log.info("%s: %s pages, %s %s so far (%s)", self.operation, f"{pages:,}", f"{records:,}", self.unit,
+                           self.hook.sp_api_conn_id)
+        self.last_time, self.last_pages = now, pages
+
+
+# -- one hook per connection ------------------------------------------------------------------------
+
+
+def _connection_howto(conn_id: str, region: str, marketplace_ids: Sequence[str]) -> str:
+    return (f"add connection {conn_id} in Admin > Connections (type amazon_sp_api; login = LWA client id, password = "
+            f"client secret; extra: refresh_token of the seller's authorization of the app in region {region}, "
+            f"\"region\": \"{region}\", \"marketplace_ids\": {list(marketplace_ids)}) or as environment variable "
+            f"{env_var(conn_id)}")
+
+
+def hooks_for_targets(targets: Sequence[SpApiTarget], **hook_kwargs: Any) -> list[SellingPartnerHook]:
+    """One hook per SP-API target of the mapping tables (``Mappings.sp_api_targets()``): a connection,
+    its region and the mapped marketplaces it reads.
+
+    Every connection is read up front: a missing or misconfigured one (for a region that has mapped
+    marketplaces) raises one :class:`SellingPartnerConfigError` naming each connection to add or fix
+    and how. A seller selling in one region configures only that region's connection.
+    """
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    hooks: list[SellingPartnerHook] = []
+    problems: list[str] = []
+    for target in targets:
+        hook = SellingPartnerHook(target.conn_id, marketplace_ids=target.marketplace_ids, **hook_kwargs)
+        try:
+            config = hook.config
+        except AirflowNotFoundException:
+            named = ", ".join(describe(m) for m in target.marketplace_ids)
+            problems.append(f"marketplaces.csv maps {named} (region {target.region}) to connection {target.conn_id}, "
+                            f"which does not exist: {_connection_howto(target.conn_id, target.region, target.marketplace_ids)}")
+            continue
+        except SellingPartnerConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if config.region != target.region:
+            problems.append(f"connection {target.conn_id} is for region {config.region} but marketplaces.csv uses it for "
+                            f"region {target.region} marketplaces; use a connection of region {target.region}")
+            continue
+        hooks.append(hook)
+    if problems:
+        raise SellingPartnerConfigError(
+            f"SP-API configuration ({len(problems)} problem(s)); each SP-API region needs its own connection, "
+            "authorized in that region:\n" + "\n".join(f"  - {p}" for p in problems))
+    return hooks
+
+
+def conn_id_for_marketplaces(marketplace_ids: Sequence[str], mappings: Mappings | None = None) -> str:
+    """The connection serving these marketplaces: the mapped row's (``sp_api_conn_id`` or
+    ``amazon_sp_api_{region}``), else the default connection of the marketplace's region.
+
+    For records that carry marketplace ids but no connection (a ledger entry, a report listing).
+    """
+    for mid in marketplace_ids:
+        if mappings is not None and mid in mappings.marketplaces:
+            return mappings.marketplaces[mid].sp_api_connection
+        region = region_of(mid)
+        if region:
+            return default_conn_id(region)
+    raise SellingPartnerConfigError(
+        f"no SP-API region serves marketplaces {list(marketplace_ids)}: cannot tell which connection to use")

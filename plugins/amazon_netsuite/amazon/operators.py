@@ -2,6 +2,10 @@
 
 The reportId is saved in ``context["task_state_store"]`` before deferring, so a retry (worker lost,
 triggerer restarted, task cleared) resumes the same report instead of requesting a second one.
+
+A CANCELLED report is not a failure: Amazon cancels a report on its own "if there is no data to
+return" (Reports API, processingStatus). The operator then returns ``reportDocumentId: None`` ("no
+document") and says so in the log; FATAL fails the task with Amazon's error document.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ class SellingPartnerReportOperator(BaseOperator):
 
     Returns ``{"reportId", "reportType", "reportDocumentId", "processingStatus"}``; the flow downloads
     the document with ``SellingPartnerHook.download_report_document`` (documents can be large, they
-    never travel through XCom).
+    never travel through XCom). ``reportDocumentId`` is None when Amazon CANCELLED the report (no data).
+    ``sp_api_conn_id`` is the connection of the marketplaces' region (``amazon_sp_api_{region}``).
     """
 
     template_fields: Sequence[str] = ("report_type", "marketplace_ids", "data_start_time", "data_end_time", "report_options")
@@ -38,7 +43,7 @@ class SellingPartnerReportOperator(BaseOperator):
         data_start_time: str | None = None,
         data_end_time: str | None = None,
         report_options: dict[str, str] | None = None,
-        sp_api_conn_id: str = "amazon_sp_api_default",
+        sp_api_conn_id: str,
         poll_interval: float = 30.0,
         report_timeout: float = 6 * 3600.0,
         **kwargs: Any,
@@ -69,6 +74,10 @@ class SellingPartnerReportOperator(BaseOperator):
             status = report["processingStatus"]
             if status == "DONE":
                 self.log.info("Resuming report %s from a previous try: already DONE", report_id)
+                return _result(report)
+            if status == "CANCELLED":
+                # Amazon cancelled it for lack of data: asking again would get the same answer.
+                hook.log_no_document(report)
                 return _result(report)
             if status in ("IN_QUEUE", "IN_PROGRESS"):
                 self.log.info("Resuming report %s from a previous try (%s) instead of requesting a new one", report_id, status)
@@ -102,7 +111,10 @@ class SellingPartnerReportOperator(BaseOperator):
         if status == "DONE":
             self.log.info("Report %s is DONE: document %s", report_id, event["report"].get("reportDocumentId"))
             return _result(event["report"])
-        if status in ("FATAL", "CANCELLED"):
+        if status == "CANCELLED":
+            self._hook().log_no_document(event["report"])
+            return _result(event["report"])
+        if status == "FATAL":
             error = self._hook().report_failure(event["report"])
             self.log.error("%s", error)
             raise error

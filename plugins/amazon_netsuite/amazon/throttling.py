@@ -58,8 +58,11 @@ class TokenBucket:
         self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    def acquire(self) -> float:
-        """Take one token, sleeping as long as needed; returns the seconds waited."""
+    def acquire(self, on_wait: Callable[[float], None] | None = None) -> float:
+        """Take one token, sleeping as long as needed; returns the seconds waited.
+
+        ``on_wait(seconds)`` is called before each sleep (the hook logs long waits as they start).
+        """
         waited = 0.0
         while True:
             with self._lock:
@@ -68,6 +71,8 @@ class TokenBucket:
                     self._tokens -= 1.0
                     return waited
                 delay = (1.0 - self._tokens) / self.rate
+            if on_wait is not None:
+                on_wait(delay)
             self._sleep(delay)
             waited += delay
 

@@ -22,14 +22,15 @@ TERMINAL = ("DONE", "FATAL", "CANCELLED")
 class ReportProcessingTrigger(BaseTrigger):
     """Fires once report ``report_id`` is DONE, FATAL or CANCELLED (or polling failed / timed out).
 
-    The event is ``{"status": "DONE"|"FATAL"|"CANCELLED"|"error"|"timeout", "report_id": ..., "report": {...}}``.
+    The event is ``{"status": "DONE"|"FATAL"|"CANCELLED"|"error"|"timeout", "report_id": ..., "report": {...}}``;
+    CANCELLED means "no document" (Amazon cancels a report when there is no data to return), not a failure.
     """
 
     def __init__(
         self,
         *,
         report_id: str,
-        sp_api_conn_id: str = "amazon_sp_api_default",
+        sp_api_conn_id: str,
         poll_interval: float = 30.0,
         timeout: float = 6 * 3600.0,
     ) -> None:
@@ -66,6 +67,8 @@ class ReportProcessingTrigger(BaseTrigger):
                     yield TriggerEvent({"status": "error", "report_id": self.report_id, "message": str(exc)})
                     return
                 status = report.get("processingStatus")
+                if status == "CANCELLED":
+                    self.log.info("report %s is CANCELLED: no data to return, no document", self.report_id)
                 if status in TERMINAL:
                     yield TriggerEvent({"status": status, "report_id": self.report_id, "report": report})
                     return

@@ -1,6 +1,7 @@
 """Flow ``amazon_orders_to_netsuite``: Amazon orders -> NetSuite customers + sales orders.
 
-extract (SellingPartnerHook.iter_orders / get_order) -> plan (transforms.orders, pure) -> customers
+extract (SellingPartnerHook.iter_orders / get_order, one hook per SP-API connection: each region is
+served and authorized separately) -> plan (transforms.orders, pure) -> customers
 (match by externalId, then by e-mail; enrich the address book; create) -> sales orders (upsertList
 by ``AMZ-SO-{orderId}``) -> ledger. The replay DAG re-runs failed orders through :func:`replay`.
 
@@ -53,14 +54,28 @@ class SyncResult:
 # ------------------------------------------------------------------------------------------ extract
 
 
+@dataclass
+class ExtractFailure:
+    """One SP-API connection whose orders could not be read (ids and the error only: XCom-safe)."""
+
+    conn_id: str
+    region: str
+    marketplace_ids: list[str]
+    error: str
+
+    def describe(self) -> str:
+        return f"{self.conn_id} (region {self.region}: {', '.join(self.marketplace_ids)}): {self.error}"
+
+
 def extract_orders(
     amazon: SellingPartnerHook,
     *,
-    marketplace_ids: Sequence[str],
+    marketplace_ids: Sequence[str] | None = None,
     window: tuple[datetime, datetime] | None = None,
     order_ids: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Orders updated in the window (searchOrders, 100 a page), or exactly ``order_ids`` (getOrder).
+    """Orders of one connection updated in the window (searchOrders, 100 a page; default: the hook's
+    marketplaces), or exactly ``order_ids`` (getOrder).
 
     The same order can appear twice when Amazon updates it while the window is paged: the last
     version read wins.
@@ -73,7 +88,8 @@ def extract_orders(
         start, end = window
         orders = list(
             amazon.iter_orders(
-                last_updated_after=start, last_updated_before=end, marketplace_ids=list(marketplace_ids)
+                last_updated_after=start, last_updated_before=end,
+                marketplace_ids=list(marketplace_ids) if marketplace_ids else None,
             )
         )
     latest: dict[str, dict[str, Any]] = {}
@@ -83,18 +99,67 @@ def extract_orders(
     return list(latest.values())
 
 
-def fetch_orders_by_id(amazon: SellingPartnerHook, order_ids: Sequence[str]) -> tuple[list[dict], list[str]]:
-    """getOrder for each id; ids Amazon does not know (404) are returned apart, not raised."""
+def extract_orders_by_target(
+    hooks: Sequence[SellingPartnerHook], *, window: tuple[datetime, datetime]
+) -> tuple[list[dict[str, Any]], list[ExtractFailure]]:
+    """The window's orders from every SP-API connection (one per region; see ``hooks_for_targets``).
+
+    A connection that fails (5xx or throttling past the hook's retries, a refused authorization)
+    does not stop the others: its orders are left out whole and it is returned as an
+    :class:`ExtractFailure`, for the caller to write the rest and then fail loudly.
+    """
+    from amazon_netsuite.amazon.errors import SellingPartnerError
+
+    orders: list[dict[str, Any]] = []
+    failures: list[ExtractFailure] = []
+    for hook in hooks:
+        try:
+            orders.extend(extract_orders(hook, window=window))
+        except SellingPartnerError as exc:
+            failure = ExtractFailure(hook.sp_api_conn_id, hook.region, hook.marketplace_ids, f"{type(exc).__name__}: {exc}")
+            log.error("Orders of %s not read: %s", hook.sp_api_conn_id, failure.describe())
+            failures.append(failure)
+    return orders, failures
+
+
+def failed_extracts_message(failures: Sequence[ExtractFailure], result: SyncResult) -> str:
+    """What on-call reads when a region could not be read while the others were written."""
+    written = {k: v for k, v in result.counts.items() if not k.startswith("failed:")}
+    return (f"Amazon orders of {len(failures)} SP-API connection(s) could not be read; the other regions' orders were "
+            f"processed ({written}). " + "; ".join(f.describe() for f in failures) +
+            ". The task retry reads the window again (orders already written are skipped as unchanged); if it keeps "
+            "failing, check the connection named above.")
+
+
+def fetch_orders_by_id(
+    amazon: SellingPartnerHook | Sequence[SellingPartnerHook],
+    order_ids: Sequence[str],
+    *,
+    marketplace_of: Mapping[str, str] | None = None,
+) -> tuple[list[dict], list[str]]:
+    """getOrder for each id, on the connection of its marketplace (``marketplace_of``: order id ->
+    marketplace id, e.g. from the ledger), else on each connection in turn (an order of another
+    region is unknown there: 404). Ids no connection knows are returned apart, not raised."""
     from amazon_netsuite.amazon.errors import SellingPartnerApiError
 
+    hooks = list(amazon) if isinstance(amazon, Sequence) else [amazon]
+    marketplace_of = marketplace_of or {}
     orders, missing = [], []
     for order_id in dict.fromkeys(order_ids):
-        try:
-            orders.append(amazon.get_order(order_id))
-        except SellingPartnerApiError as exc:
-            if exc.status != 404:
-                raise
+        marketplace = marketplace_of.get(order_id)
+        owners = [h for h in hooks if marketplace in h.marketplace_ids] if marketplace else []
+        found = None
+        for hook in owners or hooks:
+            try:
+                found = hook.get_order(order_id)
+                break
+            except SellingPartnerApiError as exc:
+                if exc.status != 404:
+                    raise
+        if found is None:
             missing.append(order_id)
+        else:
+            orders.append(found)
     return orders, missing
 
 
@@ -491,15 +556,19 @@ def adopt_customers(*, netsuite: NetSuiteHook, ledger: Ledger, mappings: Mapping
 
 
 def replay(records: Sequence[LedgerRecord], *, ledger: Ledger, run_id: str) -> None:
-    """Re-read each failed order from Amazon (getOrder) and run it through :func:`sync_orders`."""
-    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    """Re-read each failed order from Amazon (getOrder on its marketplace's connection) and run it
+    through :func:`sync_orders`."""
+    from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
 
-    amazon = SellingPartnerHook()
+    mappings = load_mappings()
+    amazon = hooks_for_targets(mappings.sp_api_targets())
     order_ids = [(r.replay or {}).get("order_id") or r.source_key for r in records]
-    orders, missing = fetch_orders_by_id(amazon, order_ids)
+    marketplace_of = {(r.replay or {}).get("order_id") or r.source_key: (r.replay or {}).get("marketplace_id")
+                      for r in records if (r.replay or {}).get("marketplace_id")}
+    orders, missing = fetch_orders_by_id(amazon, order_ids, marketplace_of=marketplace_of)
     for order_id in missing:
         ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=order_id, reason="source_deleted",
                               detail="Amazon no longer knows this order (getOrder: 404)", run_id=run_id)
-    sync_orders(orders, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id=run_id, force=True)
+    sync_orders(orders, mappings=mappings, netsuite=NetSuiteHook(), ledger=ledger, run_id=run_id, force=True)

@@ -34,10 +34,14 @@ RETENTION = dt.timedelta(days=89)  # Amazon keeps reports 90 days
 
 
 def find_settlement_reports(
-    amazon: SellingPartnerHook, *, window: tuple[dt.datetime, dt.datetime] | None, settlement_ids: Sequence[str] = ()
+    amazon: SellingPartnerHook | Sequence[SellingPartnerHook], *, window: tuple[dt.datetime, dt.datetime] | None,
+    settlement_ids: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Settlement reports Amazon created in the window (all of the last 90 days for ``settlement_ids``:
-    the id is inside the document, so those are filtered after download)."""
+    the id is inside the document, so those are filtered after download), listed on every SP-API
+    connection (one per region). Each source names its connection (``sp_api_conn_id``): the
+    document is only served by its region. A settlement report lists every marketplace of its
+    region, whatever it settles: the file says which."""
     now = dt.datetime.now(dt.UTC)
     if settlement_ids or window is None:
         start, end = now - RETENTION, now
@@ -49,15 +53,17 @@ def find_settlement_reports(
             start = now - RETENTION
         if end <= start:
             return []
-    reports = amazon.list_reports([REPORT_TYPE], processing_statuses=["DONE"], created_since=start, created_until=end)
+    hooks = list(amazon) if isinstance(amazon, Sequence) else [amazon]
     found = [
         {
             "report_id": r.get("reportId"),
             "document_id": r.get("reportDocumentId"),
             "marketplace_ids": r.get("marketplaceIds") or [],
             "created_time": r.get("createdTime"),
+            "sp_api_conn_id": hook.sp_api_conn_id,
         }
-        for r in reports
+        for hook in hooks
+        for r in hook.list_reports([REPORT_TYPE], processing_statuses=["DONE"], created_since=start, created_until=end)
         if r.get("reportDocumentId")
     ]
     # oldest first: when a settlement was re-issued, its newest version is applied last
@@ -78,9 +84,12 @@ def read_settlement_document(source: Mapping[str, Any]) -> str:
         from amazon_netsuite.archive import decode_text_file, read_archived
 
         return decode_text_file(read_archived(source["import_file"]))
-    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.amazon.hook import SellingPartnerHook, conn_id_for_marketplaces
+    from amazon_netsuite.mappings import load_mappings
 
-    return SellingPartnerHook().download_report_document(source["document_id"], report_type=REPORT_TYPE)
+    # the document is served by its region only; older ledger entries carry the marketplaces alone
+    conn_id = source.get("sp_api_conn_id") or conn_id_for_marketplaces(source.get("marketplace_ids") or [], load_mappings())
+    return SellingPartnerHook(conn_id).download_report_document(source["document_id"], report_type=REPORT_TYPE)
 
 
 def quick_settlement_id(text: str) -> str | None:
@@ -158,9 +167,11 @@ def process_settlement(
     except SettlementFileError as exc:
         return fail(exc.settlement_id or guessed, exc.reason, f"{exc} (archived at {archive_uri})")
     sid = parsed.header.settlement_id
-    marketplace_id = (list(source.get("marketplace_ids") or []) or [None])[0]
-    if marketplace_id and marketplace_id not in mappings.marketplaces:
-        marketplace_id = None
+    # A settlement report lists every marketplace of its region: the one mapped marketplace among them
+    # in the file's currency is the settlement's; if none or several, the file's marketplace names decide.
+    listed = [m for m in source.get("marketplace_ids") or []
+              if m in mappings.marketplaces and mappings.marketplaces[m].currency == parsed.header.currency]
+    marketplace_id = listed[0] if len(listed) == 1 else None
     try:
         plan = build_journal(parsed, mappings, mode=mode, posting_date=posting_date, marketplace_id=marketplace_id)
     except SettlementFileError as exc:

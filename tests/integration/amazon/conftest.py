@@ -27,6 +27,7 @@ OPERATIONS = {
     "cancelReport": ("reports_2021-06-30.json", "/reports/2021-06-30/reports/{reportId}", "delete"),
     "getReportDocument": ("reports_2021-06-30.json", "/reports/2021-06-30/documents/{reportDocumentId}", "get"),
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
+    "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
 }
 
 
@@ -72,9 +73,23 @@ class SandboxClient:
     def fault(self, operation: str, **fault: Any) -> None:
         self.http.post("/_sandbox/faults", json={"operation": operation, **fault}).raise_for_status()
 
-    def calls(self, operation: str | None = None) -> dict:
-        data = self.http.get("/_sandbox/calls").json()["operations"]
+    def calls(self, operation: str | None = None, *, region: str | None = None) -> dict:
+        data = self.http.get("/_sandbox/calls").json()
+        data = data["regions"][region] if region else data["operations"]
         return data.get(operation, {"calls": 0, "throttled": 0, "records": 0, "errors": 0}) if operation else data
+
+    def configure(self, **config: Any) -> dict:
+        response = self.http.post("/_sandbox/config", json=config)
+        response.raise_for_status()
+        return response.json()
+
+    def token(self, region: str) -> str:
+        """An access token of the seller's authorization in ``region`` (LWA refresh_token grant)."""
+        from sandbox.amazon.app import LWA_CLIENT_ID, LWA_CLIENT_SECRET, REFRESH_TOKENS
+
+        data = {"grant_type": "refresh_token", "refresh_token": REFRESH_TOKENS[region], "client_id": LWA_CLIENT_ID,
+                "client_secret": LWA_CLIENT_SECRET}
+        return self.http.post("/auth/o2/token", data=data).json()["access_token"]
 
     def orders(self) -> list[dict]:
         return self.http.get("/_sandbox/orders").json()
@@ -98,7 +113,7 @@ def sp_api_models(reference_dir: Path) -> ModelValidator:
 
 @pytest.fixture
 def start_sandbox(tmp_path, monkeypatch, sp_api_models):
-    """``start_sandbox(rate_scale=..., seed=...)`` -> SandboxClient; sets AIRFLOW_CONN_AMAZON_SP_API_DEFAULT."""
+    """``start_sandbox(rate_scale=..., seed=...)`` -> SandboxClient; sets AIRFLOW_CONN_AMAZON_SP_API_NA/_EU/_FE."""
     stack = contextlib.ExitStack()
     started: list[SandboxClient] = []
 
@@ -136,8 +151,19 @@ def fast_hook_kwargs() -> dict:
 
 @pytest.fixture
 def hook(sandbox, fast_hook_kwargs):
+    """The NA connection's hook (amazon_sp_api_na: US, CA, MX, BR)."""
     from amazon_netsuite.amazon.hook import SellingPartnerHook
 
-    hook = SellingPartnerHook(**fast_hook_kwargs)
+    hook = SellingPartnerHook("amazon_sp_api_na", **fast_hook_kwargs)
+    yield hook
+    hook.close()
+
+
+@pytest.fixture
+def eu_hook(sandbox, fast_hook_kwargs):
+    """The EU connection's hook (amazon_sp_api_eu)."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+    hook = SellingPartnerHook("amazon_sp_api_eu", **fast_hook_kwargs)
     yield hook
     hook.close()

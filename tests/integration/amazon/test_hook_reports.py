@@ -1,4 +1,7 @@
-"""SellingPartnerHook against the SP-API sandbox: Reports 2021-06-30 lifecycle, documents, RDTs."""
+"""SellingPartnerHook against the SP-API sandbox: Reports 2021-06-30 lifecycle, documents, RDTs.
+
+``hook`` is the NA connection, ``eu_hook`` the EU one: reports and documents belong to one region.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +33,12 @@ class TestReportLifecycle:
         assert header.startswith("amazon-order-id\tpurchase-date")
         assert rows and all(row.split("\t")[6].startswith("ACME-") for row in rows)
 
-    def test_given_an_eu_orders_report_when_downloading_then_it_is_decoded_with_the_declared_cp1252(self, hook, sandbox):
-        report_id = hook.create_report(ORDERS_REPORT, marketplace_ids=[DE],
-                                       data_start_time=datetime.now(UTC) - timedelta(days=30))
-        hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
+    def test_given_an_eu_orders_report_when_downloading_then_it_is_decoded_with_the_declared_cp1252(self, eu_hook, sandbox):
+        report_id = eu_hook.create_report(ORDERS_REPORT, marketplace_ids=[DE],
+                                          data_start_time=datetime.now(UTC) - timedelta(days=30))
+        eu_hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
 
-        assert "Amazon.de" in hook.download_report(report_id)
+        assert "Amazon.de" in eu_hook.download_report(report_id)
 
     def test_given_a_fatal_report_when_waiting_then_it_raises_with_amazons_error_document(self, hook, sandbox):
         sandbox.fault("createReport", fault="FATAL", times=1)
@@ -51,25 +54,24 @@ class TestReportLifecycle:
         from amazon_netsuite.amazon.hook import SellingPartnerHook
 
         start_sandbox(rate_scale=1.0)  # stays IN_QUEUE for 2 s
-        hook = SellingPartnerHook(**fast_hook_kwargs)
+        hook = SellingPartnerHook("amazon_sp_api_na", **fast_hook_kwargs)
         report_id = hook.create_report(ORDERS_REPORT, marketplace_ids=[US])
 
         hook.cancel_report(report_id)
 
         assert hook.get_report(report_id)["processingStatus"] == "CANCELLED"
-        with pytest.raises(ReportProcessingError, match="CANCELLED"):
-            hook.download_report(report_id)
+        assert hook.download_report(report_id) is None  # cancelled: no document, not a failure
 
 
 class TestDocuments:
     @pytest.mark.parametrize("compression", [None, "GZIP"])
     @pytest.mark.parametrize("charset", ["UTF-8", "Cp1252", "ISO-8859-1"])
-    def test_given_a_published_document_when_downloading_then_text_round_trips(self, hook, sandbox, compression, charset):
+    def test_given_a_published_document_when_downloading_then_text_round_trips(self, eu_hook, sandbox, compression, charset):
         text = EU_TEXT if charset != "ISO-8859-1" else EU_TEXT.replace("€", "EUR")
         published = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[DE], content=text,
                                            charset=charset, compression=compression)
 
-        assert hook.download_report(published["reportId"]) == text
+        assert eu_hook.download_report(published["reportId"]) == text
 
     def test_given_a_restricted_report_when_downloading_then_a_restricted_data_token_is_used(self, hook, sandbox):
         published = sandbox.publish_report(reportType="GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
@@ -81,7 +83,8 @@ class TestDocuments:
             hook.download_report_document(published["reportDocumentId"], restricted=False)
 
 
-    def test_given_an_expired_presigned_url_when_downloading_then_a_fresh_url_is_requested_once(self, hook, sandbox, monkeypatch):
+    def test_given_an_expired_presigned_url_when_downloading_then_a_fresh_url_is_requested_once(self, eu_hook, sandbox, monkeypatch):
+        hook = eu_hook
         published = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[DE], content=EU_TEXT, charset="Cp1252")
         real = hook.get_report_document
         served: list[str] = []
@@ -122,7 +125,7 @@ def unseeded_hook(start_sandbox, fast_hook_kwargs):
     from amazon_netsuite.amazon.hook import SellingPartnerHook
 
     client = start_sandbox(seed=None)
-    hook = SellingPartnerHook(**fast_hook_kwargs)
+    hook = SellingPartnerHook("amazon_sp_api_na", **fast_hook_kwargs)
     yield hook, client
     hook.close()
 
@@ -163,3 +166,101 @@ class TestListReports:
                                     created_until=datetime.now(UTC) - timedelta(days=1))
 
         assert [r["reportId"] for r in reports] == [inside["reportId"]]
+
+
+class TestCancelledMeansNoData:
+    """Amazon: "There are two ways a report can be cancelled: an explicit cancellation request before the
+    report starts processing, or an automatic cancellation if there is no data to return." (Reports API,
+    processingStatus). A CANCELLED report is "no document", never a failure."""
+
+    def test_given_a_report_without_data_when_waiting_then_it_is_cancelled_and_yields_no_document(self, hook, sandbox, caplog):
+        import logging
+
+        report_id = hook.create_report(ORDERS_REPORT, marketplace_ids=["A1AM78C64UM0Y8"],  # Mexico: no orders
+                                       data_start_time=datetime.now(UTC) - timedelta(days=30))
+
+        with caplog.at_level(logging.INFO, logger="amazon_netsuite.amazon.hook"):
+            report = hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
+            text = hook.download_report(report_id)
+
+        assert report["processingStatus"] == "CANCELLED" and "reportDocumentId" not in report
+        assert text is None
+        assert f"report {report_id} ({ORDERS_REPORT}, A1AM78C64UM0Y8) is CANCELLED" in caplog.text
+        assert "no document" in caplog.text
+
+    def test_given_a_fatal_report_then_it_still_fails(self, hook, sandbox):
+        sandbox.fault("createReport", fault="FATAL", times=1)
+        report_id = hook.create_report(ORDERS_REPORT, marketplace_ids=[US])
+
+        with pytest.raises(ReportProcessingError, match="FATAL"):
+            hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
+
+
+class TestMalformedReportLists:
+    def test_given_reports_null_when_it_persists_then_listing_fails_after_retries(self, unseeded_hook, fast_hook_kwargs):
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        _, sandbox = unseeded_hook
+        sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content="s\n")
+        hook = SellingPartnerHook("amazon_sp_api_na", max_attempts=3, **fast_hook_kwargs)
+        sandbox.fault("getReports", status=200, body='{"reports": null}', content_type="application/json", times=3)
+
+        with pytest.raises(SellingPartnerApiError, match=r"getReports failed.*reports is null instead of a list.*after 3 attempts"):
+            hook.list_reports([SETTLEMENT])
+
+    def test_given_reports_null_on_a_later_page_when_it_persists_then_listing_fails_instead_of_ending(
+        self, unseeded_hook, fast_hook_kwargs
+    ):
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        _, sandbox = unseeded_hook
+        for n in range(5):
+            sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content=f"s\n{n}\n")
+        hook = SellingPartnerHook("amazon_sp_api_na", max_attempts=3, **fast_hook_kwargs)
+        real = hook._reports().get_reports
+        pages: list[dict] = []
+
+        def second_page_malformed(**query):
+            if "nextToken" in query and not pages:
+                pages.append(query)
+                sandbox.fault("getReports", status=200, body='{"reports": null}', content_type="application/json", times=3)
+            return real(**query)
+
+        hook._reports().get_reports = second_page_malformed
+        with pytest.raises(SellingPartnerApiError, match="reports is null"):
+            hook.list_reports([SETTLEMENT], page_size=2)
+        assert sandbox.calls("getReports")["calls"] == 1 + 3
+
+    def test_given_reports_null_once_then_it_is_retried_and_every_report_is_listed(self, unseeded_hook):
+        hook, sandbox = unseeded_hook
+        ids = {sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[US], content=f"s\n{n}\n")["reportId"] for n in range(3)}
+        sandbox.fault("getReports", status=200, body='{"reports": null}', content_type="application/json", times=1)
+
+        assert {r["reportId"] for r in hook.list_reports([SETTLEMENT])} == ids
+        assert sandbox.calls("getReports")["calls"] == 2
+
+
+class TestReportRegions:
+    def test_given_a_report_of_another_region_when_reading_it_then_this_endpoint_does_not_know_it(self, hook, eu_hook, sandbox):
+        published = sandbox.publish_report(reportType=SETTLEMENT, marketplaceIds=[DE], content=EU_TEXT, charset="Cp1252")
+
+        with pytest.raises(SellingPartnerApiError, match="getReport failed with HTTP 404"):
+            hook.get_report(published["reportId"])
+        with pytest.raises(SellingPartnerApiError, match="getReportDocument failed with HTTP 404"):
+            hook.get_report_document(published["reportDocumentId"])
+        assert eu_hook.download_report(published["reportId"]) == EU_TEXT
+
+    def test_given_more_than_ten_marketplaces_when_listing_then_they_are_sent_ten_at_a_time(self, eu_hook, sandbox):
+        assert len(eu_hook.marketplace_ids) > 10  # the sandbox's EU connection lists every EU marketplace
+
+        reports = eu_hook.list_reports([SETTLEMENT], created_since=datetime.now(UTC) - timedelta(days=30))
+
+        assert reports and len({r["reportId"] for r in reports}) == len(reports)
+        assert sandbox.calls("getReports", region="eu") == {"calls": 2, "throttled": 0, "records": 2 * len(reports), "errors": 0}
+
+    def test_given_a_marketplace_of_another_region_when_creating_a_report_then_refused_before_calling(self, hook, sandbox):
+        from amazon_netsuite.amazon.errors import MarketplaceRegionError
+
+        with pytest.raises(MarketplaceRegionError, match="A1PA6795UKMFR9 \\(DE\\) belongs to SP-API region eu.*amazon_sp_api_eu"):
+            hook.create_report(ORDERS_REPORT, marketplace_ids=[US, DE])
+        assert sandbox.calls("createReport")["calls"] == 0

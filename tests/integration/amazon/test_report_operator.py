@@ -27,9 +27,9 @@ class FakeTaskStateStore:
         self.values[key] = value
 
 
-def _operator() -> SellingPartnerReportOperator:
-    return SellingPartnerReportOperator(task_id="orders_report", report_type=REPORT, marketplace_ids=["ATVPDKIKX0DER"],
-                                        poll_interval=0.02)
+def _operator(marketplace_id: str = "ATVPDKIKX0DER") -> SellingPartnerReportOperator:
+    return SellingPartnerReportOperator(task_id="orders_report", report_type=REPORT, marketplace_ids=[marketplace_id],
+                                        sp_api_conn_id="amazon_sp_api_na", poll_interval=0.02)
 
 
 async def _first_event(trigger: ReportProcessingTrigger):
@@ -38,7 +38,8 @@ async def _first_event(trigger: ReportProcessingTrigger):
 
 
 class TestReportOperator:
-    def test_given_a_retry_after_deferring_when_executing_again_then_it_resumes_the_same_report(self, sandbox):
+    def test_given_a_retry_after_deferring_when_executing_again_then_it_resumes_the_same_report(self, start_sandbox):
+        sandbox = start_sandbox(rate_scale=1.0)  # the report stays IN_QUEUE for 2 s: the retry finds it there
         store = FakeTaskStateStore()
         context = {"task_state_store": store}
 
@@ -91,10 +92,34 @@ class TestReportOperator:
         with pytest.raises(ReportProcessingError, match="errorDetails"):
             _operator().execute_complete({}, event)
 
+    def test_given_amazon_cancels_the_report_for_lack_of_data_when_completing_then_no_document_not_a_failure(self, sandbox):
+        store = FakeTaskStateStore()
+        with pytest.raises(TaskDeferred) as deferred:
+            _operator("A1AM78C64UM0Y8").execute({"task_state_store": store})  # Mexico: no orders
+
+        event = asyncio.run(_first_event(deferred.value.trigger))
+        result = _operator().execute_complete({}, event)
+
+        assert event["status"] == "CANCELLED"
+        assert result == {"reportId": store.values[STATE_KEY], "reportType": REPORT, "reportDocumentId": None,
+                          "processingStatus": "CANCELLED"}
+
+    def test_given_the_previous_report_was_cancelled_when_retrying_then_no_new_report_is_requested(self, hook, sandbox):
+        store = FakeTaskStateStore()
+        sandbox.fault("createReport", fault="CANCELLED", times=1)
+        cancelled = hook.create_report(REPORT, marketplace_ids=["ATVPDKIKX0DER"])
+        hook.wait_for_report(cancelled, poll_interval=0.02, timeout=10)
+        store.set(STATE_KEY, cancelled)
+
+        result = _operator().execute({"task_state_store": store})
+
+        assert result["reportId"] == cancelled and result["reportDocumentId"] is None
+        assert sandbox.calls("createReport")["calls"] == 1
+
 
 class TestTrigger:
     def test_given_a_trigger_when_serialized_then_it_round_trips_from_its_import_path(self):
-        trigger = ReportProcessingTrigger(report_id="123", poll_interval=5, timeout=60)
+        trigger = ReportProcessingTrigger(report_id="123", sp_api_conn_id="amazon_sp_api_eu", poll_interval=5, timeout=60)
 
         path, kwargs = trigger.serialize()
 
@@ -102,7 +127,8 @@ class TestTrigger:
         assert ReportProcessingTrigger(**kwargs).serialize() == (path, kwargs)
 
     def test_given_an_unknown_report_when_polling_then_an_error_event_names_it(self, sandbox):
-        event = asyncio.run(_first_event(ReportProcessingTrigger(report_id="404404", poll_interval=0.01)))
+        event = asyncio.run(_first_event(ReportProcessingTrigger(report_id="404404", sp_api_conn_id="amazon_sp_api_na",
+                                                                 poll_interval=0.01)))
 
         assert event["status"] == "error"
         assert "getReport failed with HTTP 404" in event["message"]

@@ -1,4 +1,5 @@
-"""The orders world: both emulators (one set per test module), their admin APIs, the hooks, a ledger."""
+"""The orders world: both emulators (one set per test module), their admin APIs, the hooks per SP-API
+region, and a ledger. Shared by the orders flow tests and the fault matrix."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from collections import Counter
 import httpx
 import pytest
 
-from amazon_netsuite.flows.orders import extract_orders, sync_orders
+from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
 from sandbox.runner import start_servers
 
 SYNCED = {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}
 MARKETPLACES = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"]
+NA, EU = {"ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"}, {"A1F83G8C2ARO7P", "A1PA6795UKMFR9"}
 FAST_RETRY = {"max_attempts": 10, "backoff_initial": 0.01, "backoff_max": 0.2}
 
 
@@ -33,20 +35,29 @@ class World:
             admin.post("/_sandbox/reset").raise_for_status()
             admin.post("/_sandbox/seed", json={"seed": 0, "orders": orders, "unmapped_sku": unmapped_sku}).raise_for_status()
 
-    def hooks(self):
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
+    def hooks(self, **amazon_kwargs):
+        """One SP-API hook per mapped region (na: US, CA; eu: UK, DE), and the NetSuite hook."""
+        from amazon_netsuite.amazon.hook import hooks_for_targets
         from amazon_netsuite.netsuite.hook import NetSuiteHook
 
-        return SellingPartnerHook(backoff_base=0.01, backoff_max=0.2), NetSuiteHook(**FAST_RETRY)
+        amazon = hooks_for_targets(self.mappings.sp_api_targets(), **{"backoff_base": 0.01, "backoff_max": 0.2, **amazon_kwargs})
+        return amazon, NetSuiteHook(**FAST_RETRY)
 
-    def run(self, run_id: str, **kwargs) -> Counter:
-        amazon, netsuite = self.hooks()
+    def run(self, run_id: str, *, amazon_kwargs: dict | None = None, **kwargs) -> Counter:
+        counts, failures = self.run_regions(run_id, amazon_kwargs=amazon_kwargs, **kwargs)
+        assert failures == [], [f.describe() for f in failures]
+        return counts
+
+    def run_regions(self, run_id: str, *, amazon_kwargs: dict | None = None, **kwargs):
+        """What the DAG's sync task does: every region's orders, then NetSuite (failed regions returned)."""
+        amazon, netsuite = self.hooks(**(amazon_kwargs or {}))
         now = dt.datetime.now(dt.UTC)
         window = (now - dt.timedelta(days=20), now - dt.timedelta(minutes=2))
-        orders = extract_orders(amazon, marketplace_ids=MARKETPLACES, window=window)
+        orders, failures = extract_orders_by_target(amazon, window=window)
         result = sync_orders(orders, mappings=self.mappings, netsuite=netsuite, ledger=self.ledger,
                              run_id=run_id, **kwargs)
-        return Counter(result.counts)
+        self.last_result = result
+        return Counter(result.counts), failures
 
     def amazon_orders(self) -> list[dict]:
         return self.amazon_admin.get("/_sandbox/orders").json()
@@ -77,5 +88,3 @@ def _sales_orders_by_external_id(world: World) -> dict[str, list[dict]]:
     for record in world.records("salesOrder"):
         found.setdefault(record.get("externalId"), []).append(record)
     return found
-
-

@@ -10,10 +10,15 @@ from decimal import Decimal
 
 import pytest
 
-from amazon_netsuite.flows.orders import DAG_ID, fetch_orders_by_id, sync_orders
+from amazon_netsuite.flows.orders import (
+    DAG_ID,
+    failed_extracts_message,
+    fetch_orders_by_id,
+    sync_orders,
+)
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
-from tests.integration.flows.conftest import FAST_RETRY, SYNCED, _sales_orders_by_external_id
+from tests.integration.flows.conftest import EU, FAST_RETRY, NA, SYNCED, World, _sales_orders_by_external_id
 
 
 class TestThousandOrders:
@@ -47,11 +52,12 @@ class TestThousandOrders:
         assert first["synced"] == len(syncable)
         assert first["waiting_at_amazon"] == sum(1 for o in orders if o["fulfillment"]["fulfillmentStatus"] == "PENDING")
 
-        # customers: one per (per_buyer marketplace, buyer e-mail), never duplicated
+        # customers: one per (per_buyer marketplace, buyer e-mail), never duplicated; Amazon gives the
+        # e-mail of merchant-fulfilled orders only (FBA orders go to the marketplace's generic customer)
         buyers = {
             (o["salesChannel"]["marketplaceId"], o["buyer"]["buyerEmail"].lower())
             for o in syncable
-            if (o.get("buyer") or {}).get("buyerEmail")
+            if (o.get("buyer") or {}).get("buyerEmail") and o["fulfillment"]["fulfilledBy"] == "MERCHANT"
             and mappings.marketplace(o["salesChannel"]["marketplaceId"]).customer_mode == "per_buyer"
         }
         amazon_customers = [c for c in world.records("customer") if (c.get("externalId") or "").startswith("AMZ-CU-")]
@@ -66,8 +72,9 @@ class TestThousandOrders:
         assert world.calls(world.netsuite_admin, "upsertList") == upserts_before
         assert len(world.records("salesOrder")) == len(syncable)
 
-        # calls: ceil(N/100) searchOrders pages (every marketplace in one search), per run
-        assert world.calls(world.amazon_admin, "searchOrders") == 2 * -(-len(orders) // 100)
+        # calls: ceil(N/100) searchOrders pages per region (all of a region's marketplaces in one search), per run
+        per_region = [sum(1 for o in orders if o["salesChannel"]["marketplaceId"] in region) for region in (NA, EU)]
+        assert world.calls(world.amazon_admin, "searchOrders") == 2 * sum(-(-n // 100) for n in per_region)
 
 
 class TestUpdatesAndStatuses:
@@ -101,7 +108,7 @@ class TestUpdatesAndStatuses:
     def test_given_repeat_buyer_with_new_address_then_address_added_not_duplicated(self, world):
         world.reset(orders=60)
         orders = [o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
-                  and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail")]
+                  and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and o["fulfillment"]["fulfilledBy"] == "MERCHANT"]
         base = orders[0]
         second = copy.deepcopy(base)
         second["orderId"] = base["orderId"][:-4] + "9999"
@@ -119,7 +126,7 @@ class TestUpdatesAndStatuses:
     def test_given_customer_created_outside_with_same_email_then_matched_not_duplicated(self, world):
         world.reset(orders=40)
         order = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
-                     and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail"))
+                     and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and o["fulfillment"]["fulfilledBy"] == "MERCHANT")
         email = order["buyer"]["buyerEmail"]
         created = world.netsuite_admin.post("/_sandbox/records/customer", json=[{
             "companyName": "Existing customer", "isPerson": False, "email": email.upper(),
@@ -332,7 +339,7 @@ def test_given_netsuite_down_past_retries_then_orders_dead_lettered_for_replay_a
 def test_given_customer_of_another_integration_with_same_email_then_used_not_taken_over(world):
     world.reset(orders=40)
     order = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
-                 and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and (o.get("buyer") or {}).get("buyerEmail"))
+                 and o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and o["fulfillment"]["fulfilledBy"] == "MERCHANT")
     created = world.netsuite_admin.post("/_sandbox/records/customer", json=[{
         "externalId": "CRM-42", "companyName": "From the CRM", "isPerson": False,
         "email": order["buyer"]["buyerEmail"], "subsidiary": {"internalId": "2"},
@@ -344,3 +351,59 @@ def test_given_customer_of_another_integration_with_same_email_then_used_not_tak
     assert customer["externalId"] == "CRM-42"
     so = _sales_orders_by_external_id(world)[f"AMZ-SO-{order['orderId']}"][0]
     assert so["entity"]["internalId"] == internal_id
+
+
+class TestRegions:
+    """One SP-API connection per region: US+CA through amazon_sp_api_na, UK+DE through amazon_sp_api_eu."""
+
+    def _calls(self, world: World, region: str, operation: str, key: str = "calls") -> int:
+        return world.amazon_admin.get("/_sandbox/calls").json()["regions"][region].get(operation, {}).get(key, 0)
+
+    def test_given_orders_in_both_regions_when_synced_then_all_land_in_one_run_each_read_on_its_region(self, world):
+        world.reset(orders=80)
+
+        counts = world.run("run-1")
+
+        orders = world.amazon_orders()
+        syncable = {f"AMZ-SO-{o['orderId']}" for o in orders if o["fulfillment"]["fulfillmentStatus"] in SYNCED}
+        landed = _sales_orders_by_external_id(world)
+        assert set(landed) == syncable and counts["synced"] == len(syncable)
+        marketplaces = {o["salesChannel"]["marketplaceId"] for o in orders if f"AMZ-SO-{o['orderId']}" in landed}
+        assert marketplaces == NA | EU
+        for region, marketplaces in (("na", NA), ("eu", EU)):  # each region's orders read on its own endpoint
+            served = sum(1 for o in orders if o["salesChannel"]["marketplaceId"] in marketplaces)
+            assert self._calls(world, region, "searchOrders", "records") == served
+
+    def test_given_one_region_failing_with_503s_then_the_other_regions_orders_are_written_and_the_error_names_it(self, world):
+        world.reset(orders=80)
+        world.amazon_admin.post("/_sandbox/faults", json={"operation": "searchOrders", "region": "eu", "status": 503,
+                                                         "times": 50}).raise_for_status()
+
+        counts, failures = world.run_regions("run-1", amazon_kwargs={"max_attempts": 3})
+
+        orders = world.amazon_orders()
+        na_syncable = {f"AMZ-SO-{o['orderId']}" for o in orders if o["fulfillment"]["fulfillmentStatus"] in SYNCED
+                       and o["salesChannel"]["marketplaceId"] in NA}
+        assert set(_sales_orders_by_external_id(world)) == na_syncable and counts["synced"] == len(na_syncable)
+        assert [(f.conn_id, f.region, sorted(f.marketplace_ids)) for f in failures] == [("amazon_sp_api_eu", "eu", sorted(EU))]
+        message = failed_extracts_message(failures, world.last_result)
+        assert "amazon_sp_api_eu (region eu: A1F83G8C2ARO7P, A1PA6795UKMFR9)" in message
+        assert "searchOrders failed with HTTP 503" in message and "task retry reads the window again" in message
+        # the retry, once EU answers again, writes EU and skips what NA already wrote
+        world.amazon_admin.delete("/_sandbox/faults").raise_for_status()
+        again = world.run("run-2")
+        assert again["unchanged"] == len(na_syncable) and again["synced"] > 0
+
+    def test_given_a_failed_eu_order_when_replayed_then_it_is_read_on_the_eu_connection_only(self, world):
+        from amazon_netsuite.flows.orders import replay
+
+        world.reset(orders=40)
+        uk = next(o for o in world.amazon_orders() if o["fulfillment"]["fulfillmentStatus"] in SYNCED
+                  and o["salesChannel"]["marketplaceId"] == "A1F83G8C2ARO7P")
+        world.ledger.record_failed(dag_id=DAG_ID, record_type="salesOrder", source_key=uk["orderId"], reason="netsuite_error",
+                                   error="test", run_id="run-0", replay={"order_id": uk["orderId"], "marketplace_id": uk["salesChannel"]["marketplaceId"]})
+
+        replay([world.ledger.get(f"{DAG_ID}:salesOrder:{uk['orderId']}")], ledger=world.ledger, run_id="replay")
+
+        assert f"AMZ-SO-{uk['orderId']}" in _sales_orders_by_external_id(world)
+        assert self._calls(world, "eu", "getOrder", "records") == 1 and self._calls(world, "na", "getOrder") == 0

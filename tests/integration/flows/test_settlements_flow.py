@@ -47,16 +47,17 @@ class World:
         self.amazon.post("/_sandbox/reports", json=body).raise_for_status()
 
     def run(self, run_id: str, **kwargs) -> list[dict]:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
+        from amazon_netsuite.amazon.hook import hooks_for_targets
+        from amazon_netsuite.flows.settlements import read_settlement_document
         from amazon_netsuite.netsuite.hook import NetSuiteHook
 
-        amazon = SellingPartnerHook(backoff_base=0.01, backoff_max=0.2)
+        amazon = hooks_for_targets(self.mappings.sp_api_targets(), backoff_base=0.01, backoff_max=0.2)  # one per region
         netsuite = NetSuiteHook(max_attempts=8, backoff_initial=0.01, backoff_max=0.2)
         now = dt.datetime.now(dt.UTC)
         outcomes = []
         found = find_settlement_reports(amazon, window=(now - dt.timedelta(days=30), now))
         for source in found:
-            text = amazon.download_report_document(source["document_id"], report_type=REPORT_TYPE)
+            text = read_settlement_document(source)  # on the connection of the report's region
             outcomes.append(process_settlement(text, source=source, mappings=self.mappings, netsuite=netsuite,
                                                ledger=self.ledger, run_id=run_id, **kwargs))
         return outcomes
@@ -254,3 +255,22 @@ def test_given_one_part_refused_then_posted_parts_kept_and_replay_adjusts_only_t
     assert bank == Decimal("-2090.00")
     assert sum(_net(j).get("6119", Decimal(0)) for j in journals.values()) == Decimal("-10.00")
     assert world.ledger.get(record.key).status == "synced"
+
+
+def test_given_settlements_in_two_regions_when_finding_then_each_is_listed_on_its_regions_connection(world):
+    from amazon_netsuite.amazon.hook import hooks_for_targets
+    from amazon_netsuite.flows.settlements import read_settlement_document
+
+    world.publish("us_v2.txt")
+    world.publish("de_v2.txt", charset="windows-1252", marketplace="A1PA6795UKMFR9")
+    now = dt.datetime.now(dt.UTC)
+
+    found = find_settlement_reports(hooks_for_targets(world.mappings.sp_api_targets()), window=(now - dt.timedelta(days=30), now))
+
+    assert sorted(s["sp_api_conn_id"] for s in found) == ["amazon_sp_api_eu", "amazon_sp_api_na"]
+    by_conn = {s["sp_api_conn_id"]: s for s in found}
+    assert len(by_conn["amazon_sp_api_eu"]["marketplace_ids"]) == 16  # the report lists its whole region
+    assert DE_ID in read_settlement_document(by_conn["amazon_sp_api_eu"])
+    # a ledger entry without the connection (older runs) is read on its marketplaces' region
+    legacy = {k: v for k, v in by_conn["amazon_sp_api_eu"].items() if k != "sp_api_conn_id"}
+    assert DE_ID in read_settlement_document(legacy)

@@ -21,7 +21,7 @@ from amazon_netsuite.amazon.errors import (
 from amazon_netsuite.amazon.hook import (
     SellingPartnerHook,
     UnreadableResponseError,
-    _expect_keys,
+    _expect,
     _is_access_token_error,
     _is_pagination_token_error,
     _raise_for_unparsed_response,
@@ -43,7 +43,7 @@ CONNECTION = {
 
 @pytest.fixture
 def hook(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_DEFAULT", json.dumps(CONNECTION))
+    monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
     sleeps: list[float] = []
     hook = SellingPartnerHook(backoff_base=0.01, backoff_max=0.02, max_attempts=3, max_throttle_retries=4, sleep=sleeps.append)
     hook.sleeps = sleeps
@@ -93,9 +93,9 @@ class TestConnection:
     def test_given_a_connection_without_refresh_token_when_reading_then_error_names_the_field(self, monkeypatch):
         conn = json.loads(json.dumps(CONNECTION))
         del conn["extra"]["refresh_token"]
-        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_DEFAULT", json.dumps(conn))
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(conn))
 
-        with pytest.raises(SellingPartnerError, match="amazon_sp_api_default is missing extra.refresh_token"):
+        with pytest.raises(SellingPartnerError, match="amazon_sp_api_na is missing extra.refresh_token"):
             SellingPartnerHook().config  # noqa: B018
 
     def test_given_a_connection_when_reading_then_endpoint_overrides_and_marketplaces_apply(self, hook):
@@ -104,11 +104,11 @@ class TestConnection:
 
     def test_given_no_endpoint_when_reading_then_the_region_endpoint_is_used(self, monkeypatch):
         conn = json.loads(json.dumps(CONNECTION))
-        del conn["extra"]["endpoint"], conn["extra"]["lwa_endpoint"]
-        conn["extra"]["region"] = "eu"
-        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_DEFAULT", json.dumps(conn))
+        del conn["extra"]["endpoint"], conn["extra"]["lwa_endpoint"], conn["extra"]["region"]
+        conn["extra"]["marketplace_ids"] = ["A1PA6795UKMFR9"]
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_EU", json.dumps(conn))
 
-        config = SellingPartnerHook().config
+        config = SellingPartnerHook("amazon_sp_api_eu").config  # region from the connection id
         assert config.endpoint == "https://sellingpartnerapi-eu.amazon.com"
         assert config.lwa_endpoint == "https://api.amazon.com/auth/o2/token"
 
@@ -220,7 +220,21 @@ class TestUnparsedResponses:
 
     def test_given_a_payload_without_the_required_key_then_it_is_unreadable(self):
         with pytest.raises(UnreadableResponseError, match="without orders"):
-            _expect_keys(ApiResponse(payload={"pagination": {}}), "orders")
+            _expect(ApiResponse(payload={"pagination": {}}), "orders", list)
+
+    @pytest.mark.parametrize("payload, message", [
+        ({"orders": None}, "orders is null instead of a list"),
+        ({"orders": {"orderId": "1"}}, "orders is an object instead of a list"),
+        ({"orders": "[]"}, "orders is a string instead of a list"),
+        ({"orders": [1, 2]}, "items that are not objects"),
+        ({"orders": [{"orderId": None}]}, "items without orderId"),
+    ])
+    def test_given_a_null_or_mistyped_list_then_it_is_malformed_not_empty(self, payload, message):
+        with pytest.raises(UnreadableResponseError, match=message):
+            _expect(ApiResponse(**payload), "orders", list, item_id="orderId")
+
+    def test_given_an_empty_list_then_it_is_an_empty_page(self):
+        assert _expect(ApiResponse(orders=[]), "orders", list, item_id="orderId").payload == {"orders": []}
 
 
 class TestLibraryLogging:
@@ -240,3 +254,120 @@ class TestLibraryLogging:
         finally:
             library_log.setLevel(saved[0])
             root.setLevel(saved[1])
+
+
+class TestRegionsConfiguration:
+    def test_given_no_region_and_a_connection_id_without_one_then_error_says_to_set_it(self, monkeypatch):
+        conn = json.loads(json.dumps(CONNECTION))
+        del conn["extra"]["region"]
+        monkeypatch.setenv("AIRFLOW_CONN_SELLER_TWO", json.dumps(conn))
+
+        with pytest.raises(SellingPartnerError, match="seller_two: extra.region must be one of na, eu, fe"):
+            SellingPartnerHook("seller_two").config  # noqa: B018
+
+    def test_given_explicit_marketplaces_then_they_replace_the_connections(self, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
+
+        assert SellingPartnerHook("amazon_sp_api_na", marketplace_ids=["A2EUQ1WTGCTBG2"]).marketplace_ids == ["A2EUQ1WTGCTBG2"]
+
+    def test_given_explicit_marketplaces_of_another_region_then_error_names_marketplace_and_connections(self, monkeypatch):
+        from amazon_netsuite.amazon.errors import MarketplaceRegionError
+
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
+
+        with pytest.raises(MarketplaceRegionError, match=r"amazon_sp_api_na \(region na\): marketplace A1VC38T7YXB528 "
+                                                         r"\(JP\) belongs to SP-API region fe.*use connection amazon_sp_api_fe"):
+            SellingPartnerHook("amazon_sp_api_na", marketplace_ids=["A1VC38T7YXB528"]).config  # noqa: B018
+
+
+class TestHooksForTargets:
+    def test_given_a_mapped_region_without_connection_then_one_error_names_it_and_how_to_add_it(self, monkeypatch):
+        from amazon_netsuite.amazon.errors import SellingPartnerConfigError
+        from amazon_netsuite.amazon.hook import hooks_for_targets
+        from amazon_netsuite.mappings import SpApiTarget
+
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
+        monkeypatch.delenv("AIRFLOW_CONN_AMAZON_SP_API_EU", raising=False)
+        monkeypatch.delenv("AIRFLOW_CONN_AMAZON_SP_API_FE", raising=False)
+        targets = [SpApiTarget("amazon_sp_api_na", "na", ("ATVPDKIKX0DER",)),
+                   SpApiTarget("amazon_sp_api_eu", "eu", ("A1F83G8C2ARO7P", "A1PA6795UKMFR9")),
+                   SpApiTarget("amazon_sp_api_fe", "fe", ("A1VC38T7YXB528",))]
+
+        with pytest.raises(SellingPartnerConfigError) as raised:
+            hooks_for_targets(targets)
+
+        message = str(raised.value)
+        assert "2 problem(s)" in message
+        assert "marketplaces.csv maps A1F83G8C2ARO7P (UK), A1PA6795UKMFR9 (DE) (region eu) to connection amazon_sp_api_eu" in message
+        assert "Admin > Connections" in message and "AIRFLOW_CONN_AMAZON_SP_API_EU" in message and "AIRFLOW_CONN_AMAZON_SP_API_FE" in message
+
+    def test_given_one_region_only_then_only_its_connection_is_needed(self, monkeypatch):
+        from amazon_netsuite.amazon.hook import hooks_for_targets
+        from amazon_netsuite.mappings import SpApiTarget
+
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
+        monkeypatch.delenv("AIRFLOW_CONN_AMAZON_SP_API_EU", raising=False)
+
+        hooks = hooks_for_targets([SpApiTarget("amazon_sp_api_na", "na", ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"))])
+
+        assert [(h.sp_api_conn_id, h.region, h.marketplace_ids) for h in hooks] == [
+            ("amazon_sp_api_na", "na", ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])]
+
+    def test_given_a_target_on_a_connection_of_another_region_then_error(self, monkeypatch):
+        from amazon_netsuite.amazon.errors import SellingPartnerConfigError
+        from amazon_netsuite.amazon.hook import hooks_for_targets
+        from amazon_netsuite.mappings import SpApiTarget
+
+        monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API_NA", json.dumps(CONNECTION))
+
+        with pytest.raises(SellingPartnerConfigError, match="A1F83G8C2ARO7P \\(UK\\) belongs to SP-API region eu"):
+            hooks_for_targets([SpApiTarget("amazon_sp_api_na", "eu", ("A1F83G8C2ARO7P",))])
+
+    def test_given_marketplaces_then_their_connection_is_found(self):
+        from amazon_netsuite.amazon.hook import conn_id_for_marketplaces
+        from amazon_netsuite.mappings import load_mappings
+
+        assert conn_id_for_marketplaces(["A28R8C7NBKEWEA", "A1F83G8C2ARO7P"]) == "amazon_sp_api_eu"
+        assert conn_id_for_marketplaces(["ATVPDKIKX0DER"], load_mappings()) == "amazon_sp_api_na"
+        with pytest.raises(SellingPartnerError, match="no SP-API region serves"):
+            conn_id_for_marketplaces(["A1NOTAMARKET"])
+
+
+class TestProgressLogs:
+    def test_given_a_long_usage_plan_wait_when_calling_then_it_is_logged_once_as_it_starts(self, hook, monkeypatch, caplog):
+        import logging
+
+        from amazon_netsuite.amazon import hook as hook_module
+        from amazon_netsuite.amazon.throttling import TokenBucket
+
+        now = [0.0]
+
+        def sleep(seconds: float) -> None:
+            now[0] += seconds
+
+        bucket = TokenBucket(0.0056, 1, clock=lambda: now[0], sleep=sleep)
+        monkeypatch.setattr(hook_module.RATE_LIMITER, "bucket", lambda scope, operation: bucket)
+
+        with caplog.at_level(logging.INFO, logger="amazon_netsuite.amazon.hook"):
+            hook._call("searchOrders", _sequence(_ok("0.0056"), _ok("0.0056")))
+            hook._call("searchOrders", _sequence(_ok("0.0056")))
+
+        waits = [r.getMessage() for r in caplog.records if "throttled by the usage plan" in r.getMessage()]
+        assert waits == ["searchOrders: throttled by the usage plan (0.0056 requests/s), next call in 179 s"]
+
+    def test_given_short_waits_when_calling_then_nothing_is_logged(self, hook, monkeypatch, caplog):
+        import logging
+
+        from amazon_netsuite.amazon import hook as hook_module
+        from amazon_netsuite.amazon.throttling import TokenBucket
+
+        now = [0.0]
+        bucket = TokenBucket(2.0, 1, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+        monkeypatch.setattr(hook_module.RATE_LIMITER, "bucket", lambda scope, operation: bucket)
+
+        with caplog.at_level(logging.INFO, logger="amazon_netsuite.amazon.hook"):
+            for _ in range(20):
+                hook._call("getReport", _sequence(_ok("2")))
+
+        assert now[0] == pytest.approx(9.5)
+        assert "throttled by the usage plan" not in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from amazon_netsuite.amazon.throttling import USAGE_PLANS, RateLimiter, TokenBucket, parse_rate_limit
 from sandbox.amazon import limits as sandbox_limits
 
-MODELS = ("orders_2026-01-01.json", "reports_2021-06-30.json", "tokens_2021-03-01.json")
+MODELS = ("orders_2026-01-01.json", "reports_2021-06-30.json", "tokens_2021-03-01.json", "notifications.json")
 
 
 class FakeClock:
@@ -31,7 +31,7 @@ def _model_plans(reference_dir) -> dict[str, tuple[Decimal, int]]:
         model = json.loads((reference_dir / "sp-api-models" / "models" / name).read_text())
         for methods in model["paths"].values():
             for method, op in methods.items():
-                if method == "parameters":
+                if method == "parameters" or not isinstance(op, dict) or "operationId" not in op:
                     continue
                 match = re.search(r"\|\s*([\d.]+)\s*\|\s*(\d+)\s*\|", op.get("description", ""))
                 if match:
@@ -60,6 +60,16 @@ class TestTokenBucket:
 
         assert waits[:3] == [0, 0, 0]
         assert waits[3] == pytest.approx(2.0)
+
+    def test_given_an_empty_bucket_when_acquiring_then_on_wait_hears_the_wait_before_it_starts(self):
+        clock = FakeClock()
+        bucket = TokenBucket(0.0056, 1, clock=clock, sleep=clock.sleep)
+        heard: list[tuple[float, float]] = []
+
+        bucket.acquire(on_wait=lambda s: heard.append((clock.now, s)))
+        bucket.acquire(on_wait=lambda s: heard.append((clock.now, s)))
+
+        assert heard == [(0.0, pytest.approx(1 / 0.0056))]
 
     def test_given_a_429_when_draining_then_the_next_request_waits_one_over_rate(self):
         clock = FakeClock()
