@@ -359,7 +359,7 @@ class TestSpApiConnections:
         ]
 
     def test_given_a_second_account_in_a_region_then_its_rows_get_their_own_target(self, tables):
-        edit(tables / "marketplaces.csv", ",1,false,15,,", ",1,false,15,,amazon_sp_api_na_second")
+        edit(tables / "marketplaces.csv", ",621,dead_letter,", ",621,dead_letter,amazon_sp_api_na_second")
 
         targets = {t.conn_id: t for t in load_mappings(tables).sp_api_targets()}
 
@@ -376,7 +376,7 @@ class TestSpApiConnections:
                    and "region 'eu'" in p for p in problems), problems
 
     def test_given_one_connection_for_two_regions_then_problem(self, tables):
-        edit(tables / "marketplaces.csv", ",4,true,18,,", ",4,true,18,,amazon_sp_api_na")
+        edit(tables / "marketplaces.csv", ",624,dead_letter,", ",624,dead_letter,amazon_sp_api_na")
 
         problems = problems_of(tables)
 
@@ -384,7 +384,7 @@ class TestSpApiConnections:
                    for p in problems), problems
 
     def test_given_a_bad_connection_id_then_problem(self, tables):
-        edit(tables / "marketplaces.csv", ",1,false,15,,", ",1,false,15,,amazon sp api")
+        edit(tables / "marketplaces.csv", ",621,dead_letter,", ",621,dead_letter,amazon sp api")
 
         assert any("column sp_api_conn_id: 'amazon sp api' is not an Airflow connection id" in p
                    for p in problems_of(tables))
