@@ -139,7 +139,7 @@ def summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     dag_id=DAG_ID,
     start_date=START_DATE,
     schedule=data_interval_schedule("0 6 * * *"),
-    catchup=True,
+    catchup=False,
     max_active_runs=1,
     default_args=default_args(),
     tags=["amazon", "netsuite", "settlements", "finance"],

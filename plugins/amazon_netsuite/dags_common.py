@@ -228,3 +228,46 @@ def resolve_window(
     if end <= start:
         raise ValueError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
     return start, end
+
+
+def source_window(
+    context: Mapping[str, Any],
+    high_water: dt.datetime | None,
+    *,
+    overlap: dt.timedelta = DEFAULT_OVERLAP,
+    lag: dt.timedelta = AMAZON_LAG,
+    first_start: dt.datetime = START_DATE,
+    now: dt.datetime | None = None,
+) -> tuple[dt.datetime, dt.datetime, bool]:
+    """``(start, end, advances)``: the window a run reads, and whether loading it may move the mark.
+
+    - ``window_start``/``window_end`` params, or a backfill run's data interval: exactly that period
+      (widened by ``overlap``). It advances the mark only when it starts at or before the mark (so it
+      never jumps over a gap) and never before one exists.
+    - otherwise (scheduled and plain manual runs): from the high-water mark (or ``first_start``, i.e.
+      ``AMAZON_NETSUITE_START_DATE``, the first time) minus ``overlap`` to now minus ``lag``. A week of
+      downtime is one run, paged; there is no catch-up of small intervals.
+    """
+    params = context.get("params") or {}
+    ceiling = (now or dt.datetime.now(dt.UTC)) - lag
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "").lower()
+    explicit_start = params.get("window_start")
+    explicit_end = params.get("window_end")
+    if explicit_start is None and explicit_end is None and run_type.endswith("backfill"):
+        explicit_start, explicit_end = context.get("data_interval_start"), context.get("data_interval_end")
+    if explicit_start is not None or explicit_end is not None:
+        if explicit_start is None:
+            raise ValueError("window_end was given without window_start; give both (ISO 8601), or neither to "
+                             "read on from the last synced point")
+        start = _parse_instant(explicit_start, "window_start")
+        end = min(_parse_instant(explicit_end, "window_end"), ceiling) if explicit_end is not None else ceiling
+        advances = high_water is not None and start <= high_water
+        start -= overlap
+    else:
+        start = (high_water or first_start) - overlap
+        end = ceiling
+        advances = True
+    if end <= start:
+        raise ValueError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
+    return start, end, advances

@@ -65,8 +65,9 @@ def violations(dag, source: str) -> list[str]:
                 f"timetable {type(dag.timetable).__name__} has no data interval: use "
                 "data_interval_schedule(...) (CronDataIntervalTimetable / DeltaDataIntervalTimetable)"
             )
-        if not dag.catchup:
-            problems.append("catchup must be True so an outage is caught up, not skipped")
+        if dag.catchup:
+            problems.append("catchup must be False: scheduled runs read from the flow's high-water mark (one run "
+                            "covers any downtime); catch-up of small intervals turns one trigger into thousands of runs")
     for name, param in dag.params.items():
         schema = getattr(param, "schema", None) or {}
         kinds = schema.get("type")

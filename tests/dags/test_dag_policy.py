@@ -62,7 +62,7 @@ class TestPolicyBites:
             "max_active_runs is not set",
             "no on_failure_callback",
             "timetable CronTriggerTimetable has no data interval",
-            "catchup must be True",
+            "catchup must be False",
             "task load: owner is Airflow's default",
             "task load: retries=0; at least 2",
             "task load: retry_exponential_backoff is off",

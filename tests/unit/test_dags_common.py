@@ -84,3 +84,61 @@ class TestDefaults:
     def test_given_unknown_param_then_error(self):
         with pytest.raises(ValueError, match="unknown sync params"):
             sync_params("window")
+
+
+class TestSourceWindow:
+    """High-water marks for scheduled runs, explicit windows for people."""
+
+    MARK = NOW - dt.timedelta(hours=3)
+
+    def test_given_mark_when_scheduled_then_from_mark_minus_overlap_to_now_minus_lag_and_advances(self):
+        from amazon_netsuite.dags_common import source_window
+
+        start, end, advances = source_window({"params": {}}, self.MARK, now=NOW)
+        assert start == self.MARK - dt.timedelta(minutes=5) and end == NOW - dt.timedelta(minutes=2) and advances
+
+    def test_given_no_mark_then_from_the_configured_start_date(self):
+        from amazon_netsuite.dags_common import source_window
+
+        first = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        start, _, advances = source_window({"params": {}}, None, first_start=first, now=NOW)
+        assert start == first - dt.timedelta(minutes=5) and advances
+
+    def test_given_a_week_down_then_one_window_not_672_runs(self):
+        from amazon_netsuite.dags_common import source_window
+
+        start, end, _ = source_window({"params": {}}, NOW - dt.timedelta(days=7), now=NOW)
+        assert end - start > dt.timedelta(days=7)
+
+    def test_given_window_params_starting_before_the_mark_then_exact_and_advances(self):
+        from amazon_netsuite.dags_common import source_window
+
+        context = {"params": {"window_start": "2026-11-29T08:00:00Z", "window_end": None}}
+        start, end, advances = source_window(context, self.MARK, overlap=dt.timedelta(0), now=NOW)
+        assert start == dt.datetime(2026, 11, 29, 8, tzinfo=dt.UTC) and end == NOW - dt.timedelta(minutes=2)
+        assert advances
+
+    def test_given_window_after_the_mark_then_it_never_jumps_the_gap(self):
+        from amazon_netsuite.dags_common import source_window
+
+        context = {"params": {"window_start": "2026-11-29T11:00:00Z", "window_end": "2026-11-29T11:30:00Z"}}
+        assert source_window(context, self.MARK, now=NOW)[2] is False
+        assert source_window(context, None, now=NOW)[2] is False  # and never creates a mark
+
+    def test_given_backfill_run_then_its_data_interval_is_the_window(self):
+        import types
+
+        from amazon_netsuite.dags_common import source_window
+
+        context = {"params": {}, "dag_run": types.SimpleNamespace(run_type="backfill"),
+                   "data_interval_start": dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+                   "data_interval_end": dt.datetime(2026, 11, 21, tzinfo=dt.UTC)}
+        start, end, advances = source_window(context, self.MARK, overlap=dt.timedelta(0), now=NOW)
+        assert (start, end) == (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+        assert advances  # it starts before the mark: no gap
+
+    def test_given_end_without_start_then_clear_error(self):
+        from amazon_netsuite.dags_common import source_window
+
+        with pytest.raises(ValueError, match="window_end was given without window_start"):
+            source_window({"params": {"window_end": "2026-11-29T11:00:00Z"}}, self.MARK, now=NOW)

@@ -163,6 +163,83 @@ def fetch_orders_by_id(
     return orders, missing
 
 
+# ------------------------------------------------------------------------------------------ DAG tasks
+
+
+def extract_region(
+    amazon: SellingPartnerHook,
+    *,
+    run_id: str,
+    window: tuple[datetime, datetime] | None = None,
+    order_ids: Sequence[str] = (),
+    advance_to: datetime | None = None,
+) -> dict[str, Any]:
+    """The extract task of one SP-API connection: read its orders (the window, or ``order_ids``),
+    stage them encrypted, and return what the load task needs: the staged path, counts and ids only.
+
+    ``advance_to`` is the window end the high-water mark moves to once the load succeeds (None when
+    the window must not move it: an explicit re-sync of an old period)."""
+    from amazon_netsuite import staging
+
+    missing: list[str] = []
+    if order_ids:
+        orders, missing = fetch_orders_by_id(amazon, order_ids)
+    else:
+        orders = extract_orders(amazon, window=window)
+    uri = staging.stage(orders, dag_id=DAG_ID, run_id=run_id, name=amazon.sp_api_conn_id)
+    return {
+        "conn_id": amazon.sp_api_conn_id,
+        "region": amazon.region,
+        "marketplace_ids": list(amazon.marketplace_ids),
+        "uri": uri,
+        "orders": len(orders),
+        "missing_order_ids": missing,
+        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
+        "advance_to": advance_to.isoformat() if advance_to else None,
+    }
+
+
+def load_region(
+    extracted: Mapping[str, Any],
+    *,
+    mappings: Mappings,
+    netsuite: NetSuiteHook,
+    ledger: Ledger,
+    run_id: str,
+    dry_run: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
+    """The load task of one SP-API connection: the staged orders to NetSuite, then the region's
+    high-water mark moves to the window's end. A NetSuite outage raises here: the staged file stays, so
+    Airflow's retry of this task writes them without reading Amazon again."""
+    from amazon_netsuite import staging
+
+    orders = staging.load(extracted["uri"])
+    result = sync_orders(orders, mappings=mappings, netsuite=netsuite, ledger=ledger, run_id=run_id,
+                         dry_run=dry_run, force=force)
+    if extracted.get("advance_to") and not dry_run:
+        mark = ledger.advance_watermark(DAG_ID, extracted["conn_id"], datetime.fromisoformat(extracted["advance_to"]),
+                                        run_id=run_id)
+        log.info("%s: orders synced up to %s", extracted["conn_id"], mark.isoformat() if mark else "-")
+    staging.discard(extracted["uri"])
+    return {**result.as_dict(), "conn_id": extracted["conn_id"], "region": extracted.get("region"),
+            "orders_read": extracted.get("orders", 0), "missing_order_ids": list(extracted.get("missing_order_ids") or [])}
+
+
+def record_not_found(loaded: Sequence[Mapping[str, Any]], *, ledger: Ledger, run_id: str, dry_run: bool = False) -> list[str]:
+    """``order_ids`` no region's connection knows (getOrder 404 everywhere): dead-lettered ``not_found``."""
+    sets = [set(item.get("missing_order_ids") or []) for item in loaded]
+    missing = sorted(set.intersection(*sets)) if sets else []
+    for order_id in missing:
+        if not dry_run:
+            ledger.record_failed(
+                dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=order_id, reason="not_found",
+                error=f"Amazon order {order_id} was not found (getOrder: 404 on every region's connection); check the id",
+                run_id=run_id, replay={"order_id": order_id},
+            )
+    return missing
+
+
 # ------------------------------------------------------------------------------------------ sync
 
 

@@ -18,7 +18,7 @@ def load() -> None:
     dag_id="sample_bad_sync",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     schedule="*/15 * * * *",
-    catchup=False,
+    catchup=True,
     params={"order_ids": Param([], type="array", items={"type": "string"})},
 )
 def sample_bad_sync():

@@ -30,7 +30,7 @@ def summary() -> None:
     dag_id="sample_good_sync",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     schedule=data_interval_schedule("*/15 * * * *"),
-    catchup=True,
+    catchup=False,
     max_active_runs=1,
     default_args=default_args(),
     tags=["sample"],
