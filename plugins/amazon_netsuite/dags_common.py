@@ -118,6 +118,13 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "A settlement file downloaded from Seller Central (older than Amazon's 90 days): a path "
                        "on the workers or s3://bucket/key. Posts that file instead of listing reports.",
     },
+    "marketplace": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "Marketplace (settlements)",
+        "description": "Amazon marketplace id that owns a settlement whose file cannot say (fee-only, no "
+                       "marketplace-name rows, a currency several mapped marketplaces share), e.g. A2EUQ1WTGCTBG2.",
+    },
     "dry_run": {
         "default": False,
         "type": "boolean",

@@ -77,7 +77,7 @@ class TestDefaults:
         params = sync_params(*CONTRACT_PARAMS)
         assert set(params) == {
             "window_start", "window_end", "order_ids", "settlement_ids", "mode", "posting_date", "dry_run",
-            "keys", "dag_id", "record_type", "error_contains", "max_age_days", "import_file",
+            "keys", "dag_id", "record_type", "error_contains", "max_age_days", "import_file", "marketplace",
         }
         assert params["dry_run"].value is False
 

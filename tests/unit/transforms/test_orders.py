@@ -160,7 +160,7 @@ class TestMoney:
         target = tmp_path / "m"
         shutil.copytree(ROOT / "include" / "mappings", target)
         path = target / "marketplaces.csv"
-        path.write_text(path.read_text().replace(",1,false,15,\n", ",1,false,15,590\n"))
+        path.write_text(path.read_text().replace(",1,false,15,,", ",1,false,15,590,"))  # promotion_item_id
         plan = plan_order(us_order(), load_mappings(target))
         mug, promo, bottle = lines(plan)
         assert (mug["line"], promo["line"], bottle["line"]) == (1, 2, 3)
@@ -354,7 +354,7 @@ class TestReviewFindings:
         target = tmp_path / "m"
         shutil.copytree(ROOT / "include" / "mappings", target)
         path = target / "marketplaces.csv"
-        path.write_text(path.read_text().replace(",1,false,15,\n", ",1,false,15,590\n"))
+        path.write_text(path.read_text().replace(",1,false,15,,", ",1,false,15,590,"))  # promotion_item_id
         mappings = load_mappings(target)
         before = [(line["line"], line["item"]["internalId"]) for line in lines(plan_order(us_order(), mappings))]
         order = us_order()
