@@ -63,7 +63,7 @@ def find() -> list[dict[str, Any]]:
     params = context["params"]
     if params.get("import_file"):
         return [{"import_file": params["import_file"]}]
-    window = listing_window(params)  # None: every report Amazon still keeps (90 days)
+    window = listing_window(context)  # None: every report Amazon still keeps (90 days)
     return find_settlement_reports(SellingPartnerHook(), window=window, settlement_ids=params.get("settlement_ids") or [])
 
 

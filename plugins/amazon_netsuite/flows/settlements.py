@@ -56,17 +56,26 @@ class SettlementPostingError(RuntimeError):
     posted; the task fails so Airflow retries it."""
 
 
-def listing_window(params: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime] | None:
-    """The report-creation window a run lists: the ``window_start``/``window_end`` params when given,
-    else None (every settlement Amazon still keeps: a daily run never misses one after downtime)."""
+def listing_window(context: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime] | None:
+    """The report-creation window a run lists: the ``window_start``/``window_end`` params when given, a
+    backfill run's data interval, else None: every settlement Amazon still keeps (90 days), so a daily
+    run never misses one after downtime and needs no catch-up."""
     from amazon_netsuite.dags_common import _parse_instant
 
-    if params.get("settlement_ids") or not (params.get("window_start") or params.get("window_end")):
+    params = context.get("params") or {}
+    if params.get("settlement_ids"):
         return None
     now = dt.datetime.now(dt.UTC)
-    start = _parse_instant(params["window_start"], "window_start") if params.get("window_start") else now - RETENTION
-    end = _parse_instant(params["window_end"], "window_end") if params.get("window_end") else now
-    return start, min(end, now)
+    if params.get("window_start") or params.get("window_end"):
+        start = _parse_instant(params["window_start"], "window_start") if params.get("window_start") else now - RETENTION
+        end = _parse_instant(params["window_end"], "window_end") if params.get("window_end") else now
+        return start, min(end, now)
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(getattr(dag_run, "run_type", None), "value", getattr(dag_run, "run_type", "")) or "")
+    if run_type == "backfill" and context.get("data_interval_start") and context.get("data_interval_end"):
+        return (_parse_instant(context["data_interval_start"], "data_interval_start"),
+                min(_parse_instant(context["data_interval_end"], "data_interval_end"), now))
+    return None
 
 
 def find_settlement_reports(
@@ -295,7 +304,8 @@ def process_settlement(  # noqa: C901 - one settlement's decisions, in order, in
         parsed = parse_settlement(text)
         sid = parsed.header.settlement_id
         plan = build_journal(parsed, mappings, mode=mode, posting_date=posting_date, marketplace_id=marketplace,
-                             region=source.get("region"))
+                             region=source.get("region"),
+                             listed_marketplace_ids=list(source.get("marketplace_ids") or []))
     except SettlementFileError as exc:
         return fail(exc.settlement_id or guessed, exc.reason, f"{exc} (archived at {archive_uri})")
     except Exception as exc:  # a bug must not lose the settlement: dead-letter it, with the archive

@@ -31,6 +31,7 @@ the in-transit lines net to zero and that each account's sum equals the file's.
 from __future__ import annotations
 
 import calendar
+import gc
 import hashlib
 import io
 import re
@@ -39,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +70,7 @@ MAX_INTEGER_DIGITS = 13  # 10 trillion: far beyond any settlement amount, far be
 _AMOUNT = re.compile(r"^(-?)(\d+)(?:\.(\d{1,2}))?$")
 # Characters no text column of a settlement holds, and that NetSuite's XML cannot carry (tab, LF, CR allowed).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "PST": -8 * 60, "PDT": -7 * 60}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S",
@@ -139,7 +141,7 @@ def layout_problem(text: str) -> tuple[str, str] | None:
     Cheap (no parsing): the flow calls it before archiving an imported file.
     """
     head = ""
-    for line in text.lstrip("\ufeff").splitlines():
+    for line in text[:65536].lstrip("\ufeff").splitlines():
         if line.strip():
             head = line.strip()
             break
@@ -166,8 +168,11 @@ def layout_problem(text: str) -> tuple[str, str] | None:
 
 def _check_characters(text: str, settlement_id: str | None) -> None:
     """Refuse control characters (a NUL in a description...): not text Amazon writes, and not XML."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _CONTROL_BYTES)) == len(data) and "\ufffe" not in text and "\uffff" not in text:
+        return
     found = _CONTROL.search(text)
-    if found is None:
+    if found is None:  # pragma: no cover - the two checks agree
         return
     position = found.start()
     line_start = text.rfind("\n", 0, position) + 1
@@ -299,9 +304,11 @@ def parse_settlement(text: str) -> ParsedSettlement:
     lines = _LineNumbers(text)
 
     is_summary = frame["total-amount"] != ""
-    has_type = frame["transaction-type"].str.strip() != ""
-    repeated = bool((is_summary & has_type).any())
-    if not is_summary.any():
+    summaries = int(is_summary.sum())
+    # an export that repeats the summary columns on every row (checked only when there are several)
+    has_type = frame["transaction-type"].str.strip() != "" if summaries > 1 else None
+    repeated = bool(has_type is not None and (is_summary & has_type).any())
+    if not summaries:
         raise SettlementFileError(guess_id, "no summary row (the row with total-amount)", row=2, column="total-amount")
     if repeated:
         # An export that repeats the summary columns on every row: they must all say the same.
@@ -320,7 +327,7 @@ def parse_settlement(text: str) -> ParsedSettlement:
         summary = first_summary.map(lambda v: v.strip() if isinstance(v, str) else v)
         rows = frame.loc[has_type].copy()
     else:
-        if is_summary.sum() > 1:
+        if summaries > 1:
             second = frame.loc[is_summary, "line"].iloc[1]
             raise SettlementFileError(guess_id, "more than one summary row with total-amount (two files joined "
                                       "together?)", row=lines.of(second), column="total-amount")
@@ -407,8 +414,7 @@ quick_settlement_id = _quick_id
 # ------------------------------------------------------------------------------------------ journal
 
 
-@dataclass(frozen=True)
-class JournalLineSpec:
+class JournalLineSpec(NamedTuple):  # a tuple: a million of them are built in detail mode
     account_id: str
     amount_minor: int  # positive = credit (money to the seller), negative = debit
     memo: str
@@ -510,7 +516,7 @@ def _names(parsed: ParsedSettlement) -> list[str]:
 
 
 def resolve_home(parsed: ParsedSettlement, mappings: Mappings, *, marketplace_id: str | None = None,
-                 region: str | None = None) -> Home:
+                 region: str | None = None, listed_marketplace_ids: Sequence[str] = ()) -> Home:
     """The settlement's home marketplace, from the file: its marketplace names and currency.
 
     ``marketplace_id`` (the ``marketplace`` trigger param) names it where the file cannot: a fee-only
@@ -574,9 +580,12 @@ def resolve_home(parsed: ParsedSettlement, mappings: Mappings, *, marketplace_id
         counts = parsed.rows["marketplace-name"].str.strip().value_counts()
         home = max(same_currency.items(), key=lambda item: (int(counts.get(item[0], 0)), item[0]))[1]
     else:
+        # the region: the marketplaces the report lists (Amazon lists the region's), or the connection's
+        listed = set(listed_marketplace_ids)
+        regional = listed or region
         candidates = [m for m in mappings.marketplaces.values()
-                      if m.currency == currency and (region is None or m.region == region)]
-        scope = f"region {region}" if region else "marketplaces.csv"
+                      if m.currency == currency and (not regional or m.marketplace_id in listed or m.region == region)]
+        scope = f"region {region or ', '.join(sorted(listed))}" if regional else "marketplaces.csv"
         if not candidates:
             raise SettlementFileError(
                 sid, f"no marketplace of {scope} has currency {currency} and the rows name none: add the "
@@ -686,17 +695,20 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _periods(parsed: ParsedSettlement, frame: pd.DataFrame, deposit: date) -> pd.Series:
-    """YYYY-MM of each row's posted-date; months at or after the deposit's count as the deposit's month."""
+def _periods(parsed: ParsedSettlement, frame: pd.DataFrame, deposit: date) -> tuple[Any, list[str]]:
+    """(per row the index of its period, the periods YYYY-MM): the month of the row's posted-date,
+    months at or after the deposit's counting as the deposit's. Each distinct date is parsed once."""
+    import numpy as np
     import pandas as pd
 
     sid = parsed.header.settlement_id
     deposit_month = f"{deposit:%Y-%m}"
     column = frame["posted-date"] if "posted-date" in frame.columns else pd.Series("", index=frame.index)
-    months: dict[str, str] = {}
-    for value in column.unique():
+    codes, uniques = pd.factorize(column, sort=False)
+    months: list[str] = []
+    for value in uniques:
         if not str(value).strip():
-            months[value] = deposit_month
+            months.append(deposit_month)
             continue
         try:
             day = _parse_datetime(str(value), sid, None, "posted-date").date()
@@ -705,8 +717,10 @@ def _periods(parsed: ParsedSettlement, frame: pd.DataFrame, deposit: date) -> pd
             raise SettlementFileError(sid, f"{value!r} is not a date Amazon writes (e.g. 2026-11-02 or 02.11.2026)",
                                       row=parsed.file_row(first["line"]), column="posted-date") from None
         month = f"{day:%Y-%m}"
-        months[value] = month if month < deposit_month else deposit_month
-    return column.map(months)
+        months.append(month if month < deposit_month else deposit_month)
+    periods = sorted(set(months))
+    position = np.array([periods.index(m) for m in months], dtype=np.int16)
+    return position[codes], periods
 
 
 def build_journal(
@@ -717,17 +731,22 @@ def build_journal(
     posting_date: date | None = None,
     marketplace_id: str | None = None,
     region: str | None = None,
+    listed_marketplace_ids: Sequence[str] = (),
 ) -> JournalPlan:
     """Map every row through the GL table and build the balanced journal entries of a settlement.
 
     ``marketplace_id`` is the ``marketplace`` trigger param (never the report's marketplaceIds);
-    ``region`` narrows the currency look-up of a fee-only settlement to the region that listed it.
+    ``region`` and ``listed_marketplace_ids`` (the report's) narrow the currency look-up of a fee-only
+    settlement to the region that listed it.
     """
+    import pandas as pd
+
     if mode not in ("summary", "detail"):
         raise ValueError(f"mode must be summary or detail, not {mode!r}")
     header = parsed.header
     sid = header.settlement_id
-    home = resolve_home(parsed, mappings, marketplace_id=marketplace_id, region=region)
+    home = resolve_home(parsed, mappings, marketplace_id=marketplace_id, region=region,
+                        listed_marketplace_ids=listed_marketplace_ids)
     market = home.marketplace
     rows = parsed.rows
 
@@ -746,15 +765,26 @@ def build_journal(
     deposit_day = posting_date or header.deposit_date.date()
     split = (posting_date is None and market.split_settlements_at_period_end
              and bool(market.settlement_in_transit_account_id))
-    if split and len(frame):
-        frame = frame.assign(_period=_periods(parsed, frame, deposit_day))
+    deposit_month = f"{deposit_day:%Y-%m}"
+    codes, periods = _periods(parsed, frame, deposit_day) if split and len(frame) else (None, [deposit_month])
+    if len(periods) > 1:
+        frame["_period"] = codes  # small integers: grouping by them is cheap
+        period_keys = ["_period"]
     else:
-        frame = frame.assign(_period=f"{deposit_day:%Y-%m}")
-
-    combo_sums = frame.groupby([*keys, "_period"], sort=False)["amount_minor"].agg(["sum", "size"])
+        period_keys = []  # one period: the deposit's
+    combo_sums = frame.groupby([*keys, *period_keys], sort=False)["amount_minor"].agg(["sum", "size"])
+    combo_sums.index = pd.MultiIndex.from_tuples(
+        [(*k[:4], periods[k[4]] if period_keys else deposit_month) for k in combo_sums.index],
+        names=[*keys, "_period"])
     unmapped = _unmapped_listing(combo_sums, resolved)
-    lines_by_period = (_summary_lines(combo_sums, resolved) if mode == "summary"
-                       else _detail_lines(frame, resolved, keys))
+    collecting = gc.isenabled()
+    gc.disable()  # a million line objects and no cycle among them: the collector would only slow it down
+    try:
+        lines_by_period = (_summary_lines(combo_sums, resolved) if mode == "summary"
+                           else _detail_lines(frame, resolved, period_keys, periods))
+    finally:
+        if collecting:
+            gc.enable()
     memo = (f"Amazon settlement {sid} {header.start:%Y-%m-%d}..{header.end:%Y-%m-%d} "
             f"({market.marketplace_name})")
     deposit_account = (market.settlement_bank_account_id if header.total_minor > 0
@@ -770,9 +800,10 @@ def build_journal(
                    memo=memo)
     account_sums: dict[str, int] = {}
     for part in parts:
-        for line in part:
-            if line.source_account is not None:
-                account_sums[line.source_account] = account_sums.get(line.source_account, 0) + line.amount_minor
+        for line in part.lines:
+            source = line[7]  # source_account (a million lines: index access)
+            if source is not None:
+                account_sums[source] = account_sums.get(source, 0) + line[1]
     plan = JournalPlan(
         settlement_id=sid, marketplace_id=market.marketplace_id, marketplace_name=market.marketplace_name,
         subsidiary_id=market.subsidiary_id, currency_id=market.currency_id, currency=header.currency,
@@ -853,19 +884,46 @@ def _summary_lines(combo_sums: pd.DataFrame, resolved: dict) -> dict[str, list[J
     return {p: [line for line in lines if line.amount_minor] for p, lines in by_period.items()}
 
 
-def _detail_lines(frame: pd.DataFrame, resolved: dict, keys: list[str]) -> dict[str, list[JournalLineSpec]]:
+def _detail_lines(frame: pd.DataFrame, resolved: dict, period_keys: list[str],
+                  periods: list[str]) -> dict[str, list[JournalLineSpec]]:
     """One line per order (or per other-transaction type) and account/segments, grouped in pandas."""
     order = frame["order-id"] if "order-id" in frame.columns else ""
     label = ("Order " + order).where(order != "", (frame["transaction-type"] + " " + frame["amount-description"]).str.strip())
-    detail = frame.assign(_label=label)
-    sums = detail.groupby(["_period", "_label", "_account", "_dept", "_class", "_loc", "_vat"],
-                          sort=False)["amount_minor"].sum()
+    values = list(resolved.values())
+    # group only by the columns that vary in this settlement (fewer keys: much faster on a million rows)
+    varying = [column for column, attribute in (("_dept", "dept"), ("_class", "cls"), ("_loc", "loc"))
+               if len({getattr(v, attribute) or "" for v in values}) > 1]
+    has_vat = any(v.vat_rate is not None for v in values)
+    group = [*period_keys, "_label", "_account", *varying, *(["_vat"] if has_vat else [])]
+    sums = frame.assign(_label=label).groupby(group, sort=False)["amount_minor"].sum().reset_index()
+    constant = {column: (frame[column].iloc[0] if len(frame) else "") for column in ("_dept", "_class", "_loc")}
     by_period: dict[str, list[JournalLineSpec]] = {}
-    for (period, text, account, dept, cls, loc, vat), total in sums.items():
-        if int(total):
-            by_period.setdefault(period, []).extend(
-                _with_vat(account, int(total), str(text)[:999], (dept, cls, loc), vat, account))
-    return {p: [line for line in lines if line.amount_minor] for p, lines in by_period.items()}
+    if not has_vat and not varying:  # the common case, a million lines: one comprehension per period
+        dept, cls, loc = (constant[c] or None for c in ("_dept", "_class", "_loc"))
+        chunks = sums.groupby("_period", sort=True) if period_keys else [(0, sums)]
+        for period, chunk in chunks:
+            by_period[periods[period]] = [
+                JournalLineSpec(account, total, label[:999], dept, cls, loc, "row", account)
+                for label, account, total in zip(chunk["_label"].tolist(), chunk["_account"].tolist(),
+                                                 chunk["amount_minor"].tolist(), strict=True) if total]
+        return by_period
+    keys = list(zip(*(sums[column].tolist() for column in group), strict=True))  # faster than a MultiIndex
+    totals = sums["amount_minor"].tolist()
+    at = {column: index for index, column in enumerate(group)}
+    for key, total in zip(keys, totals, strict=True):
+        if not total:
+            continue
+        period = periods[key[0]] if period_keys else periods[0]
+        account = key[at["_account"]]
+        dept, cls, loc = (key[at[c]] if c in at else constant[c] for c in ("_dept", "_class", "_loc"))
+        vat = key[at["_vat"]] if has_vat else ""
+        text = str(key[at["_label"]])[:999]
+        target = by_period.setdefault(period, [])
+        if vat:
+            target.extend(_with_vat(account, total, text, (dept, cls, loc), vat, account))
+        else:
+            target.append(JournalLineSpec(account, total, text, dept or None, cls or None, loc or None, "row", account))
+    return by_period
 
 
 def _parts(lines_by_period: dict[str, list[JournalLineSpec]], *, deposit_day: date, total_minor: int,
@@ -885,7 +943,7 @@ def _parts(lines_by_period: dict[str, list[JournalLineSpec]], *, deposit_day: da
     parts: list[JournalPart] = []
     carried = 0
     for index, (period, day, lines) in enumerate(raw, start=1):
-        net = sum(line.amount_minor for line in lines)
+        net = sum([line.amount_minor for line in lines])
         part_lines = list(lines)
         if index < count:
             if net:
@@ -956,18 +1014,20 @@ def check_journal(plan: JournalPlan, frame: pd.DataFrame) -> None:
         if len(part) > MAX_JOURNAL_LINES:
             raise SettlementFileError(sid, f"journal part {number} has {len(part)} lines (max {MAX_JOURNAL_LINES})",
                                       reason="journal_error")
-        credits = sum(line.amount_minor for line in part if line.amount_minor > 0)
-        debits = -sum(line.amount_minor for line in part if line.amount_minor < 0)
+        amounts = [line.amount_minor for line in part]
+        credits = sum([a for a in amounts if a > 0])
+        debits = -sum([a for a in amounts if a < 0])
         if credits != debits:
             raise SettlementFileError(sid, f"journal part {number} does not balance: debits {debits} != credits "
                                       f"{credits} (minor units)", reason="journal_error")
-        kinds = [line.kind for line in part]
-        if number < len(plan.parts) and ("deposit" in kinds or "carried" in kinds):
+        special = [line for line in part.lines[-2:] if line.kind != "row"] + [
+            line for line in part.lines[:-2] if line.kind != "row"]
+        if number < len(plan.parts) and any(line.kind in ("deposit", "carried") for line in special):
             raise SettlementFileError(sid, f"journal part {number} of {len(plan.parts)} holds the deposit: only the "
                                       "last part may", reason="journal_error")
-        deposits -= sum(line.amount_minor for line in part if line.kind == "deposit")
-        carried -= sum(line.amount_minor for line in part if line.kind == "carried")
-        transit += sum(line.amount_minor for line in part if line.kind == "transit")
+        deposits -= sum(line.amount_minor for line in special if line.kind == "deposit")
+        carried -= sum(line.amount_minor for line in special if line.kind == "carried")
+        transit += sum(line.amount_minor for line in special if line.kind == "transit")
     expected_deposit = plan.total_minor if plan.total_minor > 0 else 0
     expected_carried = plan.total_minor if plan.total_minor < 0 else 0
     if deposits != expected_deposit or carried != expected_carried:

@@ -571,3 +571,18 @@ def test_given_a_fault_when_the_run_and_its_retry_run_then_nothing_lost_and_noth
     outcomes = world.run("run-3")
     assert {o["outcome"] for o in outcomes} == {"already_posted"}
     assert world.calls("upsertList") == writes  # nothing posted twice
+
+
+class TestListingWindow:
+    def test_given_a_daily_run_then_everything_amazon_keeps(self):
+        from amazon_netsuite.flows.settlements import listing_window
+
+        start = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+        daily = {"params": {}, "dag_run": type("Run", (), {"run_type": "scheduled"})(),
+                 "data_interval_start": start, "data_interval_end": start + dt.timedelta(days=1)}
+        assert listing_window(daily) is None
+        backfill = {**daily, "dag_run": type("Run", (), {"run_type": "backfill"})()}
+        assert listing_window(backfill) == (start, start + dt.timedelta(days=1))
+        window = listing_window({"params": {"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-02T00:00:00Z"}})
+        assert window == (dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
+        assert listing_window({"params": {"settlement_ids": ["1"], "window_start": "2026-11-01T00:00:00Z"}}) is None

@@ -487,8 +487,13 @@ class TestHomeMarketplace:
 
     def test_given_fee_only_settlement_without_marketplace_names_then_resolved_by_currency_in_region(self):
         rows = [row("other-transaction", "other-transaction", "Subscription Fee", "-29.99", market="")]
-        plan = build_journal(parse_settlement(settlement(rows, currency="CAD")), MAPPINGS, region="na")
-        assert plan.marketplace_name == "Amazon.ca"
+        parsed = parse_settlement(settlement(rows, currency="CAD"))
+        assert build_journal(parsed, MAPPINGS, region="na").marketplace_name == "Amazon.ca"
+        listed = build_journal(parsed, MAPPINGS, listed_marketplace_ids=["ATVPDKIKX0DER", CA, "A1AM78C64UM0Y8"])
+        assert listed.marketplace_name == "Amazon.ca"
+        with pytest.raises(SettlementFileError, match="no marketplace of region eu has currency CAD") as excinfo:
+            build_journal(parsed, MAPPINGS, region="eu")
+        assert excinfo.value.reason == "unmapped_marketplace"
 
     def test_given_fee_only_settlement_of_a_currency_two_marketplaces_share_then_asks_for_the_param(self, tmp_path):
         mappings = tables_with(tmp_path, FR_SAME_SUBSIDIARY)
