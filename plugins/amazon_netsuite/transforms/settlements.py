@@ -290,9 +290,11 @@ def parse_settlement(text: str) -> ParsedSettlement:
                                 skip_blank_lines=True, quoting=3, engine="c", index_col=False)
     except pd.errors.ParserError as exc:
         raise SettlementFileError(guess, f"not a tab-separated settlement file: {exc}", row=1) from None
-    frame = frame.fillna("")
+    # na_filter=False: no NaN, missing fields are "" (no fillna copy of a million rows)
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("Unnamed:")]]
+    unnamed = [c for c in frame.columns if not c or c.startswith("Unnamed:")]
+    if unnamed:
+        frame = frame.drop(columns=unnamed)
     guess_id = frame["settlement-id"].iloc[0].strip() if "settlement-id" in frame.columns and len(frame) else None
     for column in REQUIRED:
         if column not in frame.columns:
@@ -331,8 +333,10 @@ def parse_settlement(text: str) -> ParsedSettlement:
             second = frame.loc[is_summary, "line"].iloc[1]
             raise SettlementFileError(guess_id, "more than one summary row with total-amount (two files joined "
                                       "together?)", row=lines.of(second), column="total-amount")
-        summary = frame.loc[is_summary].iloc[0].map(lambda v: v.strip() if isinstance(v, str) else v)
-        rows = frame.loc[~is_summary].copy()
+        position = int(is_summary.to_numpy().argmax())
+        summary = frame.iloc[position].map(lambda v: v.strip() if isinstance(v, str) else v)
+        # the summary is the first data row in Amazon's files: a slice, not a copy of a million rows
+        rows = frame.iloc[1:] if position == 0 else frame.loc[~is_summary]
     settlement_id = summary["settlement-id"] or guess_id
     if not settlement_id:
         raise SettlementFileError(None, "the summary row has no settlement-id", row=lines.of(summary["line"]),
