@@ -544,9 +544,10 @@ def resolve_home(parsed: ParsedSettlement, mappings: Mappings, *, marketplace_id
                 unmapped.append(name)
     if unmapped:
         raise SettlementFileError(
-            sid, f"its rows are of {', '.join(unmapped)} ({currency}), which has no row in marketplaces.csv: add "
-            "the marketplace (subsidiary, currency, accounts) and replay the settlement, or leave it: it is not "
-            "posted and not alerted again", reason="unmapped_marketplace")
+            sid, f"its {currency} rows name {', '.join(unmapped)}, which marketplaces.csv does not map: add "
+            f"{'that marketplace' if len(unmapped) == 1 else 'those marketplaces'} (subsidiary, currency, accounts) "
+            "and replay the settlement, or leave it: it is not posted and not alerted again",
+            reason="unmapped_marketplace")
     same_currency = {n: m for n, m in mapped.items() if m.currency == currency}
     forced = None
     if marketplace_id:
