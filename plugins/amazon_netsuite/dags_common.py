@@ -125,6 +125,13 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
                        "under AMAZON_NETSUITE_IMPORT_DIR or s3://bucket/key, e.g. s3://acme-finance/settlements/"
                        "2026-05.txt. Posts that file instead of listing reports.",
     },
+    "marketplace": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "Marketplace (settlements)",
+        "description": "Amazon marketplace id that owns a settlement whose file cannot say (fee-only, no "
+                       "marketplace-name rows, a currency several mapped marketplaces share), e.g. A2EUQ1WTGCTBG2.",
+    },
     "dry_run": {
         "default": False,
         "type": ["null", "boolean"],

@@ -14,7 +14,8 @@ rename):
     computes tax from the code's rate, so the table's rates must be the account's (docs/accounting.md).
 ``settlement_gl.csv``
     settlement (transaction type, amount type, amount description[, marketplace name]) -> GL account
-    id or a role of the marketplace row (``clearing``, ``facilitator_tax``, ``suspense``). ``*`` matches
+    id or a role of the marketplace row (``clearing``, ``facilitator_tax``, ``suspense``, ``balance_owed``,
+    ``refunds_pending``, ``input_tax``, ``bank``). ``*`` matches
     anything and ``Prefix*`` anything that starts with Prefix; the most specific row wins.
 
 Every problem is reported with the file, the spreadsheet row (the header is row 1) and the column,
@@ -34,7 +35,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 MAPPINGS_DIR_ENV = "AMAZON_NETSUITE_MAPPINGS_DIR"
@@ -79,9 +80,16 @@ MARKETPLACE_COLUMNS = (
 #   missing_tax_treatment    dead_letter (default) | zero_rated: a VAT marketplace order without TAX breakdown
 #   sp_api_conn_id           Airflow connection of the marketplace's SP-API account; blank = amazon_sp_api_{region}
 #                            (set it when a seller has two accounts in one region)
+#   balance_owed_account_id  liability for a settlement that closes negative (Amazon carries it or charges the card)
+#   refunds_pending_account_id  refund principal/tax until the returns flow books the credit memo
+#   input_tax_account_id     recoverable tax on Amazon's fees and advertising (GST/HST, VAT)
+#   settlement_in_transit_account_id  carries a settlement split at a month end (or in parts) to its deposit
+#   split_settlements_at_period_end  true: each month's rows of a settlement are posted in that month
 MARKETPLACE_OPTIONAL_COLUMNS = ("currency_id", "prices_include_tax", "facilitator_tax_code_id", "promotion_item_id",
                                 "facilitator_tax_item_id", "tax_rounding_item_id", "seller_tax_item_id",
-                                "missing_tax_treatment", "sp_api_conn_id")
+                                "missing_tax_treatment", "sp_api_conn_id", "balance_owed_account_id",
+                                "refunds_pending_account_id", "input_tax_account_id", "settlement_in_transit_account_id",
+                                "split_settlements_at_period_end")
 SKU_ITEM_COLUMNS = (
     "seller_sku",
     "marketplace_id",
@@ -95,7 +103,9 @@ SKU_ITEM_COLUMNS = (
 )
 TAX_CODE_COLUMNS = ("tax_code_id", "subsidiary_id", "rate", "kind", "description")
 SETTLEMENT_GL_COLUMNS = ("transaction_type", "amount_type", "amount_description", "gl_account_id", "memo")
-SETTLEMENT_GL_OPTIONAL_COLUMNS = ("marketplace_name",)
+# vat_rate / vat_account_id (optional): the amount is VAT-inclusive at vat_rate percent; the net goes to
+# gl_account_id and the VAT to vat_account_id (settlement-level revenue of VAT-inclusive marketplaces).
+SETTLEMENT_GL_OPTIONAL_COLUMNS = ("marketplace_name", "vat_rate", "vat_account_id")
 
 # NetSuite internal ids are integers; a few system records (tax codes such as -Not Taxable-) are negative.
 _INTERNAL_ID = re.compile(r"^-?\d+$")
@@ -109,7 +119,7 @@ REGIONS = ("na", "eu", "fe")
 CUSTOMER_MODES = ("per_buyer", "single")
 BILLING_DOCUMENTS = ("cash_sale", "invoice")
 FULFILLMENT_CHANNELS = ("MFN", "AFN")
-GL_ROLES = ("clearing", "facilitator_tax", "suspense")
+GL_ROLES = ("clearing", "facilitator_tax", "suspense", "balance_owed", "refunds_pending", "input_tax", "bank")
 TAX_KINDS = ("standard", "reduced", "zero", "exempt", "facilitator")
 MISSING_TAX_TREATMENTS = ("dead_letter", "zero_rated")
 _RATE = re.compile(r"^\d{1,3}(\.\d{1,4})?$")
@@ -190,6 +200,11 @@ class Marketplace:
     seller_tax_item_id: str | None = None
     missing_tax_treatment: str = "dead_letter"
     sp_api_conn_id: str | None = None
+    balance_owed_account_id: str | None = None
+    refunds_pending_account_id: str | None = None
+    input_tax_account_id: str | None = None
+    settlement_in_transit_account_id: str | None = None
+    split_settlements_at_period_end: bool = False
     extra: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -203,6 +218,11 @@ class Marketplace:
             "clearing": self.amazon_clearing_account_id,
             "facilitator_tax": self.facilitator_tax_account_id,
             "suspense": self.suspense_account_id,
+            "balance_owed": self.balance_owed_account_id,
+            "refunds_pending": self.refunds_pending_account_id,
+            "input_tax": self.input_tax_account_id,
+            "bank": self.settlement_bank_account_id,
+            "settlement_in_transit": self.settlement_in_transit_account_id,
         }[role]
 
 
@@ -254,6 +274,8 @@ class GlRule:
     memo: str
     row: int
     file: str
+    vat_rate: Decimal | None = None
+    vat_account_id: str | None = None
 
     @property
     def patterns(self) -> tuple[str, str, str, str]:
@@ -601,6 +623,10 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
             ("facilitator_tax_item_id", False),
             ("tax_rounding_item_id", False),
             ("seller_tax_item_id", False),
+            ("balance_owed_account_id", False),
+            ("refunds_pending_account_id", False),
+            ("input_tax_account_id", False),
+            ("settlement_in_transit_account_id", False),
         ):
             values[column] = table.internal_id(row, cells, column, required=required)
         values["missing_tax_treatment"] = table.choice(row, cells, "missing_tax_treatment", MISSING_TAX_TREATMENTS,
@@ -610,6 +636,15 @@ def _load_marketplaces(path: Path, problems: list[MappingProblem]) -> dict[str, 
         if inclusive not in _TRUE + _FALSE:
             table.problem(row, "prices_include_tax", f"{cells.get('prices_include_tax')!r} is not true or false")
         values["prices_include_tax"] = inclusive in _TRUE
+        split = cells.get("split_settlements_at_period_end", "").casefold()
+        if split not in _TRUE + _FALSE:
+            table.problem(row, "split_settlements_at_period_end",
+                          f"{cells.get('split_settlements_at_period_end')!r} is not true or false")
+        values["split_settlements_at_period_end"] = split in _TRUE
+        if split in _TRUE and not cells.get("settlement_in_transit_account_id"):
+            table.problem(row, "settlement_in_transit_account_id",
+                          "is empty but split_settlements_at_period_end is true: a settlement split at a month end "
+                          "is carried to its deposit through this account")
         if mid and mid in first_row:
             table.problem(row, "marketplace_id", f"duplicate key {mid!r}: already defined in row {first_row[mid]}")
         if name and name.casefold() in names:
@@ -774,6 +809,7 @@ def _load_settlement_gl(path: Path, marketplaces: Mapping[str, Marketplace], pro
                 "gl_account_id",
                 f"unknown role {account!r}: use an account internal id (a number) or one of {', '.join(GL_ROLES)}",
             )
+        vat_rate, vat_account = _vat_columns(table, row, cells)
         if len(problems) == before:
             rules.append(
                 GlRule(
@@ -785,6 +821,8 @@ def _load_settlement_gl(path: Path, marketplaces: Mapping[str, Marketplace], pro
                     memo=cells.get("memo", ""),
                     row=row,
                     file=table.name,
+                    vat_rate=vat_rate,
+                    vat_account_id=vat_account,
                 )
             )
     if not table.ok:
@@ -806,16 +844,40 @@ def _load_settlement_gl(path: Path, marketplaces: Mapping[str, Marketplace], pro
                 )
     # roles must resolve for every marketplace the rule covers
     for rule in rules:
-        if rule.role is None:
-            continue
-        for m in marketplaces.values():
-            if _pattern_matches(rule.marketplace_name, m.marketplace_name) and m.account_for_role(rule.role) is None:
-                table.problem(
-                    rule.row,
-                    "gl_account_id",
-                    f"role {rule.role!r} but {MARKETPLACES_FILE} has no {rule.role}_account_id for {m.marketplace_name}",
-                )
+        for column, role in (("gl_account_id", rule.role),
+                             ("vat_account_id", rule.vat_account_id if rule.vat_account_id in GL_ROLES else None)):
+            if role is None:
+                continue
+            for m in marketplaces.values():
+                if _pattern_matches(rule.marketplace_name, m.marketplace_name) and m.account_for_role(role) is None:
+                    table.problem(
+                        rule.row,
+                        column,
+                        f"role {role!r} but {MARKETPLACES_FILE} has no {role}_account_id for {m.marketplace_name}",
+                    )
     return rules
+
+
+def _vat_columns(table: _Table, row: int, cells: dict[str, str]) -> tuple[Decimal | None, str | None]:
+    """The optional VAT split of a settlement GL rule: a rate in percent and the VAT account (id or role)."""
+    rate_text, account = cells.get("vat_rate", ""), cells.get("vat_account_id", "")
+    if not rate_text and not account:
+        return None, None
+    rate = None
+    try:
+        rate = Decimal(rate_text) if rate_text else None
+    except InvalidOperation:
+        pass
+    if rate is None or not rate.is_finite() or not Decimal(0) < rate < Decimal(100):
+        table.problem(row, "vat_rate", f"{rate_text!r} is not a VAT rate in percent between 0 and 100 (e.g. 20); "
+                      "it is required with vat_account_id")
+        rate = None
+    if not account:
+        table.problem(row, "vat_account_id", "is empty; give the account (internal id or role) the VAT goes to")
+    elif account not in GL_ROLES and not _INTERNAL_ID.match(account):
+        table.problem(row, "vat_account_id", f"unknown role {account!r}: use an account internal id (a number) or "
+                      f"one of {', '.join(GL_ROLES)}")
+    return rate, account or None
 
 
 def load_mappings(

@@ -388,11 +388,130 @@ def settlement_periods(seed: int, marketplace_id: str, *, now: datetime, history
     return [p for p in periods if p[3] <= now]
 
 
-def settlement_files(orders: Sequence[dict], seed: int = 0, *, now: datetime | None = None, history: int = 1) -> list[SettlementFile]:
-    """Every closed settlement of every marketplace for the seeded ``orders`` (newest first per marketplace)."""
+def settlement_files(orders: Sequence[dict], seed: int = 0, *, now: datetime | None = None, history: int = 1,
+                     extras: bool = True) -> list[SettlementFile]:
+    """Every closed settlement of every marketplace for the seeded ``orders`` (newest first per marketplace),
+    and (``extras``) the settlements of :func:`extra_settlement_files`."""
     now = now or datetime.now(UTC)
     files = []
     for marketplace_id in MARKETPLACES:
         for period, start, end, deposit in settlement_periods(seed, marketplace_id, now=now, history=history):
             files.append(generate_settlement(marketplace_id, orders, seed=seed, period=period, start=start, end=end, deposit=deposit))
+    if extras:
+        files.extend(extra_settlement_files(seed, now=now))
+    return files
+
+
+# ------------------------------------------------------------------------------------------ extras
+
+MX = "A1AM78C64UM0Y8"  # Amazon.com.mx: a marketplace of the NA region the shipped marketplaces.csv does not map
+CA = "A2EUQ1WTGCTBG2"
+DE = "A1PA6795UKMFR9"
+#: The real Amazon.ca chain this one follows: each negative total is carried into the next settlement
+#: (``Payable to Amazon``) and only the positive one is deposited.
+CA_CHAIN_TOTALS = (Decimal("-321.69"), Decimal("-62.31"), Decimal("1016.08"))
+CA_CHAIN_PERIODS = (4, 3, 2)  # older than the two settlements with orders: no seeded order shipped then
+
+
+def _file(marketplace_id: str, currency: str, settlement_id: str, start: datetime, end: datetime, deposit: datetime,
+          rows: list[dict], *, total: Decimal | None = None, decimal_comma: bool = False) -> SettlementFile:
+    rows = sorted(rows, key=lambda r: r["posted-date"])
+    computed = sum((r["amount"] for r in rows), ZERO)
+    if total is not None and computed != total:  # pragma: no cover - a construction error in this module
+        raise AssertionError(f"settlement {settlement_id}: rows sum to {computed}, not {total}")
+    summary = {"settlement-id": settlement_id, "settlement-start-date": start, "settlement-end-date": end,
+               "deposit-date": deposit, "total-amount": computed, "currency": currency}
+    text = render_v2(summary, rows, decimal_comma=decimal_comma, date_style="de" if decimal_comma else "iso")
+    return SettlementFile(settlement_id, marketplace_id, currency, start, end, deposit, computed, len(rows), text,
+                          "Cp1252" if decimal_comma else "UTF-8")
+
+
+def _period(seed: int, marketplace_id: str, period: int, now: datetime) -> tuple[datetime, datetime, datetime]:
+    found = {p: (start, end, deposit) for p, start, end, deposit in
+             settlement_periods(seed, marketplace_id, now=now, history=max(period, 1))}
+    return found[period]
+
+
+def extra_settlement_files(seed: int = 0, *, now: datetime | None = None) -> list[SettlementFile]:
+    """Settlements that test what real files do, none with a seeded order (they are older, or of
+    marketplaces without seeded orders):
+
+    - Amazon.com.mx (MXN), a marketplace marketplaces.csv does not map: Amazon lists every settlement
+      report of the region, so the flow sees it and must dead-letter it once (``unmapped_marketplace``);
+    - an Amazon.ca chain like a real one: a fee-only settlement with no marketplace-name (-321.69,
+      resolved by its currency), then -62.31 and +1,016.08, each negative total carried into the next by a
+      ``Payable to Amazon`` row, reserves held and released along the way;
+    - a EUR settlement whose rows name Amazon.de, Amazon.fr and Amazon.it (Pan-European FBA
+      reimbursements): the shipped tables map only Amazon.de, so it is refused, never posted to Amazon.de.
+    """
+    now = now or datetime.now(UTC)
+    rng = random.Random(f"extras|{seed}")
+    other = {"transaction-type": "other-transaction", "amount-type": "other-transaction"}
+    files: list[SettlementFile] = []
+
+    # Amazon.com.mx, the latest settlement
+    start, end, deposit = _period(seed, MX, 0, now)
+    at = lambda days, s=start: (s + timedelta(days=days)).replace(microsecond=0)  # noqa: E731
+    files.append(_file(MX, "MXN", settlement_id_for(seed, MX, 0), start, end, deposit, [
+        {**other, "amount-description": "Subscription Fee", "amount": Decimal("-600.00"), "posted-date": at(1.2)},
+        {"transaction-type": "other-transaction", "amount-type": "FBA Inventory Reimbursement",
+         "amount-description": "WAREHOUSE_DAMAGE", "amount": Decimal("349.00"), "marketplace-name": "Amazon.com.mx",
+         "posted-date": at(5.5), "sku": "ACME-MUG-11OZ-FBA", "quantity-purchased": "1",
+         "adjustment-id": _digits("reimbursement", MX, start, length=10)},
+        {**other, "amount-description": "Storage Fee", "amount": -_q(Decimal(rng.randint(2000, 9000)) / 100),
+         "posted-date": at(7.1)},
+    ]))
+
+    # Amazon.ca: the negative chain (oldest first), reserves continuing into the regular settlements
+    first_held = Decimal("1400.00")
+    second_held = Decimal("1100.00")
+    reimbursed_last = Decimal("450.00")
+    chain: list[tuple[int, list[dict]]] = []
+    for index, period in enumerate(CA_CHAIN_PERIODS):
+        start, end, deposit = _period(seed, CA, period, now)
+        at = lambda days, s=start: (s + timedelta(days=days)).replace(microsecond=0)  # noqa: E731
+        released = (Decimal("1300.00"), first_held, second_held)[index]
+        held = (first_held, second_held, _reserve(seed, CA, period))[index]
+        rows = [
+            {**other, "amount-description": "Previous Reserve Amount Balance", "amount": released, "posted-date": start},
+            {**other, "amount-description": "Subscription Fee", "amount": SUBSCRIPTION_FEE["CAD"], "posted-date": at(1.3)},
+            {**other, "amount-description": "Current Reserve Amount", "amount": -held,
+             "posted-date": end - timedelta(seconds=1)},
+        ]
+        if index == 0:  # fee-only, no marketplace-name anywhere (real Amazon.ca files have them)
+            rows.append({"transaction-type": "ServiceFee", "amount-type": "Cost of Advertising",
+                         "amount-description": "TransactionTotalAmount", "amount": Decimal("-87.45"), "posted-date": at(9.4)})
+        else:
+            rows.append({**other, "amount-description": "Payable to Amazon", "amount": CA_CHAIN_TOTALS[index - 1],
+                         "posted-date": start})
+            reimbursed = Decimal("24.99") if index == 1 else reimbursed_last
+            rows.append({"transaction-type": "other-transaction", "amount-type": "FBA Inventory Reimbursement",
+                         "amount-description": "WAREHOUSE_LOST", "amount": reimbursed, "marketplace-name": "Amazon.ca",
+                         "posted-date": at(11.2), "sku": "ACME-TEE-BLK-M",
+                         "quantity-purchased": "1" if index == 1 else "18",
+                         "adjustment-id": _digits("reimbursement", CA, start, length=10)})
+        storage = sum((r["amount"] for r in rows), ZERO) - CA_CHAIN_TOTALS[index]
+        rows.append({**other, "amount-description": "Storage Fee", "amount": -storage, "posted-date": at(6.8)})
+        chain.append((period, rows))
+        files.append(_file(CA, "CAD", settlement_id_for(seed, CA, period), start, end, deposit, rows,
+                           total=CA_CHAIN_TOTALS[index]))
+
+    # EUR: rows of Amazon.de, Amazon.fr and Amazon.it in one settlement (Pan-European FBA)
+    start, end, deposit = _period(seed, DE, 2, now)
+    at = lambda days, s=start: (s + timedelta(days=days)).replace(microsecond=0)  # noqa: E731
+    reimbursement = {"transaction-type": "other-transaction", "amount-type": "FBA Inventory Reimbursement",
+                     "amount-description": "WAREHOUSE_DAMAGE", "sku": "ACME-TEE-BLK-M", "quantity-purchased": "1"}
+    files.append(_file(DE, "EUR", settlement_id_for(seed, DE, 2), start, end, deposit, [
+        {**other, "amount-description": "Previous Reserve Amount Balance", "amount": _reserve(seed, DE, 3),
+         "posted-date": start},
+        {**other, "amount-description": "Subscription Fee", "amount": SUBSCRIPTION_FEE["EUR"], "posted-date": at(1.3)},
+        {**reimbursement, "amount": Decimal("17.99"), "marketplace-name": "Amazon.de", "posted-date": at(4.2)},
+        {**reimbursement, "amount": Decimal("17.99"), "marketplace-name": "Amazon.fr", "posted-date": at(5.6)},
+        {**reimbursement, "amount": Decimal("35.98"), "marketplace-name": "Amazon.it", "posted-date": at(8.1),
+         "quantity-purchased": "2"},
+        {**other, "amount-description": "Storage Fee", "amount": -_q(Decimal(rng.randint(400, 2500)) / 100),
+         "posted-date": at(6.8)},
+        {**other, "amount-description": "Current Reserve Amount", "amount": -_reserve(seed, DE, 2),
+         "posted-date": end - timedelta(seconds=1)},
+    ], decimal_comma=True))
     return files

@@ -97,6 +97,28 @@ OTHER_CHARGE_ITEMS = [
     (623, "Seller-collected tax (Amazon-calculated) - UK", 4, False, 2320),
     (624, "Seller-collected tax (Amazon-calculated) - DE", 5, False, 2320),
 ]
+#: accounts of the settlement model (marketplaces.csv balance_owed / refunds_pending / input_tax /
+#: settlement_in_transit columns, settlement_gl.csv rules); seeded after ACCOUNTS
+SETTLEMENT_ACCOUNTS = [
+    (2330, "2330", "Amazon Balance Owed - US", "_otherCurrentLiability", [2], None),
+    (2331, "2331", "Amazon Balance Owed - CA", "_otherCurrentLiability", [3], None),
+    (2332, "2332", "Amazon Balance Owed - UK", "_otherCurrentLiability", [4], None),
+    (2333, "2333", "Amazon Balance Owed - DE", "_otherCurrentLiability", [5], None),
+    (2340, "2340", "Amazon Refunds Pending - US", "_otherCurrentLiability", [2], None),
+    (2341, "2341", "Amazon Refunds Pending - CA", "_otherCurrentLiability", [3], None),
+    (2342, "2342", "Amazon Refunds Pending - UK", "_otherCurrentLiability", [4], None),
+    (2343, "2343", "Amazon Refunds Pending - DE", "_otherCurrentLiability", [5], None),
+    (1250, "1250", "Amazon Settlement in Transit - US", "_otherCurrentAsset", [2], None),
+    (1251, "1251", "Amazon Settlement in Transit - CA", "_otherCurrentAsset", [3], None),
+    (1252, "1252", "Amazon Settlement in Transit - UK", "_otherCurrentAsset", [4], None),
+    (1253, "1253", "Amazon Settlement in Transit - DE", "_otherCurrentAsset", [5], None),
+    (1241, "1241", "Input tax recoverable - CA (GST/HST ITC)", "_otherCurrentAsset", [3], None),
+    (1242, "1242", "Input tax recoverable - UK (Input VAT)", "_otherCurrentAsset", [4], None),
+    (1243, "1243", "Input tax recoverable - DE (Vorsteuer)", "_otherCurrentAsset", [5], None),
+    (2350, "2350", "Credit card - Amazon charges", "_creditCard", [1, 2, 3, 4, 5], None),
+    (1300, "1300", "Inventory in transit - inbound freight", "_otherCurrentAsset", [1, 2, 3, 4, 5], None),
+    (6121, "6121", "Amazon Shipping Labels", "_expense", [1, 2, 3, 4, 5], None),
+]
 #: monthly accounting periods Jan 2025 .. Dec 2027 (internalId 1 = Jan 2025 ... 36 = Dec 2027);
 #: the ones before FIRST_OPEN_PERIOD are closed
 PERIOD_YEARS = (2025, 2026, 2027)
@@ -176,7 +198,7 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
             "subsidiaryList": [_ref(subsidiary)],
             "makeInventoryAvailable": kind != "returns",
         })
-    for internal_id, number, name, acct_type, subsidiaries, currency in ACCOUNTS:
+    for internal_id, number, name, acct_type, subsidiaries, currency in (*ACCOUNTS, *SETTLEMENT_ACCOUNTS):
         record = {
             "acctNumber": number, "acctName": name, "acctType": acct_type,
             "subsidiaryList": [_ref(s) for s in subsidiaries],

@@ -61,6 +61,8 @@ class TestShippedTables:
         self, tables, monkeypatch
     ):
         edit(tables / "marketplaces.csv", "Amazon.de", "Amazon.de (test copy)")
+        for gl in (tables / "settlement_gl.csv", tables / "examples" / "settlement_gl_settlement_revenue.csv"):
+            gl.write_text(gl.read_text().replace(",Amazon.de,", ",Amazon.de (test copy),"))
         monkeypatch.setenv("AMAZON_NETSUITE_MAPPINGS_DIR", str(tables))
         mappings = load_mappings()
         assert mappings.marketplace(DE).marketplace_name == "Amazon.de (test copy)"
@@ -104,7 +106,7 @@ class TestSettlementRules:
         [
             ("Order", "ItemPrice", "Principal", "1210"),  # clearing role of Amazon.com
             ("Order", "ItemPrice", "Tax", "1210"),
-            ("Refund", "ItemPrice", "Shipping", "1210"),
+            ("Refund", "ItemPrice", "Shipping", "2340"),  # refunds pending until the credit memo
             ("Order", "Promotion", "Shipping", "1210"),
             ("Order", "ItemWithheldTax", "MarketplaceFacilitatorTax-Principal", "2310"),
             ("Order", "ItemFees", "Commission", "6110"),
@@ -199,7 +201,7 @@ class TestBrokenTables:
     def test_given_gl_rule_for_unknown_marketplace_name_then_problem(self, tables):
         append(tables / "settlement_gl.csv", "*,ItemFees,Commission,Amazon.fr,6110,FR")
         assert problems_of(tables) == [
-            "settlement_gl.csv, row 22, column marketplace_name: unknown marketplace 'Amazon.fr': "
+            "settlement_gl.csv, row 42, column marketplace_name: unknown marketplace 'Amazon.fr': "
             "no marketplace_name in marketplaces.csv"
         ]
 
@@ -221,24 +223,25 @@ class TestBrokenTables:
     def test_given_unknown_role_then_problem_lists_roles(self, tables):
         edit(tables / "settlement_gl.csv", "*,Promotion,*,*,clearing", "*,Promotion,*,*,clearance")
         assert problems_of(tables) == [
-            "settlement_gl.csv, row 4, column gl_account_id: unknown role 'clearance': use an account "
-            "internal id (a number) or one of clearing, facilitator_tax, suspense"
+            "settlement_gl.csv, row 7, column gl_account_id: unknown role 'clearance': use an account "
+            "internal id (a number) or one of clearing, facilitator_tax, suspense, balance_owed, refunds_pending, "
+            "input_tax, bank"
         ]
 
     def test_given_two_equally_specific_overlapping_rules_then_ambiguous(self, tables):
-        append(tables / "settlement_gl.csv", "Order,*,Commission,*,6118,conflicts with row 6")
+        append(tables / "settlement_gl.csv", "Order,*,Commission,*,6118,conflicts with row 9")
         problems = problems_of(tables)
-        # (Order, ItemPrice, Commission) would match row 2 as well as row 6: both are reported
+        # (Order, ItemPrice, Commission) would match row 2 as well as row 9: both are reported
         assert problems == [
-            f"settlement_gl.csv, row 22, column transaction_type: ambiguous rule: row {row} matches the same "
+            f"settlement_gl.csv, row 42, column transaction_type: ambiguous rule: row {row} matches the same "
             "amounts and is as specific; make one of them more specific"
-            for row in (2, 6)
+            for row in (2, 9)
         ]
 
     def test_given_identical_rule_twice_then_duplicate_key(self, tables):
         append(tables / "settlement_gl.csv", "*,ItemFees,commission,*,6199,again")
         assert problems_of(tables) == [
-            "settlement_gl.csv, row 22, column transaction_type: duplicate key: same rule as row 6"
+            "settlement_gl.csv, row 42, column transaction_type: duplicate key: same rule as row 9"
         ]
 
     def test_given_star_in_middle_then_problem(self, tables):
@@ -254,7 +257,7 @@ class TestBrokenTables:
     def test_given_facilitator_role_without_account_then_problem(self, tables):
         edit(tables / "marketplaces.csv", ",1213,1013,2313,1293", ",1213,1013,,1293")
         assert problems_of(tables) == [
-            "settlement_gl.csv, row 5, column gl_account_id: role 'facilitator_tax' but marketplaces.csv has "
+            "settlement_gl.csv, row 8, column gl_account_id: role 'facilitator_tax' but marketplaces.csv has "
             "no facilitator_tax_account_id for Amazon.de"
         ]
 
@@ -304,7 +307,7 @@ class TestCli:
     def test_given_broken_tables_when_cli_validates_then_exit_1_with_positions(self, tables, capsys):
         edit(tables / "settlement_gl.csv", "*,Promotion,*,*,clearing", "*,Promotion,*,*,clearance")
         assert main(["validate", str(tables)]) == 1
-        assert "settlement_gl.csv, row 4, column gl_account_id" in capsys.readouterr().err
+        assert "settlement_gl.csv, row 7, column gl_account_id" in capsys.readouterr().err
 
     def test_given_broken_example_table_then_validate_reports_it(self, tables):
         edit(tables / "examples" / "settlement_gl_settlement_revenue.csv", ",4010,", ",revenue,")
@@ -336,6 +339,11 @@ class TestAddedColumns:
         path = tables / "marketplaces.csv"
         lines = [",".join(line.split(",")[:20]) for line in path.read_text().splitlines()]
         path.write_text("\n".join(lines) + "\n")
+        # with a GL table of that time too: no rule needs the settlement roles added since
+        gl = tables / "settlement_gl.csv"
+        new_roles = (",balance_owed,", ",refunds_pending,", ",input_tax,", ",bank,")
+        gl.write_text("".join(line for line in gl.read_text().splitlines(keepends=True)
+                              if not any(role in line for role in new_roles)))
         mappings = load_mappings(tables)
         assert mappings.marketplace(UK).prices_include_tax is False
         assert mappings.marketplace(UK).currency_id is None
@@ -388,3 +396,33 @@ class TestSpApiConnections:
 
         assert any("column sp_api_conn_id: 'amazon sp api' is not an Airflow connection id" in p
                    for p in problems_of(tables))
+
+
+class TestSettlementColumns:
+    def test_given_shipped_tables_then_settlement_accounts_and_period_split_per_marketplace(self):
+        mappings = load_mappings(SHIPPED)
+        ca = mappings.marketplace("A2EUQ1WTGCTBG2")
+        assert (ca.balance_owed_account_id, ca.refunds_pending_account_id, ca.input_tax_account_id,
+                ca.settlement_in_transit_account_id) == ("2331", "2341", "1241", "1251")
+        assert all(m.split_settlements_at_period_end for m in mappings.marketplaces.values())
+        assert mappings.marketplace(US).input_tax_account_id is None  # no tax on US fees
+
+    def test_given_split_without_transit_account_then_problem(self, tables):
+        edit(tables / "marketplaces.csv", ",2330,2340,,1250,true", ",2330,2340,,,true")
+        assert problems_of(tables) == [
+            "marketplaces.csv, row 2, column settlement_in_transit_account_id: is empty but "
+            "split_settlements_at_period_end is true: a settlement split at a month end is carried to its deposit "
+            "through this account"
+        ]
+
+    def test_given_bad_vat_columns_then_reported(self, tables):
+        gl = tables / "examples" / "settlement_gl_settlement_revenue.csv"
+        gl.write_text(gl.read_text().replace(",20,2320", ",twenty,2320", 1).replace(",19,2320", ",19,", 1))
+        problems = [str(p) for p in validate(tables)]
+        assert any("column vat_rate: 'twenty' is not a VAT rate" in p for p in problems)
+        assert any("column vat_account_id: is empty" in p for p in problems)
+
+    def test_given_example_table_then_uk_revenue_rules_carry_vat(self):
+        mappings = load_mappings(SHIPPED, settlement_gl_file="examples/settlement_gl_settlement_revenue.csv")
+        mapping = mappings.gl_mapping(mappings.marketplace(UK), "Order", "ItemPrice", "Principal")
+        assert (mapping.account_id, str(mapping.rule.vat_rate), mapping.rule.vat_account_id) == ("4010", "20", "2320")

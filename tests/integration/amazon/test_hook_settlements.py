@@ -17,6 +17,7 @@ SETTLEMENT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 US, CA, UK, DE = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"
 NA_ALL = ["A2EUQ1WTGCTBG2", "ATVPDKIKX0DER", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"]
 CURRENCY_MARKETPLACE = {"USD": US, "CAD": CA, "GBP": UK, "EUR": DE}
+MX = "A1AM78C64UM0Y8"  # the seed's extra settlements: Amazon.com.mx (latest), Amazon.ca chain and EUR (older)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "settlements"
 
 
@@ -55,6 +56,7 @@ def test_given_a_seeded_sandbox_when_listing_by_creation_date_then_each_window_r
     # the marketplace filter does not apply to settlement reports: CA lists the US settlements too
     assert len(hook.list_reports([SETTLEMENT], marketplace_ids=[CA], created_since=now - timedelta(days=30))) == 4
     assert len(eu_hook.list_reports([SETTLEMENT], marketplace_ids=[DE], created_since=now - timedelta(days=30))) == 4
+    assert len(hook.list_reports([SETTLEMENT], marketplace_ids=[DE], created_since=now - timedelta(days=30))) == 3
 
 
 def test_given_seeded_settlements_when_downloading_then_they_decode_and_match_the_seeded_orders(hook, eu_hook, sandbox):

@@ -13,15 +13,26 @@ from decimal import Decimal
 import pytest
 
 from sandbox.amazon.seed import MARKETPLACES, generate_orders
-from sandbox.amazon.settlements import COLUMNS, REPORT_TYPE, SUMMARY_COLUMNS, render_v2, settlement_files
+from sandbox.amazon.settlements import (
+    CA_CHAIN_TOTALS,
+    COLUMNS,
+    REPORT_TYPE,
+    SUMMARY_COLUMNS,
+    extra_settlement_files,
+    render_v2,
+    settlement_files,
+)
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 ORDERS = generate_orders(0, orders=200, now=NOW)
 FILES = settlement_files(ORDERS, 0, now=NOW)
+REGULAR = settlement_files(ORDERS, 0, now=NOW, extras=False)
+EXTRAS = extra_settlement_files(0, now=NOW)
 BY_ID = {o["orderId"]: o for o in ORDERS}
 DE_TIME = r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d UTC"
 ISO_TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 US, CA, UK, DE = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1F83G8C2ARO7P", "A1PA6795UKMFR9"
+MX = "A1AM78C64UM0Y8"
 
 
 def parse(text: str) -> tuple[dict, list[dict]]:
@@ -39,12 +50,13 @@ def item_of(order: dict, code: str) -> dict:
 
 class TestShape:
     def test_given_the_seed_then_each_marketplace_has_a_latest_and_an_older_closed_settlement(self):
-        assert sorted(f.marketplace_id for f in FILES) == sorted([US, CA, UK, DE] * 2)
+        assert sorted(f.marketplace_id for f in REGULAR) == sorted([US, CA, UK, DE] * 2)
+        assert [f.settlement_id for f in FILES] == [f.settlement_id for f in REGULAR + EXTRAS]
         for f in FILES:
             assert f.deposit <= NOW and f.end - f.start == timedelta(days=14) and f.deposit - f.end == timedelta(days=2)
             assert f.settlement_id.isdigit() and len(f.settlement_id) == 11
         assert len({f.settlement_id for f in FILES}) == len(FILES)
-        assert all(f.rows > 20 for f in FILES if f.end > NOW - timedelta(days=4))  # the latest ones carry orders
+        assert all(f.rows > 20 for f in REGULAR if f.end > NOW - timedelta(days=4))  # the latest ones carry orders
 
     def test_given_a_file_then_the_first_row_is_the_summary_and_transaction_rows_leave_summary_columns_empty(self):
         for f in FILES:
@@ -52,7 +64,7 @@ class TestShape:
             summary, rows = parse(f.text)
             assert tuple(header) == COLUMNS
             assert all(summary[c] for c in SUMMARY_COLUMNS) and not any(summary[c] for c in COLUMNS[6:])
-            assert summary["currency"] == MARKETPLACES[f.marketplace_id].currency
+            assert summary["currency"] == f.currency
             assert len(rows) == f.rows
             for row in rows:
                 assert row["settlement-id"] == f.settlement_id
@@ -122,7 +134,7 @@ class TestConsistencyWithOrders:
         assert checked_orders > 30
 
     def test_given_breakdowns_then_principal_shipping_promotion_and_tax_rows_equal_them(self):
-        for f in FILES:
+        for f in REGULAR:
             _, rows = parse(f.text)
             vat = MARKETPLACES[f.marketplace_id].vat_inclusive
             groups: dict[tuple[str, str], dict[tuple[str, str], Decimal]] = defaultdict(dict)
@@ -184,11 +196,41 @@ class TestConsistencyWithOrders:
 
     def test_given_two_consecutive_settlements_then_the_reserve_released_is_the_one_held_before(self):
         for marketplace in (US, CA, UK, DE):
-            latest, older = sorted((f for f in FILES if f.marketplace_id == marketplace), key=lambda f: f.end, reverse=True)
-            held = next(money(r["amount"]) for r in parse(older.text)[1] if r["amount-description"] == "Current Reserve Amount")
-            released = next(money(r["amount"]) for r in parse(latest.text)[1] if r["amount-description"] == "Previous Reserve Amount Balance")
-            assert released == -held
-            assert older.end == latest.start
+            files = sorted((f for f in FILES if f.marketplace_id == marketplace), key=lambda f: f.end)
+            for older, latest in zip(files, files[1:], strict=False):
+                held = next(money(r["amount"]) for r in parse(older.text)[1] if r["amount-description"] == "Current Reserve Amount")
+                released = next(money(r["amount"]) for r in parse(latest.text)[1] if r["amount-description"] == "Previous Reserve Amount Balance")
+                assert released == -held
+                assert older.end == latest.start
+
+
+class TestExtras:
+    """Settlements that test what real files do (docs/amazon-quirks.md, "Settlement reports")."""
+
+    def test_given_the_extras_then_no_seeded_order_in_them(self):
+        for f in EXTRAS:
+            _, rows = parse(f.text)
+            assert not [r for r in rows if r["order-id"]]
+            assert f.deposit <= NOW and money(parse(f.text)[0]["total-amount"]) == f.total
+
+    def test_given_the_amazon_ca_chain_then_negative_totals_carried_into_the_next_and_only_the_last_positive(self):
+        chain = sorted((f for f in EXTRAS if f.marketplace_id == CA), key=lambda f: f.end)
+        assert tuple(f.total for f in chain) == CA_CHAIN_TOTALS == (Decimal("-321.69"), Decimal("-62.31"),
+                                                                    Decimal("1016.08"))
+        first_rows = parse(chain[0].text)[1]
+        assert all(r["marketplace-name"] == "" for r in first_rows)  # fee-only, resolved by currency
+        for older, newer in zip(chain, chain[1:], strict=False):
+            payable = [money(r["amount"]) for r in parse(newer.text)[1] if r["amount-description"] == "Payable to Amazon"]
+            assert payable == [older.total]
+        regular = min((f for f in REGULAR if f.marketplace_id == CA), key=lambda f: f.end)
+        assert chain[-1].end == regular.start  # the chain leads into the settlements with orders
+
+    def test_given_the_mx_and_multi_marketplace_eur_settlements_then_their_rows_name_those_marketplaces(self):
+        mx = next(f for f in EXTRAS if f.marketplace_id == MX)
+        assert mx.currency == "MXN" and {r["marketplace-name"] for r in parse(mx.text)[1]} == {"", "Amazon.com.mx"}
+        eur = next(f for f in EXTRAS if f.marketplace_id == DE)
+        names = {r["marketplace-name"] for r in parse(eur.text)[1]}
+        assert names == {"", "Amazon.de", "Amazon.fr", "Amazon.it"} and eur.charset == "Cp1252"
 
 
 class TestRenderV2:
@@ -236,7 +278,7 @@ def sandbox(tmp_path):
 class TestSeedPublishes:
     def test_given_a_seeded_sandbox_then_settlements_are_reports_created_on_their_deposit_date(self, sandbox):
         reports = [r for r in sandbox.store.reports() if r["report_type"] == REPORT_TYPE]
-        assert len(reports) == 8
+        assert len(reports) == 8 + 5  # and the extras: Amazon.com.mx, the Amazon.ca chain, the EUR one
         now = time.time()
         for report in reports:
             assert report["created_epoch"] <= now
@@ -250,4 +292,4 @@ class TestSeedPublishes:
     def test_given_a_second_seed_then_settlements_are_not_published_twice(self, sandbox):
         sandbox.seed(0)
         sandbox.seed(0, settlements=False)
-        assert len([r for r in sandbox.store.reports() if r["report_type"] == REPORT_TYPE]) == 8
+        assert len([r for r in sandbox.store.reports() if r["report_type"] == REPORT_TYPE]) == 8 + 5
