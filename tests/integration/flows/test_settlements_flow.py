@@ -478,7 +478,7 @@ def _document_url_fault(world: World, url: str) -> dict:
 
 def amazon_download_5xx(world: World) -> list[dict]:
     # the presigned URL leads to an endpoint answering 503, as S3 does under load (SlowDown)
-    url = f"{str(world.amazon.base_url).rstrip('/')}/orders/2026-01-01/orders?marketplaceIds=ATVPDKIKX0DER"
+    url = f"{str(world.amazon.base_url).rstrip('/')}/na/orders/2026-01-01/orders?marketplaceIds=ATVPDKIKX0DER"
     return [_document_url_fault(world, url), {"operation": "searchOrders", "status": 503, "times": 100}]
 
 
@@ -597,7 +597,7 @@ def test_given_settlements_in_two_regions_when_finding_then_each_is_listed_on_it
     from amazon_netsuite.flows.settlements import read_settlement_document
 
     world.publish("us_v2.txt")
-    world.publish("de_v2.txt", charset="windows-1252", marketplace="A1PA6795UKMFR9")
+    world.publish("de_v2.txt", charset="windows-1252", marketplaces=["A1PA6795UKMFR9"])
     now = dt.datetime.now(dt.UTC)
 
     found = find_settlement_reports(hooks_for_targets(world.mappings.sp_api_targets()), window=(now - dt.timedelta(days=30), now))

@@ -470,9 +470,10 @@ def tables_with(tmp_path: Path, *rows: str) -> object:
 
 
 FR_SAME_SUBSIDIARY = ("A13V1IB3VIYZZH,Amazon.fr,FR,eu,EUR,5,10,11,12,single,102,1,5,14,7,invoice,1214,1013,2313,1294,4,"
-                      "true,18,,2333,2343,1243,1253,true")
-FR_OWN_SUBSIDIARY = ("A13V1IB3VIYZZH,Amazon.fr,FR,eu,EUR,6,10,11,12,single,102,1,5,14,7,invoice,1214,1014,2313,1294,4,"
-                     "true,18,,2334,2344,1244,1254,true")
+                      "true,18,,604,611,624,dead_letter,,2333,2343,1243,1253,true")
+# its own subsidiary (6) has no tax codes in tax_codes.csv: the order columns stay blank
+FR_OWN_SUBSIDIARY = ("A13V1IB3VIYZZH,Amazon.fr,FR,eu,EUR,6,10,11,12,single,102,1,5,,7,invoice,1214,1014,2313,1294,4,"
+                     "true,,,,,,,,2334,2344,1244,1254,true")
 
 
 def eur(rows: list[dict]) -> str:
