@@ -18,7 +18,11 @@ os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME}/airflow.db")
+# Each process its own metadata DB (pytest-xdist workers inherit the controller's environment: a
+# setdefault would make them share one SQLite file). AMAZON_NETSUITE_TEST_AIRFLOW_DB points at another.
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = os.environ.get(
+    "AMAZON_NETSUITE_TEST_AIRFLOW_DB", f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+)
 # A fixed test key: the ledger encrypts payloads with Airflow's Fernet key.
 os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "x3Jc7ZyJcjmtBNs1HNdbnrLLN1Qsz1lT8ABgqbj3fzs=")
 os.environ.setdefault(

@@ -220,7 +220,8 @@ class TestTax:
         assert (codes["51"]["rate"], codes["51"]["subsidiaryList"][0]["internalId"]) == ("6.25%", "2")
         assert codes["17"]["taxAccount"]["internalId"] == "2312" and codes["41"]["taxAccount"]["internalId"] == "2320"
         charges = {c["internalId"]: c for c in admin.get("/_sandbox/records/otherChargeSaleItem").json()}
-        assert set(charges) == {"601", "602", "603", "604", "611"}
+        assert set(charges) == {"601", "602", "603", "604", "611", "621", "622", "623", "624"}
+        assert charges["623"]["incomeAccount"]["internalId"] == "2320"  # seller tax as Amazon calculated it
         assert charges["611"]["includeChildren"] is True and charges["611"]["incomeAccount"]["internalId"] == "4095"
         accounts = {a["internalId"]: a for a in admin.get("/_sandbox/records/account").json()}
         assert accounts["4095"]["acctName"] == "Tax rounding"
