@@ -117,7 +117,9 @@ def summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     from amazon_netsuite.notifiers import finish_run
 
     context = get_current_context()
-    counts, details = finance_summary(list(outcomes or []), params=context["params"])
+    # one read of the mapped results: iterating would probe one past the end (an "XCom not found" error line)
+    results = list(outcomes[:]) if outcomes else []
+    counts, details = finance_summary(results, params=context["params"])
     return finish_run(context, extra_counts=counts, details=details)
 
 

@@ -230,21 +230,25 @@ class AmazonSandbox:
         return self.config
 
     def seed(self, seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, settlements: bool = True,
-             settlement_history: int = 1) -> int:
+             settlement_history: int = 1, unmapped_marketplaces: bool = False) -> int:
         """Deterministic orders, and (``settlements``) the closed settlements of those orders, published
-        as Amazon would: ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` reports created on their deposit date."""
+        as Amazon would: ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` reports created on their deposit date.
+        ``unmapped_marketplaces`` adds settlements of storefronts the shipped tables do not map (Amazon.com.mx,
+        a EUR one naming Amazon.fr/.it), which the settlements flow dead-letters once."""
         now = datetime.now(UTC)
         generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now)
         count = self.store.upsert_orders(generated)
         if settlements:
-            self.publish_settlements(generated, seed, now=now, history=settlement_history)
+            self.publish_settlements(generated, seed, now=now, history=settlement_history,
+                                     unmapped=unmapped_marketplaces)
         return count
 
-    def publish_settlements(self, orders: list[dict], seed: int, *, now: datetime | None = None, history: int = 1) -> list[dict]:
+    def publish_settlements(self, orders: list[dict], seed: int, *, now: datetime | None = None, history: int = 1,
+                            unmapped: bool = False) -> list[dict]:
         """Publish the settlements of ``orders`` whose deposit date is past; a settlement id already
         published in this state is skipped (re-seeding does not duplicate reports)."""
         published = []
-        for file in settlement_data.settlement_files(orders, seed, now=now, history=history):
+        for file in settlement_data.settlement_files(orders, seed, now=now, history=history, unmapped=unmapped):
             if self.store.settlement_report(file.settlement_id):
                 continue
             report = self.publish_report({
@@ -905,7 +909,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def seed(request: Request):
         body = await request.json() if await request.body() else {}
         count = sb.seed(int(body.get("seed", 0)), orders=int(body.get("orders", 120)), unmapped_sku=bool(body.get("unmapped_sku", False)),
-                        settlements=bool(body.get("settlements", True)), settlement_history=int(body.get("settlement_history", 1)))
+                        settlements=bool(body.get("settlements", True)), settlement_history=int(body.get("settlement_history", 1)),
+                        unmapped_marketplaces=bool(body.get("unmapped_marketplaces", False)))
         return {"seed": int(body.get("seed", 0)), "orders": count}
 
     @app.get("/_sandbox/calls")

@@ -44,11 +44,10 @@ def test_given_a_seeded_sandbox_when_listing_by_creation_date_then_each_window_r
              for h in (hook, eu_hook)}
     everything = hook.list_reports([SETTLEMENT], created_since=now - timedelta(days=200))
 
-    # each mapped marketplace's seeded settlement in each window; the latest also holds the unmapped
-    # Amazon.com.mx one, the older ones the Amazon.ca chain and the multi-marketplace EUR one
+    # each mapped marketplace's seeded settlement in each window; the older ones also hold the Amazon.ca chain
     latest_markets = sorted(_marketplace(h, r) for h, reports in latest.items() for r in reports)
     older_markets = sorted(_marketplace(h, r) for h, reports in older.items() for r in reports)
-    assert latest_markets == sorted([US, CA, UK, DE, MX])
+    assert latest_markets == sorted([US, CA, UK, DE])  # the default seed maps every settlement's marketplace
     assert set(older_markets) == {US, CA, UK, DE} and older_markets.count(CA) >= 2
     assert {r["reportId"] for r in everything} >= {r["reportId"] for r in latest[hook] + older[hook]}
     assert all(r["processingStatus"] == "DONE" and r["reportDocumentId"] for r in everything)
@@ -69,7 +68,7 @@ def test_given_seeded_settlements_when_downloading_then_they_decode_and_match_th
     since = datetime.now(UTC) - timedelta(days=8)
     reports = [(h, r) for h in (hook, eu_hook) for r in h.list_reports([SETTLEMENT], created_since=since)]
 
-    assert len(reports) == 5  # US, CA, MX (na) and UK, DE (eu)
+    assert len(reports) == 4  # US, CA (na) and UK, DE (eu)
     for region_hook, report in reports:  # each region's reports through its own hook
         text = region_hook.download_report(report["reportId"])
         summary, rows = parse(text)

@@ -163,7 +163,7 @@ def test_given_us_de_and_negative_settlements_when_posted_then_balanced_deposit_
 
 
 def test_given_the_seeded_sandbox_when_run_daily_then_chain_only_deposits_positive_and_unmapped_alert_once(world):
-    world.amazon.post("/_sandbox/seed", json={"seed": 0, "orders": 120}).raise_for_status()
+    world.amazon.post("/_sandbox/seed", json={"seed": 0, "orders": 120, "unmapped_marketplaces": True}).raise_for_status()
     errors: list = []
     outcomes = world.run("day-1", errors=errors)
     assert errors == []

@@ -270,7 +270,8 @@ class TestRenderV2:
 def sandbox(tmp_path):
     from sandbox.amazon.app import AmazonSandbox
 
-    sb = AmazonSandbox(state_dir=tmp_path, seed=0)
+    sb = AmazonSandbox(state_dir=tmp_path, seed=None)
+    sb.seed(0, unmapped_marketplaces=True)
     yield sb
     sb.store.close()
 
@@ -279,6 +280,7 @@ class TestSeedPublishes:
     def test_given_a_seeded_sandbox_then_settlements_are_reports_created_on_their_deposit_date(self, sandbox):
         reports = [r for r in sandbox.store.reports() if r["report_type"] == REPORT_TYPE]
         assert len(reports) == 8 + 5  # and the extras: Amazon.com.mx, the Amazon.ca chain, the EUR one
+
         now = time.time()
         for report in reports:
             assert report["created_epoch"] <= now
@@ -288,6 +290,17 @@ class TestSeedPublishes:
                                                 (report["report_id"],))[0]["marketplace_id"]
             assert document["charset"] == ("Cp1252" if marketplace == DE else "UTF-8")
             assert report["data_start_time"] < report["data_end_time"] < report["created_time"]
+
+
+    def test_given_the_default_seed_then_no_settlement_of_an_unmapped_marketplace(self, tmp_path):
+        from sandbox.amazon.app import AmazonSandbox
+
+        sb = AmazonSandbox(state_dir=tmp_path / "default", seed=0)
+        try:
+            reports = [r for r in sb.store.reports() if r["report_type"] == REPORT_TYPE]
+            assert len(reports) == 8 + 3  # the Amazon.ca chain only: make demo's settlements all post
+        finally:
+            sb.store.close()
 
     def test_given_a_second_seed_then_settlements_are_not_published_twice(self, sandbox):
         sandbox.seed(0)
