@@ -162,6 +162,8 @@ def main() -> int:
                              for op, c in sorted(used.items()))
             print(f"  {name} API calls: {text}")
     print(f"Done in {time.monotonic() - started:.0f}s. Demo state and logs: {demo_dir}")
+    if dag_ids:
+        print("Inspect the demo's sync ledger: ./bin/ledger --demo failed   (one record: ./bin/ledger --demo show KEY)")
     return 0 if all(outcome == "success" for _, outcome, _, _ in results) else 1
 
 
