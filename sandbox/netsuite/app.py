@@ -126,6 +126,22 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
             raise HTTPException(404, f"record type {record_type!r} is not emulated; known: {', '.join(RECORD_TYPES)}")
         return record_type
 
+    @app.get("/_sandbox/gl")
+    def gl(account: str, subsidiary: str | None = None) -> dict[str, Any]:
+        """Debits minus credits posted on an account (every posting record type registered in gl.py)."""
+        from sandbox.netsuite import gl as gl_rules
+
+        return gl_rules.balance(store, account, subsidiary)
+
+    @app.get("/_sandbox/stock")
+    def stock(item: str, location: str | None = None) -> list[dict[str, Any]]:
+        """On hand, committed and available per location of an item (moved by fulfillments, receipts, adjustments)."""
+        from sandbox.netsuite import stock as stock_rules
+
+        if store.get("inventoryItem", internal_id=item) is None:
+            raise HTTPException(404, f"inventoryItem {item} does not exist")
+        return stock_rules.levels(store, item, location)
+
     @app.get("/_sandbox/records/{record_type}")
     def list_records(record_type: str) -> list[dict[str, Any]]:
         return store.all(_record_type(record_type))

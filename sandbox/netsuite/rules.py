@@ -522,9 +522,9 @@ class Rules:
 
     @staticmethod
     def _available(row: dict[str, Any]) -> None:
-        on_hand, committed = dec(row.get("quantityOnHand")), dec(row.get("quantityCommitted"))
-        row["quantityAvailable"] = float(max(on_hand - committed, Decimal(0)))
-        row["quantityBackOrdered"] = float(max(committed - on_hand, Decimal(0)))
+        from sandbox.netsuite.stock import recompute_available
+
+        recompute_available(row)
 
     def _apply_inventoryItem(self, record, old, targets) -> None:  # noqa: N802
         self._required(record, ("itemId", "Item Name/Number"))

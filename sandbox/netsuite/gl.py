@@ -1,0 +1,63 @@
+"""General-ledger impact of the records the sandbox posts: what ``GET /_sandbox/gl`` sums.
+
+Each posting record type registers a function giving its GL lines ``(account id, subsidiary id,
+currency id, signed amount)`` (debit positive, credit negative), as NetSuite's "GL impact" of the
+record would show them. Journal entries post their lines; flows that add posting records (cash sales,
+invoices, credit memos, cash refunds, item fulfillments at cost...) register theirs with
+:func:`register`, so the balance of an account (Amazon clearing, say) comes from every record that
+touched it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.netsuite.store import Store
+
+GlLine = tuple[str, str, str | None, Decimal]
+POSTING_RULES: dict[str, Callable[[dict[str, Any], Store], Iterable[GlLine]]] = {}
+
+
+def register(record_type: str) -> Callable:
+    def wrap(fn: Callable[[dict[str, Any], Store], Iterable[GlLine]]):
+        POSTING_RULES[record_type] = fn
+        return fn
+
+    return wrap
+
+
+def _ref(value: Any) -> str | None:
+    return str(value["internalId"]) if isinstance(value, dict) and value.get("internalId") else None
+
+
+def dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+@register("journalEntry")
+def _journal(record: dict[str, Any], store: Store) -> Iterable[GlLine]:
+    subsidiary, currency = _ref(record.get("subsidiary")), _ref(record.get("currency"))
+    for line in record.get("lineList") or []:
+        amount = dec(line.get("debit")) - dec(line.get("credit"))
+        yield _ref(line.get("account")), subsidiary, currency, amount
+
+
+def balance(store: Store, account_id: str, subsidiary_id: str | None = None) -> dict[str, Any]:
+    """Debits minus credits on ``account_id`` (in one subsidiary, or all), from every posting record."""
+    total = Decimal(0)
+    lines = 0
+    currencies: set[str] = set()
+    for record_type, rule in POSTING_RULES.items():
+        for record in store.all(record_type):
+            for account, subsidiary, currency, amount in rule(record, store):
+                if account != str(account_id) or (subsidiary_id is not None and subsidiary != str(subsidiary_id)):
+                    continue
+                total += amount
+                lines += 1
+                if currency:
+                    currencies.add(currency)
+    return {"account": str(account_id), "subsidiary": subsidiary_id, "balance": str(total.quantize(Decimal("0.01"))),
+            "currency": sorted(currencies)[0] if len(currencies) == 1 else sorted(currencies) or None, "lines": lines}
