@@ -76,3 +76,20 @@ class TestReplaySelection:
             unregister("test_flow_x", "salesOrder")
         assert result["counts"] == {"replayed_synced": 1, "closed_skipped": 1}
         assert {"key": "test_flow_x:salesOrder:A", "outcome": "synced", "internal_id": "77"} in result["records"]
+
+
+def test_given_replayer_that_leaves_a_record_failed_then_counted_still_failing_under_the_replay_run(ledger):
+    """A replay whose flow writes nowhere for a record (its outcome went to another key) must not end
+    green: the record is recorded failed under the replay's run, so the summary fails the run."""
+    register("test_flow_y", "journalEntry", lambda records, *, ledger, run_id: None)
+    try:
+        ledger.record_failed(dag_id="test_flow_y", record_type="journalEntry", source_key="report-1", run_id="r",
+                             reason="download_error", error="could not read the settlement document")
+        selection = select_records({"dag_id": "test_flow_y"}, ledger=ledger)
+        result = replay_selection(selection, run_id="replay-run", ledger=ledger)
+    finally:
+        unregister("test_flow_y", "journalEntry")
+    assert result["counts"] == {"still_failing": 1}
+    record = ledger.get("test_flow_y:journalEntry:report-1")
+    assert record.run_id == "replay-run" and record.attempts == 2 and "still failing after replay" in record.last_error
+    assert ledger.run_summary(None, "replay-run").failed == 1

@@ -101,6 +101,17 @@ def replay_selection(
     after = ledger.get_many(replayable)
     for key in replayable:
         record = after.get(key)
+        if record is not None and record.status == STATUS_FAILED and record.run_id != run_id:
+            # the flow's replayer wrote its outcome elsewhere (e.g. under the settlement id of a
+            # `report-<id>` download failure) and left this one failed: it is still failing, and this
+            # run's summary and alert must say so, not end green
+            after[key] = ledger.record_failed(
+                dag_id=record.dag_id, record_type=record.record_type, source_key=record.source_key,
+                reason=record.reason or "replay_error", run_id=run_id,
+                error=f"still failing after replay (the replay did not resolve it): {record.last_error or ''}"[:4000],
+            )
+    for key in replayable:
+        record = after.get(key)
         status = statuses.get(key) or (record.status if record else "unknown")
         if status == "synced":
             counts["replayed_synced"] += 1
