@@ -44,6 +44,7 @@ Connection ``netsuite_default`` (``conn_type`` ``generic``)::
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -88,6 +89,8 @@ DEFAULT_MAX_LINES_PER_REQUEST = 5000
 DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 #: rounds of re-sending records a list write did not reach before NetSuite's time limit
 MAX_RESEND_ROUNDS = 4
+#: a long batched write logs how far it is at most this often
+PROGRESS_EVERY_SECONDS = 30.0
 #: sublist keys that are not lines NetSuite saves
 _NOT_LINES = frozenset({"customFieldList", "nullFieldList", "subsidiaryList"})
 
@@ -341,7 +344,12 @@ class NetSuiteHook(BaseHook):
         results: list[RecordResult] = []
         records = list(records)
         chunks = self.plan_requests(records)
+        last_progress = time.monotonic()
         for chunk in chunks:
+            if results and time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
+                last_progress = time.monotonic()
+                log.info("NetSuite %s %s: %s of %s records answered so far", operation, record_type, len(results),
+                         len(records))
             try:
                 chunk_results = self._send_chunk(operation, record_type, chunk)
             except NetSuiteError as exc:
@@ -400,6 +408,22 @@ class NetSuiteHook(BaseHook):
                 raise
             half = len(chunk) // 2
             log.warning("NetSuite %s %s: request too large for %s records; sending halves", operation, record_type, len(chunk))
+            return [
+                *self._send_chunk(operation, record_type, chunk[:half], depth + 1),
+                *self._send_chunk(operation, record_type, chunk[half:], depth + 1),
+            ]
+        except NetSuiteRequestError as exc:
+            # NetSuite refused the whole request because of what one record holds (a character XML
+            # forbids, a value the WSDL refuses): nothing was written. Halve until the record is alone,
+            # so it fails by itself, with its externalId, and the rest of the batch is written.
+            if len(chunk) == 1:
+                record = chunk[0]
+                return [RecordResult(record_type=record_type, external_id=record.get("externalId"),
+                                     error_code=exc.code or "REQUEST_REFUSED",
+                                     error_message=f"NetSuite refused the request holding only this record: {exc.message}")]
+            half = len(chunk) // 2
+            log.warning("NetSuite %s %s: the request for %s records was refused (%s); sending halves to isolate "
+                        "the record NetSuite refuses", operation, record_type, len(chunk), exc.code)
             return [
                 *self._send_chunk(operation, record_type, chunk[:half], depth + 1),
                 *self._send_chunk(operation, record_type, chunk[half:], depth + 1),

@@ -108,11 +108,11 @@ class TestBatchingAndRetries:
         assert len(info.value.completed) == 100 and info.value.pending_external_ids[0] == "E100"
         assert info.value.code == "WS_REQUEST_BLOCKED"
 
-    def test_given_a_request_error_then_not_retried(self, connection):
-        backend = FakeBackend(failures=[NetSuiteRequestError("bad", operation="upsertList")])
+    def test_given_a_request_error_then_not_retried_and_the_record_fails_by_itself(self, connection):
+        backend = FakeBackend(failures=[NetSuiteRequestError("bad", operation="upsertList", code="USER_ERROR")])
         hook = make_hook(backend)
-        with pytest.raises(NetSuiteBatchError):
-            hook.upsert_records("customer", records(1))
+        (result,) = hook.upsert_records("customer", records(1))
+        assert not result.ok and result.external_id == "E0" and result.error_code == "USER_ERROR"
         assert hook.calls["upsertList"] == 1
 
     def test_given_get_record_with_both_ids_then_value_error(self, connection):
@@ -333,3 +333,32 @@ class TestCustomerAutoNumbering:
             extra["customer_auto_numbering"] = value
         connection({**CONN, "extra": extra})
         assert NetSuiteHook().customer_auto_numbering is expected
+
+
+class PoisonBackend(FakeBackend):
+    """Refuses a whole request (nothing written) whenever it holds the poisoned record, as NetSuite does
+    with an envelope it cannot parse."""
+
+    def __init__(self, poisoned: str):
+        super().__init__()
+        self.poisoned = poisoned
+        self.written: list[str] = []
+
+    def write_list(self, operation, record_type, records):
+        self.batches.append(len(records))
+        if any(r["externalId"] == self.poisoned for r in records):
+            raise NetSuiteRequestError("org.xml.sax.SAXParseException: invalid XML character", operation=operation,
+                                       code="USER_ERROR")
+        self.written.extend(r["externalId"] for r in records)
+        return [RecordResult(record_type, r["externalId"], internal_id=str(i)) for i, r in enumerate(records)]
+
+
+class TestOneRecordRefusingTheRequest:
+    def test_given_one_record_that_makes_netsuite_refuse_the_request_then_only_it_fails_by_name(self, connection):
+        backend = PoisonBackend("E37")
+        results = make_hook(backend).upsert_records("customer", records(100))
+        assert [r.external_id for r in results] == [f"E{i}" for i in range(100)]
+        failed = [r for r in results if not r.ok]
+        assert [r.external_id for r in failed] == ["E37"] and "refused the request" in failed[0].error_message
+        assert len(backend.written) == 99 and "E37" not in backend.written
+        assert len(backend.batches) <= 1 + 2 * 7  # halving: about log2(100) levels, two requests each
