@@ -9,9 +9,12 @@ SP-API usage plans scaled by ``--rate-scale`` (default 100), then prints:
   (ceil(N/100) ``searchOrders`` pages; ceil(N/100) ``upsertList`` calls per record type) and against
   one call per order;
 - the orders per hour Amazon's usage plan for ``searchOrders`` allows (rate and burst, from the
-  model files) against what the flow achieved at the scaled rate, scaled back.
+  model files) against what the flow achieved at the scaled rate, scaled back;
+- customer matching at batch cost: 2,000 orders from about 400 new buyers (``--buyers``), every
+  NetSuite call of the run against the minimum (ceil(records/100) writes per record type), as a ratio.
 
-Figures only; nothing here passes or fails.  Usage: ``python bench/orders_sync.py [N ...] [--rate-scale R]``
+Figures only; nothing here passes or fails.
+Usage: ``python bench/orders_sync.py [N ...] [--rate-scale R] [--buyers B] [--skip-customer-scenario]``
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def calls(url: str) -> dict[str, int]:
     return {op: c.get("calls", 0) for op, c in ops.items()}
 
 
-def run(n: int, rate_scale: float) -> dict:
+def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10) -> dict:
     from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.amazon.throttling import USAGE_PLANS
     from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
@@ -53,7 +56,8 @@ def run(n: int, rate_scale: float) -> dict:
     with tempfile.TemporaryDirectory() as state, start_servers(state_dir=Path(state), rate_scale=rate_scale) as servers:
         for url in servers.urls.values():
             httpx.post(f"{url}/_sandbox/reset", timeout=60).raise_for_status()
-            httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": n}, timeout=600).raise_for_status()
+            httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": n, "buyers_per_marketplace": buyers_per_marketplace},
+                       timeout=600).raise_for_status()
         os.environ.update(servers.env())
         amazon_before, netsuite_before = calls(servers.urls["amazon"]), calls(servers.urls["netsuite"])
         ledger = Ledger(f"sqlite:///{state}/ledger.db")
@@ -73,7 +77,8 @@ def run(n: int, rate_scale: float) -> dict:
     rate, burst = USAGE_PLANS["searchOrders"]
     return {
         "orders": len(orders), "elapsed": elapsed, "extract": t_extract, "sales_orders": sales_orders,
-        "customers_written": customers, "amazon": amazon_calls, "netsuite": netsuite_calls,
+        "customers_written": customers, "customers_created": counts.get("customers_created", 0),
+        "amazon": amazon_calls, "netsuite": netsuite_calls,
         "plan_rate": rate, "plan_burst": burst,
     }
 
@@ -99,6 +104,10 @@ def report(r: dict, rate_scale: float) -> None:
           f"({reads * per_k:.1f} per 1,000 orders); all NetSuite calls: {netsuite_total} "
           f"({netsuite_total * per_k:.1f} per 1,000 orders)")
     print(f"  NetSuite calls by operation: {json.dumps(r['netsuite'], sort_keys=True)}")
+    minimum = math.ceil(r["sales_orders"] / 100) + math.ceil(r["customers_written"] / 100)
+    print(f"  customer matching at batch cost: {r['customers_created']} new buyers; all NetSuite calls {netsuite_total} "
+          f"vs the minimum ceil(records/100) per record type {minimum}: ratio {netsuite_total / max(minimum, 1):.2f} "
+          f"(one e-mail search per new buyer would add {r['customers_created']})")
     rate, burst = r["plan_rate"], r["plan_burst"]
     allowed_first_hour = (burst + rate * 3600) * 100
     allowed_sustained = rate * 3600 * 100
@@ -121,10 +130,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--rate-scale", type=float, default=100.0)
+    parser.add_argument("--buyers", type=int, default=10, help="distinct buyers per marketplace in the seed")
+    parser.add_argument("--skip-customer-scenario", action="store_true",
+                        help="skip the 2,000 orders / ~400 new buyers customer-matching run")
     args = parser.parse_args()
     print("Orders flow: calls per 1,000 orders and throughput (figures, not assertions)")
     for n in args.sizes:
-        report(run(n, args.rate_scale), args.rate_scale)
+        report(run(n, args.rate_scale, args.buyers), args.rate_scale)
+    if not args.skip_customer_scenario:
+        print("\nCustomer matching: 2,000 orders, most buyers new (5,000 per marketplace in the seed's pool)")
+        report(run(2000, args.rate_scale, 5000), args.rate_scale)
     return 0
 
 

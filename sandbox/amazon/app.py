@@ -230,13 +230,14 @@ class AmazonSandbox:
         return self.config
 
     def seed(self, seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, settlements: bool = True,
-             settlement_history: int = 1, unmapped_marketplaces: bool = False) -> int:
+             settlement_history: int = 1, unmapped_marketplaces: bool = False, buyers_per_marketplace: int = 10) -> int:
         """Deterministic orders, and (``settlements``) the closed settlements of those orders, published
         as Amazon would: ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` reports created on their deposit date.
         ``unmapped_marketplaces`` adds settlements of storefronts the shipped tables do not map (Amazon.com.mx,
         a EUR one naming Amazon.fr/.it), which the settlements flow dead-letters once."""
         now = datetime.now(UTC)
-        generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now)
+        generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now,
+                                              buyers_per_marketplace=buyers_per_marketplace)
         count = self.store.upsert_orders(generated)
         if settlements:
             self.publish_settlements(generated, seed, now=now, history=settlement_history,
@@ -910,7 +911,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         body = await request.json() if await request.body() else {}
         count = sb.seed(int(body.get("seed", 0)), orders=int(body.get("orders", 120)), unmapped_sku=bool(body.get("unmapped_sku", False)),
                         settlements=bool(body.get("settlements", True)), settlement_history=int(body.get("settlement_history", 1)),
-                        unmapped_marketplaces=bool(body.get("unmapped_marketplaces", False)))
+                        unmapped_marketplaces=bool(body.get("unmapped_marketplaces", False)),
+                        buyers_per_marketplace=int(body.get("buyers_per_marketplace", 10)))
         return {"seed": int(body.get("seed", 0)), "orders": count}
 
     @app.get("/_sandbox/calls")

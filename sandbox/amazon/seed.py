@@ -154,11 +154,13 @@ def _tax_rate(marketplace: Marketplace, buyer: _Buyer) -> tuple[Decimal, bool]:
     return VAT[marketplace.country], False
 
 
-def generate_orders(seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, now: datetime | None = None) -> list[dict]:
-    """``orders`` deterministic orders (plus one with an unmapped SKU when ``unmapped_sku``)."""
+def generate_orders(seed: int = 0, *, orders: int = 120, unmapped_sku: bool = False, now: datetime | None = None,
+                    buyers_per_marketplace: int = 10) -> list[dict]:
+    """``orders`` deterministic orders (plus one with an unmapped SKU when ``unmapped_sku``), placed by
+    ``buyers_per_marketplace`` distinct buyers per marketplace (the first three place most orders)."""
     rng = random.Random(seed)
     anchor = (now or datetime.now(UTC)).replace(second=0, microsecond=0) - timedelta(minutes=10)
-    buyers = {mid: _buyers(rng, mp, 10) for mid, mp in MARKETPLACES.items()}
+    buyers = {mid: _buyers(rng, mp, max(3, buyers_per_marketplace)) for mid, mp in MARKETPLACES.items()}
     used_ids: set[str] = set()
     result = []
     population = list(WEIGHTS)
