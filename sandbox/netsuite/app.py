@@ -109,6 +109,11 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
         service.inject(InjectedFault(**body.model_dump()))
         return {"injected": body.model_dump()}
 
+    @app.delete("/_sandbox/faults")
+    def clear_faults() -> dict[str, Any]:
+        """Drop every fault not yet answered (a test that queued more than it used)."""
+        return {"cleared": service.clear_faults()}
+
     @app.get("/_sandbox/config")
     def get_config() -> dict[str, Any]:
         return {**service.config.as_dict(), "rate_scale": service.rate_scale}

@@ -195,6 +195,12 @@ class NetSuiteService:
         with self._gate:
             self._faults.append(fault)
 
+    def clear_faults(self) -> int:
+        with self._gate:
+            count = len(self._faults)
+            self._faults.clear()
+        return count
+
     def _take_fault(self, operation: str) -> InjectedFault | None:
         with self._gate:
             for fault in self._faults:

@@ -39,3 +39,10 @@ def test_given_an_open_order_line_then_its_units_are_committed_and_no_longer_ava
     assert Decimal(after["1"]["committed"]) == Decimal(before["1"]["committed"]) + 3
     assert Decimal(after["1"]["onHand"]) == Decimal(before["1"]["onHand"])
     assert Decimal(after["1"]["available"]) == Decimal(before["1"]["available"]) - 3
+
+
+def test_given_queued_faults_when_cleared_then_the_next_call_succeeds(admin, hook):
+    admin.post("/_sandbox/faults", json={"operation": "getList", "status": 503, "times": 5}).raise_for_status()
+    assert admin.delete("/_sandbox/faults").json() == {"cleared": 1}
+    assert hook.get_records("customer", ["100"])["100"]["internalId"] == "100"
+    assert admin.get("/_sandbox/calls").json()["operations"]["getList"]["calls"] == 1
