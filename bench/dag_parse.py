@@ -1,4 +1,4 @@
-"""DAG file parse time (ARCHITECTURE.md section 8): each file in dags/ and the whole folder.
+"""DAG file parse time (docs/architecture.md section 8): each file in dags/ and the whole folder.
 
 Each figure is the median of several parses in a fresh interpreter (so module caches don't hide
 import cost), as the dag-processor pays it. Prints figures; never asserts on them.

@@ -1,4 +1,4 @@
-"""Orders flow benchmark (ARCHITECTURE.md section 8, issue 5): calls per 1,000 orders and throughput.
+"""Orders flow benchmark (docs/architecture.md section 8, issue 5): calls per 1,000 orders and throughput.
 
 For N seeded orders over four marketplaces (default 1,000 and 10,000), runs the flow's own code
 (``extract_orders_by_target`` + ``sync_orders``, what the DAG's task runs: one search per SP-API

@@ -1,4 +1,4 @@
-"""Settlement benchmark (ARCHITECTURE.md section 8, issue 7): a 1,000,000-line V2 settlement file.
+"""Settlement benchmark (docs/architecture.md section 8, issue 7): a 1,000,000-line V2 settlement file.
 
 Times parse + GL mapping + journal build (summary and detail mode) and their peak memory, each in a
 fresh process, against a plain ``pandas.read_csv`` of the same file (target: at most 3x the time and

@@ -1,4 +1,4 @@
-"""Local emulators of Amazon SP-API and NetSuite SuiteTalk SOAP (ARCHITECTURE.md section 6).
+"""Local emulators of Amazon SP-API and NetSuite SuiteTalk SOAP (docs/architecture.md section 6).
 
 Each emulator lives in its own subpackage and exposes the same small contract, used by the CLI in
 ``sandbox.cli`` and by the test fixtures:

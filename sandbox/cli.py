@@ -1,4 +1,4 @@
-"""``python -m sandbox serve|env`` — the CLI contract of ARCHITECTURE.md section 6 (keep it stable).
+"""``python -m sandbox serve|env`` — the CLI contract of docs/architecture.md section 6 (keep it stable).
 
     python -m sandbox serve [--host 127.0.0.1] [--amazon-port 8701] [--netsuite-port 8702]
                             [--state-dir DIR] [--rate-scale 1.0] [--seed 0]

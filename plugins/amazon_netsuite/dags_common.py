@@ -61,7 +61,7 @@ def data_interval_schedule(every: str | dt.timedelta, *, timezone: str = "UTC"):
     """A data-interval timetable: each run owns [start, end) so catch-up and backfill re-run windows.
 
     A plain cron string would become ``CronTriggerTimetable`` in Airflow 3, whose runs have an empty
-    data interval; this is explicit on purpose (ARCHITECTURE.md section 3).
+    data interval; this is explicit on purpose (docs/architecture.md section 3).
     """
     if isinstance(every, dt.timedelta):
         return DeltaDataIntervalTimetable(every)
@@ -184,7 +184,7 @@ CONTRACT_PARAMS = tuple(_PARAM_SPECS)
 
 
 def sync_params(*names: str) -> dict[str, Param]:
-    """The trigger-form params of ARCHITECTURE.md section 9 (names are a contract)."""
+    """The trigger-form params of docs/architecture.md section 9 (names are a contract)."""
     unknown = [n for n in names if n not in _PARAM_SPECS]
     if unknown:
         raise ValueError(f"unknown sync params {unknown}; contract params are {', '.join(CONTRACT_PARAMS)}")

@@ -1,6 +1,6 @@
 """The mapping tables business users edit (``include/mappings/``): load, validate, look up.
 
-Four CSV tables, their column names a contract (ARCHITECTURE.md section 9; add columns, never
+Four CSV tables, their column names a contract (docs/architecture.md section 9; add columns, never
 rename):
 
 ``marketplaces.csv``

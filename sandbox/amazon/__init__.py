@@ -1,6 +1,6 @@
 """SP-API emulator (FastAPI): LWA, Orders v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01.
 
-See ``sandbox/__init__.py`` for the emulator contract and ARCHITECTURE.md section 6 for the admin API.
+See ``sandbox/__init__.py`` for the emulator contract and docs/architecture.md section 6 for the admin API.
 Each SP-API region is served under its own prefix of the one port (``{base}/na``, ``{base}/eu``,
 ``{base}/fe``), so the project needs one Airflow connection per region, as against Amazon.
 """

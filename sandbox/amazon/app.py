@@ -900,7 +900,7 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def download(request: Request, document_id: str):
         return sb.download(request, document_id)
 
-    # -- admin API (ARCHITECTURE.md section 6) ----------------------------------------------------
+    # -- admin API (docs/architecture.md section 6) ----------------------------------------------------
     @app.post("/_sandbox/reset")
     async def reset():
         sb.reset()

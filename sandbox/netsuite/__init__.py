@@ -1,4 +1,4 @@
-"""NetSuite SuiteTalk SOAP emulator (ARCHITECTURE.md section 6).
+"""NetSuite SuiteTalk SOAP emulator (docs/architecture.md section 6).
 
 The real ``netsuitesdk``/zeep client talks to it over HTTP with the 2023_2 WSDL: ``get``, ``getList``,
 ``search``, ``searchMoreWithId``, ``add``, ``addList``, ``update``, ``updateList``, ``upsert``,

@@ -1,5 +1,5 @@
 """The NetSuite emulator's ASGI app: SuiteTalk SOAP on POST ``/services/NetSuitePort_<version>`` and the
-JSON admin API of ARCHITECTURE.md section 6 under ``/_sandbox/``."""
+JSON admin API of docs/architecture.md section 6 under ``/_sandbox/``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The conventions every DAG of the product follows (issue 2, ARCHITECTURE.md sections 2-3).
+"""The conventions every DAG of the product follows (issue 2, docs/architecture.md sections 2-3).
 
 ``violations(dag, source)`` returns what a DAG breaks, as sentences an engineer can act on. The
 policy tests run it over every file in dags/ and over the samples, so it is proven to catch what it

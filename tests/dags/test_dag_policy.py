@@ -99,7 +99,7 @@ class TestProjectDags:
 
 
 def test_dag_ids_are_the_contract():
-    """DAG ids other tools depend on (ARCHITECTURE.md section 1): no file defines anything else."""
+    """DAG ids other tools depend on (docs/architecture.md section 1): no file defines anything else."""
     from amazon_netsuite.dags_common import MANUAL_DAG_IDS
 
     allowed = {

@@ -237,7 +237,7 @@ def _quiet_library_debug_log() -> None:
     """Keep python-amazon-sp-api's DEBUG records out of task logs.
 
     At DEBUG the library logs every request's headers (the access token) and every response body
-    (buyer names, addresses, emails): a task log at DEBUG would leak PII (ARCHITECTURE.md section 3).
+    (buyer names, addresses, emails): a task log at DEBUG would leak PII (docs/architecture.md section 3).
     """
     library_log = logging.getLogger("sp_api")
     if library_log.getEffectiveLevel() < logging.INFO:

@@ -1,4 +1,4 @@
-"""On-call CLI of the sync ledger (ARCHITECTURE.md section 9)::
+"""On-call CLI of the sync ledger (docs/architecture.md section 9)::
 
     python -m amazon_netsuite.ledger failed [--dag DAG_ID] [--json]
     python -m amazon_netsuite.ledger show KEY [--json]

@@ -1,4 +1,4 @@
-"""NetSuiteHook: the one place that talks to NetSuite (ARCHITECTURE.md sections 3 and 5).
+"""NetSuiteHook: the one place that talks to NetSuite (docs/architecture.md sections 3 and 5).
 
 The hook exposes record-level operations (upsert/add records, get, search, item availability) on
 plain record dicts, so the SOAP backend can be replaced by a REST + OAuth 2.0 one (Oracle removes

@@ -1,4 +1,4 @@
-"""Record builders: plain-data inputs -> the hook's record dicts (ARCHITECTURE.md section 3).
+"""Record builders: plain-data inputs -> the hook's record dicts (docs/architecture.md section 3).
 
 Every record the product creates carries a deterministic externalId so that re-running a window,
 replaying or receiving an event twice upserts the same record. NetSuite keeps externalIds unique per
@@ -125,7 +125,7 @@ def document_type_of(external_id: str) -> str | None:
 
 
 def sales_order_external_id(amazon_order_id: str) -> str:
-    """``AMZ-SO-{amazonOrderId}`` (ARCHITECTURE.md section 3)."""
+    """``AMZ-SO-{amazonOrderId}`` (docs/architecture.md section 3)."""
     if not amazon_order_id:
         raise ValueError("an Amazon order id is needed for the sales order externalId")
     return document_external_id("salesOrder", amazon_order_id)
@@ -638,7 +638,7 @@ MAX_JOURNAL_LINES = 1000
 
 def journal_entry_external_id(settlement_id: str | int, part: int | None = None) -> str:
     """``AMZ-JE-{settlementId}``, or ``AMZ-JE-{settlementId}-{n}`` for part ``n`` of a settlement that
-    needs several entries (ARCHITECTURE.md section 3: more than 1,000 lines, or one per currency)."""
+    needs several entries (docs/architecture.md section 3: more than 1,000 lines, or one per currency)."""
     if settlement_id is None or str(settlement_id).strip() == "":
         raise ValueError("a settlement id is needed for the journal entry externalId")
     if part is None:
