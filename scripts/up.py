@@ -53,10 +53,14 @@ def report_paused(env: dict[str, str], stop: threading.Event, timeout: float = 3
     while not stop.is_set() and time.monotonic() < deadline:
         done = subprocess.run([airflow_setup.AIRFLOW, "dags", "list", "-o", "json"], env=env, capture_output=True,
                               text=True, timeout=120, check=False)
-        try:
-            dags = json.loads(done.stdout) if done.returncode == 0 else []
-        except json.JSONDecodeError:
-            dags = []
+        dags = []
+        for line in reversed(done.stdout.splitlines() if done.returncode == 0 else []):
+            if line.startswith("["):  # the JSON list; log lines may come before it on stdout
+                try:
+                    dags = json.loads(line)
+                except json.JSONDecodeError:
+                    dags = []
+                break
         if dags:
             paused = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() == "true")
             active = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() != "true")
