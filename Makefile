@@ -37,10 +37,10 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Two workers on a 2-core machine; a test file's tests share one worker (its sandbox fixtures start once).
+# Two workers on a 2-core machine; a test class (or module) stays on one worker, its fixtures start once.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test: lint pytest
 
