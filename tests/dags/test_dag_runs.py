@@ -66,7 +66,7 @@ class TestOrdersDag:
     def test_given_seeded_sandbox_when_dag_runs_for_a_window_then_orders_land_and_run_succeeds(
         self, servers, airflow_env, tmp_path
     ):
-        env, ledger = self._world(servers, airflow_env, tmp_path, orders=60)
+        env, _ = self._world(servers, airflow_env, tmp_path, orders=60)
         conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
         done = _dags_test(env, "amazon_orders_to_netsuite", conf)
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
@@ -103,6 +103,24 @@ class TestOrdersDag:
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
         assert httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json() == []
         assert "would_upsert" in done.stdout + done.stderr
+
+
+    def test_given_the_eu_endpoint_down_when_dag_runs_then_na_orders_land_and_the_run_fails_naming_eu(
+        self, servers, airflow_env, tmp_path
+    ):
+        env, _ = self._world(servers, airflow_env, tmp_path, orders=60)
+        httpx.post(f"{servers.urls['amazon']}/_sandbox/faults", json={
+            "operation": "searchOrders", "status": 503, "times": 100, "region": "eu"}, timeout=30).raise_for_status()
+        conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
+        done = _dags_test(env, "amazon_orders_to_netsuite", conf)
+        httpx.delete(f"{servers.urls['amazon']}/_sandbox/faults", timeout=30).raise_for_status()
+        output = done.stdout + done.stderr
+        assert done.returncode != 0
+        assert "amazon_sp_api_eu" in output and "region.extract" in output
+        sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
+        markets = {f["value"] for so in sales_orders for f in so.get("customFieldList") or []
+                   if f["scriptId"] == "custbody_amazon_marketplace_id"}
+        assert markets == {"ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"}  # na synced; eu is read again by the next run
 
 
 class TestReplayDag:

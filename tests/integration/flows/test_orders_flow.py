@@ -407,3 +407,41 @@ class TestRegions:
 
         assert f"AMZ-SO-{uk['orderId']}" in _sales_orders_by_external_id(world)
         assert self._calls(world, "eu", "getOrder", "records") == 1 and self._calls(world, "na", "getOrder") == 0
+
+
+class TestExtractThenLoad:
+    """The DAG's two tasks per region: a NetSuite outage retries load only, never Amazon's quota."""
+
+    def test_given_netsuite_down_during_load_when_load_is_retried_then_amazon_is_not_read_again(self, world, tmp_path,
+                                                                                              monkeypatch):
+        from amazon_netsuite.flows.orders import extract_region, load_region
+        from amazon_netsuite.netsuite.errors import NetSuiteError
+
+        monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", str(tmp_path / "staging"))
+        world.reset(orders=60)
+        amazon, netsuite = world.hooks()
+        now = dt.datetime.now(dt.UTC)
+        window = (now - dt.timedelta(days=20), now - dt.timedelta(minutes=2))
+        staged = [extract_region(hook, run_id="run-1", window=window, advance_to=window[1]) for hook in amazon]
+        searches = world.calls(world.amazon_admin, "searchOrders")
+        assert {s["conn_id"] for s in staged} == {"amazon_sp_api_na", "amazon_sp_api_eu"}
+        assert all(s["orders"] > 0 for s in staged)
+
+        world.netsuite_admin.post("/_sandbox/faults", json={"operation": "*", "status": 503,
+                                                           "times": FAST_RETRY["max_attempts"]}).raise_for_status()
+        with pytest.raises(NetSuiteError):
+            load_region(staged[0], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="run-1")
+        assert world.ledger.watermark(DAG_ID, staged[0]["conn_id"]) is None  # not loaded: the mark stays
+
+        # Airflow retries the load task: the staged orders are written, Amazon is not asked again
+        for extracted in staged:
+            load_region(extracted, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="run-1")
+        assert world.calls(world.amazon_admin, "searchOrders") == searches
+        landed = {so["customFieldList"][0]["value"] if so.get("customFieldList") else None
+                  for so in world.records("salesOrder")}
+        markets = {m for so in world.records("salesOrder") for f in so.get("customFieldList") or []
+                   if f["scriptId"] == "custbody_amazon_marketplace_id" for m in [f["value"]]}
+        assert landed and markets == NA | EU  # US+CA through na, UK+DE through eu
+        for extracted in staged:
+            assert world.ledger.watermark(DAG_ID, extracted["conn_id"]) == dt.datetime.fromisoformat(extracted["advance_to"])
+        assert not list((tmp_path / "staging").rglob("*.fernet"))  # loaded: the buyer data is gone
