@@ -66,7 +66,7 @@ class TestOrdersDag:
     def test_given_seeded_sandbox_when_dag_runs_for_a_window_then_orders_land_and_run_succeeds(
         self, servers, airflow_env, tmp_path
     ):
-        env, _ = self._world(servers, airflow_env, tmp_path, orders=60)
+        env, ledger = self._world(servers, airflow_env, tmp_path, orders=60)
         conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
         done = _dags_test(env, "amazon_orders_to_netsuite", conf)
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
