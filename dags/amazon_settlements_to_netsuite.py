@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task, task_group
 
 from amazon_netsuite.dags_common import (
     AMAZON_POOL,
@@ -70,43 +70,62 @@ def find() -> list[dict[str, Any]]:
     return find_settlement_reports(hooks, window=window, settlement_ids=params.get("settlement_ids") or [])
 
 
-# One settlement at a time per run: two versions of a settlement (a re-issued report) must be applied
-# oldest first, as find() orders them, never side by side. Each mapped task is labelled by its
-# settlement id once the document is read (by the report id before).
-@task(pool=NETSUITE_POOL, max_active_tis_per_dagrun=1,
-      map_index_template="{{ settlement_label if settlement_label is defined else 'report ' ~ "
-                         "(task.op_kwargs['source'].get('report_id') or task.op_kwargs['source'].get('import_file')) }}")
-def post(source: dict[str, Any]) -> dict[str, Any]:
-    """Download (or read), archive, parse, map, check and post one settlement."""
+@task(pool=AMAZON_POOL, map_index_template="{{ report_label }}")
+def fetch(source: dict[str, Any]) -> dict[str, Any]:
+    """Download one settlement document from Amazon (or read the imported file) and archive it: the
+    NetSuite side posts from the archive, so its retries never download again."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from amazon_netsuite.archive import ImportRefused
-    from amazon_netsuite.flows.settlements import post_settlement
+    from amazon_netsuite.flows.settlements import fetch_settlement
+    from amazon_netsuite.ledger import Ledger
+
+    context = get_current_context()
+    context["report_label"] = f"report {source.get('report_id') or source.get('import_file')}"
+    try:
+        return fetch_settlement(source, ledger=Ledger.from_connection(), run_id=context["run_id"],
+                                dry_run=bool(context["params"].get("dry_run")))
+    except ImportRefused as exc:
+        raise AirflowFailException(str(exc)) from None  # the trigger's input: retrying cannot help
+
+
+# One settlement at a time per run: two versions of a settlement (a re-issued report) are applied
+# oldest first, and an older one arriving after a newer one is left alone (superseded). Each mapped
+# task is labelled by its settlement id once the document is read (by the report id before).
+@task(pool=NETSUITE_POOL, max_active_tis_per_dagrun=1, map_index_template="{{ settlement_label }}")
+def post(source: dict[str, Any]) -> dict[str, Any]:
+    """Parse, map, check and post one archived settlement."""
+    from amazon_netsuite.flows.settlements import post_settlement, read_fetched
     from amazon_netsuite.ledger import Ledger
 
     context = get_current_context()
     params = context["params"]
+    context["settlement_label"] = f"report {source.get('report_id') or source.get('import_file')}"
 
     def label(settlement_id: str) -> None:
         context["settlement_label"] = f"settlement {settlement_id}"
 
-    try:
-        return post_settlement(
-            source,
-            ledger=Ledger.from_connection(),
-            run_id=context["run_id"],
-            on_settlement=label,
-            mode=params.get("mode") or "summary",
-            posting_date=dt.date.fromisoformat(params["posting_date"]) if params.get("posting_date") else None,
-            dry_run=bool(params.get("dry_run")),
-            settlement_ids=params.get("settlement_ids") or [],
-            marketplace=params.get("marketplace") or None,
-            # the daily listing leaves alone what failed for a reason a re-run cannot fix (it alerted once);
-            # a run for named settlements or an import retries them
-            retry_failed=bool(params.get("settlement_ids") or params.get("import_file")),
-        )
-    except ImportRefused as exc:
-        raise AirflowFailException(str(exc)) from None  # the trigger's input: retrying cannot help
+    return post_settlement(
+        source,
+        ledger=Ledger.from_connection(),
+        run_id=context["run_id"],
+        read=read_fetched,
+        on_settlement=label,
+        mode=params.get("mode") or "summary",
+        posting_date=dt.date.fromisoformat(params["posting_date"]) if params.get("posting_date") else None,
+        dry_run=bool(params.get("dry_run")),
+        settlement_ids=params.get("settlement_ids") or [],
+        marketplace=params.get("marketplace") or None,
+        # the daily listing leaves alone what failed for a reason a re-run cannot fix (it alerted once);
+        # a run for named settlements or an import retries them
+        retry_failed=bool(params.get("settlement_ids") or params.get("import_file")),
+    )
+
+
+@task_group
+def settlement(source: dict[str, Any]) -> Any:
+    """One settlement: fetched on the Amazon side, posted on the NetSuite side."""
+    return post(fetch(source))
 
 
 @task(trigger_rule="none_failed")
@@ -137,7 +156,7 @@ def summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
     doc_md=__doc__,
 )
 def amazon_settlements_to_netsuite():
-    summary(post.expand(source=find()))
+    summary(settlement.expand(source=find()))
 
 
 amazon_settlements_to_netsuite()

@@ -197,7 +197,7 @@ class TestSettlementsDag:
         db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
         labels = [row[0] for row in db.execute(
             "SELECT rendered_map_index FROM task_instance WHERE dag_id = 'amazon_settlements_to_netsuite' "
-            "AND task_id = 'post'")]
+            "AND task_id = 'settlement.post'")]
         assert labels and all(label and label.startswith("settlement ") for label in labels), labels
 
         # the next day: the same reports are listed; nothing posted twice, the unmapped one not alerted again

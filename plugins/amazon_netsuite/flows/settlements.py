@@ -165,6 +165,49 @@ def _replay_fields(source: Mapping[str, Any]) -> dict[str, Any]:
                      "sp_api_conn_id")}
 
 
+def fetch_settlement(
+    source: Mapping[str, Any],
+    *,
+    ledger: Ledger,
+    run_id: str,
+    read: Callable[[Mapping[str, Any]], str] = read_settlement_document,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """The DAG's Amazon side for one listed report (or imported file): read the document once and
+    archive it; returns the source with its ``archive_uri``, which the NetSuite side posts from. A
+    NetSuite outage then retries only the posting and never downloads from Amazon again.
+
+    A document that cannot be read is dead-lettered as ``report-{reportId}`` and the error re-raised so
+    Airflow retries (see :func:`post_settlement`)."""
+    from amazon_netsuite.archive import ImportRefused, archive_document
+
+    try:
+        text = read(source)
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        if not dry_run:
+            ledger.record_failed(
+                dag_id=DAG_ID, record_type=RECORD_TYPE,
+                source_key=_report_key(source) or f"report-{source.get('import_file')}",
+                error=f"could not read the settlement document of report {source.get('report_id') or '-'} "
+                      f"({type(exc).__name__}: {exc}); the run retries it, replay takes it while Amazon keeps it "
+                      "(90 days)",
+                reason="download_error", run_id=run_id, replay=_replay_fields(source),
+            )
+        raise
+    key = quick_settlement_id(text) or str(source.get("report_id") or source.get("import_file") or "unknown")
+    uri = archive_document("settlements", key, text.encode("utf-8", "surrogatepass"))
+    return {**source, "archive_uri": uri}
+
+
+def read_fetched(source: Mapping[str, Any]) -> str:
+    """The text :func:`fetch_settlement` archived (what the DAG's NetSuite side posts)."""
+    from amazon_netsuite.archive import read_archived
+
+    return read_archived(source["archive_uri"]).decode("utf-8", "surrogatepass")
+
+
 def post_settlement(
     source: Mapping[str, Any],
     *,

@@ -438,6 +438,30 @@ def test_given_netsuite_down_while_posting_then_dead_lettered_and_the_task_fails
     assert world.run("run-2")[0]["outcome"] == "posted"  # transient: the next run retries it
 
 
+def test_given_netsuite_down_while_posting_when_the_post_is_retried_then_amazon_is_not_read_again(world, tmp_path,
+                                                                                                   monkeypatch):
+    """The DAG's two sides: fetch (Amazon: download + archive), post (NetSuite, from the archive)."""
+    from amazon_netsuite.flows.settlements import fetch_settlement, post_settlement, read_fetched
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    world.publish("us_v2.txt")
+    amazon, netsuite = world.hooks()
+    found = find_settlement_reports(list(amazon.values()), window=None)
+    fetched = [fetch_settlement(source, ledger=world.ledger, run_id="run-1",
+                                read=lambda s, a=amazon: a[s["sp_api_conn_id"]].download_report_document(
+                                    s["document_id"], report_type=REPORT_TYPE))
+               for source in found]
+    downloads = world.amazon.get("/_sandbox/calls").json()["operations"]["getReportDocument"]["calls"]
+    world.netsuite.post("/_sandbox/faults", json={"operation": "upsertList", "status": 503, "times": 4})
+    with pytest.raises(SettlementPostingError):
+        post_settlement(fetched[0], ledger=world.ledger, run_id="run-1", mappings=world.mappings, netsuite=netsuite,
+                        read=read_fetched)
+    outcomes = [post_settlement(source, ledger=world.ledger, run_id="run-1", mappings=world.mappings,
+                                netsuite=netsuite, read=read_fetched) for source in fetched]  # Airflow's retry
+    assert {o["outcome"] for o in outcomes} <= {"posted", "already_posted"} and world.record(US_ID).status == "synced"
+    assert world.amazon.get("/_sandbox/calls").json()["operations"]["getReportDocument"]["calls"] == downloads
+
+
 def test_given_a_window_older_than_amazon_keeps_then_the_summary_says_so_and_how_to_import(world):
     now = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
     _, details = finance_summary([], params={"window_start": "2026-06-01T00:00:00Z",
