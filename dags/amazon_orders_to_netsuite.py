@@ -33,13 +33,13 @@ generic customer. Unchanged orders are skipped by their content hash.
 `order_ids` re-syncs exactly those orders (getOrder), changed or not; `adopt_customers` indexes every
 NetSuite customer with an Amazon relay e-mail first; `dry_run` computes and reports, writes nothing.
 
-**Re-sync a period** (instead of a backfill): `./bin/airflow dags trigger amazon_orders_to_netsuite --conf '{"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-02T00:00:00Z"}'`.
+**Re-sync a period** (instead of a backfill): `airflow dags trigger amazon_orders_to_netsuite --conf '{"window_start": "2026-11-01T00:00:00Z", "window_end": "2026-11-02T00:00:00Z"}'`.
 
 **When it fails**: orders with an unknown SKU, a missing mapping, totals that don't reconcile or a
 NetSuite rejection are dead-lettered; the rest are written; the run ends failed once, with the
 counts, reasons and replay command in the alert. Inspect with
-`./bin/ledger failed --dag amazon_orders_to_netsuite`, fix the cause, then replay:
-`./bin/airflow dags trigger sync_replay_failed_records --conf '{"dag_id": "amazon_orders_to_netsuite"}'`.
+`python -m amazon_netsuite.ledger failed --dag amazon_orders_to_netsuite`, fix the cause, then replay:
+`airflow dags trigger sync_replay_failed_records --conf '{"dag_id": "amazon_orders_to_netsuite"}'`.
 The task that failed says which side is down: **extract** (Amazon, the region's connection) or
 **load** (NetSuite).
 """

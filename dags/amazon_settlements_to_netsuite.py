@@ -7,8 +7,10 @@ run after downtime misses nothing, and already-posted settlements are skipped, s
 needed (`catchup=False`). Each settlement becomes one journal entry `AMZ-JE-{settlementId}` (parts
 `-1`, `-2`... when split at month ends or at 1,000 lines) in the subsidiary of the marketplace its
 FILE names (never the report's marketplaceIds: Amazon lists every marketplace of the region on each
-report). Each raw file is archived first (S3 when `AMAZON_NETSUITE_ARCHIVE_S3_URI` is set, else
-`$AIRFLOW_HOME/archive`).
+report). Per settlement, two tasks: **fetch** (pool `amazon_sp_api`) downloads the document once and
+archives it (S3 when `AMAZON_NETSUITE_ARCHIVE_S3_URI` is set, else `$AIRFLOW_HOME/archive`); **post**
+(pool `netsuite_api`) posts from the archive, so a NetSuite outage retries post alone and never
+downloads from Amazon again.
 
 Every amount goes through `include/mappings/settlement_gl.csv` (docs/accounting.md): order rows clear
 Amazon clearing, refunds wait in refunds pending until the returns flow books the credit memo, fees
@@ -29,8 +31,8 @@ file names none), `import_file` (a file downloaded from Seller Central, older th
 dead-lettered and alerted ONCE (later daily runs leave them alone until replayed); NetSuite down or
 refusing the credentials dead-letters the settlement (`netsuite_unavailable` / `auth_failed`) and
 fails the task so Airflow retries; a closed period says so and suggests `posting_date`. Inspect with
-`python -m amazon_netsuite.ledger failed --dag amazon_settlements_to_netsuite`; after fixing the
-cause: `airflow dags trigger sync_replay_failed_records --conf '{"dag_id": "amazon_settlements_to_netsuite"}'`.
+`python -m amazon_netsuite.ledger failed --dag amazon_settlements_to_netsuite`; after fixing the cause:
+`airflow dags trigger sync_replay_failed_records --conf '{"dag_id": "amazon_settlements_to_netsuite"}'`.
 """
 
 from __future__ import annotations
