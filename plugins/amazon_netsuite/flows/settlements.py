@@ -165,6 +165,30 @@ def _replay_fields(source: Mapping[str, Any]) -> dict[str, Any]:
                      "sp_api_conn_id")}
 
 
+def _read(source: Mapping[str, Any], *, read: Callable[[Mapping[str, Any]], str], ledger: Ledger, run_id: str,
+          dry_run: bool) -> str:
+    """The document's text; one that cannot be read is dead-lettered as ``report-{reportId}``
+    (replayable while Amazon keeps it) and the error re-raised so Airflow retries. An import refused
+    for where it is raises ``ImportRefused`` untouched (the trigger's input: retrying cannot help)."""
+    from amazon_netsuite.archive import ImportRefused
+
+    try:
+        return read(source)
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        if not dry_run:
+            ledger.record_failed(
+                dag_id=DAG_ID, record_type=RECORD_TYPE,
+                source_key=_report_key(source) or f"report-{source.get('import_file')}",
+                error=f"could not read the settlement document of report {source.get('report_id') or '-'} "
+                      f"({type(exc).__name__}: {exc}); the run retries it, replay takes it while Amazon keeps it "
+                      "(90 days)",
+                reason="download_error", run_id=run_id, replay=_replay_fields(source),
+            )
+        raise
+
+
 def fetch_settlement(
     source: Mapping[str, Any],
     *,
@@ -179,23 +203,9 @@ def fetch_settlement(
 
     A document that cannot be read is dead-lettered as ``report-{reportId}`` and the error re-raised so
     Airflow retries (see :func:`post_settlement`)."""
-    from amazon_netsuite.archive import ImportRefused, archive_document
+    from amazon_netsuite.archive import archive_document
 
-    try:
-        text = read(source)
-    except ImportRefused:
-        raise
-    except Exception as exc:
-        if not dry_run:
-            ledger.record_failed(
-                dag_id=DAG_ID, record_type=RECORD_TYPE,
-                source_key=_report_key(source) or f"report-{source.get('import_file')}",
-                error=f"could not read the settlement document of report {source.get('report_id') or '-'} "
-                      f"({type(exc).__name__}: {exc}); the run retries it, replay takes it while Amazon keeps it "
-                      "(90 days)",
-                reason="download_error", run_id=run_id, replay=_replay_fields(source),
-            )
-        raise
+    text = _read(source, read=read, ledger=ledger, run_id=run_id, dry_run=dry_run)
     key = quick_settlement_id(text) or str(source.get("report_id") or source.get("import_file") or "unknown")
     uri = archive_document("settlements", key, text.encode("utf-8", "surrogatepass"))
     return {**source, "archive_uri": uri}
@@ -226,23 +236,7 @@ def post_settlement(
     keeps it) and the error re-raised so Airflow retries; the entry is resolved when the settlement
     is read later. An ``import_file`` outside S3 and the import folder is refused before anything is read.
     """
-    from amazon_netsuite.archive import ImportRefused
-
-    try:
-        text = read(source)
-    except ImportRefused:
-        raise
-    except Exception as exc:
-        if not dry_run:
-            ledger.record_failed(
-                dag_id=DAG_ID, record_type=RECORD_TYPE,
-                source_key=_report_key(source) or f"report-{source.get('import_file')}",
-                error=f"could not read the settlement document of report {source.get('report_id') or '-'} "
-                      f"({type(exc).__name__}: {exc}); the run retries it, replay takes it while Amazon keeps it "
-                      "(90 days)",
-                reason="download_error", run_id=run_id, replay=_replay_fields(source),
-            )
-        raise
+    text = _read(source, read=read, ledger=ledger, run_id=run_id, dry_run=dry_run)
     if mappings is None:
         from amazon_netsuite.mappings import load_mappings
 
