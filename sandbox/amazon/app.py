@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.amazon import pii
+from sandbox.amazon import pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
@@ -470,6 +470,21 @@ class AmazonSandbox:
             raise ApiError(404, message=f"Order {order_id} was not found.")
         return 200, {"order": self._view(order, included, region)}, 1
 
+    def confirm_shipment(self, region: str, order_id: str, body: Any) -> tuple[int, Any, int]:
+        """Orders API v0 ``confirmShipment`` (sandbox/amazon/shipments.py): 204, or Amazon's 400/403/404."""
+        self._roles(region)
+        try:
+            package = shipments.check_request(body)
+            check_marketplaces(region, [str(body["marketplaceId"])])
+            order = self.store.get_order(order_id)
+            if order is None or MARKETPLACE_REGION.get(order["salesChannel"].get("marketplaceId", "")) != region:
+                raise ApiError(404, message=f"Order {order_id} was not found.")
+            updated = shipments.confirm(order, str(body["marketplaceId"]), package, now=datetime.now(UTC))
+        except shipments.ShipmentRefused as refused:
+            raise ApiError(refused.status, message=refused.message, details=refused.details) from None
+        self.store.upsert_orders([updated])
+        return 204, None, 1
+
     # -- reports ---------------------------------------------------------------------------------
     def _report_json(self, row, now: float) -> dict:
         status = self._status(row, now)
@@ -852,6 +867,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @regional
     async def get_order(request: Request, region: str, order_id: str):
         return await sb.call(request, region, "getOrder", lambda _f: sb.get_order(request, region, order_id))
+
+    @app.post("/{region}/orders/v0/orders/{order_id}/shipmentConfirmation")
+    @regional
+    async def confirm_shipment(request: Request, region: str, order_id: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "confirmShipment", error.status, error.body())
+        return await sb.call(request, region, "confirmShipment", lambda _f: sb.confirm_shipment(region, order_id, body))
 
     @app.get("/{region}/reports/2021-06-30/reports")
     @regional

@@ -26,6 +26,8 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getReportDocument": (Decimal("0.0167"), 15),
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
+    # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
+    "confirmShipment": (Decimal("2"), 10),
 }
 
 

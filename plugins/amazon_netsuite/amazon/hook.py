@@ -699,6 +699,31 @@ class SellingPartnerHook(BaseHook):
         response = self._call("getOrder", lambda: _expect(client.get_order(order_id, **params), "order", dict))
         return response.payload["order"]
 
+    # -- Orders v0: shipment confirmation (merchant-fulfilled orders) ----------------------------------
+    def _orders_v0(self) -> Any:
+        from sp_api.api.orders.orders_v0 import OrdersV0
+
+        return self._client(OrdersV0)
+
+    def confirm_shipment(self, order_id: str, *, marketplace_id: str, package_detail: dict[str, Any]) -> None:
+        """Confirm one package of a merchant-fulfilled order (Orders API v0 ``confirmShipment``; the
+        v0 read operations retire in 2027 but this one has no successor and stays).
+
+        ``package_detail`` is the model's ``PackageDetail`` (``packageReferenceId``, ``carrierCode``,
+        ``trackingNumber``, ``shipDate``, ``orderItems`` ...). Sending the same ``packageReferenceId``
+        again edits that package at Amazon (e.g. a corrected tracking number): a retry never ships
+        twice. Amazon answers 204 without a body; a refusal (400 ``InvalidInput``: unknown order item,
+        quantity already shipped, cancelled order; 404 unknown order) raises
+        :class:`SellingPartnerApiError` with Amazon's message. 429 and 5xx are retried here like every call.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v0-reference#confirmshipment
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/confirm-the-shipment-status
+        """
+        marketplaces = self._marketplaces_for_call("confirmShipment", [marketplace_id])
+        client = self._orders_v0()
+        body = {"marketplaceId": marketplaces[0], "packageDetail": dict(package_detail)}
+        self._call("confirmShipment", lambda: client.confirm_shipment(order_id, **body), marketplace_ids=marketplaces)
+
     # -- Reports 2021-06-30 ------------------------------------------------------------------------
     def create_report(
         self,
