@@ -217,9 +217,10 @@ def plan_shipment(
             raise fail("line_mismatch", f"sales order line {order_line} is not an Amazon order item line "
                                         f"(the order has {len(order.get('orderItems') or [])} item(s))")
         item, sku = numbered[order_line]
-        item_id = str((line.get("item") or {}).get("internalId") or "")
-        so_item = str(((so_lines.get(order_line) or {}).get("item") or {}).get("internalId") or item_id)
-        if item_id != str(sku.netsuite_item_id) or so_item != str(sku.netsuite_item_id):
+        # NetSuite takes a fulfillment line's item from its order line; both must be the SKU's item
+        so_item = str(((so_lines.get(order_line) or {}).get("item") or {}).get("internalId") or "")
+        item_id = str((line.get("item") or {}).get("internalId") or so_item)
+        if item_id != str(sku.netsuite_item_id) or (so_item or item_id) != str(sku.netsuite_item_id):
             raise fail("line_mismatch", f"line {order_line} ships item {item_id}, but SKU {sku.seller_sku} is item "
                                         f"{sku.netsuite_item_id} in sku_items.csv")
         packs = quantity / sku.units_per_sku

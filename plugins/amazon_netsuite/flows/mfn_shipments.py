@@ -1,0 +1,320 @@
+"""Flow ``netsuite_shipments_to_amazon``: warehouse (MFN) fulfillments in NetSuite -> Amazon
+shipment confirmations (Orders API v0 ``confirmShipment``), then billing.
+
+find (NetSuite, pool ``netsuite_api``): item fulfillments modified since the flow's high-water mark,
+one paged body-fields search (1,000 a page), then ``getList`` of their sales orders and of the
+fulfillments themselves (1,000 a call): a few calls per thousand fulfillments, never one per order.
+Only shipped fulfillments of ``AMZ-SO-`` sales orders of merchant-fulfilled orders are kept (not our
+FBA flow's ``AMZ-IF-`` fulfillments, not other channels' orders); they are staged encrypted per SP-API
+connection (the sales order's marketplace picks it).
+
+confirm (Amazon, pool ``amazon_sp_api``, one mapped task per connection): ``getOrder`` (v2026-01-01)
+gives each order's ``orderItemId``\\ s, ``transforms.shipments`` plans the packages, and each package is
+one ``confirmShipment``. The ledger records the confirmation as ``AMZ-SHIP-{fulfillmentInternalId}``
+(record type ``shipmentConfirmation``) with the hash of what was sent: an unchanged fulfillment is never
+sent twice, a corrected one (new tracking number) is sent again with the same ``packageReferenceId``\\ s,
+which Amazon treats as an edit. Amazon refusing a package (400/404: order cancelled by the buyer,
+unknown item, quantity already shipped) dead-letters that fulfillment with Amazon's message; the others
+go on. 429 storms and 5xx are retried in the hook, then by Airflow: fulfillments already confirmed are
+in the ledger and skipped, a half-confirmed one re-sends its packages (edits, never a second shipment).
+
+Billing is a separate ledger record of the same fulfillment, so retrying one side never repeats the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from amazon_netsuite.transforms.shipments import (
+    CONFIRMATION_PREFIX,
+    SHIPPED,
+    ShipmentPlan,
+    ShipmentTransformError,
+    amazon_order_id,
+    confirmation_key,
+    custom_value,
+    describe_refusal,
+    plan_shipment,
+    skip_reason,
+)
+
+if TYPE_CHECKING:
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.ledger import Ledger
+    from amazon_netsuite.mappings import Mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "netsuite_shipments_to_amazon"
+CONFIRMATION = "shipmentConfirmation"
+#: the high-water mark's scope: NetSuite's lastModifiedDate of the fulfillments
+WATERMARK_SCOPE = "netsuite_item_fulfillments"
+#: NetSuite's lastModifiedDate search is by the minute and clocks differ: re-read a little
+OVERLAP = dt.timedelta(minutes=10)
+#: a refusal of the package, not of the call (the rest of the batch goes on)
+REFUSAL_STATUSES = (400, 404)
+
+
+def jsonable(value: Any) -> Any:
+    """A NetSuite record as JSON (Decimal as its exact string, dates in ISO 8601) for staging."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+# ------------------------------------------------------------------------------------------ find (NetSuite)
+
+
+def find_fulfillments(
+    netsuite: NetSuiteHook, *, since: datetime | None = None, until: datetime | None = None,
+    fulfillment_ids: Sequence[str] = (),
+) -> tuple[list[dict[str, Any]], Counter]:
+    """The shipped fulfillments of our MFN sales orders, each as ``{"fulfillment", "sales_order"}`` (full
+    records). ``fulfillment_ids`` reads exactly those (replay) instead of the window."""
+    counts: Counter = Counter()
+    if fulfillment_ids:
+        bodies = list(netsuite.get_records("itemFulfillment", list(fulfillment_ids), by="internalId").values())
+    else:
+        if since is None:
+            raise ValueError("find_fulfillments needs a window (since) or fulfillment_ids")
+        bodies = list(netsuite.search_modified_since("itemFulfillment", since, until))
+    counts["fulfillments_seen"] = len(bodies)
+    shipped = [b for b in bodies if b.get("shipStatus") == SHIPPED]
+    counts["not_shipped"] = len(bodies) - len(shipped)
+    order_ids = list(dict.fromkeys(str((b.get("createdFrom") or {}).get("internalId") or "") for b in shipped))
+    order_ids = [i for i in order_ids if i]
+    sales_orders = netsuite.get_records("salesOrder", order_ids, by="internalId") if order_ids else {}
+    ours: list[dict[str, Any]] = []
+    for body in shipped:
+        sales_order = sales_orders.get(str((body.get("createdFrom") or {}).get("internalId") or ""))
+        reason = skip_reason(body, sales_order)
+        if reason is not None:
+            counts[reason] += 1
+            continue
+        ours.append({"body": body, "sales_order": sales_order})
+    full = netsuite.get_records("itemFulfillment", [str(o["body"]["internalId"]) for o in ours], by="internalId") if ours else {}
+    found = []
+    for entry in ours:
+        record = full.get(str(entry["body"]["internalId"]))
+        if record is None:  # deleted between the search and the read
+            counts["deleted_meanwhile"] += 1
+            continue
+        found.append({"fulfillment": record, "sales_order": entry["sales_order"]})
+    counts["fulfillments_found"] = len(found)
+    log.info("NetSuite item fulfillments: %s", dict(counts))
+    return found, counts
+
+
+def find_and_stage(
+    netsuite: NetSuiteHook, *, mappings: Mappings, ledger: Ledger, run_id: str,
+    window: tuple[datetime, datetime] | None = None, fulfillment_ids: Sequence[str] = (),
+    advance_to: datetime | None = None, dry_run: bool = False,
+) -> list[dict[str, Any]]:
+    """The find task: stage the fulfillments per SP-API connection; returns one entry per connection of
+    the mapped marketplaces (a connection without fulfillments gets an empty file, so every run maps the
+    same tasks). A fulfillment of an unmapped marketplace is dead-lettered here."""
+    from amazon_netsuite import staging
+    from amazon_netsuite.mappings import MappingLookupError
+
+    since, until = window if window else (None, None)
+    found, counts = find_fulfillments(netsuite, since=since, until=until, fulfillment_ids=fulfillment_ids)
+    by_conn: dict[str, list[dict[str, Any]]] = {t.conn_id: [] for t in mappings.sp_api_targets()}
+    for entry in found:
+        fulfillment_id = str(entry["fulfillment"]["internalId"])
+        marketplace_id = custom_value(entry["sales_order"], "custbody_amazon_marketplace_id") or ""
+        try:
+            conn_id = mappings.marketplace(marketplace_id).sp_api_connection
+        except MappingLookupError as exc:
+            counts["failed"] += 1
+            if not dry_run:
+                ledger.record_failed(dag_id=DAG_ID, record_type=CONFIRMATION, source_key=fulfillment_id, reason=exc.reason,
+                                     error=f"item fulfillment {fulfillment_id}: {exc}", run_id=run_id,
+                                     replay={"fulfillment_id": fulfillment_id}, external_id=confirmation_key(fulfillment_id))
+            continue
+        by_conn.setdefault(conn_id, []).append(jsonable(entry))
+    targets = {t.conn_id: t for t in mappings.sp_api_targets()}
+    out = []
+    for conn_id, entries in by_conn.items():
+        target = targets.get(conn_id)
+        out.append({
+            "conn_id": conn_id, "region": target.region if target else None,
+            "marketplace_ids": list(target.marketplace_ids) if target else [],
+            "uri": staging.stage(entries, dag_id=DAG_ID, run_id=run_id, name=f"find-{conn_id}"),
+            "fulfillments": len(entries),
+            "counts": {k: v for k, v in counts.items() if k != "failed"},
+            "advance_to": advance_to.isoformat() if advance_to else None,
+        })
+    return out
+
+
+# ------------------------------------------------------------------------------------------ confirm (Amazon)
+
+
+def _fail(ledger: Ledger, run_id: str, fulfillment_id: str, *, reason: str, error: str, replay: Mapping[str, str],
+          counts: Counter, failed: list[str], dry_run: bool) -> None:
+    counts["failed"] += 1
+    counts[f"failed:{reason}"] += 1
+    failed.append(fulfillment_id)
+    log.warning("Item fulfillment %s not confirmed to Amazon (%s): %s", fulfillment_id, reason, error)
+    if not dry_run:
+        ledger.record_failed(dag_id=DAG_ID, record_type=CONFIRMATION, source_key=fulfillment_id, reason=reason,
+                             error=error, run_id=run_id, replay=dict(replay), external_id=confirmation_key(fulfillment_id))
+
+
+def _orders(amazon: SellingPartnerHook, order_ids: Sequence[str]) -> tuple[dict[str, dict], list[str]]:
+    """``getOrder`` for each order (v2026-01-01, with the items' ``orderItemId``\\ s); unknown ids apart."""
+    from amazon_netsuite.amazon.errors import SellingPartnerApiError
+
+    orders, missing = {}, []
+    for order_id in dict.fromkeys(order_ids):
+        try:
+            orders[order_id] = amazon.get_order(order_id, included_data=("FULFILLMENT",))
+        except SellingPartnerApiError as exc:
+            if exc.status != 404:
+                raise
+            missing.append(order_id)
+    return orders, missing
+
+
+def confirm_shipments(
+    entries: Sequence[Mapping[str, Any]], *, amazon: SellingPartnerHook, mappings: Mappings, ledger: Ledger,
+    run_id: str, dry_run: bool = False, force: bool = False,
+) -> dict[str, Any]:
+    """Plan and confirm each staged fulfillment; returns counts, the failed ids and the fulfillments that
+    are confirmed (this run or before) with what billing needs (ids and lines only)."""
+    from amazon_netsuite.amazon.errors import SellingPartnerApiError
+
+    counts: Counter = Counter()
+    failed: list[str] = []
+    orders, missing = _orders(amazon, [amazon_order_id(e["sales_order"]) or "" for e in entries])
+    plans: list[ShipmentPlan] = []
+    for entry in entries:
+        fulfillment, sales_order = entry["fulfillment"], entry["sales_order"]
+        fulfillment_id = str(fulfillment["internalId"])
+        order_id = amazon_order_id(sales_order) or ""
+        replay = {"fulfillment_id": fulfillment_id, "order_id": order_id}
+        if order_id in missing:
+            _fail(ledger, run_id, fulfillment_id, reason="order_not_found", replay=replay, counts=counts, failed=failed,
+                  error=f"item fulfillment {fulfillment_id}: Amazon order {order_id} was not found (getOrder: 404) on "
+                        f"{amazon.sp_api_conn_id}; check the sales order's Amazon order id", dry_run=dry_run)
+            continue
+        try:
+            plans.append(plan_shipment(fulfillment, sales_order, orders[order_id], mappings))
+        except ShipmentTransformError as exc:
+            _fail(ledger, run_id, fulfillment_id, reason=exc.reason, error=str(exc), replay=replay, counts=counts,
+                  failed=failed, dry_run=dry_run)
+
+    confirmed: list[ShipmentPlan] = []
+    todo = plans
+    if not force and plans:
+        unchanged = ledger.unchanged(DAG_ID, CONFIRMATION, {p.fulfillment_id: p.content_hash for p in plans})
+        counts["unchanged"] += len(unchanged)
+        confirmed.extend(p for p in plans if p.fulfillment_id in unchanged)
+        todo = [p for p in plans if p.fulfillment_id not in unchanged]
+    if dry_run:
+        counts["would_confirm"] += len(todo)
+        counts["would_confirm_packages"] += sum(len(p.packages) for p in todo)
+        return {"counts": dict(counts), "failed": failed, "confirmed": []}
+    for plan in todo:
+        refused = None
+        for index, package in enumerate(plan.packages, start=1):
+            try:
+                amazon.confirm_shipment(plan.order_id, marketplace_id=plan.marketplace_id, package_detail=package.package_detail)
+            except SellingPartnerApiError as exc:
+                if exc.status not in REFUSAL_STATUSES:
+                    raise  # throttled past the hook's retries, 5xx, auth: the task retry resumes
+                refused = (index, package, exc)
+                break
+            counts["packages_confirmed"] += 1
+        if refused is not None:
+            index, package, exc = refused
+            _fail(ledger, run_id, plan.fulfillment_id, reason="amazon_rejected", replay=plan.replay, counts=counts,
+                  failed=failed, dry_run=False,
+                  error=f"item fulfillment {plan.fulfillment_id} (Amazon order {plan.order_id}): Amazon refused package "
+                        f"{index} of {len(plan.packages)} (packageReferenceId {package.reference_id}, tracking "
+                        f"{package.tracking_number}): HTTP {exc.status} {describe_refusal(exc.errors)}. If the buyer "
+                        "cancelled the order, the warehouse shipped a cancelled order: recall it or contact the buyer")
+            continue
+        if plan.merged_tracking:
+            counts["boxes_not_confirmed"] += len(plan.merged_tracking)
+            log.warning("Item fulfillment %s: %s more box(es) than units; tracking %s not sent to Amazon",
+                        plan.fulfillment_id, len(plan.merged_tracking), ", ".join(plan.merged_tracking))
+        ledger.record_synced(dag_id=DAG_ID, record_type=CONFIRMATION, source_key=plan.fulfillment_id,
+                             external_id=plan.external_id, internal_id=None, run_id=run_id,
+                             content_hash=plan.content_hash, replay=plan.replay)
+        counts["synced"] += 1
+        confirmed.append(plan)
+    return {"counts": dict(counts), "failed": failed, "confirmed": [billing_entry(p) for p in confirmed]}
+
+
+def billing_entry(plan: ShipmentPlan) -> dict[str, Any]:
+    """What the billing step needs of a confirmed fulfillment (ids and quantities only)."""
+    return {
+        "fulfillment_id": plan.fulfillment_id, "sales_order_id": plan.sales_order_id, "order_id": plan.order_id,
+        "marketplace_id": plan.marketplace_id,
+        "lines": {str(line.order_line): str(line.quantity) for line in plan.lines},
+        "ship_date": plan.packages[0].package_detail["shipDate"] if plan.packages else None,
+    }
+
+
+def confirm_region(
+    staged: Mapping[str, Any], *, amazon: SellingPartnerHook, mappings: Mappings, ledger: Ledger, run_id: str,
+    dry_run: bool = False, force: bool = False,
+) -> dict[str, Any]:
+    """The confirm task of one SP-API connection: the staged fulfillments to Amazon. The confirmed ones
+    are staged again for the billing task (the found file is discarded)."""
+    from amazon_netsuite import staging
+
+    entries = staging.load(staged["uri"])
+    result = confirm_shipments(entries, amazon=amazon, mappings=mappings, ledger=ledger, run_id=run_id,
+                               dry_run=dry_run, force=force)
+    billing_uri = staging.stage(result["confirmed"], dag_id=DAG_ID, run_id=run_id, name=f"bill-{staged['conn_id']}")
+    staging.discard(staged["uri"])
+    return {"conn_id": staged["conn_id"], "region": staged.get("region"), "fulfillments": staged.get("fulfillments", 0),
+            "counts": result["counts"], "failed": result["failed"][:50], "billing_uri": billing_uri,
+            "confirmed": len(result["confirmed"]), "advance_to": staged.get("advance_to")}
+
+
+def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str) -> None:
+    """Re-read each failed fulfillment from NetSuite (``getList`` by internalId) and confirm it again on
+    its marketplace's connection (``sync_replay_failed_records``)."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    mappings = load_mappings()
+    wanted = [str((r.replay or {}).get("fulfillment_id") or r.source_key) for r in records]
+    found, _counts = find_fulfillments(NetSuiteHook(), fulfillment_ids=wanted)
+    seen = {str(e["fulfillment"]["internalId"]) for e in found}
+    for fulfillment_id in wanted:
+        if fulfillment_id not in seen:
+            ledger.record_skipped(dag_id=DAG_ID, record_type=CONFIRMATION, source_key=fulfillment_id,
+                                  reason="source_deleted", run_id=run_id, external_id=confirmation_key(fulfillment_id),
+                                  detail="NetSuite no longer holds this fulfillment as a shipped fulfillment of an "
+                                         "Amazon MFN order (deleted, unshipped or re-linked)")
+    by_conn: dict[str, list[dict[str, Any]]] = {}
+    for entry in found:
+        marketplace_id = custom_value(entry["sales_order"], "custbody_amazon_marketplace_id") or ""
+        by_conn.setdefault(mappings.marketplace(marketplace_id).sp_api_connection, []).append(entry)
+    for conn_id, entries in by_conn.items():
+        confirm_shipments(entries, amazon=SellingPartnerHook(conn_id), mappings=mappings, ledger=ledger,
+                          run_id=run_id, force=True)
+
+
+__all__ = [
+    "CONFIRMATION", "CONFIRMATION_PREFIX", "DAG_ID", "OVERLAP", "WATERMARK_SCOPE", "confirm_region",
+    "confirm_shipments", "find_and_stage", "find_fulfillments", "replay",
+]
