@@ -68,7 +68,10 @@ SEARCHES = {
     "AccountingPeriodSearchBasic": "accountingPeriod",
     "SalesTaxItemSearchBasic": "salesTaxItem",
 }
-TRANSACTION_TYPES = {"_salesOrder": "salesOrder", "_journal": "journalEntry"}
+TRANSACTION_TYPES = {
+    "_salesOrder": "salesOrder", "_journal": "journalEntry", "_itemFulfillment": "itemFulfillment",
+    "_cashSale": "cashSale", "_invoice": "invoice",
+}
 ITEM_TYPES = {"_inventoryItem": "inventoryItem", "_otherCharge": "otherChargeSaleItem"}
 EMAIL_OPERATORS = ("is", "contains", "startsWith", "endsWith")
 
@@ -659,6 +662,93 @@ class NetSuiteService:
                 ok=False, code="INVALID_SEARCH_MORE", message="The search has expired or the searchId is invalid; run the search again."
             )
         return self._page(body.searchId, search, int(body.pageIndex or 1))
+
+    # ------------------------------------------------------------------ initialize (transform a sales order)
+    #: target record type -> initialize reference types the emulator supports (NetSuite has more)
+    INITIALIZE = {"itemFulfillment": ("salesOrder",), "cashSale": ("salesOrder",), "invoice": ("salesOrder",)}
+
+    def initialize_record(self, target: str, reference_type: str | None, internal_id: str | None,
+                          external_id: str | None) -> dict[str, Any]:
+        """The record NetSuite pre-fills from a sales order (not saved): an item fulfillment of what is
+        left to fulfill, or a cash sale / invoice of what was fulfilled and not billed yet (shipping and
+        handling on the first bill). Nothing left: INVALID_INITIALIZE_REF, as NetSuite answers."""
+        if target not in self.INITIALIZE or reference_type not in self.INITIALIZE[target]:
+            raise RecordError("INVALID_INITIALIZE_REF", f"The sandbox does not initialize {target} from {reference_type}.")
+        kind = target.lower()
+        order = self.store.get("salesOrder", internal_id=internal_id or None, external_id=None if internal_id else external_id)
+        if order is None:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {internal_id or external_id}.")
+        self.rules.source_order({"createdFrom": {"internalId": order["internalId"]}}, kind)
+        header_location = order.get("location")
+        lines = []
+        for line in order.get("itemList") or []:
+            if line.get("isClosed"):
+                continue
+            inventory = self.rules._is_inventory(line)
+            quantity, fulfilled, billed = (float(line.get(k) or 0) for k in ("quantity", "quantityFulfilled", "quantityBilled"))
+            location = line.get("location") or header_location
+            if target == "itemFulfillment":
+                left = quantity - fulfilled
+                if not inventory or left <= 0:
+                    continue
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left, "quantityRemaining": left,
+                       "itemReceive": True}
+            else:
+                left = (fulfilled if inventory else quantity) - billed
+                if left <= 0:
+                    continue
+                rate = float(line.get("rate") or 0)
+                amount = float(line.get("amount") or 0) if left == quantity else round(rate * left, 2)
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left, "rate": rate, "amount": amount}
+                for name in ("taxCode", "description"):
+                    if line.get(name):
+                        out[name] = line[name]
+            if location:
+                out["location"] = location
+            lines.append(out)
+        if not lines:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {order['internalId']}.")
+        record: dict[str, Any] = {
+            "entity": order["entity"], "createdFrom": {"internalId": order["internalId"], "name": order.get("tranId")},
+            "tranDate": now_iso(), "itemList": lines,
+        }
+        if target == "itemFulfillment":
+            record["shipStatus"] = "_shipped"
+            return record
+        record.update({k: order[k] for k in ("subsidiary", "currency", "department", "class", "location") if order.get(k)})
+        first_bill = not any(float(line.get("quantityBilled") or 0) for line in order.get("itemList") or [])
+        if first_bill:
+            record.update({k: order[k] for k in ("shippingCost", "shippingTaxCode", "handlingCost", "handlingTaxCode") if order.get(k)})
+        return record
+
+    def _initialize_one(self, initialize: Any) -> Any:
+        read_response = self.schema.messages("ReadResponse")
+        target = getattr(initialize, "type", None)
+        ref = getattr(initialize, "reference", None)
+        try:
+            record = self.initialize_record(
+                target, getattr(ref, "type", None), getattr(ref, "internalId", None), getattr(ref, "externalId", None)
+            )
+            return read_response(status=self._status(True), record=self.to_soap(target, record))
+        except RecordError as exc:
+            return read_response(status=self._status(False, exc.code, exc.message))
+
+    def _op_initialize(self, body, header):
+        initialize = body.initializeRecord if hasattr(body, "initializeRecord") else body
+        response = self._initialize_one(initialize)
+        self.store.add_records_count("initialize", 1 if response.status.isSuccess else 0)
+        return {"readResponse": response}
+
+    def _op_initializeList(self, body, header):  # noqa: N802
+        records = list(body.initializeRecord or []) if hasattr(body, "initializeRecord") else list(body or [])
+        if len(records) > MAX_WRITE_LIST:
+            raise SoapFault(
+                "ExceededRecordCountFault", "MAX_RCRDS_EXCEEDED",
+                f"The maximum number of records for the initializeList operation is {MAX_WRITE_LIST}.",
+            )
+        responses = [self._initialize_one(record) for record in records]
+        self.store.add_records_count("initializeList", sum(1 for r in responses if r.status.isSuccess))
+        return {"readResponseList": self.schema.messages("ReadResponseList")(status=self._status(True), readResponse=responses)}
 
     # ------------------------------------------------------------------ availability
     def _op_getItemAvailability(self, body, header):  # noqa: N802

@@ -517,6 +517,33 @@ class NetSuiteHook(BaseHook):
                     )
         return found
 
+    def initialize_records(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str = "internalId"
+    ) -> dict[str, dict[str, Any] | RecordResult]:
+        """What NetSuite pre-fills when ``record_type`` is created from each ``source_type`` record
+        (``initializeList``, at most 100 per call; nothing is saved): e.g. ``("itemFulfillment",
+        "salesOrder", [so_id])`` gives the lines left to fulfill with their ``orderLine``, location and
+        ``quantityRemaining``; ``"cashSale"``/``"invoice"`` give what was fulfilled and not billed.
+
+        Returns ``{id: record}``, or ``{id: RecordResult}`` carrying NetSuite's error for that id
+        (``INVALID_INITIALIZE_REF``: nothing left to fulfill or bill, or the order is closed). Throttling
+        and 5xx are retried (initialize writes nothing, so a retry is always safe).
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3508536.html
+        """
+        if by not in ("internalId", "externalId"):
+            raise ValueError("by must be 'internalId' or 'externalId'")
+        out: dict[str, dict[str, Any] | RecordResult] = {}
+        unique = list(dict.fromkeys(str(i) for i in ids))
+        for chunk in _chunks(unique, MAX_WRITE_BATCH):
+            for ident, record, code, message in self._call(
+                "initializeList", self.backend.initialize_list, record_type, source_type, list(chunk), by=by
+            ):
+                out[ident] = record if record is not None else RecordResult(
+                    record_type, None, error_code=code, error_message=message
+                )
+        return out
+
     def _search_all(self, record_type: str, criteria: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         page: SearchPage = self._call("search", self.backend.search, record_type, criteria)
         yield from page.records

@@ -687,6 +687,45 @@ class SoapBackend:
                 out.append((ident, None, code, message))
         return out
 
+    def initialize_list(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str
+    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+        """``initializeList``: the ``record_type`` NetSuite pre-fills from each ``source_type`` record
+        (not saved): (id, record or None, error code, message) per id, in order."""
+        core = lambda name: self.type(self._ns_core, name)  # noqa: E731
+        initialize = [
+            core("InitializeRecord")(
+                type=record_type,
+                reference=core("InitializeRef")(
+                    type=source_type, **({"internalId": i} if by == "internalId" else {"externalId": i})
+                ),
+            )
+            for i in ids
+        ]
+        body = self.call("initializeList", initializeRecord=initialize)
+        response_list = getattr(body, "readResponseList", None)
+        if response_list is None:
+            raise NetSuiteMalformedResponseError(
+                "initializeList answered without a readResponseList", operation="initializeList", code="MALFORMED_RESPONSE"
+            )
+        responses = list(response_list.readResponse or [])
+        if not responses and response_list.status is not None and not response_list.status.isSuccess:
+            code, message = _status_error(response_list.status)
+            raise NetSuiteRequestError(message or "", operation="initializeList", code=code)
+        if len(responses) != len(ids) or any(response.status is None for response in responses):
+            raise NetSuiteMalformedResponseError(
+                f"initializeList answered {len(responses)} responses for {len(ids)} records",
+                operation="initializeList", code="MALFORMED_RESPONSE",
+            )
+        out = []
+        for ident, response in zip(ids, responses, strict=True):
+            if response.status.isSuccess and response.record is not None:
+                out.append((ident, from_soap(response.record), None, None))
+            else:
+                code, message = _status_error(response.status)
+                out.append((ident, None, code, message))
+        return out
+
     def get(self, record_type: str, *, internal_id: str | None, external_id: str | None) -> dict | None:
         ref = self.record_ref(record_type, internal_id=internal_id, external_id=external_id)
         body = self.call("get", baseRef=ref)
