@@ -58,7 +58,7 @@ def find() -> list[dict[str, Any]]:
     """Read the shipped fulfillments since the synced point (or the trigger's window) from NetSuite and
     stage them per SP-API connection; returns the staged paths and counts."""
     from amazon_netsuite.dags_common import source_window
-    from amazon_netsuite.flows.mfn_shipments import OVERLAP, WATERMARK_SCOPE, find_and_stage
+    from amazon_netsuite.flows.mfn_shipments import NETSUITE_LAG, OVERLAP, WATERMARK_SCOPE, find_and_stage
     from amazon_netsuite.ledger import Ledger
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -66,7 +66,9 @@ def find() -> list[dict[str, Any]]:
     context = get_current_context()
     params = context["params"]
     ledger = Ledger.from_connection()
-    start, end, advances = source_window(context, ledger.watermark(DAG_ID, WATERMARK_SCOPE), overlap=OVERLAP)
+    # NetSuite has no 2-minute rule like Amazon's: read up to now (the overlap re-reads the last minutes)
+    start, end, advances = source_window(context, ledger.watermark(DAG_ID, WATERMARK_SCOPE), overlap=OVERLAP,
+                                         lag=NETSUITE_LAG)
     return find_and_stage(NetSuiteHook(), mappings=load_mappings(), ledger=ledger, run_id=context["run_id"],
                           window=(start, end), advance_to=end if advances else None,
                           dry_run=bool(params.get("dry_run")))

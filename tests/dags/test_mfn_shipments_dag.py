@@ -130,7 +130,7 @@ class TestConfirmations:
 
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
         single, split, partial = (world.amazon_order(f"113-0016000-000000{n}") for n in (1, 2, 3))
-        assert single["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+        assert single["fulfillment"]["fulfillmentStatus"] == "SHIPPED", (done.stdout + done.stderr)[-6000:]
         assert _tracking(single) == {"1ZSINGLE0001": [("16000000000001", 2)]}
         assert split["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
         assert _tracking(split) == {"1ZSPLIT00001": [("16000000000002", 1), ("16000000000003", 1)],

@@ -58,6 +58,8 @@ CONFIRMATION = "shipmentConfirmation"
 WATERMARK_SCOPE = "netsuite_item_fulfillments"
 #: NetSuite's lastModifiedDate search is by the minute and clocks differ: re-read a little
 OVERLAP = dt.timedelta(minutes=10)
+#: NetSuite has no lastUpdatedBefore rule: a window may end now
+NETSUITE_LAG = dt.timedelta(0)
 #: a refusal of the package, not of the call (the rest of the batch goes on)
 REFUSAL_STATUSES = (400, 404)
 
@@ -315,6 +317,6 @@ def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str) -> None:
 
 
 __all__ = [
-    "CONFIRMATION", "CONFIRMATION_PREFIX", "DAG_ID", "OVERLAP", "WATERMARK_SCOPE", "confirm_region",
+    "CONFIRMATION", "CONFIRMATION_PREFIX", "DAG_ID", "NETSUITE_LAG", "OVERLAP", "WATERMARK_SCOPE", "confirm_region",
     "confirm_shipments", "find_and_stage", "find_fulfillments", "replay",
 ]
