@@ -15,7 +15,12 @@ Every 15 minutes:
    confirmation as `AMZ-SHIP-{fulfillmentInternalId}`: nothing is confirmed twice; a fulfillment edited
    after confirmation (tracking number corrected) is confirmed again with the same
    `packageReferenceId`s, which Amazon takes as an edit.
-3. **summary**: counts; the synced point moves on; the run fails once if anything was dead-lettered.
+3. **bill** (pool `netsuite_api`, per connection): each fulfillment Amazon took is billed like FBA
+   shipments (the shared billing step): a cash sale `AMZ-CS-IF-{fulfillmentInternalId}` or invoice
+   `AMZ-INV-IF-{fulfillmentInternalId}` (the marketplace's `billing_document`) into the marketplace's Amazon
+   clearing account, its share of the order's grand total to the cent. Billed and confirmed are separate
+   ledger records: a retry of one side never repeats the other. A fulfillment Amazon refused is not billed.
+4. **summary**: counts; the synced point moves on; the run fails once if anything was dead-lettered.
 
 | NetSuite / Amazon | what happens |
 |---|---|
@@ -31,7 +36,9 @@ changed in a period; `dry_run` plans and reports, sends and writes nothing.
 fix the cause (a `carriers.csv` row, the fulfillment's tracking number), then re-run the period:
 `airflow dags trigger netsuite_shipments_to_amazon --conf '{"window_start": "2026-11-30T00:00:00Z"}'`
 (confirmed fulfillments are skipped by the ledger). The task that failed says which side is down:
-**find** (NetSuite) or **confirm** (Amazon, the region's connection).
+**find** or **bill** (NetSuite) or **confirm** (Amazon, the region's connection). Dead-lettered
+confirmations and billing documents are also replayed by
+`airflow dags trigger sync_replay_failed_records --conf '{"dag_id": "netsuite_shipments_to_amazon"}'`.
 """
 
 from __future__ import annotations
@@ -89,6 +96,20 @@ def confirm(staged: dict[str, Any]) -> dict[str, Any]:
                           run_id=context["run_id"], dry_run=bool(context["params"].get("dry_run")))
 
 
+@task(pool=NETSUITE_POOL, map_index_template="{{ sp_api_connection }}")
+def bill(confirmed: dict[str, Any]) -> dict[str, Any]:
+    """Bill the fulfillments Amazon took (cash sale or invoice into Amazon clearing, the FBA flow's billing step)."""
+    from amazon_netsuite.flows.mfn_shipments import bill_region
+    from amazon_netsuite.ledger import Ledger
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    context = get_current_context()
+    context["sp_api_connection"] = confirmed["conn_id"]  # the mapped task's label in the UI
+    return bill_region(confirmed, netsuite=NetSuiteHook(), mappings=load_mappings(), ledger=Ledger.from_connection(),
+                       run_id=context["run_id"], dry_run=bool(context["params"].get("dry_run")))
+
+
 @task
 def summary(confirmed: Any) -> dict[str, Any]:
     """Report the run (counts per connection), move the synced point, fail once if anything was dead-lettered."""
@@ -126,7 +147,7 @@ def summary(confirmed: Any) -> dict[str, Any]:
     doc_md=__doc__,
 )
 def netsuite_shipments_to_amazon():
-    summary(confirm.expand(staged=find()))
+    summary(bill.expand(confirmed=confirm.expand(staged=find())))
 
 
 netsuite_shipments_to_amazon()

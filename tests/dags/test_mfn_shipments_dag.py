@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -39,6 +40,10 @@ class World:
                 conn = json.loads(value)
                 conn["extra"] = {**conn.get("extra", {}), "backoff_base": 0.01, "backoff_max": 0.05,
                                  "max_throttle_retries": max_throttle_retries}
+                env[name] = json.dumps(conn)
+            elif name == "AIRFLOW_CONN_NETSUITE_DEFAULT":  # an outage gives up after one retry
+                conn = json.loads(value)
+                conn["extra"] = {**conn.get("extra", {}), "max_attempts": 2}
                 env[name] = json.dumps(conn)
         ledger_db = tmp_path / "ledger.db"
         env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
@@ -93,13 +98,23 @@ class World:
     def run(self, conf: dict | None = None):
         return _dags_test(self.env, DAG_ID, conf or WINDOW)
 
-    def confirmations(self, status: str) -> dict:
+    def records(self, record_type: str) -> list[dict]:
+        return self.netsuite.get(f"/_sandbox/records/{record_type}").json()
+
+    def cash_sales(self) -> dict[str, Decimal]:
+        """externalId -> total of the cash sales in NetSuite."""
+        return {r["externalId"]: Decimal(str(r["total"])) for r in self.records("cashSale")}
+
+    def clearing(self, account: str = "1210") -> Decimal:
+        return Decimal(self.netsuite.get("/_sandbox/gl", params={"account": account}).json()["balance"])
+
+    def confirmations(self, status: str, record_type: str = "shipmentConfirmation") -> dict:
         import sqlalchemy as sa
 
         with self.ledger.engine.connect() as conn:
             rows = conn.execute(sa.text(
                 "SELECT source_key, reason, last_error FROM an_sync_records WHERE dag_id = :dag AND "
-                "record_type = 'shipmentConfirmation' AND status = :status"), {"dag": DAG_ID, "status": status}).all()
+                "record_type = :type AND status = :status"), {"dag": DAG_ID, "status": status, "type": record_type}).all()
         return {row[0]: (row[1], row[2]) for row in rows}
 
 
@@ -124,7 +139,7 @@ class TestConfirmations:
         world.ship("113-0016000-0000001", [(1, 2)], ["1ZSINGLE0001"])
         world.ship("113-0016000-0000002", [(1, 1), (2, 12)], ["1ZSPLIT00001", "1ZSPLIT00002"])  # 12 units = 2 six-packs
         world.ship("113-0016000-0000003", [(1, 1)], ["1ZPARTIAL001"])  # partial shipment
-        world.ship("113-0016000-0000003", [(1, 2)], ["1ZPACKED0001"], status="_packed")  # not shipped yet
+        packed = world.ship("113-0016000-0000003", [(1, 2)], ["1ZREST000001"], status="_packed")  # not shipped yet
 
         done = world.run()
 
@@ -142,11 +157,37 @@ class TestConfirmations:
         sent = world.calls("confirmShipment")["calls"]
         assert sent == 4
 
+        fulfillments = {r["createdFrom"]["internalId"]: r["internalId"] for r in world.records("itemFulfillment")
+                        if r["shipStatus"] == "_shipped"}
+        assert len(fulfillments) == 3
+        so = {n: world.sales_order(f"113-0016000-000000{n}")["internalId"] for n in (1, 2, 3)}
+        assert world.cash_sales() == {  # each shipment's share of the order's grand total, into Amazon clearing
+            f"AMZ-CS-IF-{fulfillments[so[1]]}": Decimal("25.98"),
+            f"AMZ-CS-IF-{fulfillments[so[2]]}": Decimal("132.97"),
+            f"AMZ-CS-IF-{fulfillments[so[3]]}": Decimal("12.99"),
+        }
+        assert world.clearing() == Decimal("171.94")
+        assert len(world.confirmations("synced", "cashSale")) == 3
+
         again = world.run()
 
         assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
         assert world.calls("confirmShipment")["calls"] == sent, "a re-run confirms nothing twice"
         assert "unchanged" in again.stdout + again.stderr
+        assert len(world.cash_sales()) == 3 and world.clearing() == Decimal("171.94"), "and bills nothing twice"
+
+        from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+        [shipped] = NetSuiteHook().update_records("itemFulfillment", [  # the packed rest leaves the warehouse
+            {"internalId": packed["internalId"], "shipStatus": "_shipped"}])
+        assert shipped.ok, shipped.describe()
+        rest = world.run()
+
+        assert rest.returncode == 0, (rest.stdout + rest.stderr)[-4000:]
+        assert world.amazon_order("113-0016000-0000003")["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
+        third = sorted(total for key, total in world.cash_sales().items()
+                       if key.removeprefix("AMZ-CS-IF-") not in {fulfillments[so[1]], fulfillments[so[2]]})
+        assert third == [Decimal("12.99"), Decimal("25.98")] and sum(third) == Decimal("38.97")  # = grandTotal
 
     def test_given_tracking_corrected_after_confirmation_when_dag_runs_then_the_package_is_edited_not_shipped_again(self, world):
         from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -191,6 +232,7 @@ class TestFailures:
         [(reason, error)] = failed.values()
         assert reason == "amazon_rejected" and "has been cancelled" in error and "1ZSHIPPEDANYWAY" in error
         assert world.calls("confirmShipment")["throttled"] == 3
+        assert len(world.cash_sales()) == 1, "the cancelled order is not billed"
 
     def test_given_a_429_storm_past_the_retries_when_dag_runs_then_it_fails_and_the_next_run_confirms_each_once(
         self, servers, airflow_env, tmp_path, monkeypatch  # noqa: F811
@@ -211,6 +253,23 @@ class TestFailures:
         assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
         assert len(world.amazon_order("113-0016000-0000031")["packages"]) == 1
         assert len(world.confirmations("synced")) == 1
+
+    def test_given_netsuite_down_while_billing_when_dag_reruns_then_it_bills_without_confirming_again(self, world):
+        world.orders(mfn_order("113-0016000-0000051", items=[("16000000000051", MUG, 2, "12.99")]))
+        world.ship("113-0016000-0000051", [(1, 2)], ["1ZBILLLATER"])
+        world.netsuite.post("/_sandbox/faults", json={"operation": "addList", "status": 503, "times": 20}).raise_for_status()
+
+        done = world.run()
+
+        assert done.returncode != 0 and "bill" in done.stdout + done.stderr
+        assert len(world.confirmations("synced")) == 1, "Amazon has the shipment"
+        assert world.cash_sales() == {}
+        world.netsuite.delete("/_sandbox/faults").raise_for_status()
+        again = world.run()
+
+        assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
+        assert world.calls("confirmShipment")["calls"] == 1, "billing's retry never confirms again"
+        assert list(world.cash_sales().values()) == [Decimal("25.98")]
 
     def test_given_an_unmapped_ship_method_and_dry_run_then_nothing_is_sent(self, world):
         world.orders(mfn_order("113-0016000-0000041", items=[("16000000000041", MUG, 1, "12.99")]))

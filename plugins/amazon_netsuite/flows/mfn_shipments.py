@@ -18,7 +18,16 @@ unknown item, quantity already shipped) dead-letters that fulfillment with Amazo
 go on. 429 storms and 5xx are retried in the hook, then by Airflow: fulfillments already confirmed are
 in the ledger and skipped, a half-confirmed one re-sends its packages (edits, never a second shipment).
 
-Billing is a separate ledger record of the same fulfillment, so retrying one side never repeats the other.
+bill (NetSuite, pool ``netsuite_api``, one mapped task per connection): the fulfillments Amazon took
+are billed through the shared billing step (``flows/billing.py``, the FBA flow's: one cash sale or
+invoice per shipment into the marketplace's Amazon clearing account, its share of the order's grand
+total to the cent). Their shipment key is ``IF-{fulfillmentInternalId}``, so the documents are
+``AMZ-CS-IF-{id}`` / ``AMZ-INV-IF-{id}``: FBA's are keyed by Amazon's shipment-id, which never starts
+with ``IF-``, so the two flows can never take each other's externalId. A fulfillment Amazon refused
+(cancelled order) is not billed.
+
+The ledger keeps the two sides apart: ``shipmentConfirmation`` (Amazon) and ``cashSale``/``invoice``
+(NetSuite) records of the same fulfillment id, so retrying one side never repeats the other.
 """
 
 from __future__ import annotations
@@ -290,9 +299,106 @@ def confirm_region(
             "confirmed": len(result["confirmed"]), "advance_to": staged.get("advance_to")}
 
 
+# ------------------------------------------------------------------------------------------ bill (NetSuite)
+
+#: the billing documents' shipment key (``AMZ-CS-IF-{id}``): never an Amazon FBA shipment-id
+SHIPMENT_KEY_PREFIX = "IF-"
+
+
+def shipment_key(fulfillment_id: str | int) -> str:
+    return f"{SHIPMENT_KEY_PREFIX}{fulfillment_id}"
+
+
+def bill_confirmed(
+    entries: Sequence[Mapping[str, Any]], *, netsuite: NetSuiteHook, mappings: Mappings, ledger: Ledger, run_id: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Bill the confirmed fulfillments not billed yet (the shared step of ``flows/billing.py``); record each
+    outcome in the ledger under the billing document's record type."""
+    from amazon_netsuite.flows.billing import ShipmentToBill, bill_shipments
+    from amazon_netsuite.ledger import ledger_key
+    from amazon_netsuite.netsuite.records import BILLING_RECORD_TYPES
+
+    counts: Counter = Counter()
+    todo: list[tuple[Mapping[str, Any], str]] = []
+    for entry in entries:
+        marketplace = mappings.marketplaces.get(entry["marketplace_id"])
+        record_type = BILLING_RECORD_TYPES.get(marketplace.billing_document) if marketplace else None
+        todo.append((entry, record_type or "cashSale"))
+    keys = {ledger_key(DAG_ID, record_type, entry["fulfillment_id"]): entry for entry, record_type in todo}
+    billed = {k for k, r in ledger.get_many(keys).items() if r.status == "synced"}
+    todo = [(e, t) for e, t in todo if ledger_key(DAG_ID, t, e["fulfillment_id"]) not in billed]
+    counts["already_billed"] += len(entries) - len(todo)
+    if not todo:
+        return {"counts": dict(counts)}
+    sales_orders = netsuite.get_records("salesOrder", list(dict.fromkeys(e["sales_order_id"] for e, _ in todo)),
+                                        by="internalId")
+    shipments: list[ShipmentToBill] = []
+    kept: list[tuple[Mapping[str, Any], str]] = []
+    for entry, record_type in todo:
+        order = sales_orders.get(str(entry["sales_order_id"]))
+        replay = {"fulfillment_id": entry["fulfillment_id"], "order_id": entry["order_id"]}
+        if order is None:
+            counts["failed"] += 1
+            if not dry_run:
+                ledger.record_failed(dag_id=DAG_ID, record_type=record_type, source_key=entry["fulfillment_id"],
+                                     reason="source_deleted", run_id=run_id, replay=replay,
+                                     error=f"item fulfillment {entry['fulfillment_id']}: its sales order "
+                                           f"{entry['sales_order_id']} no longer exists in NetSuite; nothing billed")
+            continue
+        ship_date = datetime.fromisoformat(str(entry["ship_date"]).replace("Z", "+00:00")) if entry.get("ship_date") \
+            else datetime.now(dt.UTC)
+        shipments.append(ShipmentToBill(
+            shipment_id=shipment_key(entry["fulfillment_id"]), amazon_order_id=entry["order_id"],
+            marketplace_id=entry["marketplace_id"], sales_order=order,
+            shipped={int(line): Decimal(quantity) for line, quantity in entry["lines"].items()}, ship_date=ship_date,
+        ))
+        kept.append((entry, record_type))
+    outcomes = bill_shipments(shipments, netsuite=netsuite, mappings=mappings, dry_run=dry_run)
+    for (entry, record_type), outcome in zip(kept, outcomes, strict=True):
+        fulfillment_id = entry["fulfillment_id"]
+        replay = {"fulfillment_id": fulfillment_id, "order_id": entry["order_id"]}
+        record_type = outcome.record_type or record_type
+        counts[f"billing_{outcome.status}"] += 1
+        if dry_run:
+            continue
+        if outcome.status in ("billed", "exists"):
+            ledger.record_synced(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id,
+                                 external_id=outcome.external_id, internal_id=outcome.internal_id, run_id=run_id,
+                                 replay=replay)
+        elif outcome.status == "deferred":
+            ledger.record_pending(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id, run_id=run_id,
+                                  replay=replay, external_id=outcome.external_id)
+        else:
+            counts["failed"] += 1
+            ledger.record_failed(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id,
+                                 reason=outcome.reason or "billing_error", run_id=run_id, replay=replay,
+                                 external_id=outcome.external_id,
+                                 error=f"item fulfillment {fulfillment_id} (Amazon order {entry['order_id']}) confirmed "
+                                       f"to Amazon but not billed: {outcome.message or outcome.reason}")
+    return {"counts": dict(counts)}
+
+
+def bill_region(
+    confirmed: Mapping[str, Any], *, netsuite: NetSuiteHook, mappings: Mappings, ledger: Ledger, run_id: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """The bill task of one SP-API connection: its confirmed fulfillments to billing documents."""
+    from amazon_netsuite import staging
+
+    entries = staging.load(confirmed["billing_uri"])
+    result = bill_confirmed(entries, netsuite=netsuite, mappings=mappings, ledger=ledger, run_id=run_id,
+                            dry_run=dry_run)
+    staging.discard(confirmed["billing_uri"])
+    counts = Counter(confirmed.get("counts") or {})
+    counts.update(result["counts"])
+    return {**{k: v for k, v in confirmed.items() if k != "billing_uri"}, "counts": dict(counts)}
+
+
 def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str) -> None:
-    """Re-read each failed fulfillment from NetSuite (``getList`` by internalId) and confirm it again on
-    its marketplace's connection (``sync_replay_failed_records``)."""
+    """Re-read each failed fulfillment from NetSuite (``getList`` by internalId), confirm it again on its
+    marketplace's connection and bill it if it is not yet (``sync_replay_failed_records``: failed
+    confirmations and failed billing documents of this flow both come here)."""
     from amazon_netsuite.amazon.hook import SellingPartnerHook
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.netsuite.hook import NetSuiteHook
@@ -311,12 +417,16 @@ def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str) -> None:
     for entry in found:
         marketplace_id = custom_value(entry["sales_order"], "custbody_amazon_marketplace_id") or ""
         by_conn.setdefault(mappings.marketplace(marketplace_id).sp_api_connection, []).append(entry)
+    netsuite = NetSuiteHook()
     for conn_id, entries in by_conn.items():
-        confirm_shipments(entries, amazon=SellingPartnerHook(conn_id), mappings=mappings, ledger=ledger,
-                          run_id=run_id, force=True)
+        # a failed confirmation is sent again; one Amazon already took (unchanged) only goes on to billing
+        result = confirm_shipments(entries, amazon=SellingPartnerHook(conn_id), mappings=mappings, ledger=ledger,
+                                   run_id=run_id)
+        bill_confirmed(result["confirmed"], netsuite=netsuite, mappings=mappings, ledger=ledger, run_id=run_id)
 
 
 __all__ = [
     "CONFIRMATION", "CONFIRMATION_PREFIX", "DAG_ID", "NETSUITE_LAG", "OVERLAP", "WATERMARK_SCOPE", "confirm_region",
-    "confirm_shipments", "find_and_stage", "find_fulfillments", "replay",
+    "bill_confirmed", "bill_region", "confirm_shipments", "find_and_stage", "find_fulfillments", "replay",
+    "shipment_key",
 ]

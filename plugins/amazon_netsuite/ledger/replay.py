@@ -41,6 +41,8 @@ BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("amazon_orders_to_netsuite", "salesOrder"): "amazon_netsuite.flows.orders:replay",
     ("amazon_settlements_to_netsuite", "journalEntry"): "amazon_netsuite.flows.settlements:replay",
     ("netsuite_shipments_to_amazon", "shipmentConfirmation"): "amazon_netsuite.flows.mfn_shipments:replay",
+    ("netsuite_shipments_to_amazon", "cashSale"): "amazon_netsuite.flows.mfn_shipments:replay",
+    ("netsuite_shipments_to_amazon", "invoice"): "amazon_netsuite.flows.mfn_shipments:replay",
 }
 
 
