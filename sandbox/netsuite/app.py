@@ -77,6 +77,9 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
         status, body, content_type = await run_in_threadpool(service.handle, payload)
         return Response(content=body, status_code=status, media_type=content_type)
 
+    from sandbox.netsuite.rest import add_rest_routes
+
+    add_rest_routes(app, service, store)  # REST + SuiteQL + OAuth 2.0 on the same store (before the SOAP catch-all)
     app.add_api_route("/services/{port}", soap, methods=["POST"], include_in_schema=False)
     app.add_api_route("/", soap, methods=["POST"], include_in_schema=False)
 

@@ -157,6 +157,9 @@ _CUSTOM = re.compile(r"^cust(body|entity|col|item|event|record)_")
 _SUBLIST_NAMES_BACK = {rest: soap for soap, rest in SUBLISTS.items()}
 _FIELD_NAMES_BACK = {rest: soap for soap, rest in FIELD_NAMES.items()}
 _REF_KEYS = frozenset({"internalId", "externalId", "name", "type"})
+#: REST date fields (``YYYY-MM-DD``) and datetime fields (ISO 8601) read back as ``date`` / ``datetime``
+DATE_FIELDS = frozenset({"tranDate", "startDate", "endDate", "dueDate", "shipDate"})
+DATETIME_FIELDS = frozenset({"dateCreated", "createdDate", "lastModifiedDate"})
 AVAILABILITY_SELECT = (
     "SELECT item, location, BUILTIN.DF(location) AS locationname, quantityonhand, quantityavailable, "
     "quantitycommitted, quantityonorder, quantitybackordered, "
@@ -391,6 +394,14 @@ def _hook_value(key: str, value: Any) -> Any:
         return [_hook_value(key, item) for item in value]
     if isinstance(value, float):
         return Decimal(repr(value))
+    if isinstance(value, str) and key in DATE_FIELDS and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    if isinstance(value, str) and key in DATETIME_FIELDS:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return value
 
 
