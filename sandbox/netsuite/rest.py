@@ -21,6 +21,9 @@ other). docs/netsuite-quirks.md, "REST backend", lists the behaviours and their 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -57,6 +60,7 @@ INVALID_LOGIN = (
     "> User Management > View Login Audit Trail."
 )
 DATE_FIELDS = frozenset({"tranDate", "startDate", "endDate", "dueDate", "shipDate"})
+NUMBER_FIELDS = frozenset({"rate"})
 SUBLISTS = {"addressBook": "addressbookList", "locations": "locationsList"}
 FIELD_NAMES = {"addressBookAddress": "addressbookAddress"}
 ORDER_STATUS = {"A": "_pendingApproval", "B": "_pendingFulfillment", "C": "_cancelled", "D": "_partiallyFulfilled",
@@ -206,6 +210,8 @@ def _rest_value(key: str, value: Any) -> Any:
         return {"id": back.get(value, value)}
     if key in DATE_FIELDS and isinstance(value, str) and "T" in value:
         return value[:10]
+    if key in NUMBER_FIELDS and isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+        return Decimal(value)  # SOAP types rate as a string (it may hold a percentage); REST as a number
     return value
 
 
@@ -232,7 +238,7 @@ def to_rest(record: dict[str, Any], *, expand: bool) -> dict[str, Any]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        return float(value)  # JSON numbers; the client reads them back with parse_float=Decimal
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
@@ -558,7 +564,7 @@ class RestState:
 
 def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool:
     from oauthlib.oauth1.rfc5849 import signature
-    from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
+    from oauthlib.oauth1.rfc5849.utils import escape, parse_authorization_header
 
     creds = service.credentials
     try:
@@ -580,7 +586,8 @@ def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool
     normalized = signature.normalize_parameters(collected)
     uri = signature.base_string_uri(str(request.url).split("?", 1)[0])
     base = signature.signature_base_string(request.method.upper(), uri, normalized)
-    expected = signature.sign_hmac_sha256(base, creds.consumer_secret, creds.token_secret)
+    key = f"{escape(creds.consumer_secret)}&{escape(creds.token_secret)}".encode()
+    expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha256).digest()).decode()
     return secrets.compare_digest(expected, unquote(params.get("oauth_signature", "")))
 
 
