@@ -38,6 +38,20 @@ Connection ``netsuite_default`` (``conn_type`` ``generic``)::
                "max_request_bytes": 10485760,     # optional: estimated envelope size per write request
                "customer_auto_numbering": false}  # optional: the account numbers customers itself
 
+REST backend (``extra.api = "rest"``, :mod:`amazon_netsuite.netsuite.rest`): the same record-level
+methods over SuiteTalk REST (record API, one request per record, ``concurrency`` in flight) and SuiteQL,
+with OAuth 2.0 client credentials (M2M)::
+
+    login     client ID of the integration record
+    password  private key (PEM) of the certificate mapped in OAuth 2.0 Client Credentials Setup
+    extra     {"api": "rest", "account_id": "1234567_SB1", "certificate_id": "...",
+               "account_timezone": "America/Los_Angeles",   # the role's time zone (SuiteQL datetimes)
+               "rest_url": "https://1234567-sb1.suitetalk.api.netsuite.com",  # optional
+               "concurrency": 4, "page_size": 1000, "timeout": 300, "max_attempts": 8,  # optional
+               "jwt_algorithm": "PS256", "scope": "rest_webservices"}               # optional
+
+or TBA (``"auth": "tba"``: login/password = consumer key/secret, extra ``token_id``/``token_secret``).
+
 .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_4387769867.html
 """
 
@@ -141,7 +155,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class NetSuiteHook(BaseHook):
-    """Record-level access to NetSuite through SuiteTalk SOAP with token-based authentication.
+    """Record-level access to NetSuite through SuiteTalk SOAP with token-based authentication, or SuiteTalk
+    REST + SuiteQL with OAuth 2.0 (connection extra ``api``: ``soap`` default, ``rest``).
 
     :param netsuite_conn_id: the Airflow connection (see the module docstring for its fields).
     :param max_attempts: attempts per call for throttling faults and 5xx (overrides the connection).

@@ -11,6 +11,7 @@ import requests
 
 from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
+    NetSuiteBatchError,
     NetSuiteThrottledError,
     NetSuiteUnavailableError,
 )
@@ -138,3 +139,54 @@ class TestHookSettings:
         monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
         with pytest.raises(NetSuiteAuthError, match="soap"):
             _ = NetSuiteHook().backend
+
+
+class TestMalformedAnswers:
+    """A malformed answer is retried by the hook, then fails: never read as an empty page."""
+
+    def hook_with(self, monkeypatch, answers: list[requests.Response]) -> NetSuiteHook:
+        conn = json.loads(json.dumps(REST_CONN))
+        conn["extra"]["auth"] = "tba"
+        conn["extra"].update(token_id="t", token_secret="s")
+        monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
+        hook = NetSuiteHook(max_attempts=3, backoff_initial=0.001, backoff_max=0.002)
+        backend = hook.backend
+        sent: list[str] = []
+
+        def fake(operation, method, path, **kwargs):
+            sent.append(operation)
+            answer = answers.pop(0) if len(answers) > 1 else answers[0]
+            error = whole_call_error(answer, operation)
+            if error is not None:
+                raise error
+            return answer
+
+        monkeypatch.setattr(backend, "_request", fake)
+        hook.sent = sent
+        return hook
+
+    def test_given_a_suiteql_page_announcing_rows_but_empty_then_retried_then_malformed(self, monkeypatch):
+        from amazon_netsuite.netsuite.errors import NetSuiteMalformedResponseError
+
+        hook = self.hook_with(monkeypatch, [response(200, {"items": [], "totalResults": 5, "hasMore": True})])
+
+        with pytest.raises(NetSuiteMalformedResponseError):
+            hook.get_accounting_periods()
+        assert hook.sent == ["suiteql"] * 3
+
+    def test_given_a_200_that_is_not_json_then_malformed_not_empty(self, monkeypatch):
+        from amazon_netsuite.netsuite.errors import NetSuiteMalformedResponseError
+
+        broken = response(200)
+        broken._content = b"<html>gateway</html>"
+        hook = self.hook_with(monkeypatch, [broken])
+
+        with pytest.raises(NetSuiteMalformedResponseError):
+            list(hook.iter_customers_by_email(value="@marketplace.amazon."))
+
+    def test_given_a_write_answered_without_location_then_retried_then_the_batch_fails(self, monkeypatch):
+        hook = self.hook_with(monkeypatch, [response(204)])
+
+        with pytest.raises(NetSuiteBatchError) as caught:
+            hook.upsert_records("customer", [{"externalId": "AMZ-CS-1", "companyName": "A", "subsidiary": {"internalId": "1"}}])
+        assert caught.value.pending_external_ids == ["AMZ-CS-1"] and hook.sent == ["upsertList"] * 3
