@@ -53,6 +53,7 @@ CERTIFICATE_ID = "sandbox0certificate0id0000000000000000000000000"
 #: a fixed P-256 scalar: the test key pair is derived, not stored (it unlocks nothing but this emulator)
 _KEY_SCALAR = int.from_bytes(b"amazon-netsuite sandbox M2M key!", "big")
 TOKEN_LIFETIME_SECONDS = 3600
+ASYNC_PROCESSORS = 1
 JWT_ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 MAX_LIMIT = 1000
 INVALID_LOGIN = (
@@ -560,6 +561,11 @@ class RestState:
         self.tokens: dict[str, float] = {}
         self.lock = threading.Lock()
         self.public_key = private_key().public_key()
+        #: asynchronous jobs: id -> {"completed", "progress", "status", "headers", "body", started/ended}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.job_ids = iter(range(1, 10**9))
+        #: REST async processors of the account (1 without SuiteCloud Plus): jobs run this many at a time
+        self.processors = threading.Semaphore(ASYNC_PROCESSORS)
 
 
 def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool:
@@ -591,6 +597,17 @@ def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool
     return secrets.compare_digest(expected, unquote(params.get("oauth_signature", "")))
 
 
+ASYNC_OPERATIONS = frozenset({"restAdd", "restUpsert", "restUpdate"})
+
+
+def base_of(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def now_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> None:
     state = RestState()
 
@@ -618,6 +635,8 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             injected = service._take_fault(operation)
             if injected is not None and not injected.after:
                 return _injected(injected)
+            if "respond-async" in (request.headers.get("prefer") or "") and operation in ASYNC_OPERATIONS:
+                return submit(request, work)
             try:
                 answer = work()
             except RestError as exc:
@@ -629,6 +648,33 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             return answer
         finally:
             service._release()
+
+    def submit(request: Request, work: Callable[[], Response]) -> Response:
+        """``Prefer: respond-async``: queue the work on the async processors, answer 202 with the job."""
+        with state.lock:
+            job_id = str(next(state.job_ids))
+            state.jobs[job_id] = {"completed": False, "progress": "pending", "start": now_stamp()}
+
+        def run() -> None:
+            with state.processors:
+                try:
+                    answer = work()
+                except RestError as exc:
+                    answer = error_response(exc.status, exc.code, exc.detail, path=exc.path)
+                except RecordError as exc:
+                    answer = error_response(400, exc.code, f"Error while accessing a resource. {exc.message}")
+                except Exception as exc:  # noqa: BLE001 - a job fails, the server goes on
+                    answer = error_response(500, "UNEXPECTED_ERROR", f"{type(exc).__name__}")
+            with state.lock:
+                state.jobs[job_id].update(
+                    completed=True, progress="succeeded" if answer.status_code < 400 else "failed", end=now_stamp(),
+                    status=answer.status_code, headers=dict(answer.headers), body=answer.body,
+                )
+
+        threading.Thread(target=run, name=f"rest-async-{job_id}", daemon=True).start()
+        return Response(status_code=202, headers={"Preference-Applied": "respond-async",
+                                                  "Location": f"{base_of(request)}/services/rest/async/v1/job/{job_id}"},
+                        media_type="application/json")
 
     def _injected(injected) -> Response:
         status = injected.status or 500
@@ -668,7 +714,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
         return body
 
     def location(request: Request, record_type: str, record: dict[str, Any]) -> Response:
-        base = str(request.base_url).rstrip("/")
+        base = base_of(request)
         return Response(status_code=204, headers={"Location": f"{base}/services/rest/record/v1/{record_type}/{record['internalId']}"})
 
     def flags_for(request: Request, data: dict[str, Any]) -> dict[str, bool]:
@@ -800,6 +846,60 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             state.tokens[access] = now + TOKEN_LIFETIME_SECONDS
         return json_response({"access_token": access, "expires_in": str(TOKEN_LIFETIME_SECONDS), "token_type": "Bearer"})
 
+    def job_of(job_id: str) -> dict[str, Any]:
+        with state.lock:
+            job = state.jobs.get(job_id)
+            job = dict(job) if job is not None else None
+        if job is None:
+            raise RestError(404, "NONEXISTENT_ID", f"The job {job_id} does not exist.")
+        return job
+
+    async def job_status(job_id: str, request: Request) -> Response:
+        def work() -> Response:
+            job = job_of(job_id)
+            base = f"{base_of(request)}/services/rest/async/v1/job/{job_id}"
+            return json_response({"links": [{"rel": "self", "href": base}], "completed": job["completed"], "id": job_id,
+                                  "progress": job["progress"], "task": {"links": [{"rel": "self", "href": f"{base}/task"}]}})
+
+        return await run_in_threadpool(governed, "asyncJob", request, work)
+
+    async def job_tasks(job_id: str, request: Request) -> Response:
+        def work() -> Response:
+            job_of(job_id)
+            href = f"{base_of(request)}/services/rest/async/v1/job/{job_id}/task/1"
+            return json_response({"links": [], "count": 1, "hasMore": False, "offset": 0, "totalResults": 1,
+                                  "items": [{"links": [{"rel": "self", "href": href}], "id": "1"}]})
+
+        return await run_in_threadpool(governed, "asyncJob", request, work)
+
+    async def job_task(job_id: str, task_id: str, request: Request) -> Response:
+        def work() -> Response:
+            job = job_of(job_id)
+            if task_id != "1":
+                raise RestError(404, "NONEXISTENT_ID", f"The task {task_id} does not exist.")
+            href = f"{base_of(request)}/services/rest/async/v1/job/{job_id}/task/1"
+            return json_response({"links": [{"rel": "related", "href": f"{href}/result"}, {"rel": "self", "href": href}],
+                                  "completed": job["completed"], "id": "1", "progress": job["progress"],
+                                  "startTime": job["start"], "endTime": job.get("end")})
+
+        return await run_in_threadpool(governed, "asyncJob", request, work)
+
+    async def job_result(job_id: str, task_id: str, request: Request) -> Response:
+        def work() -> Response:
+            job = job_of(job_id)
+            if task_id != "1" or not job["completed"]:
+                raise RestError(404, "NONEXISTENT_ID", f"The result of task {task_id} is not available yet.")
+            headers = {k: v for k, v in job["headers"].items() if k.lower() in ("location", "content-type")}
+            return Response(content=job["body"], status_code=job["status"], headers=headers)
+
+        return await run_in_threadpool(governed, "asyncJob", request, work)
+
+    app.add_api_route("/services/rest/async/v1/job/{job_id}", job_status, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/services/rest/async/v1/job/{job_id}/task", job_tasks, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/services/rest/async/v1/job/{job_id}/task/{task_id}", job_task, methods=["GET"],
+                      include_in_schema=False)
+    app.add_api_route("/services/rest/async/v1/job/{job_id}/task/{task_id}/result", job_result, methods=["GET"],
+                      include_in_schema=False)
     app.add_api_route("/services/rest/auth/oauth2/v1/token", token, methods=["POST"], include_in_schema=False)
     app.add_api_route("/services/rest/query/v1/suiteql", suiteql, methods=["POST"], include_in_schema=False)
     app.add_api_route("/services/rest/record/v1/{record_type}", add, methods=["POST"], include_in_schema=False)

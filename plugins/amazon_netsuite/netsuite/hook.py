@@ -239,6 +239,8 @@ class NetSuiteHook(BaseHook):
         extra = conn.extra_dejson
         account = str(extra.get("account_id") or extra.get("account") or "").upper().replace("-", "_")
         auth = str(extra.get("auth") or "oauth2").strip().lower()
+        if str(extra.get("rest_write_mode") or "sync") not in ("sync", "async"):
+            raise NetSuiteAuthError("extra.rest_write_mode is 'sync' or 'async'", operation="connect", code="INVALID_MODE")
         if auth not in ("oauth2", "tba"):
             raise NetSuiteAuthError(f"extra.auth is {auth!r}; use 'oauth2' or 'tba'", operation="connect", code="INVALID_AUTH")
         needed = [("extra.account_id", account), ("login (client ID / consumer key)", conn.login),
@@ -257,6 +259,8 @@ class NetSuiteHook(BaseHook):
             base_url=str(extra.get("rest_url") or extra.get("datacenter_url") or default_base_url(account)).rstrip("/"),
             auth=auth, page_size=int(extra.get("page_size", 1000)), timeout=float(extra.get("timeout", 300)),
             concurrency=max(1, int(extra.get("concurrency", 4))), timezone=str(extra.get("account_timezone") or "UTC"),
+            write_mode=str(extra.get("rest_write_mode") or "sync"),
+            async_poll_interval=float(extra.get("async_poll_interval", 1.0)),
         )
         if auth == "oauth2":
             return RestSettings(**common, client_id=conn.login, private_key=conn.password,

@@ -189,6 +189,10 @@ class RestSettings:
     timeout: float = 300.0
     concurrency: int = 4
     timezone: str = "UTC"
+    #: "sync" (default: one request per record, ``concurrency`` in flight) or "async" (``Prefer:
+    #: respond-async`` then job polling: kept to measure it, see bench/orders_sync.py --rest-write-mode)
+    write_mode: str = "sync"
+    async_poll_interval: float = 1.0
 
     @property
     def token_url(self) -> str:
@@ -654,7 +658,10 @@ class RestBackend:
                                     error_message="an update needs an internalId or an externalId")
         else:
             raise ValueError(f"unknown write operation {operation!r}")
-        response = self._request(operation, method, path, body=body)
+        if self.settings.write_mode == "async":
+            response = self._write_async(operation, method, path, body)
+        else:
+            response = self._request(operation, method, path, body=body)
         if response.status_code in (200, 201, 204):
             location = response.headers.get("Location") or ""
             internal_id = location.rstrip("/").rsplit("/", 1)[-1] if location else known
@@ -665,6 +672,34 @@ class RestBackend:
             return RecordResult(record_type, external_id, internal_id=internal_id)
         code, detail = error_details(response)
         return RecordResult(record_type, external_id, error_code=code or f"HTTP_{response.status_code}", error_message=detail)
+
+    def _write_async(self, operation: str, method: str, path: str, body: dict[str, Any]) -> requests.Response:
+        """The asynchronous pattern: submit with ``Prefer: respond-async`` (202, the job in ``Location``),
+        poll the job until it is completed, list its task, fetch the task's result: the response the
+        synchronous request would have given."""
+        submitted = self._request(operation, method, path, body=body, headers={"Prefer": "respond-async"})
+        job = submitted.headers.get("Location") or ""
+        if submitted.status_code != 202 or "/async/v1/job/" not in job:
+            return submitted  # NetSuite answered synchronously (or refused the record)
+        job_path = job[job.index("/services/rest/async/") :]
+        wait = self.settings.async_poll_interval
+        while True:
+            status = self._json(self._request("asyncJob", "GET", job_path), "asyncJob")
+            if not isinstance(status, Mapping) or "completed" not in status:
+                raise NetSuiteMalformedResponseError("async job status without completed", operation=operation,
+                                                     code="MALFORMED_RESPONSE")
+            if status["completed"]:
+                break
+            time.sleep(wait)
+            wait = min(wait * 2, 30.0)
+        tasks = self._json(self._request("asyncJob", "GET", f"{job_path}/task"), "asyncJob")
+        items = tasks.get("items") if isinstance(tasks, Mapping) else None
+        if not items:
+            raise NetSuiteMalformedResponseError("completed async job without a task", operation=operation,
+                                                 code="MALFORMED_RESPONSE")
+        href = next((link["href"] for link in items[0].get("links", []) if link.get("rel") == "self"), None)
+        task_path = href[href.index("/services/rest/async/") :] if href else f"{job_path}/task/{items[0].get('id')}"
+        return self._request(operation, "GET", f"{task_path}/result")
 
     # ------------------------------------------------------------------ reads
     def _get_by_path(self, record_type: str, key: str) -> tuple[dict[str, Any] | None, str | None, str | None]:

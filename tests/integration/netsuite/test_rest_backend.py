@@ -241,6 +241,24 @@ class TestGovernance:
         admin.delete("/_sandbox/faults")
 
 
+class TestAsyncPattern:
+    def test_given_async_write_mode_then_same_records_through_jobs_at_four_requests_or_more_each(
+        self, rest_connection, soap_hook, admin
+    ):
+        rest_connection(rest_write_mode="async", async_poll_interval=0.01)
+        hook = NetSuiteHook(**FAST_RETRY)
+
+        results = hook.upsert_records("customer", [buyer(n) for n in range(300, 306)] + [
+            {**buyer(306), "subsidiary": {"internalId": "999"}}])
+
+        assert [r.ok for r in results] == [True] * 6 + [False]  # a refused record comes back from its job
+        assert results[6].error_code and results[6].external_id == "AMZ-CS-REST-00306"
+        found = soap_hook.get_records("customer", [r.external_id for r in results[:6]], by="externalId")
+        assert {found[r.external_id]["internalId"] for r in results[:6]} == {r.internal_id for r in results[:6]}
+        submits = calls(admin, "restUpsert")
+        assert submits == 7 and calls(admin, "asyncJob") >= 3 * 7  # job status, task list, result per record
+
+
 class TestAuthentication:
     def test_given_many_calls_then_one_token_until_it_expires_then_one_renewal(self, rest_hook, admin):
         rest_hook.get_record("subsidiary", internal_id="1")
