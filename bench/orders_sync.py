@@ -18,13 +18,15 @@ scenario (2,000 orders, ~400 new buyers) on each NetSuite backend and prints, si
 1,000 orders: NetSuite HTTP requests by operation, the minimum for that backend (SOAP: ceil(records/100)
 list writes per record type; REST, which has no list write: one request per record written, plus the
 token), the NetSuite-side wall time (measured at ``--rate-scale``, and scaled back to NetSuite time), and
-the REST concurrency used (``--rest-concurrency``, default 4: requests in flight per worker). The wall
+the REST concurrency used (``--rest-concurrency``, default 4: requests in flight per worker) and the
+REST write mode (``--rest-write-mode sync async``: concurrent synchronous requests, or the asynchronous
+pattern, ``Prefer: respond-async`` then job status / task / result requests, writes counting all of them). The wall
 time is the emulator's (its save-time model divided by ``--rate-scale``, plus its own processing of
 every request), so compare the backends with each other, not with a real account.
 
 Figures only; nothing here passes or fails.
 Usage: ``python bench/orders_sync.py [N ...] [--rate-scale R] [--buyers B] [--skip-customer-scenario]``
-       ``python bench/orders_sync.py --backend soap rest [--rest-concurrency 4] [--orders 2000]``
+       ``python bench/orders_sync.py --backend soap rest [--rest-concurrency 4] [--rest-write-mode sync async]``
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def calls(url: str) -> dict[str, int]:
 
 
 def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10, backend: str = "soap",
-        rest_concurrency: int = 4) -> dict:
+        rest_concurrency: int = 4, rest_write_mode: str = "sync") -> dict:
     from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.amazon.throttling import USAGE_PLANS
     from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
@@ -73,6 +75,8 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10, backend: st
         if backend == "rest":
             conn = json.loads(env["AIRFLOW_CONN_NETSUITE_DEFAULT"])
             conn["extra"]["concurrency"] = rest_concurrency
+            conn["extra"]["rest_write_mode"] = rest_write_mode
+            conn["extra"]["async_poll_interval"] = 1.0 / rate_scale  # NetSuite-time 1 s, scaled like the emulator
             env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = json.dumps(conn)
         os.environ.update(env)
         amazon_before, netsuite_before = calls(servers.urls["amazon"]), calls(servers.urls["netsuite"])
@@ -96,6 +100,7 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10, backend: st
     return {
         "orders": len(orders), "elapsed": elapsed, "extract": t_extract, "load": t_load, "sales_orders": sales_orders,
         "backend": backend, "rest_concurrency": rest_concurrency if backend == "rest" else None,
+        "rest_write_mode": rest_write_mode if backend == "rest" else None,
         "customers_written": customers, "customers_created": counts.get("customers_created", 0),
         "amazon": amazon_calls, "netsuite": netsuite_calls,
         "plan_rate": rate, "plan_burst": burst,
@@ -157,11 +162,11 @@ def compare(results: list[dict], rate_scale: float) -> None:
             r["writes"] = sum(v for k, v in r["netsuite"].items() if k in ("upsertList", "addList", "updateList"))
         else:
             r["minimum"] = written + 1  # REST has no list write: one request per record, plus the token
-            r["writes"] = sum(v for k, v in r["netsuite"].items() if k in ("restUpsert", "restAdd", "restUpdate"))
+            r["writes"] = sum(v for k, v in r["netsuite"].items() if k in ("restUpsert", "restAdd", "restUpdate", "asyncJob"))
         r["total"] = sum(r["netsuite"].values())
     label = {"soap": "SOAP (TBA, list writes)", "rest": "REST (OAuth 2.0 M2M)"}
-    rows.append(("backend", [label[r["backend"]] + (f", {r['rest_concurrency']} in flight" if r["rest_concurrency"] else "")
-                             for r in results]))
+    rows.append(("backend", [label[r["backend"]] + (f", {r['rest_write_mode']}, {r['rest_concurrency']} in flight"
+                                                    if r["rest_concurrency"] else "") for r in results]))
     rows.append(("orders / sales orders / customers written",
                  [f"{r['orders']} / {r['sales_orders']} / {r['customers_written']}" for r in results]))
     rows.append(("NetSuite requests per 1,000 orders", [f"{r['total'] * r['per_k']:.1f}" for r in results]))
@@ -185,6 +190,8 @@ def main() -> int:
                         help="compare NetSuite backends on the customer scenario instead (side by side)")
     parser.add_argument("--rest-concurrency", type=int, default=4, help="REST requests in flight (connection extra)")
     parser.add_argument("--orders", type=int, default=2000, help="orders of the --backend scenario")
+    parser.add_argument("--rest-write-mode", nargs="+", choices=("sync", "async"), default=["sync"],
+                        help="REST writes: concurrent synchronous requests, or Prefer: respond-async jobs (or both)")
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--rate-scale", type=float, default=100.0)
     parser.add_argument("--buyers", type=int, default=10, help="distinct buyers per marketplace in the seed")
@@ -193,8 +200,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.backend:
         print(f"Orders flow on each NetSuite backend: {args.orders} orders, most buyers new (figures, not assertions)")
-        results = [run(args.orders, args.rate_scale, 5000, backend=b, rest_concurrency=args.rest_concurrency)
-                   for b in args.backend]
+        results = [run(args.orders, args.rate_scale, 5000, backend=b, rest_concurrency=args.rest_concurrency,
+                       rest_write_mode=mode)
+                   for b in args.backend for mode in (args.rest_write_mode if b == "rest" else ["sync"])]
         compare(results, args.rate_scale)
         return 0
     print("Orders flow: calls per 1,000 orders and throughput (figures, not assertions)")
