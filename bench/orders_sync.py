@@ -79,6 +79,9 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10, backend: st
             conn["extra"]["async_poll_interval"] = 1.0 / rate_scale  # NetSuite-time 1 s, scaled like the emulator
             env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = json.dumps(conn)
         os.environ.update(env)
+        # as many REST async processors as requests in flight: the modes compare at the same parallelism
+        httpx.post(f"{servers.urls['netsuite']}/_sandbox/config", json={"rest_async_processors": rest_concurrency},
+                   timeout=30).raise_for_status()
         amazon_before, netsuite_before = calls(servers.urls["amazon"]), calls(servers.urls["netsuite"])
         ledger = Ledger(f"sqlite:///{state}/ledger.db")
         now = dt.datetime.now(dt.UTC)

@@ -57,6 +57,7 @@ class ConfigRequest(BaseModel):
     customer_auto_numbering: bool | None = Field(None, description="NetSuite numbers customers; entityId sent is ignored")
     tax_override: bool | None = Field(None, description="keep a client-sent tax1Amt instead of computing it")
     tax_modes: dict[str, str] | None = Field(None, description='subsidiary id -> "per_line" | "header" (replaces the map)')
+    rest_async_processors: int | None = Field(None, ge=1, le=100, description="REST async jobs run at a time")
     period_locks: dict[str, list[str]] | None = Field(
         None, description="period id -> subsidiary ids for which it is locked (replaces the map)"
     )

@@ -53,7 +53,6 @@ CERTIFICATE_ID = "sandbox0certificate0id0000000000000000000000000"
 #: a fixed P-256 scalar: the test key pair is derived, not stored (it unlocks nothing but this emulator)
 _KEY_SCALAR = int.from_bytes(b"amazon-netsuite sandbox M2M key!", "big")
 TOKEN_LIFETIME_SECONDS = 3600
-ASYNC_PROCESSORS = 1
 JWT_ALGORITHMS = ["PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 MAX_LIMIT = 1000
 INVALID_LOGIN = (
@@ -564,8 +563,7 @@ class RestState:
         #: asynchronous jobs: id -> {"completed", "progress", "status", "headers", "body", started/ended}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_ids = iter(range(1, 10**9))
-        #: REST async processors of the account (1 without SuiteCloud Plus): jobs run this many at a time
-        self.processors = threading.Semaphore(ASYNC_PROCESSORS)
+        self.running = 0
 
 
 def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool:
@@ -656,7 +654,13 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             state.jobs[job_id] = {"completed": False, "progress": "pending", "start": now_stamp()}
 
         def run() -> None:
-            with state.processors:
+            while True:  # wait for a free async processor (config rest_async_processors)
+                with state.lock:
+                    if state.running < service.config.rest_async_processors:
+                        state.running += 1
+                        break
+                time.sleep(0.002)
+            try:
                 try:
                     answer = work()
                 except RestError as exc:
@@ -665,6 +669,9 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
                     answer = error_response(400, exc.code, f"Error while accessing a resource. {exc.message}")
                 except Exception as exc:  # noqa: BLE001 - a job fails, the server goes on
                     answer = error_response(500, "UNEXPECTED_ERROR", f"{type(exc).__name__}")
+            finally:
+                with state.lock:
+                    state.running -= 1
             with state.lock:
                 state.jobs[job_id].update(
                     completed=True, progress="succeeded" if answer.status_code < 400 else "failed", end=now_stamp(),
