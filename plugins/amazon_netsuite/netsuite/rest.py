@@ -61,7 +61,7 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteThrottledError,
     NetSuiteUnavailableError,
 )
-from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult, redact
 from amazon_netsuite.netsuite.soap import STRING_OPERATORS, SearchPage
 
 log = logging.getLogger(__name__)
@@ -556,7 +556,8 @@ class RestBackend:
         body = self._json(response, "suiteql")
         if response.status_code != 200:
             code, detail = error_details(response)
-            raise NetSuiteRequestError(f"SuiteQL refused: {detail}", operation="suiteql", code=code or f"HTTP_{response.status_code}")
+            raise NetSuiteRequestError(f"SuiteQL refused: {redact(detail)}", operation="suiteql",
+                                       code=code or f"HTTP_{response.status_code}")
         if not isinstance(body, Mapping) or not isinstance(body.get("items"), list) or "totalResults" not in body:
             raise NetSuiteMalformedResponseError("SuiteQL answered without items/totalResults", operation="suiteql",
                                                  code="MALFORMED_RESPONSE")
@@ -720,7 +721,8 @@ class RestBackend:
         key = quote(str(internal_id), safe="") if internal_id else f"eid:{quote(str(external_id), safe='')}"
         record, code, message = self._get_by_path(record_type, key)
         if record is None and code != "RCRD_DSNT_EXIST":
-            raise NetSuiteRequestError(f"{record_type} {external_id or internal_id!r}: {message}", operation="get", code=code)
+            raise NetSuiteRequestError(f"{record_type} {external_id or internal_id!r}: {redact(message)}", operation="get",
+                                   code=code)
         return record
 
     def get_list(self, record_type: str, ids: Sequence[str], *, by: str) -> list[tuple[str, dict | None, str | None, str | None]]:
