@@ -96,6 +96,8 @@ class SandboxConfig:
     tax_modes: dict[str, str] = field(default_factory=dict)  # subsidiary id -> "per_line" (default) | "header"
     #: per-subsidiary period locks (the period close checklist of one subsidiary): period id -> subsidiary ids
     period_locks: dict[str, list[str]] = field(default_factory=dict)
+    #: REST async processors (jobs of ``Prefer: respond-async`` run this many at a time; SuiteCloud Plus adds)
+    rest_async_processors: int = 1
 
     def tax_mode(self, subsidiary_id: str | None) -> str:
         return self.tax_modes.get(str(subsidiary_id), "per_line")
