@@ -5,6 +5,7 @@ one getList of fulfillments), never one call per order."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from amazon_netsuite.flows.mfn_shipments import find_fulfillments
 from amazon_netsuite.flows.orders import sync_orders
@@ -53,3 +54,45 @@ def test_given_fulfillments_of_every_kind_when_found_then_only_shipped_mfn_amazo
         return after.get(operation, {}).get("calls", 0) - before.get(operation, {}).get("calls", 0)
 
     assert (delta("search"), delta("getList"), delta("get")) == (1, 2, 0)
+
+
+def test_given_an_unmapped_carrier_dead_lettered_when_the_row_is_added_and_replayed_then_confirmed_and_billed(
+    world, tmp_path, monkeypatch
+):
+    import shutil
+
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.flows.mfn_shipments import CONFIRMATION, DAG_ID, confirm_shipments
+    from amazon_netsuite.ledger.replay import replay_records
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    world.reset(orders=0)
+    order = mfn_order("113-0016100-0000099", items=[("16100000000099", "ACME-MUG-11OZ", 1, "12.99")])
+    world.amazon_admin.post("/_sandbox/orders", json=[order]).raise_for_status()
+    sync_orders([order], mappings=world.mappings, netsuite=NetSuiteHook(), ledger=world.ledger, run_id="setup")
+    sales_order = next(r for r in world.records("salesOrder") if r["externalId"] == f"AMZ-SO-{order['orderId']}")
+    fulfillment = _fulfill(world, sales_order)
+    NetSuiteHook().update_records("itemFulfillment", [{"internalId": fulfillment["internalId"],
+                                                       "shipMethod": {"internalId": "4242", "name": "Pigeon Post"}}])
+    found, _ = find_fulfillments(NetSuiteHook(), fulfillment_ids=[fulfillment["internalId"]])
+    confirm_shipments(found, amazon=SellingPartnerHook("amazon_sp_api_na", backoff_base=0.01), mappings=world.mappings,
+                      ledger=world.ledger, run_id="run-1")
+    [failed] = world.ledger.failed(dag_id=DAG_ID)
+    assert (failed.record_type, failed.reason) == (CONFIRMATION, "unmapped_carrier")
+
+    tables = tmp_path / "mappings"
+    shutil.copytree(world.mappings.directory, tables)
+    with (tables / "carriers.csv").open("a") as handle:
+        handle.write("Pigeon Post,,Other,Pigeon Post Ltd,Standard\n")
+    monkeypatch.setenv("AMAZON_NETSUITE_MAPPINGS_DIR", str(tables))
+    assert load_mappings().carrier({"name": "Pigeon Post"}, "ATVPDKIKX0DER").carrier_name == "Pigeon Post Ltd"
+
+    statuses = replay_records([failed], ledger=world.ledger, run_id="replay-1")
+
+    assert statuses == {failed.key: "synced"}
+    shipped = next(o for o in world.amazon_orders() if o["orderId"] == order["orderId"])
+    assert [(p["carrier"], p["trackingNumber"]) for p in shipped["packages"]] == [("Pigeon Post Ltd", f"1Z{sales_order['internalId']}")]
+    [cash_sale] = world.records("cashSale")
+    assert cash_sale["externalId"] == f"AMZ-CS-IF-{fulfillment['internalId']}"
+    assert Decimal(str(cash_sale["total"])) == Decimal("12.99")
