@@ -165,7 +165,8 @@ def find_and_stage(
             "marketplace_ids": list(target.marketplace_ids) if target else [],
             "uri": staging.stage(entries, dag_id=DAG_ID, run_id=run_id, name=f"find-{conn_id}"),
             "fulfillments": len(entries),
-            "counts": {k: v for k, v in counts.items() if k != "failed"},
+            # the NetSuite-side counts once (the summary adds up the connections)
+            "counts": {k: v for k, v in counts.items() if k != "failed"} if not out else {},
             "advance_to": advance_to.isoformat() if advance_to else None,
         })
     return out
@@ -326,7 +327,8 @@ def confirm_region(
     billing_uri = staging.stage(result["confirmed"], dag_id=DAG_ID, run_id=run_id, name=f"bill-{staged['conn_id']}")
     staging.discard(staged["uri"])
     return {"conn_id": staged["conn_id"], "region": staged.get("region"), "fulfillments": staged.get("fulfillments", 0),
-            "counts": result["counts"], "failed": result["failed"][:50], "billing_uri": billing_uri,
+            "counts": dict(Counter(staged.get("counts") or {}) + Counter(result["counts"])),
+            "failed": result["failed"][:50], "billing_uri": billing_uri,
             "confirmed": len(result["confirmed"]), "advance_to": staged.get("advance_to")}
 
 
