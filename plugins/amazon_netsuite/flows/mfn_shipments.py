@@ -399,10 +399,9 @@ def bill_confirmed(
             ledger.record_synced(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id,
                                  external_id=outcome.external_id, internal_id=outcome.internal_id, run_id=run_id,
                                  replay=replay)
-        elif outcome.status == "deferred":
-            ledger.record_pending(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id, run_id=run_id,
-                                  replay=replay, external_id=outcome.external_id)
         else:
+            # a deferred shipment (an earlier one of the order failed) is dead-lettered too: the window moves on,
+            # so only the replay, which takes both in order, would ever bill it
             counts["failed"] += 1
             ledger.record_failed(dag_id=DAG_ID, record_type=record_type, source_key=fulfillment_id,
                                  reason=outcome.reason or "billing_error", run_id=run_id, replay=replay,

@@ -96,3 +96,46 @@ def test_given_an_unmapped_carrier_dead_lettered_when_the_row_is_added_and_repla
     [cash_sale] = world.records("cashSale")
     assert cash_sale["externalId"] == f"AMZ-CS-IF-{fulfillment['internalId']}"
     assert Decimal(str(cash_sale["total"])) == Decimal("12.99")
+
+
+def test_given_billing_refused_in_a_closed_period_when_reopened_and_replayed_then_billed_in_order_without_confirming_again(
+    world,
+):
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.flows.mfn_shipments import DAG_ID, bill_confirmed, confirm_shipments
+    from amazon_netsuite.ledger.replay import replay_records
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    world.reset(orders=0)
+    order = mfn_order("113-0016100-0000077", items=[("16100000000077", "ACME-MUG-11OZ", 3, "12.99")])
+    world.amazon_admin.post("/_sandbox/orders", json=[order]).raise_for_status()
+    sync_orders([order], mappings=world.mappings, netsuite=NetSuiteHook(), ledger=world.ledger, run_id="setup")
+    sales_order = next(r for r in world.records("salesOrder") if r["externalId"] == f"AMZ-SO-{order['orderId']}")
+    first, second = _fulfill(world, sales_order), _fulfill(world, sales_order)  # one unit each, two boxes shipped apart
+    for ups in (first, second):
+        NetSuiteHook().update_records("itemFulfillment", [{"internalId": ups["internalId"], "shipMethod": {"name": "UPS Ground"}}])
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    [period] = [p for p in world.records("accountingPeriod") if not p.get("isQuarter") and not p.get("isYear")
+                and not p.get("fiscalCalendar") and p["startDate"][:10] <= today <= p["endDate"][:10]]
+    world.netsuite_admin.post("/_sandbox/records/accountingPeriod", json=[{"internalId": period["internalId"], "closed": True}]).raise_for_status()
+
+    found, _ = find_fulfillments(NetSuiteHook(), fulfillment_ids=[first["internalId"], second["internalId"]])
+    amazon = SellingPartnerHook("amazon_sp_api_na", backoff_base=0.01)
+    result = confirm_shipments(found, amazon=amazon, mappings=world.mappings, ledger=world.ledger, run_id="run-1")
+    bill_confirmed(result["confirmed"], netsuite=NetSuiteHook(), mappings=world.mappings, ledger=world.ledger, run_id="run-1")
+
+    assert result["counts"]["synced"] == 2, "Amazon has both packages"
+    failed = {r.source_key: r for r in world.ledger.failed(dag_id=DAG_ID)}
+    assert {r.record_type for r in failed.values()} == {"cashSale"}
+    assert failed[first["internalId"]].reason == "TRAN_PERIOD_CLOSED"
+    assert failed[second["internalId"]].reason == "earlier_shipment_not_billed"
+    assert world.records("cashSale") == []
+    confirmed_calls = world.calls(world.amazon_admin, "confirmShipment")
+
+    world.netsuite_admin.post("/_sandbox/records/accountingPeriod", json=[{"internalId": period["internalId"], "closed": False}]).raise_for_status()
+    statuses = replay_records(list(failed.values()), ledger=world.ledger, run_id="replay-1")
+
+    assert set(statuses.values()) == {"synced"}
+    assert world.calls(world.amazon_admin, "confirmShipment") == confirmed_calls, "billing's replay never confirms again"
+    totals = sorted(Decimal(str(r["total"])) for r in world.records("cashSale"))
+    assert totals == [Decimal("12.99"), Decimal("12.99")]
