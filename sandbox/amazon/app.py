@@ -1,4 +1,4 @@
-"""The SP-API emulator: LWA, Orders v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01, admin API.
+"""The SP-API emulator: LWA, Orders v2026-01-01 (and v0 confirmShipment), Reports 2021-06-30, Tokens 2021-03-01, admin API.
 
 Paths, parameter names, status codes, pagination tokens and error bodies follow Amazon's models in
 ``selling-partner-api-models``; every SP-API response body validates against them (the conformance

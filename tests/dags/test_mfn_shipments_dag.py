@@ -136,7 +136,7 @@ class TestConfirmations:
                                                      ("16000000000003", SIX_PACK, 2, "59.99")]),
             mfn_order("113-0016000-0000003", items=[("16000000000004", MUG, 3, "12.99")]),
         )
-        world.ship("113-0016000-0000001", [(1, 2)], ["1ZSINGLE0001"])
+        first = world.ship("113-0016000-0000001", [(1, 2)], ["1ZSINGLE0001"])
         world.ship("113-0016000-0000002", [(1, 1), (2, 12)], ["1ZSPLIT00001", "1ZSPLIT00002"])  # 12 units = 2 six-packs
         world.ship("113-0016000-0000003", [(1, 1)], ["1ZPARTIAL001"])  # partial shipment
         packed = world.ship("113-0016000-0000003", [(1, 2)], ["1ZREST000001"], status="_packed")  # not shipped yet
@@ -178,9 +178,11 @@ class TestConfirmations:
 
         from amazon_netsuite.netsuite.hook import NetSuiteHook
 
-        [shipped] = NetSuiteHook().update_records("itemFulfillment", [  # the packed rest leaves the warehouse
-            {"internalId": packed["internalId"], "shipStatus": "_shipped"}])
-        assert shipped.ok, shipped.describe()
+        results = NetSuiteHook().update_records("itemFulfillment", [
+            {"internalId": packed["internalId"], "shipStatus": "_shipped"},  # the packed rest leaves the warehouse
+            {"internalId": first["internalId"], "packageList": [{"packageTrackingNumber": "1ZCORRECTED01"}]},  # typo fixed
+        ])
+        assert all(r.ok for r in results), [r.describe() for r in results]
         rest = world.run()
 
         assert rest.returncode == 0, (rest.stdout + rest.stderr)[-4000:]
@@ -188,28 +190,17 @@ class TestConfirmations:
         third = sorted(total for key, total in world.cash_sales().items()
                        if key.removeprefix("AMZ-CS-IF-") not in {fulfillments[so[1]], fulfillments[so[2]]})
         assert third == [Decimal("12.99"), Decimal("25.98")] and sum(third) == Decimal("38.97")  # = grandTotal
-
-    def test_given_tracking_corrected_after_confirmation_when_dag_runs_then_the_package_is_edited_not_shipped_again(self, world):
-        from amazon_netsuite.netsuite.hook import NetSuiteHook
-
-        world.orders(mfn_order("113-0016000-0000011", items=[("16000000000011", MUG, 1, "12.99")]))
-        fulfillment = world.ship("113-0016000-0000011", [(1, 1)], ["1ZTYPO"])
-        assert world.run().returncode == 0
-
-        [result] = NetSuiteHook().update_records("itemFulfillment", [
-            {"internalId": fulfillment["internalId"], "packageList": [{"packageTrackingNumber": "1ZCORRECTED"}]}])
-        assert result.ok, result.describe()
-        done = world.run()
-
-        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-        order = world.amazon_order("113-0016000-0000011")
-        assert _tracking(order) == {"1ZCORRECTED": [("16000000000011", 1)]}
-        assert order["orderItems"][0]["fulfillment"]["quantityFulfilled"] == 1
-        assert world.calls("confirmShipment")["calls"] == 2
+        corrected = world.amazon_order("113-0016000-0000001")  # edited at Amazon (same packageReferenceId), not shipped twice
+        assert _tracking(corrected) == {"1ZCORRECTED01": [("16000000000001", 2)]}
+        assert corrected["orderItems"][0]["fulfillment"]["quantityFulfilled"] == 2
+        assert world.calls("confirmShipment")["calls"] == sent + 2
+        assert len(world.cash_sales()) == 4, "a corrected tracking number is not billed again"
 
 
 class TestFailures:
-    def test_given_an_order_cancelled_at_amazon_and_a_throttled_api_when_dag_runs_then_the_rest_ships_and_the_run_fails_once(self, world):
+    def test_given_a_cancelled_order_an_unmapped_carrier_and_throttling_when_dag_runs_then_the_rest_ships_and_the_run_fails_once(
+        self, world
+    ):
         world.orders(
             mfn_order("113-0016000-0000021", items=[("16000000000021", MUG, 1, "12.99")]),
             mfn_order("113-0016000-0000022", items=[("16000000000022", MUG, 1, "12.99")]),
@@ -219,68 +210,55 @@ class TestFailures:
         world.amazon.post("/_sandbox/orders", json=[cancelled]).raise_for_status()  # the buyer cancelled meanwhile
         world.ship("113-0016000-0000021", [(1, 1)], ["1ZGOOD"])
         world.ship("113-0016000-0000022", [(1, 1)], ["1ZSHIPPEDANYWAY"])
-        world.fault(operation="confirmShipment", status=429, times=3)
+        world.orders(mfn_order("113-0016000-0000023", items=[("16000000000023", MUG, 1, "12.99")]))
+        world.ship("113-0016000-0000023", [(1, 1)], ["1ZPIGEON"], ship_method="Carrier Pigeon")
 
+        dry = world.run({**WINDOW, "dry_run": True})
+        assert dry.returncode == 0, (dry.stdout + dry.stderr)[-4000:]
+        assert world.calls("confirmShipment")["calls"] == 0 and world.confirmations("failed") == {}
+        assert world.cash_sales() == {}
+
+        world.fault(operation="confirmShipment", status=429, times=3)
         done = world.run()
 
         output = done.stdout + done.stderr
         assert done.returncode != 0
         assert "record(s) failed and were dead-lettered; the rest were written" in output
         assert world.amazon_order("113-0016000-0000021")["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
-        failed = world.confirmations("failed")
-        assert len(failed) == 1
-        [(reason, error)] = failed.values()
-        assert reason == "amazon_rejected" and "has been cancelled" in error and "1ZSHIPPEDANYWAY" in error
+        failed = {reason: error for reason, error in world.confirmations("failed").values()}
+        assert set(failed) == {"amazon_rejected", "unmapped_carrier"}
+        assert "has been cancelled" in failed["amazon_rejected"] and "1ZSHIPPEDANYWAY" in failed["amazon_rejected"]
+        assert "Carrier Pigeon" in failed["unmapped_carrier"] and "carriers.csv" in failed["unmapped_carrier"]
         assert world.calls("confirmShipment")["throttled"] == 3
         assert len(world.cash_sales()) == 1, "the cancelled order is not billed"
 
-    def test_given_a_429_storm_past_the_retries_when_dag_runs_then_it_fails_and_the_next_run_confirms_each_once(
+    def test_given_a_429_storm_then_netsuite_down_while_billing_when_dag_reruns_then_each_side_is_done_once(
         self, servers, airflow_env, tmp_path, monkeypatch  # noqa: F811
     ):
         world = World(servers, airflow_env, tmp_path, monkeypatch, max_throttle_retries=2)
-        world.orders(mfn_order("113-0016000-0000031", items=[("16000000000031", MUG, 1, "12.99")]))
-        world.ship("113-0016000-0000031", [(1, 1)], ["1ZSTORM"])
+        world.orders(mfn_order("113-0016000-0000031", items=[("16000000000031", MUG, 2, "12.99")]))
+        world.ship("113-0016000-0000031", [(1, 2)], ["1ZSTORM"])
         world.fault(operation="confirmShipment", status=429, times=50)
 
-        done = world.run()
+        storm = world.run()
 
-        assert done.returncode != 0
-        assert "confirm" in done.stdout + done.stderr
-        assert world.confirmations("synced") == {}
+        assert storm.returncode != 0 and "confirm" in storm.stdout + storm.stderr
+        assert world.confirmations("synced") == {} and world.cash_sales() == {}
         world.amazon.delete("/_sandbox/faults").raise_for_status()
-        again = world.run()
-
-        assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
-        assert len(world.amazon_order("113-0016000-0000031")["packages"]) == 1
-        assert len(world.confirmations("synced")) == 1
-
-    def test_given_netsuite_down_while_billing_when_dag_reruns_then_it_bills_without_confirming_again(self, world):
-        world.orders(mfn_order("113-0016000-0000051", items=[("16000000000051", MUG, 2, "12.99")]))
-        world.ship("113-0016000-0000051", [(1, 2)], ["1ZBILLLATER"])
         world.netsuite.post("/_sandbox/faults", json={"operation": "addList", "status": 503, "times": 20}).raise_for_status()
 
-        done = world.run()
+        outage = world.run()
 
-        assert done.returncode != 0 and "bill" in done.stdout + done.stderr
+        assert outage.returncode != 0 and "bill" in outage.stdout + outage.stderr
         assert len(world.confirmations("synced")) == 1, "Amazon has the shipment"
         assert world.cash_sales() == {}
+        confirmed_calls = world.calls("confirmShipment")["calls"]
         world.netsuite.delete("/_sandbox/faults").raise_for_status()
-        again = world.run()
-
-        assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
-        assert world.calls("confirmShipment")["calls"] == 1, "billing's retry never confirms again"
-        assert list(world.cash_sales().values()) == [Decimal("25.98")]
-
-    def test_given_an_unmapped_ship_method_and_dry_run_then_nothing_is_sent(self, world):
-        world.orders(mfn_order("113-0016000-0000041", items=[("16000000000041", MUG, 1, "12.99")]))
-        world.ship("113-0016000-0000041", [(1, 1)], ["1ZPIGEON"], ship_method="Carrier Pigeon")
-
-        dry = world.run({**WINDOW, "dry_run": True})
-        assert dry.returncode == 0, (dry.stdout + dry.stderr)[-4000:]
-        assert world.confirmations("failed") == {}
 
         done = world.run()
-        assert done.returncode != 0
-        [(reason, error)] = world.confirmations("failed").values()
-        assert reason == "unmapped_carrier" and "Carrier Pigeon" in error and "carriers.csv" in error
-        assert world.calls("confirmShipment")["calls"] == 0
+
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert world.calls("confirmShipment")["calls"] == confirmed_calls, "billing's retry never confirms again"
+        assert len(world.amazon_order("113-0016000-0000031")["packages"]) == 1
+        assert list(world.cash_sales().values()) == [Decimal("25.98")]
+        assert len(world.confirmations("synced", "cashSale")) == 1

@@ -104,3 +104,35 @@ class TestConfirmShipment:
         stats = sandbox.calls("confirmShipment")
         assert stats["calls"] == 5 and stats["throttled"] == 3
         assert len(_order(sandbox, order["orderId"])["packages"]) == 1
+
+
+class TestOrderReads:
+    """The MFN flow reads the orders of the fulfillments it confirms: getOrder for a few, one searchOrders for many."""
+
+    def _entries(self, orders):
+        return [{"sales_order": {"externalId": f"AMZ-SO-{o['orderId']}", "tranDate": o["createdTime"]}} for o in orders]
+
+    def test_given_many_orders_then_one_search_reads_them_and_no_order_is_read_alone(self, hook, sandbox):
+        from amazon_netsuite.flows.mfn_shipments import GET_ORDER_BURST, _orders
+
+        orders = [mfn_order(f"113-0000016-{n:07d}", items=[(f"9{n:013d}", "ACME-MUG-11OZ", 1, "12.99")])
+                  for n in range(GET_ORDER_BURST + 5)]
+        sandbox.add_orders(orders)
+
+        found, missing = _orders(hook, self._entries(orders) + self._entries([{**orders[0], "orderId": "113-0000000-0000000"}]))
+
+        assert set(found) == {o["orderId"] for o in orders} and missing == ["113-0000000-0000000"]
+        assert found[orders[0]["orderId"]]["orderItems"][0]["orderItemId"] == "90000000000000"
+        assert sandbox.calls("searchOrders")["calls"] == 1
+        assert sandbox.calls("getOrder")["calls"] == 1  # only the one the search did not return (404)
+
+    def test_given_a_few_orders_then_each_is_read_with_get_order(self, hook, sandbox):
+        from amazon_netsuite.flows.mfn_shipments import _orders
+
+        orders = [mfn_order(f"113-0000016-{n:07d}", items=[(f"9{n:013d}", "ACME-MUG-11OZ", 1, "12.99")]) for n in range(3)]
+        sandbox.add_orders(orders)
+
+        found, missing = _orders(hook, self._entries(orders))
+
+        assert len(found) == 3 and missing == []
+        assert sandbox.calls("getOrder")["calls"] == 3 and sandbox.calls("searchOrders")["calls"] == 0
