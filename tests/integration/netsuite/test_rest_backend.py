@@ -338,6 +338,20 @@ class TestSuiteQL:
         assert list(rest_hook.iter_customers_by_email(value="@marketplace.amazon.",
                                                       modified_after=later.replace(year=later.year + 1))) == []
 
+    def test_given_a_batch_of_emails_then_one_query_matches_them_ignoring_case(self, rest_hook, soap_hook, admin):
+        soap_hook.upsert_records("customer", [buyer(n) for n in range(110, 113)])
+        before = calls(admin, "suiteql")
+
+        found = rest_hook.search_customers_by_emails(["BUYER110@marketplace.amazon.com", "buyer112@marketplace.amazon.com",
+                                                      "nobody@marketplace.amazon.com"])
+
+        assert calls(admin, "suiteql") - before == 1
+        assert [c["externalId"] for c in found["buyer110@marketplace.amazon.com"]] == ["AMZ-CS-REST-00110"]
+        assert [c["externalId"] for c in found["buyer112@marketplace.amazon.com"]] == ["AMZ-CS-REST-00112"]
+        assert found["nobody@marketplace.amazon.com"] == []
+        assert soap_hook.search_customers_by_emails(["buyer110@marketplace.amazon.com"]) == {
+            "buyer110@marketplace.amazon.com": [c for c in soap_hook.search_customers_by_email("buyer110@marketplace.amazon.com")]}
+
     def test_given_external_ids_then_one_query_finds_them(self, rest_hook, admin):
         rest_hook.upsert_records("customer", [buyer(n) for n in range(200, 204)])
         before = calls(admin, "suiteql")
