@@ -76,7 +76,7 @@ class TestThousandOrders:
         per_region = [sum(1 for o in orders if o["salesChannel"]["marketplaceId"] in region) for region in (NA, EU)]
         # (served pages: a faster NetSuite backend can make the rate limiter answer 429 to a few, retried)
         search = world.amazon_admin.get("/_sandbox/calls").json()["operations"]["searchOrders"]
-        assert search["calls"] - search["throttled"] == 2 * sum(-(-n // 100) for n in per_region)
+        assert search["calls"] - search["throttled"] == 2 * sum(-(-n // 100) for n in per_region), search
 
 
 class TestUpdatesAndStatuses:
