@@ -596,7 +596,17 @@ def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool
     base = signature.signature_base_string(request.method.upper(), uri, normalized)
     key = f"{escape(creds.consumer_secret)}&{escape(creds.token_secret)}".encode()
     expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha256).digest()).decode()
-    return secrets.compare_digest(expected, unquote(params.get("oauth_signature", "")))
+    if not secrets.compare_digest(expected, unquote(params.get("oauth_signature", ""))):
+        return False
+    nonce = f"{params.get('oauth_token')}:{params.get('oauth_nonce')}"
+    with service._gate:  # a nonce is used once, as for SOAP's token passport
+        if nonce in service._nonce_set:
+            return False
+        if len(service._nonces) == service._nonces.maxlen:
+            service._nonce_set.discard(service._nonces[0])
+        service._nonces.append(nonce)
+        service._nonce_set.add(nonce)
+    return True
 
 
 ASYNC_OPERATIONS = frozenset({"restAdd", "restUpsert", "restUpdate"})

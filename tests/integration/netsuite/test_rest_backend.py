@@ -304,6 +304,20 @@ class TestAuthentication:
         assert hook.upsert_records("customer", [buyer(3)])[0].ok
         assert calls(admin, "token") == 0
 
+    def test_given_a_replayed_tba_request_then_refused(self, admin, netsuite_server):
+        import requests
+
+        from amazon_netsuite.netsuite.rest import RestSettings, tba_auth
+        from sandbox.netsuite import SANDBOX_CREDENTIALS as creds
+
+        settings = RestSettings(account=creds.account, base_url=netsuite_server, auth="tba", consumer_key=creds.consumer_key,
+                                consumer_secret=creds.consumer_secret, token_id=creds.token_id, token_secret=creds.token_secret)
+        signed = requests.Request("GET", f"{netsuite_server}/services/rest/record/v1/subsidiary/1",
+                                  auth=tba_auth(settings)).prepare()
+        with requests.Session() as session:
+            assert session.send(signed).status_code == 200
+            assert session.send(signed).status_code == 401  # the same nonce again
+
     def test_given_tba_with_a_wrong_secret_then_auth_error(self, rest_connection, admin):
         from sandbox.netsuite import SANDBOX_CREDENTIALS as creds
 
