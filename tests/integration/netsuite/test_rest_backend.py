@@ -366,6 +366,21 @@ class TestSuiteQL:
         assert soap_hook.search_customers_by_emails(["buyer110@marketplace.amazon.com"]) == {
             "buyer110@marketplace.amazon.com": [c for c in soap_hook.search_customers_by_email("buyer110@marketplace.amazon.com")]}
 
+    def test_given_orders_modified_in_a_window_then_found_with_body_fields_and_not_outside_it(self, rest_hook):
+        from datetime import UTC, datetime, timedelta
+
+        [customer] = rest_hook.upsert_records("customer", [buyer(120)])
+        written = rest_hook.upsert_records("salesOrder", [order(f"111-0000005-000000{n}", customer=ref(customer.internal_id))
+                                                          for n in range(2)])
+        now = datetime.now(UTC)
+
+        found = list(rest_hook.search_modified_since("salesOrder", now - timedelta(hours=1), now + timedelta(hours=1)))
+        later = list(rest_hook.search_modified_since("salesOrder", now + timedelta(hours=1)))
+
+        assert sorted(r["externalId"] for r in found) == sorted(r.external_id for r in written)
+        assert found[0]["tranDate"] == date(2026, 11, 5) and found[0]["entity"] == {"internalId": customer.internal_id}
+        assert later == []
+
     def test_given_external_ids_then_one_query_finds_them(self, rest_hook, admin):
         rest_hook.upsert_records("customer", [buyer(n) for n in range(200, 204)])
         before = calls(admin, "suiteql")
