@@ -11,12 +11,16 @@ other). docs/netsuite-quirks.md, "REST backend", lists the behaviours and their 
   the hook issues (``SELECT`` columns, ``TO_CHAR``, ``BUILTIN.DF``, ``LOWER`` / ``FROM`` one table /
   ``WHERE`` comparisons, ``IN``, ``LIKE`` joined by ``AND`` / ``ORDER BY``); anything else is refused
   like NetSuite refuses an invalid query. ``limit`` is at most 1,000.
+- ``Prefer: respond-async`` on a record write: 202 with the job in ``Location``; ``GET
+  /services/rest/async/v1/job/{id}``, ``.../task``, ``.../task/{id}`` and ``.../task/{id}/result`` (the
+  response the synchronous request would have given). Jobs run ``rest_async_processors`` at a time.
 - ``POST /services/rest/auth/oauth2/v1/token``: client credentials with a JWT assertion, verified against
   the test certificate the sandbox generates (:func:`certificate_pem`); tokens live 60 minutes. REST
   calls take ``Authorization: Bearer`` or TBA (OAuth 1.0a, HMAC-SHA256, realm = account).
 - Governance: REST requests share the account's concurrency limit with SOAP; over it they get 429
   ``CONCURRENCY_LIMIT_EXCEEDED``. Faults injected with ``POST /_sandbox/faults`` on the operations
-  ``restAdd``, ``restUpsert``, ``restUpdate``, ``restGet``, ``suiteql`` and ``token`` (``status`` only).
+  ``restAdd``, ``restUpsert``, ``restUpdate``, ``restGet``, ``suiteql``, ``asyncJob`` and ``token``
+  (``status`` only).
 """
 
 from __future__ import annotations
@@ -592,7 +596,17 @@ def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool
     base = signature.signature_base_string(request.method.upper(), uri, normalized)
     key = f"{escape(creds.consumer_secret)}&{escape(creds.token_secret)}".encode()
     expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha256).digest()).decode()
-    return secrets.compare_digest(expected, unquote(params.get("oauth_signature", "")))
+    if not secrets.compare_digest(expected, unquote(params.get("oauth_signature", ""))):
+        return False
+    nonce = f"{params.get('oauth_token')}:{params.get('oauth_nonce')}"
+    with service._gate:  # a nonce is used once, as for SOAP's token passport
+        if nonce in service._nonce_set:
+            return False
+        if len(service._nonces) == service._nonces.maxlen:
+            service._nonce_set.discard(service._nonces[0])
+        service._nonces.append(nonce)
+        service._nonce_set.add(nonce)
+    return True
 
 
 ASYNC_OPERATIONS = frozenset({"restAdd", "restUpsert", "restUpdate"})

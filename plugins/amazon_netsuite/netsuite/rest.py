@@ -776,6 +776,11 @@ class RestBackend:
             where.append(f"lastmodifieddate >= {self._stamp(criteria['modified_after'])}")
         if criteria.get("modified_before") is not None:
             where.append(f"lastmodifieddate <= {self._stamp(criteria['modified_before'])}")
+        if "emails" in criteria:  # several exact e-mails in one query (ignoring case, like SOAP's "is")
+            emails = sorted({str(e).strip().lower() for e in criteria["emails"] if str(e).strip()})
+            if not emails or len(emails) > MAX_IN_VALUES:
+                raise ValueError(f"emails needs 1..{MAX_IN_VALUES} values")
+            where.append(f"LOWER(email) IN ({', '.join(sql_literal(e) for e in emails)})")
         email = None
         if "email" in criteria:
             operator = criteria.get("email_operator", "is")

@@ -74,9 +74,9 @@ class TestThousandOrders:
 
         # calls: ceil(N/100) searchOrders pages per region (all of a region's marketplaces in one search), per run
         per_region = [sum(1 for o in orders if o["salesChannel"]["marketplaceId"] in region) for region in (NA, EU)]
-        # (served pages: a faster NetSuite backend can make the rate limiter answer 429 to a few, retried)
+        # (pages served: a 429 or an expired LWA token on a loaded machine is answered >= 400 and retried)
         search = world.amazon_admin.get("/_sandbox/calls").json()["operations"]["searchOrders"]
-        assert search["calls"] - search["throttled"] == 2 * sum(-(-n // 100) for n in per_region)
+        assert search["calls"] - search["errors"] == 2 * sum(-(-n // 100) for n in per_region), search
 
 
 class TestUpdatesAndStatuses:

@@ -304,6 +304,20 @@ class TestAuthentication:
         assert hook.upsert_records("customer", [buyer(3)])[0].ok
         assert calls(admin, "token") == 0
 
+    def test_given_a_replayed_tba_request_then_refused(self, admin, netsuite_server):
+        import requests
+
+        from amazon_netsuite.netsuite.rest import RestSettings, tba_auth
+        from sandbox.netsuite import SANDBOX_CREDENTIALS as creds
+
+        settings = RestSettings(account=creds.account, base_url=netsuite_server, auth="tba", consumer_key=creds.consumer_key,
+                                consumer_secret=creds.consumer_secret, token_id=creds.token_id, token_secret=creds.token_secret)
+        signed = requests.Request("GET", f"{netsuite_server}/services/rest/record/v1/subsidiary/1",
+                                  auth=tba_auth(settings)).prepare()
+        with requests.Session() as session:
+            assert session.send(signed).status_code == 200
+            assert session.send(signed).status_code == 401  # the same nonce again
+
     def test_given_tba_with_a_wrong_secret_then_auth_error(self, rest_connection, admin):
         from sandbox.netsuite import SANDBOX_CREDENTIALS as creds
 
@@ -337,6 +351,35 @@ class TestSuiteQL:
         later = max(c["lastModifiedDate"] for c in found)
         assert list(rest_hook.iter_customers_by_email(value="@marketplace.amazon.",
                                                       modified_after=later.replace(year=later.year + 1))) == []
+
+    def test_given_a_batch_of_emails_then_one_query_matches_them_ignoring_case(self, rest_hook, soap_hook, admin):
+        soap_hook.upsert_records("customer", [buyer(n) for n in range(110, 113)])
+        before = calls(admin, "suiteql")
+
+        found = rest_hook.search_customers_by_emails(["BUYER110@marketplace.amazon.com", "buyer112@marketplace.amazon.com",
+                                                      "nobody@marketplace.amazon.com"])
+
+        assert calls(admin, "suiteql") - before == 1
+        assert [c["externalId"] for c in found["buyer110@marketplace.amazon.com"]] == ["AMZ-CS-REST-00110"]
+        assert [c["externalId"] for c in found["buyer112@marketplace.amazon.com"]] == ["AMZ-CS-REST-00112"]
+        assert found["nobody@marketplace.amazon.com"] == []
+        assert soap_hook.search_customers_by_emails(["buyer110@marketplace.amazon.com"]) == {
+            "buyer110@marketplace.amazon.com": [c for c in soap_hook.search_customers_by_email("buyer110@marketplace.amazon.com")]}
+
+    def test_given_orders_modified_in_a_window_then_found_with_body_fields_and_not_outside_it(self, rest_hook):
+        from datetime import UTC, datetime, timedelta
+
+        [customer] = rest_hook.upsert_records("customer", [buyer(120)])
+        written = rest_hook.upsert_records("salesOrder", [order(f"111-0000005-000000{n}", customer=ref(customer.internal_id))
+                                                          for n in range(2)])
+        now = datetime.now(UTC)
+
+        found = list(rest_hook.search_modified_since("salesOrder", now - timedelta(hours=1), now + timedelta(hours=1)))
+        later = list(rest_hook.search_modified_since("salesOrder", now + timedelta(hours=1)))
+
+        assert sorted(r["externalId"] for r in found) == sorted(r.external_id for r in written)
+        assert found[0]["tranDate"] == date(2026, 11, 5) and found[0]["entity"] == {"internalId": customer.internal_id}
+        assert later == []
 
     def test_given_external_ids_then_one_query_finds_them(self, rest_hook, admin):
         rest_hook.upsert_records("customer", [buyer(n) for n in range(200, 204)])

@@ -190,3 +190,15 @@ class TestMalformedAnswers:
         with pytest.raises(NetSuiteBatchError) as caught:
             hook.upsert_records("customer", [{"externalId": "AMZ-CS-1", "companyName": "A", "subsidiary": {"internalId": "1"}}])
         assert caught.value.pending_external_ids == ["AMZ-CS-1"] and hook.sent == ["upsertList"] * 3
+
+
+def test_given_sandbox_env_for_rest_then_netsuite_default_selects_rest_with_the_test_key(capsys):
+    from sandbox.cli import main
+
+    assert main(["env", "--netsuite-api", "rest", "--json"]) == 0
+    conn = json.loads(json.loads(capsys.readouterr().out)["AIRFLOW_CONN_NETSUITE_DEFAULT"])
+    assert conn["extra"]["api"] == "rest" and conn["extra"]["certificate_id"]
+    assert conn["password"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert main(["env", "--json"]) == 0
+    default = json.loads(json.loads(capsys.readouterr().out)["AIRFLOW_CONN_NETSUITE_DEFAULT"])
+    assert "api" not in default["extra"]  # SOAP stays the default
