@@ -48,7 +48,8 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "owner": OWNER,
         # `make demo` sets AMAZON_NETSUITE_TASK_RETRIES=0 so a one-off run reports at once.
         "retries": int(os.environ.get("AMAZON_NETSUITE_TASK_RETRIES", "3")),
-        "retry_delay": dt.timedelta(minutes=1),
+        # the deployment test (tests/deployment) shortens it to see a retry within its time budget
+        "retry_delay": dt.timedelta(seconds=int(os.environ.get("AMAZON_NETSUITE_RETRY_DELAY_SECONDS", "60"))),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": dt.timedelta(minutes=20),
         "execution_timeout": dt.timedelta(hours=2),
