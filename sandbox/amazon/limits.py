@@ -26,6 +26,9 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getReportDocument": (Decimal("0.0167"), 15),
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
+    "createDestination": (Decimal("1"), 5),
+    "createSubscription": (Decimal("1"), 5),
+    "getSubscription": (Decimal("1"), 5),
 }
 
 

@@ -28,6 +28,9 @@ OPERATIONS = {
     "getReportDocument": ("reports_2021-06-30.json", "/reports/2021-06-30/documents/{reportDocumentId}", "get"),
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
     "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
+    "createDestination": ("notifications.json", "/notifications/v1/destinations", "post"),
+    "createSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "post"),
+    "getSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "get"),
 }
 
 
