@@ -49,20 +49,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stop_group(process: subprocess.Popen, grace: float = 15) -> None:
-    """SIGTERM the process group, SIGKILL what is left after ``grace`` seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-
-
 def _parents() -> dict[int, int]:
     """pid -> parent pid of every process (Linux /proc)."""
     parents = {}
@@ -171,14 +157,27 @@ class Cluster:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    def stop(self) -> None:
-        for name in reversed(list(self.processes)):
-            process = self.processes.pop(name)
-            below = descendants(process.pid)
-            stop_group(process)
-            for pid in below:  # task processes in groups of their own
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+    def stop(self, grace: float = 15) -> None:
+        """SIGTERM every component's process group at once, SIGKILL what is left after ``grace`` seconds
+        (and the task processes, which Airflow puts in process groups of their own)."""
+        processes = list(self.processes.values())
+        self.processes.clear()
+        below = set().union(*(descendants(p.pid) for p in processes)) if processes else set()
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def log(self, name: str, tail: int = 3000) -> str:
         path = self.home / f"{name}.log"
