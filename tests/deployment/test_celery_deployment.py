@@ -54,7 +54,7 @@ def test_celery_deployment_runs_the_dags_and_survives_a_lost_worker(cluster):
     began = time.monotonic()
     for url in cluster.sandbox.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
-        httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 240}, timeout=60).raise_for_status()
+        httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 160}, timeout=60).raise_for_status()
     cluster.wait_for_dags([ORDERS, SETTLEMENTS])
 
     orders_run = cluster.trigger(ORDERS, WINDOW)
