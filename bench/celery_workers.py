@@ -35,7 +35,7 @@ def _instant(text: str) -> dt.datetime:
 
 def measure(workers: int) -> tuple[int, float]:
     with tempfile.TemporaryDirectory(prefix="bench-celery-") as tmp, \
-            celery_cluster(Path(tmp), workers=workers, worker_concurrency=CONCURRENCY, rate_scale=RATE_SCALE) as cluster:
+            celery_cluster(Path(tmp), redis_db=15, workers=workers, worker_concurrency=CONCURRENCY, rate_scale=RATE_SCALE) as cluster:
         for url in cluster.sandbox.values():
             httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
             httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": ORDERS}, timeout=120).raise_for_status()

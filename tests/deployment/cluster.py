@@ -7,8 +7,9 @@ machine looks like to the scheduler.
 
 PostgreSQL: a throw-away database ``an_deploy_<random>`` on ``AMAZON_NETSUITE_TEST_POSTGRES_ADMIN_URL``
 (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/postgres``, trust auth), dropped at the end.
-Redis: ``AMAZON_NETSUITE_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/13``, a database number
-nothing else uses), flushed before and after.
+Redis: ``AMAZON_NETSUITE_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379``) with a database number
+of the caller's (13, 14, 15: one per test module, so parallel test workers never share a broker),
+flushed before and after.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 ADMIN_URL = os.environ.get("AMAZON_NETSUITE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("AMAZON_NETSUITE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("AMAZON_NETSUITE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 FERNET_KEY = "x3Jc7ZyJcjmtBNs1HNdbnrLLN1Qsz1lT8ABgqbj3fzs="
 PASSWORD = "deploy-test"  # noqa: S105 - a throw-away local user of the simple auth manager
 
@@ -103,17 +104,18 @@ def throwaway_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def dedicated_redis() -> Iterator[str]:
+def dedicated_redis(db: int) -> Iterator[str]:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    url = f"{REDIS_URL.rstrip('/')}/{db}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001
-        raise Unavailable(f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}: {exc}") from exc
+        raise Unavailable(f"Redis not reachable at {url}: {type(exc).__name__}: {exc}") from exc
     client.flushdb()
     try:
-        yield REDIS_URL
+        yield url
     finally:
         with contextlib.suppress(Exception):
             client.flushdb()
@@ -263,14 +265,14 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def celery_cluster(tmp_path: Path, *, workers: int = 2, worker_concurrency: int = 2, rate_scale: float = 100,
-                   extra_env: dict[str, str] | None = None) -> Iterator[Cluster]:
+def celery_cluster(tmp_path: Path, *, redis_db: int, workers: int = 2, worker_concurrency: int = 2,
+                   rate_scale: float = 100, extra_env: dict[str, str] | None = None) -> Iterator[Cluster]:
     """Metadata DB migrated on PostgreSQL, pools created, sandbox, api-server, scheduler, dag-processor,
     triggerer and ``workers`` Celery workers running; everything stopped and dropped on exit."""
     from amazon_netsuite.dags_common import POOLS
     from sandbox.runner import connection_env
 
-    with throwaway_database() as db_url, dedicated_redis() as redis_url:
+    with throwaway_database() as db_url, dedicated_redis(redis_db) as redis_url:
         home = tmp_path / "airflow-home"
         home.mkdir()
         (home / "passwords.json").write_text(json.dumps({"admin": PASSWORD}))

@@ -32,7 +32,7 @@ WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:0
 def cluster(tmp_path, reference_dir):  # the NetSuite emulator is built from the reference WSDL
     with contextlib.ExitStack() as stack:
         try:
-            running = stack.enter_context(celery_cluster(tmp_path, workers=2, worker_concurrency=2, rate_scale=100))
+            running = stack.enter_context(celery_cluster(tmp_path, redis_db=13, workers=2, worker_concurrency=2, rate_scale=100))
         except Unavailable as exc:
             if os.environ.get("AMAZON_NETSUITE_REQUIRE_POSTGRES") == "1":
                 pytest.fail(f"{exc} (AMAZON_NETSUITE_REQUIRE_POSTGRES=1)")

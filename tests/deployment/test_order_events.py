@@ -58,7 +58,7 @@ def cluster(tmp_path, reference_dir, moto_queue):
     }
     with contextlib.ExitStack() as stack:
         try:
-            running = stack.enter_context(celery_cluster(tmp_path, workers=1, worker_concurrency=4, rate_scale=100,
+            running = stack.enter_context(celery_cluster(tmp_path, redis_db=14, workers=1, worker_concurrency=4, rate_scale=100,
                                                          extra_env=extra))
         except Unavailable as exc:
             if os.environ.get("AMAZON_NETSUITE_REQUIRE_POSTGRES") == "1":
