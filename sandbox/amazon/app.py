@@ -36,6 +36,7 @@ from sandbox.amazon import pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.notifications import NotificationError, Notifications
 from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
 
@@ -58,6 +59,7 @@ ERRORS = {
     400: ("InvalidInput", "The input you have submitted is not valid. Please check your input and try again."),
     403: ("Unauthorized", "Access to requested resource is denied."),
     404: ("NotFound", "The requested resource was not found."),
+    409: ("Conflict", "The resource specified conflicts with the current state."),
     413: ("RequestTooLarge", "The request size exceeded the maximum accepted size."),
     415: ("UnsupportedMediaType", "The request payload is in an unsupported format."),
     429: ("QuotaExceeded", "You exceeded your quota for the requested resource."),
@@ -213,6 +215,7 @@ class AmazonSandbox:
         self.queue_seconds = max(0.05, 2.0 / rate_scale)
         self.progress_seconds = max(0.05, 3.0 / rate_scale)
         self.config = self.default_config()
+        self.notifications = Notifications(SELLER_ID)
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
 
@@ -286,6 +289,7 @@ class AmazonSandbox:
             stats.clear()
         self.responses.clear()
         self.config = self.default_config()
+        self.notifications.reset()
 
     def call_counts(self) -> dict:
         return {"operations": {name: dict(stats) for name, stats in self.calls.items()},
@@ -896,10 +900,31 @@ class AmazonSandbox:
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # -- notifications (grantless) ------------------------------------------------------------------
-    @staticmethod
-    def get_destinations() -> tuple[int, Any, int]:
-        """``getDestinations``: a grantless operation (no SQS/EventBridge destinations are emulated)."""
-        return 200, {"payload": []}, 0
+    def get_destinations(self, region: str) -> tuple[int, Any, int]:
+        """``getDestinations``: a grantless operation; the region's SQS destinations (sandbox/amazon/notifications.py)."""
+        destinations = self.notifications.get_destinations(region)
+        return 200, {"payload": destinations}, len(destinations)
+
+    def notification_call(self, fn: Callable[[], Any]) -> tuple[int, Any, int]:
+        """A Notifications API operation: its payload, or Amazon's error body for a refusal."""
+        try:
+            payload = fn()
+        except NotificationError as error:
+            raise ApiError(error.status, details=error.details) from None
+        return 200, {"payload": payload}, 1
+
+    def orders_changed(self, orders: list[dict], previous: dict[str, str | None]) -> None:
+        """ORDER_CHANGE for the orders that are new or whose fulfillmentStatus changed, per region."""
+        by_region: dict[str, list[dict]] = collections.defaultdict(list)
+        for order in orders:
+            status = (order.get("fulfillment") or {}).get("fulfillmentStatus")
+            if order["orderId"] in previous and previous[order["orderId"]] == status:
+                continue
+            region = MARKETPLACE_REGION.get((order.get("salesChannel") or {}).get("marketplaceId", ""))
+            if region is not None:
+                by_region[region].append(order)
+        for region, changed in by_region.items():
+            self.notifications.publish_order_changes(region, changed)
 
     @staticmethod
     def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -1023,7 +1048,34 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.get("/{region}/notifications/v1/destinations")
     @regional
     async def get_destinations(request: Request, region: str):
-        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(), grantless=True)
+        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(region), grantless=True)
+
+    @app.post("/{region}/notifications/v1/destinations")
+    @regional
+    async def create_destination(request: Request, region: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createDestination", error.status, error.body())
+        return await sb.call(request, region, "createDestination",
+                             lambda _f: sb.notification_call(lambda: sb.notifications.create_destination(region, body)),
+                             grantless=True)
+
+    @app.post("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def create_subscription(request: Request, region: str, notification_type: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createSubscription", error.status, error.body())
+        return await sb.call(request, region, "createSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.create_subscription(region, notification_type, body)))
+
+    @app.get("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def get_subscription(request: Request, region: str, notification_type: str):
+        return await sb.call(request, region, "getSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.get_subscription(region, notification_type)))
 
     @app.get("/_s3/reports/{document_id}")
     async def download(request: Request, document_id: str):
@@ -1096,7 +1148,28 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             isinstance(o, dict) and {"orderId", "createdTime", "lastUpdatedTime", "salesChannel", "orderItems"} <= o.keys() for o in orders
         ):
             return JSONResponse({"error": "expected a JSON list of Order objects (orderId, createdTime, lastUpdatedTime, salesChannel, orderItems)"}, status_code=400)
-        return {"orders": sb.store.upsert_orders(orders)}
+        previous = {}
+        for order in orders:
+            known = sb.store.get_order(order["orderId"])
+            if known is not None:
+                previous[order["orderId"]] = (known.get("fulfillment") or {}).get("fulfillmentStatus")
+        count = sb.store.upsert_orders(orders)
+        await asyncio.to_thread(sb.orders_changed, orders, previous)
+        return {"orders": count}
+
+    @app.post("/_sandbox/notifications")
+    async def configure_notifications(request: Request):
+        """``{"sqs_endpoint": "http://127.0.0.1:5000"}``: where ORDER_CHANGE messages are delivered (moto, LocalStack)."""
+        body = await request.json()
+        endpoint = body.get("sqs_endpoint") if isinstance(body, dict) else None
+        if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
+            return JSONResponse({"error": "sqs_endpoint must be an http(s) URL or null"}, status_code=400)
+        sb.notifications.sqs_endpoint = endpoint
+        return sb.notifications.state()
+
+    @app.get("/_sandbox/notifications")
+    async def notifications_state():
+        return sb.notifications.state()
 
     @app.get("/_sandbox/orders")
     async def list_orders():

@@ -28,6 +28,9 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getDestinations": (Decimal("1"), 5),
     # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
     "confirmShipment": (Decimal("2"), 10),
+    "createDestination": (Decimal("1"), 5),
+    "createSubscription": (Decimal("1"), 5),
+    "getSubscription": (Decimal("1"), 5),
 }
 
 

@@ -60,9 +60,12 @@ def violations(dag, source: str) -> list[str]:
             problems.append("manual DAG must set is_paused_upon_creation=False: a trigger of a paused DAG sits "
                             "queued forever")
     else:
-        if not isinstance(dag.timetable, CronDataIntervalTimetable | DeltaDataIntervalTimetable):
+        timetable = dag.timetable
+        if type(timetable).__name__ == "AssetOrTimeSchedule":  # timetable OR assets: the timetable part counts
+            timetable = timetable.timetable
+        if not isinstance(timetable, CronDataIntervalTimetable | DeltaDataIntervalTimetable):
             problems.append(
-                f"timetable {type(dag.timetable).__name__} has no data interval: use "
+                f"timetable {type(timetable).__name__} has no data interval: use "
                 "data_interval_schedule(...) (CronDataIntervalTimetable / DeltaDataIntervalTimetable)"
             )
         if dag.catchup:

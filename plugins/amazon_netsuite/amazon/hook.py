@@ -220,6 +220,20 @@ def _lwa_client_class(token_url: str) -> type:
                 raise AuthorizationError(body.get("error"), body.get("error_description"), response.status_code)
             return body
 
+        def get_grantless_auth(self, scope: str = "sellingpartnerapi::notifications") -> AccessTokenResponse:
+            """A client_credentials token (grantless operations: Notifications destinations), from this
+            LWA endpoint (the library would post to api.amazon.com whatever the connection says)."""
+            key = (self.url, self.cred.client_id, f"grantless:{scope}")
+            with _TOKENS_LOCK:
+                cached = _TOKENS.get(key)
+            if cached and cached[0] > time.monotonic():
+                return AccessTokenResponse(**cached[1])
+            data = self._request(self.url, self.grantless_data(scope), self.headers)
+            lifetime = max(60, int(data.get("expires_in") or 3600) - 60)
+            with _TOKENS_LOCK:
+                _TOKENS[key] = (time.monotonic() + lifetime, data)
+            return AccessTokenResponse(**data)
+
         def get_auth(self) -> AccessTokenResponse:
             with _TOKENS_LOCK:
                 cached = _TOKENS.get(self._key())
@@ -287,6 +301,19 @@ def _expect(response: Any, key: str, kind: type, *, item_id: str | None = None) 
     if item_id and not all(isinstance(item.get(item_id), str) and item[item_id] for item in value):
         raise UnreadableResponseError(200, f"2xx response whose {key} list holds items without {item_id}")
     return response
+
+
+def _notification_payload(response: Any, kind: type, item_id: str) -> Any:
+    """The ``payload`` of a Notifications API answer (a Destination/Subscription object, or a list of
+    destinations), else UnreadableResponseError. The library hands an empty list over as ``{}``."""
+    payload = getattr(response, "payload", None)
+    if kind is list and payload == {} and not getattr(response, "errors", None):
+        return []
+    if kind is list and isinstance(payload, list) and all(isinstance(i, dict) and i.get(item_id) for i in payload):
+        return payload
+    if kind is dict and isinstance(payload, dict) and isinstance(payload.get(item_id), str) and payload[item_id]:
+        return payload
+    raise UnreadableResponseError(200, f"2xx Notifications API response without {item_id}, which Amazon's model requires")
 
 
 def _describe_unreadable(response: Any) -> str:
@@ -932,6 +959,40 @@ class SellingPartnerHook(BaseHook):
                           lambda: _expect(tokens.create_restricted_data_token(**body), "restrictedDataToken", str)).payload[
             "restrictedDataToken"
         ]
+
+    # -- Notifications API v1 (the setup CLI: amazon_netsuite.amazon.notifications) ------------------
+    def _notifications(self) -> Any:
+        from sp_api.api import Notifications
+
+        return self._client(Notifications)
+
+    def get_destinations(self) -> list[dict]:
+        """``getDestinations`` (grantless): the app's destinations on this region's endpoint."""
+        client = self._notifications()
+        return self._call("getDestinations", lambda: _notification_payload(client.get_destinations(), list, "destinationId"))
+
+    def create_destination(self, *, name: str, sqs_arn: str) -> dict:
+        """``createDestination`` (grantless) for an SQS queue; returns the destination (``destinationId``)."""
+        client = self._notifications()
+        return self._call("createDestination", lambda: _notification_payload(client.create_destination(
+            name=name, arn=sqs_arn), dict, "destinationId"))
+
+    def get_subscription(self, notification_type: str) -> dict | None:
+        """``getSubscription`` (seller authorization): the subscription, or None when there is none (404)."""
+        client = self._notifications()
+        try:
+            return self._call("getSubscription", lambda: _notification_payload(client.get_subscription(notification_type),
+                                                                                dict, "subscriptionId"))
+        except SellingPartnerApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_subscription(self, notification_type: str, *, destination_id: str, payload_version: str = "1.0") -> dict:
+        """``createSubscription`` (seller authorization) of ``notification_type`` to a destination."""
+        client = self._notifications()
+        return self._call("createSubscription", lambda: _notification_payload(client.create_subscription(
+            notification_type, destination_id=destination_id, payload_version=payload_version), dict, "subscriptionId"))
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: one cheap getReports call."""
