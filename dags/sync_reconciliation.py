@@ -70,7 +70,9 @@ def _window(context) -> tuple[Any, Any]:
 
     from amazon_netsuite.dags_common import resolve_window
 
-    return resolve_window(context, overlap=dt.timedelta(0))
+    # no lag: the hook clamps Amazon's createdBefore to now - 2 minutes itself; the ledger part (settlements
+    # posted in the window) must see what was posted up to the window's end
+    return resolve_window(context, overlap=dt.timedelta(0), lag=dt.timedelta(0))
 
 
 @task(pool=AMAZON_POOL)
@@ -125,9 +127,10 @@ def region(target: dict[str, Any]) -> Any:
 @task
 def summary(compared: Any) -> dict[str, Any]:
     """Counts per region and check; fails the run (alert once) when anything is off."""
+    from amazon_netsuite.dags_common import mapped_results
     from amazon_netsuite.flows.reconciliation import finish
 
-    return finish(list(compared[:]))
+    return finish(mapped_results(compared))
 
 
 @dag(

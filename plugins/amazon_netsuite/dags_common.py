@@ -303,3 +303,17 @@ def source_window(
     if end <= start:
         raise ValueError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
     return start, end, advances
+
+
+def mapped_results(value: Any) -> list[Any]:
+    """The results of a mapped upstream task as a list, read once.
+
+    Airflow hands a downstream task a lazy sequence of the mapped results (slice it once: iterating probes
+    one past the end and logs an "XCom not found" error), but the single result itself when the upstream
+    was mapped over exactly one element (e.g. one settlement listed, one region mapped).
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return list(value[:])
