@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,3 +150,48 @@ def test_replay_starts_a_replay_run_with_the_selected_keys(api_server):
     run = httpx.get(f"{base}/api/v2/dags/sync_replay_failed_records/dagRuns/{body['dag_run_id']}", headers=operator, timeout=30)
     assert run.status_code == 200 and run.json()["conf"] == {"keys": [FAILED_KEY], "dry_run": False}
     assert run.json()["triggering_user_name"] == "operator"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOT = ROOT / "docs" / "images" / "sync-page.png"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_in_headless_chromium_the_page_shows_the_failure_and_replay_starts_a_run(api_server):
+    """A person's view: logged in (the UI's session cookie), the page lists the seeded failure, the
+    settlement and the reconciliation; ticking the record and pressing Replay starts a run and links to it."""
+    from playwright.sync_api import sync_playwright
+
+    base, _ = api_server
+    token = _token(base, "operator")["Authorization"].split(" ", 1)[1]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            # anonymous first: refused
+            anonymous = context.new_page().goto(f"{base}/amazon-netsuite/")
+            assert anonymous is not None and anonymous.status == 401
+            context.add_cookies([{"name": "_token", "value": token, "url": base}])
+            page = context.new_page()
+            page.goto(f"{base}/amazon-netsuite/")
+            row = page.locator(f'tr[data-key="{FAILED_KEY}"]')
+            row.wait_for(timeout=30_000)
+            assert "unknown_sku" in row.inner_text() and "ACME-UNMAPPED-SKU" in row.inner_text()
+            page.locator("#settlements").get_by_text("nets to zero").wait_for(timeout=30_000)
+            assert "AMZ-JE-77000000001" in page.locator("#settlements").inner_text()
+            assert "clearing" in page.locator("#checks").inner_text()
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            assert page.locator("#replay").is_disabled()
+            row.locator("input.pick").check()
+            page.locator("#replay").click()
+            link = page.locator("#run-link")
+            link.wait_for(timeout=60_000)
+            run_id = link.inner_text()
+            assert link.get_attribute("href") == f"/dags/sync_replay_failed_records/runs/{run_id}"
+        finally:
+            browser.close()
+    run = httpx.get(f"{base}/api/v2/dags/sync_replay_failed_records/dagRuns/{run_id}", headers=_token(base, "operator"),
+                    timeout=30)
+    assert run.status_code == 200 and run.json()["conf"]["keys"] == [FAILED_KEY]
