@@ -97,3 +97,27 @@ def test_given_malformed_row_pages_then_retried_then_failing_never_empty(admin, 
     admin.post("/_sandbox/faults", json={"operation": "searchMoreWithId", "malformed": "no_record_list", "times": 50}).raise_for_status()
     with pytest.raises(NetSuiteMalformedResponseError):
         hook.gl_lines(["1210"])
+
+
+def test_given_a_criterion_or_column_the_emulator_does_not_emulate_then_refused_not_ignored(admin, hook):
+    from amazon_netsuite.netsuite.errors import NetSuiteRequestError
+
+    backend = hook.backend
+    core = lambda name: backend.type(backend._ns_core, name)  # noqa: E731
+    sales = "urn:sales_2023_2.transactions.webservices.netsuite.com"
+
+    def search(criteria: dict, columns: dict):
+        record = backend.type(sales, "TransactionSearchAdvanced")(
+            criteria=backend.type(sales, "TransactionSearch")(
+                basic=backend.type(backend._ns_common, "TransactionSearchBasic")(**criteria)),
+            columns=backend.type(sales, "TransactionSearchRow")(
+                basic=backend.type(backend._ns_common, "TransactionSearchRowBasic")(**columns)))
+        return backend._page("search", backend.call("search", searchRecord=record), 1)
+
+    account = {"account": core("SearchMultiSelectField")(operator="anyOf", searchValue=[core("RecordRef")(internalId="1210")])}
+    amount = {"amount": [core("SearchColumnDoubleField")()]}
+    with pytest.raises(NetSuiteRequestError, match="INVALID_SEARCH_FIELD_OBJ|does not support the search field entity"):
+        search({**account, "entity": core("SearchMultiSelectField")(operator="anyOf", searchValue=[core("RecordRef")(internalId="100")])}, amount)
+    with pytest.raises(NetSuiteRequestError, match="does not return the column"):
+        search(account, {"quantity": [core("SearchColumnDoubleField")()]})
+    assert search(account, amount).total_records == 0
