@@ -98,7 +98,8 @@ def settled_period(text: str, *, mappings: Mappings, marketplace_id: str | None 
         settlement_id=header.settlement_id, marketplace_id=market.marketplace_id, currency=header.currency,
         currency_id=market.currency_id, subsidiary_id=market.subsidiary_id,
         clearing_account_id=str(market.amazon_clearing_account_id), start=header.start.date().isoformat(),
-        end=header.end.date().isoformat(), deposit_date=header.deposit_date.date().isoformat(), total=str(header.total),
+        end=header.end.date().isoformat(), deposit_date=header.deposit_date.date().isoformat(),
+        total=str(header.total.quantize(Decimal("0.01"))),
         order_ids=order_ids,
     )
 
