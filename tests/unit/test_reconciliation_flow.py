@@ -70,3 +70,17 @@ def test_finish_fails_with_counts_when_anything_is_off_and_passes_when_all_agree
     with pytest.raises(AirflowFailException, match=r"(?s)found 1 difference.*orders: 1 finding\(s\) \(missing_sales_order=1\)"):
         finish([_result(1)])
     assert finish([_result(0)])["findings"] == 0
+
+
+def test_dead_lettered_orders_and_shipments_are_named_by_their_amazon_order(tmp_path):
+    from amazon_netsuite.flows.reconciliation import _failed_reasons
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_failed(dag_id="amazon_orders_to_netsuite", record_type="salesOrder", source_key="111-1",
+                         reason="unknown_sku", run_id="r", error="x", replay={"amazon_order_id": "111-1"})
+    ledger.record_failed(dag_id="amazon_fba_shipments_to_netsuite", record_type="itemFulfillment", source_key="DABC",
+                         reason="over_fulfilled", run_id="r", error="x",
+                         replay={"shipment": {"shipment_id": "DABC", "amazon_order_id": "111-2"}})
+    reasons = _failed_reasons(ledger)
+    assert reasons["111-1"] == "amazon_orders_to_netsuite unknown_sku"
+    assert reasons["111-2"] == "amazon_fba_shipments_to_netsuite over_fulfilled"

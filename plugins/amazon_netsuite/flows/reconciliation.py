@@ -147,7 +147,9 @@ def _failed_reasons(ledger: Ledger) -> dict[str, str]:
     out: dict[str, str] = {}
     for record in ledger.failed():
         replay = record.replay or {}
-        for candidate in (replay.get("amazon_order_id"), replay.get("order_id"), record.source_key):
+        shipment = replay.get("shipment") if isinstance(replay.get("shipment"), Mapping) else {}
+        for candidate in (replay.get("amazon_order_id"), replay.get("order_id"), shipment.get("amazon_order_id"),
+                          record.source_key):
             if candidate:
                 out.setdefault(str(candidate), f"{record.dag_id} {record.reason}")
     return out
