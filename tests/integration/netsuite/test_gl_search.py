@@ -121,3 +121,36 @@ def test_given_a_criterion_or_column_the_emulator_does_not_emulate_then_refused_
     with pytest.raises(NetSuiteRequestError, match="does not return the column"):
         search(account, {"quantity": [core("SearchColumnDoubleField")()]})
     assert search(account, amount).total_records == 0
+
+
+def test_given_an_fx_remainder_when_posted_then_clearing_nets_to_zero_in_both_currencies(admin, hook):
+    """The FX path of reconciliation against the emulator: a settlement journal at another rate than the
+    billing document leaves a base-currency remainder; AMZ-JE-FX-{id} moves it out and clearing is zero."""
+    from amazon_netsuite.flows.reconciliation import _post_fx
+    from amazon_netsuite.transforms.reconciliation import SettledPeriod, clearing_status
+
+    _stock_up(admin)
+    order = _billed_order(admin, hook, 0)
+    [sale] = hook.gl_lines(["1210"])
+    admin.post("/_sandbox/records/journalEntry", json=[{
+        "externalId": "AMZ-JE-555", "subsidiary": {"internalId": "2"}, "currency": {"internalId": "1"},
+        "exchangeRate": 1.1, "tranDate": "2026-11-25T12:00:00+00:00",
+        "lineList": [{"line": 1, "account": {"internalId": "1210"}, "credit": float(sale.amount)},
+                     {"line": 2, "account": {"internalId": "1010"}, "debit": float(sale.amount)}]}]).raise_for_status()
+    period = SettledPeriod(settlement_id="555", marketplace_id="ATVPDKIKX0DER", currency="USD", currency_id="1",
+                           subsidiary_id="2", clearing_account_id="1210", start="2026-11-20", end="2026-11-24",
+                           deposit_date="2026-11-25", total=str(sale.amount), order_ids=["GL-0"])
+    so_map = {str(order["internalId"]): "GL-0"}
+
+    result, findings = clearing_status(period, hook.gl_lines(["1210"]), order_of_sales_order=so_map)
+    assert result.net == Decimal("0.00") and [f.kind for f in findings] == ["fx_remainder"]
+    remainder = result.base_net
+    assert remainder == (sale.amount - (sale.amount * Decimal("1.1")).quantize(Decimal("0.01")))
+
+    assert _post_fx(hook, period, result, fx_account_id="4910") is True
+
+    result, findings = clearing_status(period, hook.gl_lines(["1210"]), order_of_sales_order=so_map)
+    assert findings == [] and result.balanced and result.fx_posted == -remainder
+    fx = [j for j in admin.get("/_sandbox/records/journalEntry").json() if j["externalId"] == "AMZ-JE-FX-555"]
+    assert len(fx) == 1
+    assert _post_fx(hook, period, result, fx_account_id=None).kind == "fx_remainder"  # no account: said, not posted
