@@ -154,3 +154,15 @@ def test_given_an_fx_remainder_when_posted_then_clearing_nets_to_zero_in_both_cu
     fx = [j for j in admin.get("/_sandbox/records/journalEntry").json() if j["externalId"] == "AMZ-JE-FX-555"]
     assert len(fx) == 1
     assert _post_fx(hook, period, result, fx_account_id=None).kind == "fx_remainder"  # no account: said, not posted
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"fault": "ExceededConcurrentRequestLimitFault"}])
+def test_given_netsuite_unavailable_or_throttling_then_the_gl_search_is_retried_not_read_as_empty(admin, hook, fault):
+    _stock_up(admin)
+    _billed_order(admin, hook, 0)
+    admin.post("/_sandbox/faults", json={"operation": "search", "times": 2, **fault}).raise_for_status()
+
+    lines = hook.gl_lines(["1210"])
+
+    assert len(lines) == 1 and lines[0].record_type == "_cashSale"
+    assert hook.calls["search"] == 3
