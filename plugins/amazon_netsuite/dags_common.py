@@ -28,6 +28,10 @@ POOLS: dict[str, tuple[int, str]] = {
 # DAGs that run only when triggered (no data interval of their own).
 MANUAL_DAG_IDS = frozenset({"sync_replay_failed_records"})
 
+# DAGs whose runs each own one day and must all run (catchup=True): reconciliation proves each day on its
+# own (its reads are bounded by the day, not by a high-water mark), so a missed day is reconciled later.
+CATCHUP_DAG_IDS = frozenset({"sync_reconciliation"})
+
 # First data interval of the scheduled DAGs (catch-up starts here); a deployment sets its own.
 START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
     tzinfo=dt.UTC
@@ -179,6 +183,27 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Before syncing, index every NetSuite customer with an Amazon relay e-mail (one paged "
                        "search), e.g. tick it once when connecting an account that already holds Amazon buyers.",
     },
+    "bill_after_days": {
+        "default": 3,
+        "type": ["null", "integer"],
+        "minimum": 0,
+        "title": "Shipped but not billed after N days",
+        "description": "Reconciliation reports an order Amazon shipped this many days ago whose sales order is "
+                       "still not fulfilled/billed, e.g. 3.",
+    },
+    "post_fx_remainder": {
+        "default": False,
+        "type": ["null", "boolean"],
+        "title": "Post the FX remainder",
+        "description": "Reconciliation posts a settlement's base-currency clearing remainder as realized FX "
+                       "(AMZ-JE-FX-{settlementId}) to fx_account_id, e.g. tick it at month end.",
+    },
+    "fx_account_id": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "Realized FX gain/loss account",
+        "description": "NetSuite internal id of the realized FX gain/loss account post_fx_remainder posts to, e.g. 7100.",
+    },
 }
 
 CONTRACT_PARAMS = tuple(_PARAM_SPECS)
@@ -319,3 +344,15 @@ def order_change_schedule(timetable: Any) -> Any:
     for asset in assets[1:]:
         condition = condition | asset
     return AssetOrTimeSchedule(timetable=timetable, assets=condition)
+def mapped_results(value: Any) -> list[Any]:
+    """The results of a mapped upstream task as a list, read once.
+
+    Airflow hands a downstream task a lazy sequence of the mapped results (slice it once: iterating probes
+    one past the end and logs an "XCom not found" error), but the single result itself when the upstream
+    was mapped over exactly one element (e.g. one settlement listed, one region mapped).
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return list(value[:])

@@ -652,8 +652,12 @@ class SellingPartnerHook(BaseHook):
         fulfillment_statuses: Sequence[str] | None = None,
         fulfilled_by: Sequence[str] | None = None,
         page_size: int = 100,
+        by: str = "lastUpdated",
     ) -> Iterator[dict]:
         """Every order updated in the window, page after page (``searchOrders``, all pages).
+
+        ``by="created"`` reads the orders *created* in the window instead (``createdAfter``/``createdBefore``:
+        Amazon takes exactly one of ``createdAfter`` and ``lastUpdatedAfter``), e.g. for reconciling a day.
 
         The end is clamped to now minus 2 minutes. An expired pagination token (they live 24 h)
         restarts the search and skips the orders already yielded, so each order is yielded once.
@@ -667,9 +671,11 @@ class SellingPartnerHook(BaseHook):
         if window is None:
             self.log.info("searchOrders: empty window after clamping to now - 2 minutes; nothing to read")
             return
+        if by not in ("lastUpdated", "created"):
+            raise ValueError(f"by must be 'lastUpdated' or 'created', not {by!r}")
         params: dict[str, Any] = {
-            "lastUpdatedAfter": iso8601(window[0]),
-            "lastUpdatedBefore": iso8601(window[1]),
+            f"{by}After": iso8601(window[0]),
+            f"{by}Before": iso8601(window[1]),
             "marketplaceIds": marketplaces,
             "maxResultsPerPage": page_size,
         }
@@ -708,8 +714,8 @@ class SellingPartnerHook(BaseHook):
                 yield order
             token = response.next_token
             if not token:
-                self.log.info("searchOrders %s..%s (%s, %s): %s orders in %s pages", params["lastUpdatedAfter"],
-                              params["lastUpdatedBefore"], self.sp_api_conn_id, ",".join(marketplaces), len(seen), pages)
+                self.log.info("searchOrders %s..%s (%s, %s): %s orders in %s pages", params[f"{by}After"],
+                              params[f"{by}Before"], self.sp_api_conn_id, ",".join(marketplaces), len(seen), pages)
                 return
             progress.page(pages, len(seen))
 

@@ -61,6 +61,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -77,13 +78,14 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
     NetSuiteRequestTooLargeError,
     NetSuiteRetryableError,
     NetSuiteThrottledError,
 )
 from amazon_netsuite.netsuite.rest import RestBackend, RestSettings, default_base_url
-from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+from amazon_netsuite.netsuite.results import GlLine, ItemAvailability, RecordResult
 from amazon_netsuite.netsuite.soap import STRING_OPERATORS, SearchPage, SoapBackend, SoapSettings
 
 log = logging.getLogger(__name__)
@@ -751,6 +753,39 @@ class NetSuiteHook(BaseHook):
             candidates.append((own is not None, int(period.get("internalId") or 0), period))
         return min(candidates, key=lambda c: c[:2])[2] if candidates else None
 
+    def gl_lines(
+        self, account_ids: Sequence[str], *, subsidiary_ids: Sequence[str] | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+    ) -> list[GlLine]:
+        """Every posting line on ``account_ids`` (a ``TransactionSearchAdvanced``: ``account anyOf``,
+        ``posting is true``, optional ``subsidiary`` and ``tranDate`` range; columns ids, type, date,
+        currency, exchange rate, debit/credit in base currency, ``fxAmount`` in the transaction currency,
+        ``createdFrom``), page after page with ``searchMoreWithId``. A page that announces rows and carries
+        none is malformed and retried, never read as an end. Amounts are ``Decimal`` to the cent.
+
+        This is the production read of an account's activity (e.g. Amazon clearing for reconciliation).
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_3891485192.html
+        """
+        if not account_ids:
+            return []
+        first: SearchPage = self._call(
+            "search", lambda: self.backend.search_gl(list(dict.fromkeys(str(a) for a in account_ids)),
+                                                     subsidiary_ids=subsidiary_ids, date_from=date_from, date_to=date_to))
+        pages = [first]
+        for index in range(2, first.total_pages + 1):
+            if first.search_id is None:
+                break
+            pages.append(self._call("searchMoreWithId", self.backend.search_more, first.search_id, index))
+        lines = [_gl_line(row) for page in pages for row in page.rows]
+        if len(lines) != first.total_records:
+            raise NetSuiteMalformedResponseError(
+                f"GL search announced {first.total_records} rows and returned {len(lines)}", operation="search",
+                code="MALFORMED_RESPONSE")
+        log.info("NetSuite GL search on account(s) %s: %s lines in %s page(s)", ",".join(map(str, account_ids)),
+                 len(lines), len(pages))
+        return lines
+
     def item_availability(
         self, item_ids: Sequence[str], *, since: datetime | None = None
     ) -> list[ItemAvailability]:
@@ -765,3 +800,25 @@ class NetSuiteHook(BaseHook):
         for chunk in _chunks(unique, MAX_AVAILABILITY_ITEMS):
             rows.extend(self._call("getItemAvailability", self.backend.item_availability, chunk, since))
         return rows
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal("0.01")) if value is not None else Decimal("0.00")
+
+
+def _gl_line(row: Mapping[str, Any]) -> GlLine:
+    """A search row ({column: value}) as a :class:`GlLine`; the transaction-currency amount takes the sign
+    of the base-currency debit/credit (``fxAmount``'s sign follows the account's normal balance in saved
+    searches, the debit/credit columns do not)."""
+    base = _money(row.get("debitAmount")) - _money(row.get("creditAmount"))
+    fx = abs(_money(row.get("fxAmount")))
+    amount = -fx if base < 0 or (base == 0 and _money(row.get("fxAmount")) < 0) else fx
+    tran_date = row.get("tranDate")
+    return GlLine(
+        internal_id=str(row.get("internalId") or ""), external_id=row.get("externalId"),
+        record_type=str(row.get("type") or ""), tran_date=tran_date.date().isoformat() if isinstance(tran_date, datetime)
+        else (tran_date.isoformat() if isinstance(tran_date, date) else tran_date),
+        account_id=str(row.get("account") or ""), subsidiary_id=row.get("subsidiary"), currency_id=row.get("currency"),
+        exchange_rate=Decimal(repr(row["exchangeRate"])) if row.get("exchangeRate") is not None else Decimal(1),
+        amount=amount, base_amount=base, created_from_id=row.get("createdFrom"),
+    )
