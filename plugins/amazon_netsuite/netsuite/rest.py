@@ -80,6 +80,14 @@ ASSERTION_LIFETIME_SECONDS = 300
 THROTTLE_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})
 NOT_FOUND_CODES = frozenset({"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"})
 
+#: record type -> the record type it is created from by ``!transform`` when the hook adds it with a
+#: ``createdFrom`` (SOAP: ``initialize`` + ``add``; REST has no initialize, the transform saves at once)
+TRANSFORM_SOURCES: dict[str, str] = {"itemFulfillment": "salesOrder", "cashSale": "salesOrder", "invoice": "salesOrder"}
+#: body fields a sales-order transform carries over from the order when the request leaves them out: sent
+#: as 0 when the hook's record has none, so the document holds what the record says (SOAP ``add`` does)
+TRANSFORM_ZERO_FIELDS: dict[str, tuple[str, ...]] = {
+    "cashSale": ("shippingCost", "handlingCost"), "invoice": ("shippingCost", "handlingCost"),
+}
 #: hook record type -> (SuiteQL table, value of its ``type`` column or None)
 SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "customer": ("customer", None),
@@ -635,14 +643,57 @@ class RestBackend:
             results[index] = RecordResult(record_type, records[index].get("externalId"),
                                           error_code="INVALID_KEY_OR_REF", error_message=message)
         todo = [i for i in range(len(records)) if i not in results]
+        if operation == "addList" and record_type in TRANSFORM_SOURCES:
+            results.update(self._existing_documents(record_type, records, todo))
+            todo = [i for i in todo if i not in results]
         answered = self._parallel(lambda i: self._write_one(operation, record_type, records[i], bodies[i]), todo)
         results.update(zip(todo, answered, strict=True))
         return [results[i] for i in range(len(records))]
 
+    def _existing_documents(self, record_type: str, records: Sequence[Mapping[str, Any]],
+                            indexes: Sequence[int]) -> dict[int, RecordResult]:
+        """A transform cannot be keyed by externalId (no ``eid:`` PUT creates from a source), so before
+        transforming, one SuiteQL query finds the externalIds that exist: those records answer
+        ``DUP_RCRD`` (what SOAP ``add`` answers) and nothing is sent. A concurrent writer between the query
+        and the POST is still refused by NetSuite's unique externalId."""
+        table, type_value = SUITEQL_TABLES[record_type]
+        keyed = {i: str(records[i]["externalId"]) for i in indexes if records[i].get("externalId")}
+        if not keyed:
+            return {}
+        found = self._ids_by_external_id(table, type_value, list(dict.fromkeys(keyed.values())))
+        folded = {k.casefold(): v for k, v in found.items()}
+        out = {}
+        for index, external_id in keyed.items():
+            internal = folded.get(external_id.casefold())
+            if internal is not None:
+                out[index] = RecordResult(record_type, external_id, error_code="DUP_RCRD",
+                                          error_message=f"A {record_type} with externalId {external_id!r} exists "
+                                                        f"(internal id {internal}): not transformed again.")
+        return out
+
+    def transform_request(self, record_type: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """(path, body) of the ``!transform`` that creates ``record_type`` from its ``createdFrom``, or None
+        when the record is not created from a source. The lines replace the pre-filled ones
+        (``?replace=item``): the document holds the lines the record names, no more."""
+        source = TRANSFORM_SOURCES.get(record_type)
+        created_from = body.get("createdFrom")
+        if source is None or not isinstance(created_from, Mapping) or not created_from.get("id"):
+            return None
+        body = {k: v for k, v in body.items() if k != "createdFrom"}
+        for name in TRANSFORM_ZERO_FIELDS.get(record_type, ()):
+            body.setdefault(name, 0)
+        path = f"{RECORD_PATH}/{source}/{quote(str(created_from['id']), safe='')}/!transform/{record_type}"
+        if "item" in body:
+            path += "?replace=item"
+        return path, body
+
     def _write_one(self, operation: str, record_type: str, record: Mapping[str, Any], body: dict[str, Any]) -> RecordResult:
         external_id = record.get("externalId")
         base = f"{RECORD_PATH}/{record_type}"
-        if operation == "upsertList":
+        transform = self.transform_request(record_type, body) if operation == "addList" else None
+        if transform is not None:
+            method, (path, body), known = "POST", transform, None
+        elif operation == "upsertList":
             body = {k: v for k, v in body.items() if k != "externalId"}
             method, path, known = "PUT", f"{base}/eid:{quote(str(external_id), safe='')}", None
         elif operation == "addList":
@@ -659,10 +710,11 @@ class RestBackend:
                                     error_message="an update needs an internalId or an externalId")
         else:
             raise ValueError(f"unknown write operation {operation!r}")
+        operation_name = "transform" if transform is not None else operation
         if self.settings.write_mode == "async":
-            response = self._write_async(operation, method, path, body)
+            response = self._write_async(operation_name, method, path, body)
         else:
-            response = self._request(operation, method, path, body=body)
+            response = self._request(operation_name, method, path, body=body)
         if response.status_code in (200, 201, 204):
             location = response.headers.get("Location") or ""
             internal_id = location.rstrip("/").rsplit("/", 1)[-1] if location else known
