@@ -356,6 +356,18 @@ def _rest_value(key: str, value: Any) -> Any:
     return value
 
 
+def local_dates(record: Mapping[str, Any], timezone: str) -> Mapping[str, Any]:
+    """The record with its body date fields (``tranDate``...) given as a ``datetime`` turned into the date
+    it is in the account's time zone: a REST date field takes ``YYYY-MM-DD`` only, where SOAP takes a
+    dateTime and NetSuite keeps its date in the account's zone."""
+    moved = {key: value for key, value in record.items() if key in DATE_FIELDS and isinstance(value, datetime)}
+    if not moved:
+        return record
+    zone = ZoneInfo(timezone)
+    return {**record, **{key: (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).date()
+                         for key, value in moved.items()}}
+
+
 def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
     """A hook record dict -> REST JSON (``internalId`` dropped: it goes in the URL)."""
     out: dict[str, Any] = {}
@@ -634,7 +646,7 @@ class RestBackend:
         results: dict[int, RecordResult] = {}
         for index, record in enumerate(records):
             try:
-                bodies.append(to_rest(record))
+                bodies.append(to_rest(local_dates(record, self.settings.timezone)))
             except (ValueError, TypeError) as exc:
                 bodies.append(None)
                 results[index] = RecordResult(record_type, record.get("externalId"), error_code="INVALID_RECORD",
