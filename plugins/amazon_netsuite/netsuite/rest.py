@@ -766,6 +766,17 @@ class RestBackend:
         task_path = href[href.index("/services/rest/async/") :] if href else f"{job_path}/task/{items[0].get('id')}"
         return self._request(operation, "GET", f"{task_path}/result")
 
+    def initialize_list(self, record_type: str, source_type: str, ids: Sequence[str], *, by: str) -> list:
+        """SOAP ``initialize`` has no REST equivalent: a REST transform saves the record in the same request
+        (there is no unsaved pre-filled record to read). Refused as a whole call, before any request: add
+        the record with a ``createdFrom`` instead (``add_records``), which this backend sends as
+        ``!transform``."""
+        raise NetSuiteRequestError(
+            f"REST web services have no initialize ({source_type} -> {record_type}): add the {record_type} with "
+            "a createdFrom; the REST backend creates it with POST .../!transform/" + record_type,
+            operation="initializeList", code="UNSUPPORTED_OPERATION",
+        )
+
     # ------------------------------------------------------------------ reads
     def _get_by_path(self, record_type: str, key: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
         response = self._request("get", "GET", f"{RECORD_PATH}/{record_type}/{key}",

@@ -149,3 +149,14 @@ def test_given_a_throttled_or_lost_transform_answer_then_retried_and_written_onc
     assert outcome.ok or outcome.error_code == "DUP_RCRD"  # the work was done; never a second fulfillment
     assert sorted(r["externalId"] for r in admin.get("/_sandbox/records/itemFulfillment").json()) == [
         "AMZ-IF-RFAULT", "AMZ-IF-RFAULT2"]
+
+
+def test_given_initialize_on_rest_then_refused_before_any_request_pointing_at_the_transform(admin, rest_hook):
+    from amazon_netsuite.netsuite.errors import NetSuiteRequestError
+
+    order = _order(admin)
+    before = admin.get("/_sandbox/calls").json()["operations"]
+    with pytest.raises(NetSuiteRequestError, match="createdFrom") as raised:
+        rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])
+    assert raised.value.code == "UNSUPPORTED_OPERATION"
+    assert admin.get("/_sandbox/calls").json()["operations"] == before
