@@ -160,3 +160,31 @@ def test_given_initialize_on_rest_then_refused_before_any_request_pointing_at_th
         rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])
     assert raised.value.code == "UNSUPPORTED_OPERATION"
     assert admin.get("/_sandbox/calls").json()["operations"] == before
+
+
+def test_given_the_same_shipment_twice_in_one_batch_then_one_document_and_a_duplicate(admin, rest_hook):
+    """Neither exists when SuiteQL looks, so both transforms are sent; NetSuite's unique externalId refuses
+    the second (DUP_RCRD), which the flows read as "exists"."""
+    order = _order(admin)
+    fulfillment = build_item_fulfillment(external_id="AMZ-IF-RTWICE", sales_order_id=order["internalId"],
+                                         lines=[FulfillmentLine(1, Decimal(1), "2")], ship_date=_day(order))
+    results = rest_hook.add_records("itemFulfillment", [fulfillment, fulfillment])
+    assert sorted(r.error_code or "ok" for r in results) == ["DUP_RCRD", "ok"]
+    assert [r["externalId"] for r in admin.get("/_sandbox/records/itemFulfillment").json()] == ["AMZ-IF-RTWICE"]
+    so = admin.get("/_sandbox/records/salesOrder").json()[-1]
+    assert so["itemList"][0]["quantityFulfilled"] == 1.0
+
+
+def test_given_async_write_mode_then_the_transform_runs_as_a_job(admin, rest_connection):
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+    from tests.integration.netsuite.conftest import FAST_RETRY
+
+    rest_connection(rest_write_mode="async", async_poll_interval=0.01)
+    hook = NetSuiteHook(**FAST_RETRY)
+    order = _order(admin)
+    fulfillment = build_item_fulfillment(external_id="AMZ-IF-RASYNC", sales_order_id=order["internalId"],
+                                         lines=[FulfillmentLine(1, Decimal(3), "2")], ship_date=_day(order))
+    result = hook.add_records("itemFulfillment", [fulfillment])[0]
+    stored = admin.get("/_sandbox/records/itemFulfillment").json()
+    assert result.ok and [r["internalId"] for r in stored] == [result.internal_id]
+    assert _calls(admin, "restTransform") == 1 and _calls(admin, "asyncJob") >= 3
