@@ -775,8 +775,11 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
         (SOAP ``initialize``, the same code), the body's fields and lines laid over it, then saved in the same
         request with the rules of SOAP ``add`` (quantities capped, stock moves, GL). Lines of the body are
         matched to the pre-filled lines by ``orderLine``; with ``?replace=item`` only the body's lines are
-        kept, otherwise the pre-filled lines the body does not name stay (as NetSuite does)."""
+        kept, otherwise the pre-filled lines the body does not name stay (as NetSuite does). With
+        ``Accept: application/vnd.oracle.resource+json; type=create-form`` the pre-filled record is answered
+        (200) and nothing is saved: REST's SOAP ``initialize``."""
         raw = await request.body()
+        create_form = "type=create-form" in (request.headers.get("accept") or "").replace(" ", "")
 
         def work() -> Response:
             kind = record_type_of(record_type)
@@ -788,7 +791,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             if "createdFrom" in data:
                 raise RestError(400, "INVALID_CONTENT", "createdFrom is set by the transform (the source in the URL).",
                                 path="createdFrom")
-            store.add_records_count("restTransform", 1)
+            store.add_records_count("restCreateForm" if create_form else "restTransform", 1)
             with store.transaction():
                 prefilled = service.initialize_record(goal, kind, ident, None)
                 replaced = {SUBLISTS.get(s.strip(), f"{s.strip()}List")
@@ -802,11 +805,14 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
                         given.append({**base, **line})
                     kept = [] if "itemList" in replaced else list(by_line.values())
                     record["itemList"] = kept + given
+                if create_form:  # the pre-filled form, not saved (SOAP initialize)
+                    expand = request.query_params.get("expandSubResources", "false").lower() == "true"
+                    return json_response(to_rest(record, expand=expand))
                 created = service.create(goal, record)
             service.sleep(record_cost(record))
             return location(request, goal, created)
 
-        return await run_in_threadpool(governed, "restTransform", request, work)
+        return await run_in_threadpool(governed, "restCreateForm" if create_form else "restTransform", request, work)
 
     async def read(record_type: str, key: str, request: Request) -> Response:
         def work() -> Response:

@@ -83,6 +83,8 @@ NOT_FOUND_CODES = frozenset({"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "RCRD_NOT_FOUN
 #: record type -> the record type it is created from by ``!transform`` when the hook adds it with a
 #: ``createdFrom`` (SOAP: ``initialize`` + ``add``; REST has no initialize, the transform saves at once)
 TRANSFORM_SOURCES: dict[str, str] = {"itemFulfillment": "salesOrder", "cashSale": "salesOrder", "invoice": "salesOrder"}
+#: media type of the create-form operation: the transform's pre-filled record, not saved (SOAP initialize)
+CREATE_FORM = "application/vnd.oracle.resource+json; type=create-form"
 #: body fields a sales-order transform carries over from the order when the request leaves them out: sent
 #: as 0 when the hook's record has none, so the document holds what the record says (SOAP ``add`` does)
 TRANSFORM_ZERO_FIELDS: dict[str, tuple[str, ...]] = {
@@ -532,7 +534,7 @@ class RestBackend:
             all_headers = {"Accept": "application/json", **(headers or {})}
             data = None
             if body is not None:
-                all_headers["Content-Type"] = "application/json"
+                all_headers.setdefault("Content-Type", "application/json")
                 data = dumps(body).encode()
             try:
                 return self.session.request(method, self.settings.base_url + path, data=data, params=params,
@@ -766,16 +768,39 @@ class RestBackend:
         task_path = href[href.index("/services/rest/async/") :] if href else f"{job_path}/task/{items[0].get('id')}"
         return self._request(operation, "GET", f"{task_path}/result")
 
-    def initialize_list(self, record_type: str, source_type: str, ids: Sequence[str], *, by: str) -> list:
-        """SOAP ``initialize`` has no REST equivalent: a REST transform saves the record in the same request
-        (there is no unsaved pre-filled record to read). Refused as a whole call, before any request: add
-        the record with a ``createdFrom`` instead (``add_records``), which this backend sends as
-        ``!transform``."""
-        raise NetSuiteRequestError(
-            f"REST web services have no initialize ({source_type} -> {record_type}): add the {record_type} with "
-            "a createdFrom; the REST backend creates it with POST .../!transform/" + record_type,
-            operation="initializeList", code="UNSUPPORTED_OPERATION",
-        )
+    def initialize_list(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str
+    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+        """SOAP ``initialize`` on REST: the transform's create-form (``POST {source}/{id}/!transform/{type}``
+        with ``Accept: application/vnd.oracle.resource+json; type=create-form``): the pre-filled record,
+        not saved, sublists expanded. One request per source record, concurrent; ids given by externalId
+        are resolved with one SuiteQL query first. (id, record or None, error code, message) per id."""
+        if by == "externalId":
+            table, type_value = SUITEQL_TABLES[source_type]
+            internal = self._ids_by_external_id(table, type_value, list(ids))
+            keys = {ident: internal.get(ident) for ident in ids}
+        else:
+            keys = {ident: str(ident) for ident in ids}
+
+        def form(ident: str) -> tuple[str, dict[str, Any] | None, str | None, str | None]:
+            key = keys[ident]
+            if not key:
+                return ident, None, "INVALID_INITIALIZE_REF", f"No {source_type} with externalId {ident!r}."
+            response = self._request(
+                "createForm", "POST", f"{RECORD_PATH}/{source_type}/{quote(key, safe='')}/!transform/{record_type}",
+                body={}, params={"expandSubResources": "true"},
+                headers={"Accept": CREATE_FORM, "Content-Type": CREATE_FORM},
+            )
+            if response.status_code == 200:
+                body = self._json(response, "createForm")
+                if not isinstance(body, Mapping):
+                    raise NetSuiteMalformedResponseError(f"create-form {record_type} answered no record",
+                                                         operation="initializeList", code="MALFORMED_RESPONSE")
+                return ident, from_rest(body), None, None
+            code, detail = error_details(response)
+            return ident, None, code or f"HTTP_{response.status_code}", detail
+
+        return self._parallel(form, list(ids))
 
     # ------------------------------------------------------------------ reads
     def _get_by_path(self, record_type: str, key: str) -> tuple[dict[str, Any] | None, str | None, str | None]:

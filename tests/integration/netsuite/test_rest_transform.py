@@ -151,15 +151,40 @@ def test_given_a_throttled_or_lost_transform_answer_then_retried_and_written_onc
         "AMZ-IF-RFAULT", "AMZ-IF-RFAULT2"]
 
 
-def test_given_initialize_on_rest_then_refused_before_any_request_pointing_at_the_transform(admin, rest_hook):
-    from amazon_netsuite.netsuite.errors import NetSuiteRequestError
-
+def test_given_an_order_when_initializing_on_rest_then_the_create_form_prefills_and_saves_nothing(admin, rest_hook):
+    """SOAP initialize on REST: the transform's create-form answers the pre-filled record, unsaved."""
     order = _order(admin)
-    before = admin.get("/_sandbox/calls").json()["operations"]
-    with pytest.raises(NetSuiteRequestError, match="createdFrom") as raised:
-        rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])
-    assert raised.value.code == "UNSUPPORTED_OPERATION"
-    assert admin.get("/_sandbox/calls").json()["operations"] == before
+    result = rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])
+    fulfillment = result[order["internalId"]]
+    assert [(line["orderLine"], Decimal(str(line["quantity"])), line["location"]["internalId"])
+            for line in fulfillment["itemList"]] == [(1, Decimal(3), "2")]
+    assert fulfillment["createdFrom"]["internalId"] == order["internalId"]
+    billed = rest_hook.initialize_records("cashSale", "salesOrder", [order["internalId"], "999999"])
+    assert billed[order["internalId"]].error_code == "INVALID_INITIALIZE_REF"  # nothing fulfilled yet
+    assert billed["999999"].error_code == "INVALID_INITIALIZE_REF"
+    by_external = rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["externalId"], "AMZ-SO-NONE"],
+                                               by="externalId")
+    assert by_external[order["externalId"]]["itemList"][0]["orderLine"] == 1
+    assert by_external["AMZ-SO-NONE"].error_code == "INVALID_INITIALIZE_REF"
+    assert _calls(admin, "restCreateForm") == 4 and _calls(admin, "restTransform") == 0
+    assert admin.get("/_sandbox/records/itemFulfillment").json() == []
+
+    shipped = build_item_fulfillment(external_id="AMZ-IF-RFORM", sales_order_id=order["internalId"],
+                                     lines=[FulfillmentLine(1, Decimal(2), "2")], ship_date=_day(order))
+    assert rest_hook.add_records("itemFulfillment", [shipped])[0].ok
+    bill = rest_hook.initialize_records("cashSale", "salesOrder", [order["internalId"]])[order["internalId"]]
+    assert [Decimal(str(line["quantity"])) for line in bill["itemList"]] == [Decimal(2)]
+    assert Decimal(str(bill["shippingCost"])) == Decimal("4.99")
+    left = rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])[order["internalId"]]
+    assert [Decimal(str(line["quantity"])) for line in left["itemList"]] == [Decimal(1)]
+
+
+def test_given_a_throttled_create_form_then_retried(admin, rest_hook):
+    order = _order(admin)
+    admin.post("/_sandbox/faults", json={"operation": "restCreateForm", "status": 429, "times": 2}).raise_for_status()
+    result = rest_hook.initialize_records("itemFulfillment", "salesOrder", [order["internalId"]])[order["internalId"]]
+    assert result["itemList"][0]["orderLine"] == 1
+    assert _calls(admin, "restCreateForm") == 3
 
 
 def test_given_the_same_shipment_twice_in_one_batch_then_one_document_and_a_duplicate(admin, rest_hook):
