@@ -609,7 +609,7 @@ def _verify_tba(service: NetSuiteService, request: Request, header: str) -> bool
     return True
 
 
-ASYNC_OPERATIONS = frozenset({"restAdd", "restUpsert", "restUpdate"})
+ASYNC_OPERATIONS = frozenset({"restAdd", "restUpsert", "restUpdate", "restTransform"})
 
 
 def base_of(request: Request) -> str:
@@ -784,6 +784,50 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
 
         return await run_in_threadpool(governed, "restUpsert" if upsert else "restUpdate", request, work)
 
+    async def transform(record_type: str, key: str, target: str, request: Request) -> Response:
+        """``POST /record/v1/{type}/{id}/!transform/{target}``: the target record pre-filled from the source
+        (SOAP ``initialize``, the same code), the body's fields and lines laid over it, then saved in the same
+        request with the rules of SOAP ``add`` (quantities capped, stock moves, GL). Lines of the body are
+        matched to the pre-filled lines by ``orderLine``; with ``?replace=item`` only the body's lines are
+        kept, otherwise the pre-filled lines the body does not name stay (as NetSuite does). With
+        ``Accept: application/vnd.oracle.resource+json; type=create-form`` the pre-filled record is answered
+        (200) and nothing is saved: REST's SOAP ``initialize``."""
+        raw = await request.body()
+        create_form = "type=create-form" in (request.headers.get("accept") or "").replace(" ", "")
+
+        def work() -> Response:
+            kind = record_type_of(record_type)
+            goal = record_type_of(target)
+            ident = unquote(key)
+            if not ident.isdigit():
+                raise RestError(400, "INVALID_ID", f"Invalid record id {ident!r}: a transform names the source by its id.")
+            data = to_store(body_of(raw))
+            if "createdFrom" in data:
+                raise RestError(400, "INVALID_CONTENT", "createdFrom is set by the transform (the source in the URL).",
+                                path="createdFrom")
+            store.add_records_count("restCreateForm" if create_form else "restTransform", 1)
+            with store.transaction():
+                prefilled = service.initialize_record(goal, kind, ident, None)
+                replaced = {SUBLISTS.get(s.strip(), f"{s.strip()}List")
+                            for s in request.query_params.get("replace", "").split(",") if s.strip()}
+                record = {**prefilled, **{k: v for k, v in data.items() if k != "itemList"}}
+                if "itemList" in data:
+                    by_line = {int(line["orderLine"]): line for line in prefilled.get("itemList") or []}
+                    given = []
+                    for line in data["itemList"]:
+                        base = by_line.pop(int(line["orderLine"]), {}) if line.get("orderLine") is not None else {}
+                        given.append({**base, **line})
+                    kept = [] if "itemList" in replaced else list(by_line.values())
+                    record["itemList"] = kept + given
+                if create_form:  # the pre-filled form, not saved (SOAP initialize)
+                    expand = request.query_params.get("expandSubResources", "false").lower() == "true"
+                    return json_response(to_rest(record, expand=expand))
+                created = service.create(goal, record)
+            service.sleep(record_cost(record))
+            return location(request, goal, created)
+
+        return await run_in_threadpool(governed, "restCreateForm" if create_form else "restTransform", request, work)
+
     async def read(record_type: str, key: str, request: Request) -> Response:
         def work() -> Response:
             kind = record_type_of(record_type)
@@ -926,6 +970,8 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
     app.add_api_route("/services/rest/record/v1/{record_type}", add, methods=["POST"], include_in_schema=False)
     app.add_api_route("/services/rest/record/v1/{record_type}/{key}", write, methods=["PUT", "PATCH"], include_in_schema=False)
     app.add_api_route("/services/rest/record/v1/{record_type}/{key}", read, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/services/rest/record/v1/{record_type}/{key}/!transform/{target}", transform, methods=["POST"],
+                      include_in_schema=False)
 
     @app.post("/_sandbox/rest/expire_tokens")
     def expire_tokens() -> dict[str, int]:

@@ -9,6 +9,11 @@ The hook's record-level operations map onto REST web services (docs/netsuite-qui
   for concurrency (HTTP 429, ``CONCURRENCY_LIMIT_EXCEEDED``) was rejected before any work and is retried
   with backoff. A PATCH/PUT updates keyed sublist lines (``item`` by ``line``) and appends the others,
   which is SOAP's ``replaceAll="false"``.
+- ``addList`` of an item fulfillment, cash sale or invoice with a ``createdFrom`` -> ``POST
+  /record/v1/salesOrder/{id}/!transform/{type}?replace=item`` (REST creates from a source only by
+  transform, saved in the same request), after one SuiteQL query per batch: externalIds that exist answer
+  ``DUP_RCRD`` and are not sent. ``initializeList`` -> the same URL with ``Accept: ...; type=create-form``
+  (the pre-filled record, not saved).
 - ``getList`` -> one SuiteQL query (``externalid IN (...)``) finds which records exist, then one
   ``GET /record/v1/{type}/{id}?expandSubResources=true`` per existing record (sublists included).
 - ``search`` / ``searchMoreWithId`` -> SuiteQL (``POST /services/rest/query/v1/suiteql``, ``limit``/
@@ -80,6 +85,16 @@ ASSERTION_LIFETIME_SECONDS = 300
 THROTTLE_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})
 NOT_FOUND_CODES = frozenset({"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"})
 
+#: record type -> the record type it is created from by ``!transform`` when the hook adds it with a
+#: ``createdFrom`` (SOAP: ``initialize`` + ``add``; REST has no initialize, the transform saves at once)
+TRANSFORM_SOURCES: dict[str, str] = {"itemFulfillment": "salesOrder", "cashSale": "salesOrder", "invoice": "salesOrder"}
+#: media type of the create-form operation: the transform's pre-filled record, not saved (SOAP initialize)
+CREATE_FORM = "application/vnd.oracle.resource+json; type=create-form"
+#: body fields a sales-order transform carries over from the order when the request leaves them out: sent
+#: as 0 when the hook's record has none, so the document holds what the record says (SOAP ``add`` does)
+TRANSFORM_ZERO_FIELDS: dict[str, tuple[str, ...]] = {
+    "cashSale": ("shippingCost", "handlingCost"), "invoice": ("shippingCost", "handlingCost"),
+}
 #: hook record type -> (SuiteQL table, value of its ``type`` column or None)
 SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "customer": ("customer", None),
@@ -348,6 +363,18 @@ def _rest_value(key: str, value: Any) -> Any:
     return value
 
 
+def local_dates(record: Mapping[str, Any], timezone: str) -> Mapping[str, Any]:
+    """The record with its body date fields (``tranDate``...) given as a ``datetime`` turned into the date
+    it is in the account's time zone: a REST date field takes ``YYYY-MM-DD`` only, where SOAP takes a
+    dateTime and NetSuite keeps its date in the account's zone."""
+    moved = {key: value for key, value in record.items() if key in DATE_FIELDS and isinstance(value, datetime)}
+    if not moved:
+        return record
+    zone = ZoneInfo(timezone)
+    return {**record, **{key: (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).date()
+                         for key, value in moved.items()}}
+
+
 def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
     """A hook record dict -> REST JSON (``internalId`` dropped: it goes in the URL)."""
     out: dict[str, Any] = {}
@@ -512,7 +539,7 @@ class RestBackend:
             all_headers = {"Accept": "application/json", **(headers or {})}
             data = None
             if body is not None:
-                all_headers["Content-Type"] = "application/json"
+                all_headers.setdefault("Content-Type", "application/json")
                 data = dumps(body).encode()
             try:
                 return self.session.request(method, self.settings.base_url + path, data=data, params=params,
@@ -626,7 +653,7 @@ class RestBackend:
         results: dict[int, RecordResult] = {}
         for index, record in enumerate(records):
             try:
-                bodies.append(to_rest(record))
+                bodies.append(to_rest(local_dates(record, self.settings.timezone)))
             except (ValueError, TypeError) as exc:
                 bodies.append(None)
                 results[index] = RecordResult(record_type, record.get("externalId"), error_code="INVALID_RECORD",
@@ -635,14 +662,57 @@ class RestBackend:
             results[index] = RecordResult(record_type, records[index].get("externalId"),
                                           error_code="INVALID_KEY_OR_REF", error_message=message)
         todo = [i for i in range(len(records)) if i not in results]
+        if operation == "addList" and record_type in TRANSFORM_SOURCES:
+            results.update(self._existing_documents(record_type, records, todo))
+            todo = [i for i in todo if i not in results]
         answered = self._parallel(lambda i: self._write_one(operation, record_type, records[i], bodies[i]), todo)
         results.update(zip(todo, answered, strict=True))
         return [results[i] for i in range(len(records))]
 
+    def _existing_documents(self, record_type: str, records: Sequence[Mapping[str, Any]],
+                            indexes: Sequence[int]) -> dict[int, RecordResult]:
+        """A transform cannot be keyed by externalId (no ``eid:`` PUT creates from a source), so before
+        transforming, one SuiteQL query finds the externalIds that exist: those records answer
+        ``DUP_RCRD`` (what SOAP ``add`` answers) and nothing is sent. A concurrent writer between the query
+        and the POST is still refused by NetSuite's unique externalId."""
+        table, type_value = SUITEQL_TABLES[record_type]
+        keyed = {i: str(records[i]["externalId"]) for i in indexes if records[i].get("externalId")}
+        if not keyed:
+            return {}
+        found = self._ids_by_external_id(table, type_value, list(dict.fromkeys(keyed.values())))
+        folded = {k.casefold(): v for k, v in found.items()}
+        out = {}
+        for index, external_id in keyed.items():
+            internal = folded.get(external_id.casefold())
+            if internal is not None:
+                out[index] = RecordResult(record_type, external_id, error_code="DUP_RCRD",
+                                          error_message=f"A {record_type} with externalId {external_id!r} exists "
+                                                        f"(internal id {internal}): not transformed again.")
+        return out
+
+    def transform_request(self, record_type: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """(path, body) of the ``!transform`` that creates ``record_type`` from its ``createdFrom``, or None
+        when the record is not created from a source. The lines replace the pre-filled ones
+        (``?replace=item``): the document holds the lines the record names, no more."""
+        source = TRANSFORM_SOURCES.get(record_type)
+        created_from = body.get("createdFrom")
+        if source is None or not isinstance(created_from, Mapping) or not created_from.get("id"):
+            return None
+        body = {k: v for k, v in body.items() if k != "createdFrom"}
+        for name in TRANSFORM_ZERO_FIELDS.get(record_type, ()):
+            body.setdefault(name, 0)
+        path = f"{RECORD_PATH}/{source}/{quote(str(created_from['id']), safe='')}/!transform/{record_type}"
+        if "item" in body:
+            path += "?replace=item"
+        return path, body
+
     def _write_one(self, operation: str, record_type: str, record: Mapping[str, Any], body: dict[str, Any]) -> RecordResult:
         external_id = record.get("externalId")
         base = f"{RECORD_PATH}/{record_type}"
-        if operation == "upsertList":
+        transform = self.transform_request(record_type, body) if operation == "addList" else None
+        if transform is not None:
+            method, (path, body), known = "POST", transform, None
+        elif operation == "upsertList":
             body = {k: v for k, v in body.items() if k != "externalId"}
             method, path, known = "PUT", f"{base}/eid:{quote(str(external_id), safe='')}", None
         elif operation == "addList":
@@ -659,10 +729,11 @@ class RestBackend:
                                     error_message="an update needs an internalId or an externalId")
         else:
             raise ValueError(f"unknown write operation {operation!r}")
+        operation_name = "transform" if transform is not None else operation
         if self.settings.write_mode == "async":
-            response = self._write_async(operation, method, path, body)
+            response = self._write_async(operation_name, method, path, body)
         else:
-            response = self._request(operation, method, path, body=body)
+            response = self._request(operation_name, method, path, body=body)
         if response.status_code in (200, 201, 204):
             location = response.headers.get("Location") or ""
             internal_id = location.rstrip("/").rsplit("/", 1)[-1] if location else known
@@ -701,6 +772,40 @@ class RestBackend:
         href = next((link["href"] for link in items[0].get("links", []) if link.get("rel") == "self"), None)
         task_path = href[href.index("/services/rest/async/") :] if href else f"{job_path}/task/{items[0].get('id')}"
         return self._request(operation, "GET", f"{task_path}/result")
+
+    def initialize_list(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str
+    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+        """SOAP ``initialize`` on REST: the transform's create-form (``POST {source}/{id}/!transform/{type}``
+        with ``Accept: application/vnd.oracle.resource+json; type=create-form``): the pre-filled record,
+        not saved, sublists expanded. One request per source record, concurrent; ids given by externalId
+        are resolved with one SuiteQL query first. (id, record or None, error code, message) per id."""
+        if by == "externalId":
+            table, type_value = SUITEQL_TABLES[source_type]
+            internal = self._ids_by_external_id(table, type_value, list(ids))
+            keys = {ident: internal.get(ident) for ident in ids}
+        else:
+            keys = {ident: str(ident) for ident in ids}
+
+        def form(ident: str) -> tuple[str, dict[str, Any] | None, str | None, str | None]:
+            key = keys[ident]
+            if not key:
+                return ident, None, "INVALID_INITIALIZE_REF", f"No {source_type} with externalId {ident!r}."
+            response = self._request(
+                "createForm", "POST", f"{RECORD_PATH}/{source_type}/{quote(key, safe='')}/!transform/{record_type}",
+                body={}, params={"expandSubResources": "true"},
+                headers={"Accept": CREATE_FORM, "Content-Type": CREATE_FORM},
+            )
+            if response.status_code == 200:
+                body = self._json(response, "createForm")
+                if not isinstance(body, Mapping):
+                    raise NetSuiteMalformedResponseError(f"create-form {record_type} answered no record",
+                                                         operation="initializeList", code="MALFORMED_RESPONSE")
+                return ident, from_rest(body), None, None
+            code, detail = error_details(response)
+            return ident, None, code or f"HTTP_{response.status_code}", detail
+
+        return self._parallel(form, list(ids))
 
     # ------------------------------------------------------------------ reads
     def _get_by_path(self, record_type: str, key: str) -> tuple[dict[str, Any] | None, str | None, str | None]:

@@ -202,3 +202,36 @@ def test_given_sandbox_env_for_rest_then_netsuite_default_selects_rest_with_the_
     assert main(["env", "--json"]) == 0
     default = json.loads(json.loads(capsys.readouterr().out)["AIRFLOW_CONN_NETSUITE_DEFAULT"])
     assert "api" not in default["extra"]  # SOAP stays the default
+
+
+class TestTransform:
+    """Documents created from a sales order go through ``!transform`` (REST has no initialize + add)."""
+
+    def backend(self) -> RestBackend:
+        return RestBackend(RestSettings(account="1", base_url="https://x", timezone="America/Los_Angeles"))
+
+    def test_given_a_fulfillment_from_an_order_then_a_transform_that_replaces_the_prefilled_lines(self):
+        body = {"externalId": "AMZ-IF-1", "createdFrom": {"id": "77"}, "item": {"items": [{"orderLine": 1, "quantity": 2}]}}
+        path, sent = self.backend().transform_request("itemFulfillment", body)
+        assert path == "/services/rest/record/v1/salesOrder/77/!transform/itemFulfillment?replace=item"
+        assert "createdFrom" not in sent and sent["externalId"] == "AMZ-IF-1"
+        assert "shippingCost" not in sent
+
+    def test_given_a_bill_without_shipping_then_zero_is_sent_so_the_order_shipping_is_not_carried(self):
+        _, sent = self.backend().transform_request("cashSale", {"createdFrom": {"id": "5"}, "shippingCost": 3})
+        assert (sent["shippingCost"], sent["handlingCost"]) == (3, 0)
+
+    def test_given_a_record_not_created_from_a_source_then_no_transform(self):
+        backend = self.backend()
+        assert backend.transform_request("cashSale", {"externalId": "AMZ-CS-1"}) is None
+        assert backend.transform_request("journalEntry", {"createdFrom": {"id": "5"}}) is None
+        assert backend.transform_request("cashSale", {"createdFrom": {"externalId": "AMZ-SO-1"}}) is None  # unresolved
+
+    def test_given_a_datetime_in_a_date_field_then_the_date_in_the_account_zone(self):
+        from amazon_netsuite.netsuite.rest import local_dates
+
+        late = datetime(2026, 11, 20, 5, 30, tzinfo=UTC)  # still the 19th in Los Angeles
+        assert local_dates({"tranDate": late, "memo": "x"}, "America/Los_Angeles") == {"tranDate": date(2026, 11, 19), "memo": "x"}
+        assert to_rest(local_dates({"tranDate": late}, "UTC"))["tranDate"] == "2026-11-20"
+        record = {"tranDate": date(2026, 1, 2)}
+        assert local_dates(record, "UTC") is record
