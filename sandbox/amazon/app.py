@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.amazon import pii
+from sandbox.amazon import finances, pii
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
@@ -198,6 +198,9 @@ class AmazonSandbox:
         self.queue_seconds = max(0.05, 2.0 / rate_scale)
         self.progress_seconds = max(0.05, 3.0 / rate_scale)
         self.config = self.default_config()
+        #: refund events published with POST /_sandbox/financial-events; the seeded ones derive from the orders
+        self.financial_events: list[dict] = []
+        self.refund_seed: int | None = None
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
 
@@ -239,6 +242,7 @@ class AmazonSandbox:
         generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now,
                                               buyers_per_marketplace=buyers_per_marketplace)
         count = self.store.upsert_orders(generated)
+        self.refund_seed = seed
         if settlements:
             self.publish_settlements(generated, seed, now=now, history=settlement_history,
                                      unmapped=unmapped_marketplaces)
@@ -262,6 +266,8 @@ class AmazonSandbox:
         return published
 
     def reset(self) -> None:
+        self.financial_events = []
+        self.refund_seed = None
         self.store.reset()
         self.faults.clear()
         for limiter in self.limiters.values():
@@ -781,6 +787,60 @@ class AmazonSandbox:
         """``getDestinations``: a grantless operation (no SQS/EventBridge destinations are emulated)."""
         return 200, {"payload": []}, 0
 
+    # -- finances ----------------------------------------------------------------------------------
+    def _refund_events(self, now: datetime) -> list[dict]:
+        seeded = finances.refund_events_from_orders(self.store.all_orders(), self.refund_seed, now) if self.refund_seed is not None else []
+        return seeded + self.financial_events
+
+    def publish_financial_event(self, body: dict) -> dict:
+        """``POST /_sandbox/financial-events``: ``{"event": ShipmentEvent, "releaseAt": iso | null}``, a refund
+        event of a seeded (or any) order; ``releaseAt`` in the future keeps it out of responses until then."""
+        event = body.get("event") if isinstance(body, dict) else None
+        if not isinstance(event, dict) or not event.get("AmazonOrderId") or not event.get("PostedDate"):
+            raise ValueError('expected {"event": {"AmazonOrderId": ..., "MarketplaceName": ..., "PostedDate": ..., ...}}')
+        marketplace_id = finances.marketplace_id_of_name(event.get("MarketplaceName") or "")
+        if marketplace_id is None:
+            raise ValueError(f"unknown MarketplaceName {event.get('MarketplaceName')!r}")
+        datetime.fromisoformat(str(event["PostedDate"]).replace("Z", "+00:00"))
+        self.financial_events.append({"event": event, "marketplaceId": marketplace_id, "releaseAt": body.get("releaseAt")})
+        return {"events": len(self.financial_events)}
+
+    def list_financial_events(self, request: Request, region: str) -> tuple[int, Any, int]:
+        """``GET /finances/v0/financialEvents``: refund events (other event lists empty) of the region's
+        marketplaces, ``MaxResultsPerPage`` (1-100) per page, ``NextToken`` while more remain."""
+        self._roles(region)
+        q = request.query_params
+        now = datetime.now(UTC)
+        page_size = self._int(q.get("MaxResultsPerPage"), "MaxResultsPerPage", default=100, low=1, high=100)
+        token = q.get("NextToken")
+        if token:
+            cursor = self.store.cursor("listFinancialEvents", token)
+            if cursor is None or json.loads(cursor["extra"]).get("_region") != region:
+                raise ApiError(400, details="Invalid NextToken.")
+            events, position = json.loads(cursor["ids"]), cursor["position"]
+            page_size = self._int(q.get("MaxResultsPerPage"), "MaxResultsPerPage", default=cursor["page_size"], low=1, high=100)
+        else:
+            after, before = parse_time("PostedAfter", q.get("PostedAfter")), parse_time("PostedBefore", q.get("PostedBefore"))
+            latest = now - timedelta(minutes=2)
+            if after is not None and after > latest:
+                raise ApiError(400, details="PostedAfter must be more than two minutes before the time of the request.")
+            if before is not None and before > latest:
+                raise ApiError(400, details="PostedBefore must be more than two minutes before the time of the request.")
+            if after is not None and before is not None and before <= after:
+                raise ApiError(400, details="PostedBefore must be later than PostedAfter.")
+            if after is not None and before is not None and before - after > timedelta(days=180):
+                events = []  # Amazon: "If PostedAfter and PostedBefore are more than 180 days apart, the response is empty."
+            else:
+                events = finances.visible(self._refund_events(now), region, posted_after=after, posted_before=before, now=now)
+            position = 0
+        page = events[position: position + page_size]
+        payload: dict[str, Any] = {"FinancialEvents": {"ShipmentEventList": [], "RefundEventList": page,
+                                                        "GuaranteeClaimEventList": [], "ChargebackEventList": []}}
+        if position + page_size < len(events):
+            payload["NextToken"] = self.store.create_cursor("listFinancialEvents", events, position + page_size, page_size,
+                                                            {"_region": region})
+        return 200, {"payload": payload}, len(page)
+
     @staticmethod
     def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
         if value is None:
@@ -852,6 +912,18 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @regional
     async def get_order(request: Request, region: str, order_id: str):
         return await sb.call(request, region, "getOrder", lambda _f: sb.get_order(request, region, order_id))
+
+    @app.get("/{region}/finances/v0/financialEvents")
+    @regional
+    async def list_financial_events(request: Request, region: str):
+        return await sb.call(request, region, "listFinancialEvents", lambda _f: sb.list_financial_events(request, region))
+
+    @app.post("/_sandbox/financial-events")
+    async def publish_financial_event(request: Request):
+        try:
+            return sb.publish_financial_event(await request.json())
+        except (ValueError, TypeError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
 
     @app.get("/{region}/reports/2021-06-30/reports")
     @regional

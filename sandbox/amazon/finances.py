@@ -1,0 +1,106 @@
+"""Finances API v0 ``listFinancialEvents`` of the SP-API emulator: refund events (``RefundEventList``).
+
+Amazon's model (``financesV0.json``): a refund is a ``ShipmentEvent`` in ``RefundEventList`` with the
+order id, the marketplace name, ``PostedDate`` and ``ShipmentItemAdjustmentList`` (per item: SKU,
+``OrderAdjustmentItemId``, ``QuantityShipped``, ``ItemChargeAdjustmentList`` Principal/Tax/ShippingCharge/
+ShippingTax/GiftWrap/GiftWrapTax, ``ItemFeeAdjustmentList`` Commission/RefundCommission,
+``PromotionAdjustmentList``, ``ItemTaxWithheldList``). Signs are the settlement report's: the buyer's money
+given back is negative, a promotion given back positive, the referral fee returned positive.
+
+The seeded refunds are the settlement report's ``Refund`` rows of the same orders
+(:func:`sandbox.amazon.settlements._order_rows`), so the two sources agree to the cent. Tests publish more
+with ``POST /_sandbox/financial-events`` (``releaseAt``: an event Amazon releases late, invisible before).
+
+Amazon: "Orders from the last 48 hours might not be included in financial events" and "deferred events
+don't show up in responses until they are released": events posted in the last ``lag_hours`` (48) are
+omitted; ``PostedAfter``/``PostedBefore`` must be more than two minutes before the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sandbox.amazon.regions import marketplaces_of
+from sandbox.amazon.seed import MARKETPLACES
+
+#: settlement ``amount-description`` of a refund's ItemPrice rows -> Finances API ``ChargeType``
+CHARGE_TYPES = {"Principal": "Principal", "Tax": "Tax", "Shipping": "ShippingCharge", "ShippingTax": "ShippingTax",
+                "GiftWrap": "GiftWrap", "GiftWrapTax": "GiftWrapTax"}
+LAG_HOURS = 48
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _money(amount: Decimal | str, currency: str) -> dict[str, Any]:
+    return {"CurrencyCode": currency, "CurrencyAmount": float(Decimal(str(amount)))}
+
+
+def refund_events_from_orders(orders: list[dict], seed: int, now: datetime) -> list[dict[str, Any]]:
+    """The seeded orders' refunds as Finances API refund events (the settlement report's Refund rows)."""
+    from sandbox.amazon.settlements import _order_rows
+
+    out = []
+    for order in orders:
+        rows = [r for r in _order_rows(order, seed, datetime(2000, 1, 1, tzinfo=UTC), now) if r["transaction-type"] == "Refund"]
+        if not rows:
+            continue
+        marketplace = MARKETPLACES[order["salesChannel"]["marketplaceId"]]
+        items: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            item = items.setdefault(row["order-item-code"], {
+                "SellerSKU": row["sku"], "OrderItemId": row["order-item-code"],
+                "OrderAdjustmentItemId": hashlib.sha256(f"adj|{row['adjustment-id']}|{row['order-item-code']}".encode()).hexdigest()[:14],
+                "QuantityShipped": int(row["quantity-purchased"]), "ItemChargeAdjustmentList": [],
+                "ItemFeeAdjustmentList": [], "PromotionAdjustmentList": [], "ItemTaxWithheldList": [],
+            })
+            amount, currency = Decimal(str(row["amount"])), marketplace.currency
+            kind, description = row["amount-type"], row["amount-description"]
+            if kind == "ItemPrice":
+                item["ItemChargeAdjustmentList"].append({"ChargeType": CHARGE_TYPES[description], "ChargeAmount": _money(amount, currency)})
+            elif kind == "ItemFees":
+                item["ItemFeeAdjustmentList"].append({"FeeType": description, "FeeAmount": _money(amount, currency)})
+            elif kind == "Promotion":
+                item["PromotionAdjustmentList"].append({"PromotionType": "PromotionMetaDataDefinitionValue",
+                                                        "PromotionId": row.get("promotion-id") or "", "PromotionAmount": _money(amount, currency)})
+            elif kind == "ItemWithheldTax":
+                item["ItemTaxWithheldList"].append({"TaxCollectionModel": "MarketplaceFacilitator", "TaxesWithheld": [
+                    {"ChargeType": description, "ChargeAmount": _money(amount, currency)}]})
+        out.append({
+            "event": {"AmazonOrderId": order["orderId"], "MarketplaceName": marketplace.name,
+                      "PostedDate": _iso(rows[0]["posted-date"]), "ShipmentItemAdjustmentList": list(items.values())},
+            "marketplaceId": order["salesChannel"]["marketplaceId"], "releaseAt": None,
+        })
+    return out
+
+
+def visible(events: list[dict[str, Any]], region: str, *, posted_after: datetime | None, posted_before: datetime | None,
+            now: datetime, lag_hours: float = LAG_HOURS) -> list[dict[str, Any]]:
+    """The refund events one ``listFinancialEvents`` call returns, oldest first."""
+    regional = set(marketplaces_of(region))
+    horizon = now - timedelta(hours=lag_hours)
+    out = []
+    for entry in events:
+        if entry["marketplaceId"] not in regional:
+            continue
+        if entry.get("releaseAt") and datetime.fromisoformat(entry["releaseAt"].replace("Z", "+00:00")) > now:
+            continue
+        posted = datetime.fromisoformat(entry["event"]["PostedDate"].replace("Z", "+00:00"))
+        if posted > horizon:
+            continue
+        if posted_after and posted < posted_after or posted_before and posted >= posted_before:
+            continue
+        out.append(entry["event"])
+    out.sort(key=lambda e: (e["PostedDate"], e["AmazonOrderId"]))
+    return out
+
+
+def marketplace_id_of_name(name: str) -> str | None:
+    for marketplace_id, marketplace in MARKETPLACES.items():
+        if marketplace.name == name:
+            return marketplace_id
+    return None
