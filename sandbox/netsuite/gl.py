@@ -94,3 +94,14 @@ def _sale_lines(record: dict[str, Any], store: Store) -> Iterable[GlLine]:
 
 register("cashSale")(_sale_lines)
 register("invoice")(_sale_lines)
+
+
+def _refund_lines(record: dict[str, Any], store: Store) -> Iterable[GlLine]:
+    """A cash refund or credit memo: the mirror image of a sale (its ``account`` credited with the total,
+    income, tax, shipping and handling debited)."""
+    for account, subsidiary, currency, amount in _sale_lines(record, store):
+        yield account, subsidiary, currency, -amount
+
+
+register("cashRefund")(_refund_lines)
+register("creditMemo")(_refund_lines)

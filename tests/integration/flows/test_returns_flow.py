@@ -1,0 +1,221 @@
+"""The returns flow against the emulators: billed orders, then Amazon refund events -> return authorization +
+cash refund / credit memo (to the cent, out of refunds pending), returned units -> item receipts by
+disposition; re-runs write nothing; an order not billed yet waits, then is dead-lettered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from amazon_netsuite.flows.billing import ShipmentToBill, bill_shipments, inventory_item_ids
+from amazon_netsuite.flows.returns import load_refunds, load_returns
+from amazon_netsuite.netsuite.records import (
+    FulfillmentLine,
+    build_item_fulfillment,
+    shipment_fulfillment_external_id,
+)
+from amazon_netsuite.transforms.returns import load_dispositions, parse_refund_event
+from sandbox.amazon.finances import CHARGE_TYPES
+from sandbox.amazon.seed import MARKETPLACES
+from sandbox.amazon.settlements import item_amounts
+
+ROOT = Path(__file__).resolve().parents[3]
+CENT = Decimal("0.01")
+
+
+def fields(record):
+    return {f["scriptId"]: f["value"] for f in record.get("customFieldList") or []}
+
+
+def bill(world, netsuite, orders):
+    """Fulfil and bill every item line of these sales orders (one shipment each)."""
+    items = inventory_item_ids(world.mappings)
+    shipments = []
+    for order in orders:
+        lines = {int(line["line"]): Decimal(str(line["quantity"])) for line in order["itemList"]
+                 if line["item"]["internalId"] in items and not line.get("isClosed")}
+        record = build_item_fulfillment(external_id=shipment_fulfillment_external_id(f"S-{order['internalId']}"),
+                                        sales_order_id=order["internalId"], ship_date=order["tranDate"],
+                                        lines=[FulfillmentLine(n, q) for n, q in lines.items()])
+        assert netsuite.add_records("itemFulfillment", [record])[0].ok
+        shipments.append((order, lines))
+    fresh = netsuite.get_records("salesOrder", [o["internalId"] for o, _ in shipments])
+    outcomes = bill_shipments([
+        ShipmentToBill(f"S-{o['internalId']}", fields(o)["custbody_amazon_order_id"], fields(o)["custbody_amazon_marketplace_id"],
+                       fresh[o["internalId"]], lines, o["tranDate"]) for o, lines in shipments], netsuite=netsuite, mappings=world.mappings)
+    assert {o.status for o in outcomes} == {"billed"}, [(o.reason, o.message) for o in outcomes]
+
+
+def refund_event(amazon_order, item, *, key: str, fraction: Decimal = Decimal(1), quantity: int | None = None,
+                 posted: datetime | None = None) -> dict:
+    """A Finances API refund event of ``fraction`` of one item, in the sandbox's money model."""
+    marketplace = MARKETPLACES[amazon_order["salesChannel"]["marketplaceId"]]
+    charges, promotions = [], []
+    for amount_type, description, amount in item_amounts(amazon_order, item):
+        value = (amount * fraction).quantize(CENT)
+        money = {"CurrencyCode": marketplace.currency, "CurrencyAmount": float(-value)}  # refunded: the sale's signs reversed
+        if amount_type == "ItemPrice":
+            charges.append({"ChargeType": CHARGE_TYPES[description], "ChargeAmount": money})
+        elif amount_type == "Promotion":
+            promotions.append({"PromotionType": "Promotion", "PromotionId": "P", "PromotionAmount": money})
+    return {"AmazonOrderId": amazon_order["orderId"], "MarketplaceName": marketplace.name,
+            "PostedDate": (posted or datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "ShipmentItemAdjustmentList": [{
+                "SellerSKU": item["product"]["sellerSku"], "OrderAdjustmentItemId": key,
+                "QuantityShipped": quantity if quantity is not None else item["quantityOrdered"],
+                "ItemChargeAdjustmentList": charges, "PromotionAdjustmentList": promotions}]}
+
+
+@pytest.fixture
+def billed(world):
+    """Synced and billed sales orders, with their Amazon orders."""
+    world.reset(orders=40)
+    world.run("orders-1")
+    _amazon, netsuite = world.hooks()
+    orders = [o for o in world.records("salesOrder") if o["status"] != "Closed"]
+    bill(world, netsuite, orders)
+    amazon = {o["orderId"]: o for o in world.amazon_orders()}
+    pairs = [(o, amazon[fields(o)["custbody_amazon_order_id"]]) for o in orders]
+    return netsuite, pairs
+
+
+def gl(world, account, subsidiary):
+    return Decimal(world.netsuite_admin.get("/_sandbox/gl", params={"account": account, "subsidiary": subsidiary}).json()["balance"])
+
+
+def test_full_refunds_of_billed_orders_book_to_the_cent_out_of_refunds_pending_and_rerun_writes_nothing(world, billed):
+    netsuite, pairs = billed
+    events = [refund_event(amazon, amazon["orderItems"][0], key=f"K{n:05d}") for n, (_so, amazon) in enumerate(pairs)]
+    result = load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="r1")
+    assert result["counts"]["synced"] == len(events), result
+    expected: dict[tuple[str, str, str], Decimal] = {}
+    for event in events:
+        refund = parse_refund_event(event)
+        marketplace = world.mappings.marketplace_by_name(refund.marketplace_name)
+        record_type, prefix = ("cashRefund", "AMZ-CR-") if marketplace.billing_document == "cash_sale" else ("creditMemo", "AMZ-CM-")
+        doc = {r["externalId"]: r for r in world.records(record_type)}[f"{prefix}{refund.amazon_order_id}-{refund.key}"]
+        assert Decimal(str(doc["total"])) == refund.total  # NetSuite's total is exactly what Amazon refunded
+        account = marketplace.refunds_pending_account_id if record_type == "cashRefund" else marketplace.amazon_clearing_account_id
+        key = (record_type, account, marketplace.subsidiary_id)
+        expected[key] = expected.get(key, Decimal(0)) + refund.total
+    assert {k[0] for k in expected} == {"cashRefund", "creditMemo"}  # both kinds of marketplace are covered
+    before = {k: gl(world, k[1], k[2]) for k in expected}
+    for (record_type, account, subsidiary), total in expected.items():
+        if record_type == "cashRefund":
+            assert before[(record_type, account, subsidiary)] == -total  # refunds pending credited by the refunds
+    ras = world.records("returnAuthorization")
+    assert len(ras) == len(events) and all(r["status"] == "Pending Receipt" for r in ras)
+    writes = world.calls(world.netsuite_admin, "addList")
+
+    again = load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="r2")
+    assert again["counts"]["already_synced"] == len(events) and "synced" not in again["counts"]
+    assert world.calls(world.netsuite_admin, "addList") == writes
+    assert {k: gl(world, k[1], k[2]) for k in expected} == before
+
+
+def test_partial_refunds_and_several_refunds_of_one_order_each_get_their_documents(world, billed):
+    netsuite, pairs = billed
+    so, amazon = next((so, a) for so, a in pairs if a["orderItems"][0]["quantityOrdered"] >= 2
+                      and MARKETPLACES[a["salesChannel"]["marketplaceId"]].currency == "USD")
+    item = amazon["orderItems"][0]
+    first = refund_event(amazon, item, key="P00001", fraction=Decimal("0.5"), quantity=1)
+    second = refund_event(amazon, item, key="P00002", fraction=Decimal("0.5"), quantity=1)
+    result = load_refunds([first, second], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="p1")
+    assert result["counts"]["synced"] == 2, result
+    docs = {r["externalId"]: r for r in world.records("cashRefund")}
+    totals = [Decimal(str(docs[f"AMZ-CR-{amazon['orderId']}-{k}"]["total"])) for k in ("P00001", "P00002")]
+    assert totals == [parse_refund_event(first).total, parse_refund_event(second).total]
+    # a third refund of the same units: NetSuite has nothing left to return on that line
+    third = refund_event(amazon, item, key="P00003", fraction=Decimal("0.5"), quantity=1)
+    failed = load_refunds([third], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="p2")
+    assert failed["counts"].get("failed:already_returned") == 1 or failed["counts"].get("failed:not_billed") == 1, failed
+
+
+def test_refund_of_an_order_not_billed_waits_then_succeeds_or_is_dead_lettered_after_max_wait(world):
+    world.reset(orders=20)
+    world.run("orders-1")
+    _amazon, netsuite = world.hooks()
+    orders = [o for o in world.records("salesOrder") if o["status"] != "Closed"]
+    amazon = {o["orderId"]: o for o in world.amazon_orders()}
+    so = orders[0]
+    order = amazon[fields(so)["custbody_amazon_order_id"]]
+    event = refund_event(order, order["orderItems"][0], key="W00001")
+    waiting = load_refunds([event], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="w1")
+    assert waiting["counts"] == {**waiting["counts"], "pending": 1, "pending:not_billed": 1}
+    assert world.records("returnAuthorization") == []
+    record = world.ledger.get(f"amazon_returns_to_netsuite:{waiting_type(world, order)}:{order['orderId']}:W00001")
+    assert record is not None and record.status == "pending"
+
+    bill(world, netsuite, [so])
+    done = load_refunds([event], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="w2")
+    assert done["counts"]["synced"] == 1
+
+    # an order Amazon knows and NetSuite never got: pending, then dead-lettered once older than max_wait_days
+    ghost = {**event, "AmazonOrderId": "111-0000000-9999999", "PostedDate": "2026-01-01T00:00:00Z"}
+    dead = load_refunds([ghost], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="w3", max_wait_days=5)
+    assert dead["counts"]["failed:order_not_in_netsuite"] == 1
+    assert world.ledger.failed(dag_id="amazon_returns_to_netsuite")[0].reason == "order_not_in_netsuite"
+
+
+def waiting_type(world, amazon_order) -> str:
+    marketplace = world.mappings.marketplace(amazon_order["salesChannel"]["marketplaceId"])
+    return "cashRefund" if marketplace.billing_document == "cash_sale" else "creditMemo"
+
+
+def test_returned_units_restock_by_disposition_and_stock_moves_exactly(world, billed):
+    netsuite, pairs = billed
+    dispositions = load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv")
+    us = [(so, a) for so, a in pairs if a["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER"][:3]
+    assert len(us) == 3
+    events = [refund_event(a, a["orderItems"][0], key=f"R{n:05d}") for n, (_so, a) in enumerate(us)]
+    assert load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="d1")["counts"]["synced"] == 3
+    marketplace = world.mappings.marketplace("ATVPDKIKX0DER")
+    sku = {s.seller_sku: s for s in world.mappings.sku_items}
+
+    def on_hand(item_id, location):
+        rows = world.netsuite_admin.get("/_sandbox/stock", params={"item": item_id, "location": location}).json()
+        return Decimal(rows[0]["onHand"]) if rows else Decimal(0)
+
+    rows, expected = [], []
+    for (_so, amazon), disposition in zip(us, ("SELLABLE", "CUSTOMER_DAMAGED", "DAMAGED"), strict=True):
+        item = amazon["orderItems"][0]
+        mapped = sku[item["product"]["sellerSku"]]
+        units = Decimal(item["quantityOrdered"] * mapped.units_per_sku)
+        rows.append({"amazon_order_id": amazon["orderId"], "seller_sku": item["product"]["sellerSku"],
+                     "quantity": item["quantityOrdered"], "disposition": disposition, "reason": "NOT_AS_DESCRIBED",
+                     "license_plate": f"LPN{len(rows):08d}", "return_date": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+                     "fulfillment_center": "PHX7"})
+        expected.append((mapped.netsuite_item_id, disposition, units))
+    before = {(i, loc): on_hand(i, loc) for i, _d, _u in expected for loc in (marketplace.fba_location_id, marketplace.return_location_id)}
+    result = load_returns(rows, marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite,
+                          ledger=world.ledger, dispositions=dispositions, run_id="d2")
+    assert result["counts"]["synced"] == 3, result
+    moved: dict[tuple[str, str], Decimal] = {}
+    for item_id, disposition, units in expected:
+        location = {"SELLABLE": marketplace.fba_location_id, "CUSTOMER_DAMAGED": marketplace.return_location_id}.get(disposition)
+        if location:
+            moved[(item_id, location)] = moved.get((item_id, location), Decimal(0)) + units
+    for key, level in before.items():
+        assert on_hand(*key) - level == moved.get(key, Decimal(0)), key  # a write-off moves nothing
+    receipts = world.records("itemReceipt")
+    assert len(receipts) == 3 and sorted(r["itemList"][0]["restock"] for r in receipts) == [False, True, True]
+    again = load_returns(rows, marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite,
+                         ledger=world.ledger, dispositions=dispositions, run_id="d3")
+    assert again["counts"]["already_synced"] == 3 and len(world.records("itemReceipt")) == 3
+
+
+def test_a_return_before_its_refund_waits_pending(world, billed):
+    netsuite, pairs = billed
+    _so, amazon = pairs[0]
+    item = amazon["orderItems"][0]
+    row = {"amazon_order_id": amazon["orderId"], "seller_sku": item["product"]["sellerSku"], "quantity": 1,
+           "disposition": "SELLABLE", "reason": "", "license_plate": "LPNEARLY01",
+           "return_date": datetime.now(UTC).isoformat(), "fulfillment_center": ""}
+    result = load_returns([row], marketplace_id=amazon["salesChannel"]["marketplaceId"], mappings=world.mappings,
+                          netsuite=netsuite, ledger=world.ledger,
+                          dispositions=load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv"), run_id="e1")
+    assert result["counts"]["pending:refund_not_booked"] == 1
+    assert world.records("itemReceipt") == []
