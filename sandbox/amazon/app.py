@@ -200,6 +200,8 @@ class AmazonSandbox:
         self.config = self.default_config()
         #: refund events published with POST /_sandbox/financial-events; the seeded ones derive from the orders
         self.financial_events: list[dict] = []
+        #: FBA customer returns published with POST /_sandbox/customer-returns (the seeded ones derive from refunds)
+        self.customer_returns: list[dict] = []
         self.refund_seed: int | None = None
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
@@ -267,6 +269,7 @@ class AmazonSandbox:
 
     def reset(self) -> None:
         self.financial_events = []
+        self.customer_returns = []
         self.refund_seed = None
         self.store.reset()
         self.faults.clear()
@@ -545,6 +548,13 @@ class AmazonSandbox:
             content, charset, outcome = self._error_document("The report could not be generated. Request it again later."), "UTF-8", "FATAL"
         elif fault is not None and fault.fault == "CANCELLED":
             content, charset, outcome = None, "UTF-8", "CANCELLED"
+        elif report_type == finances.FBA_RETURNS_REPORT:
+            rows = self.customer_returns + finances.seeded_returns(
+                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else self.customer_returns
+            text = finances.fba_returns_file(rows, marketplaces, start or now - timedelta(days=30), end or now)
+            content, charset = text.encode("utf-8"), "UTF-8"
+            # Amazon cancels a report on its own when there is no data to return: no document.
+            outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
         elif report_type in ORDER_REPORT_TYPES:
             content, charset = self._orders_flat_file(report_type, marketplaces, start, end)
             # Amazon cancels a report on its own when there is no data to return: no document.
@@ -917,6 +927,18 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @regional
     async def list_financial_events(request: Request, region: str):
         return await sb.call(request, region, "listFinancialEvents", lambda _f: sb.list_financial_events(request, region))
+
+    @app.post("/_sandbox/customer-returns")
+    async def publish_customer_returns(request: Request):
+        """``{"rows": [{"marketplaceId", "return-date", "order-id", "sku", "quantity", "detailed-disposition",
+        "license-plate-number", ...}]}``: FBA customer returns the returns report will list."""
+        body = await request.json()
+        rows = body.get("rows") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("marketplaceId") and r.get("return-date")
+                                                 and r.get("order-id") for r in rows):
+            return JSONResponse({"error": 'expected {"rows": [{"marketplaceId", "return-date", "order-id", ...}]}'}, status_code=400)
+        sb.customer_returns.extend(rows)
+        return {"rows": len(sb.customer_returns)}
 
     @app.post("/_sandbox/financial-events")
     async def publish_financial_event(request: Request):

@@ -104,3 +104,46 @@ def marketplace_id_of_name(name: str) -> str | None:
         if marketplace.name == name:
             return marketplace_id
     return None
+
+
+# ------------------------------------------------------------------------------------------ FBA customer returns
+FBA_RETURNS_REPORT = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+#: the report's download headers (Seller Central help 200453320, "FBA customer returns report")
+FBA_RETURNS_HEADER = ("return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity", "fulfillment-center-id",
+                      "detailed-disposition", "reason", "status", "license-plate-number", "customer-comments")
+_DISPOSITIONS = ("SELLABLE",) * 7 + ("CUSTOMER_DAMAGED", "CUSTOMER_DAMAGED", "DEFECTIVE")
+
+
+def seeded_returns(orders: list[dict], events: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Returned units of the seeded refunds of FBA orders: processed at the fulfillment center two days
+    after the refund (Amazon refunds FBA orders when the return is scanned); the disposition is drawn
+    from the order id (mostly SELLABLE). Refunds without a return (concessions) are the events of MFN orders."""
+    fba = {o["orderId"]: o for o in orders if (o.get("fulfillment") or {}).get("fulfilledBy") == "AMAZON"}
+    rows = []
+    for entry in events:
+        event = entry["event"]
+        order = fba.get(event["AmazonOrderId"])
+        if order is None:
+            continue
+        returned = datetime.fromisoformat(event["PostedDate"].replace("Z", "+00:00")) + timedelta(days=2)
+        if returned > now:
+            continue
+        for item in event["ShipmentItemAdjustmentList"]:
+            digest = int(hashlib.sha256(f"return|{event['AmazonOrderId']}|{item['SellerSKU']}".encode()).hexdigest(), 16)
+            rows.append({"marketplaceId": entry["marketplaceId"], "return-date": returned.isoformat(timespec="seconds"),
+                         "order-id": event["AmazonOrderId"], "sku": item["SellerSKU"], "quantity": str(item["QuantityShipped"]),
+                         "fulfillment-center-id": "PHX7", "detailed-disposition": _DISPOSITIONS[digest % len(_DISPOSITIONS)],
+                         "reason": "UNWANTED_ITEM", "status": "Unit returned to inventory",
+                         "license-plate-number": f"LPN{digest % 10**10:010d}"})
+    return rows
+
+
+def fba_returns_file(rows: list[dict[str, Any]], marketplaces: list[str], start: datetime, end: datetime) -> str:
+    """The report's tab-separated text: rows of these marketplaces processed in [start, end]."""
+    lines = ["\t".join(FBA_RETURNS_HEADER)]
+    for row in sorted(rows, key=lambda r: (r["return-date"], r["order-id"])):
+        returned = datetime.fromisoformat(row["return-date"].replace("Z", "+00:00"))
+        if row["marketplaceId"] not in marketplaces or not start <= returned <= end:
+            continue
+        lines.append("\t".join(str(row.get(column, "")) for column in FBA_RETURNS_HEADER))
+    return "\n".join(lines) + "\n"
