@@ -84,8 +84,10 @@ SETTLEMENT_REPORT_TYPES = frozenset({
     "GET_V2_SETTLEMENT_REPORT_DATA_XML",
 })
 #: Report types whose documents carry PII: getReportDocument needs a restricted data token.
+#: GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL is not among them: its roles are Pricing, Amazon
+#: Fulfillment, Inventory and Order Tracking; without an RDT its buyer and address columns are empty
+#: (the sandbox never fills them; docs/amazon-quirks.md, "FBA shipments report").
 RESTRICTED_REPORT_TYPES = frozenset({
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX",
     "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING",
@@ -103,6 +105,19 @@ RESTRICTED_REPORT_TYPES = frozenset({
     "SC_VAT_TAX_REPORT",
 })
 ORDER_REPORT_TYPES = ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
+FBA_SHIPMENTS_REPORT = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+#: the FBA Amazon Fulfilled Shipments Report's columns (tab-delimited flat file), in Amazon's order
+FBA_SHIPMENTS_COLUMNS = (
+    "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id", "amazon-order-item-id",
+    "merchant-order-item-id", "purchase-date", "payments-date", "shipment-date", "reporting-date", "buyer-email",
+    "buyer-name", "buyer-phone-number", "sku", "product-name", "quantity-shipped", "currency", "item-price",
+    "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax", "ship-service-level",
+    "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+    "ship-postal-code", "ship-country", "ship-phone-number", "bill-address-1", "bill-address-2", "bill-address-3",
+    "bill-city", "bill-state", "bill-postal-code", "bill-country", "item-promotion-discount",
+    "ship-promotion-discount", "carrier", "tracking-number", "estimated-arrival-date", "fulfillment-center-id",
+    "fulfillment-channel", "sales-channel",
+)
 GZIP_THRESHOLD = 2048
 
 
@@ -555,6 +570,9 @@ class AmazonSandbox:
             content, charset = text.encode("utf-8"), "UTF-8"
             # Amazon cancels a report on its own when there is no data to return: no document.
             outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
+        elif report_type == FBA_SHIPMENTS_REPORT:
+            content, charset = self._fba_shipments_flat_file(marketplaces, start, end)
+            outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
         elif report_type in ORDER_REPORT_TYPES:
             content, charset = self._orders_flat_file(report_type, marketplaces, start, end)
             # Amazon cancels a report on its own when there is no data to return: no document.
@@ -616,6 +634,93 @@ class AmazonSandbox:
         # Amazon serves EU documents in the legacy Windows code page, not UTF-8.
         charset = "Cp1252" if all(MARKETPLACE_REGION.get(m) == "eu" for m in marketplaces) else "UTF-8"
         return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
+
+    def _fba_shipments_flat_file(self, marketplaces: list[str], start: datetime | None, end: datetime | None) -> tuple[bytes, str]:
+        """FBA Amazon Fulfilled Shipments Report: one row per shipment item of the Amazon-fulfilled orders
+        shipped (package ``shipTime``) in [start, end] (default: the last 30 days). Each package of an order
+        is a shipment: the first keeps the shipment id the seeded settlements name (one shipment per order),
+        further packages (``POST /_sandbox/orders`` with several ``packages``) get their own. Money columns
+        are the item's proceeds for the units shipped (a part of an item shipped: pro rata, its last package
+        the remainder). Buyer and address columns stay empty: no PII without a restricted data token."""
+        from sandbox.amazon.settlements import _shipment_id
+
+        now = datetime.now(UTC)
+        start = start or now - timedelta(days=30)
+        end = end or now
+        sql = f"SELECT body FROM orders WHERE marketplace_id IN ({','.join('?' * len(marketplaces))}) ORDER BY created_time, order_id"  # noqa: S608
+        rows = []
+        for row in self.store.execute(sql, marketplaces):
+            order = json.loads(row["body"])
+            if (order.get("fulfillment") or {}).get("fulfilledBy") != "AMAZON":
+                continue
+            if order["fulfillment"].get("fulfillmentStatus") not in ("SHIPPED", "PARTIALLY_SHIPPED"):
+                continue
+            items = {item["orderItemId"]: item for item in order.get("orderItems") or []}
+            shipped_so_far: dict[str, int] = {}
+            for number, package in enumerate(order.get("packages") or []):
+                ship_time = parse_time("shipTime", package.get("shipTime"))
+                if ship_time is None:
+                    continue
+                shipment_id = package.get("shipmentId") or (
+                    _shipment_id(order["orderId"]) if number == 0 else _shipment_id(f"{order['orderId']}|{package.get('packageReferenceId')}"))
+                for package_item in package.get("packageItems") or []:
+                    item = items.get(package_item.get("orderItemId"))
+                    if item is None or not item.get("proceeds"):
+                        continue
+                    quantity = int(package_item.get("quantity") or 0)
+                    before = shipped_so_far.get(item["orderItemId"], 0)
+                    shipped_so_far[item["orderItemId"]] = before + quantity
+                    if not start <= ship_time <= end or quantity <= 0:
+                        continue
+                    rows.append(self._fba_shipment_row(order, item, package, shipment_id, ship_time, before, quantity))
+        lines = ["\t".join(FBA_SHIPMENTS_COLUMNS)] + ["\t".join(r.get(c, "") for c in FBA_SHIPMENTS_COLUMNS) for r in rows]
+        text = "\n".join(lines) + "\n"
+        charset = "Cp1252" if all(MARKETPLACE_REGION.get(m) == "eu" for m in marketplaces) else "UTF-8"
+        return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
+
+    @staticmethod
+    def _fba_shipment_row(order: dict, item: dict, package: dict, shipment_id: str, ship_time: datetime,
+                          before: int, quantity: int) -> dict[str, str]:
+        from decimal import ROUND_HALF_UP, Decimal
+
+        ordered = int(item.get("quantityOrdered") or quantity)
+        breakdowns = {b["type"]: b for b in item["proceeds"].get("breakdowns") or []}
+        detailed = {d["subtype"]: Decimal(d["value"]["amount"]) for d in (breakdowns.get("TAX") or {}).get("detailedBreakdowns") or []}
+
+        def part(amount: Decimal | None) -> str:
+            if amount is None:
+                return ""
+            cent = Decimal("0.01")
+            after = (amount * (before + quantity) / ordered).quantize(cent, ROUND_HALF_UP)
+            done = (amount * before / ordered).quantize(cent, ROUND_HALF_UP)
+            return str(after - done)
+
+        def money(kind: str) -> Decimal | None:
+            return Decimal(breakdowns[kind]["subtotal"]["amount"]) if kind in breakdowns else None
+
+        currency = (item["product"].get("price") or {}).get("unitPrice", {}).get("currencyCode", "")
+        detailed_tax = {k: v.quantize(Decimal("0.01"), ROUND_HALF_UP) for k, v in detailed.items()}
+        item_tax = money("TAX")
+        if item_tax is not None:
+            item_tax -= detailed_tax.get("SHIPPING", Decimal(0)) + detailed_tax.get("GIFT_WRAP", Decimal(0))
+        arrival = ship_time + timedelta(days=2 if order["fulfillment"].get("fulfillmentServiceLevel") == "SECOND_DAY" else 4)
+        digest = hashlib.sha256(f"{shipment_id}|{item['orderItemId']}".encode()).hexdigest()
+        return {
+            "amazon-order-id": order["orderId"], "shipment-id": shipment_id,
+            "shipment-item-id": "D" + str(int(digest[:12], 16))[:13], "amazon-order-item-id": item["orderItemId"],
+            "purchase-date": order["createdTime"], "payments-date": order["createdTime"], "shipment-date": iso(ship_time),
+            "reporting-date": iso(ship_time + timedelta(minutes=37)), "sku": item["product"].get("sellerSku", ""),
+            "product-name": item["product"].get("title", ""), "quantity-shipped": str(quantity), "currency": currency,
+            "item-price": part(money("ITEM")), "item-tax": part(item_tax), "shipping-price": part(money("SHIPPING")),
+            "shipping-tax": part(detailed_tax.get("SHIPPING")) if "SHIPPING" in breakdowns else "",
+            "gift-wrap-price": part(money("GIFT_WRAP")),
+            "gift-wrap-tax": part(detailed_tax.get("GIFT_WRAP")) if "GIFT_WRAP" in breakdowns else "",
+            "ship-service-level": "Expedited" if order["fulfillment"].get("fulfillmentServiceLevel") == "SECOND_DAY" else "Standard",
+            "item-promotion-discount": part(money("DISCOUNT")), "ship-promotion-discount": "",
+            "carrier": package.get("carrier", ""), "tracking-number": package.get("trackingNumber", ""),
+            "estimated-arrival-date": iso(arrival), "fulfillment-center-id": "SBX" + order["salesChannel"]["marketplaceId"][-1],
+            "fulfillment-channel": "AFN", "sales-channel": order["salesChannel"].get("marketplaceName", ""),
+        }
 
     def publish_report(self, body: dict) -> dict:
         """``POST /_sandbox/reports``: a document Amazon generated on its own (settlements...), DONE now.

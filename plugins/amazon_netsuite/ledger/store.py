@@ -638,6 +638,21 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
 
+    def pending(self, *, dag_id: str, record_type: str | None = None, limit: int | None = None) -> list[LedgerRecord]:
+        """Records still pending (seen, waiting for something: e.g. a shipment whose sales order is not in
+        NetSuite yet), oldest first; ``created_at`` is when the record was first seen."""
+        if self._absent(sync_records):
+            return []
+        c = sync_records.c
+        stmt = sa.select(sync_records).where(c.status == STATUS_PENDING, c.dag_id == dag_id)
+        if record_type:
+            stmt = stmt.where(c.record_type == record_type)
+        stmt = stmt.order_by(c.created_at, c.id)
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_to_record(r) for r in conn.execute(stmt)]
+
     def run_summary(self, dag_id: str | None, run_id: str, *, first: int = 10, label: str | None = None) -> RunSummary:
         """Counts by status and failure reason of the records this run wrote last.
 
