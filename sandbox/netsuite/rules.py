@@ -1099,8 +1099,9 @@ class Rules:
             record["tranDate"] = changed_at
 
     def _apply_cashRefund(self, record, old, targets) -> None:  # noqa: N802
-        # "Expand Account Lists" (as for cash sales): the refund may be paid from a balance sheet clearing account
-        self._apply_refund(record, old, "cashrefund", ("_bank", "_otherCurrentAsset", "_otherCurrentLiability"))
+        # NetSuite: "the cash or bank account from which you are refunding this money"; with "Expand Account
+        # Lists" an other current asset account too (as for cash sales), never a liability or income account
+        self._apply_refund(record, old, "cashrefund", ("_bank", "_otherCurrentAsset"))
         record["status"] = "Refunded"
         record.setdefault("tranId", f"CR{record['internalId']}")
 

@@ -219,3 +219,36 @@ def test_a_return_before_its_refund_waits_pending(world, billed):
                           dispositions=load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv"), run_id="e1")
     assert result["counts"]["pending:refund_not_booked"] == 1
     assert world.records("itemReceipt") == []
+
+
+def test_netsuite_refuses_returning_receiving_or_crediting_more_and_a_refund_from_a_wrong_account(world, billed):
+    from amazon_netsuite.netsuite.records import (
+        BillingLine,
+        ReceiptLine,
+        build_item_receipt,
+        build_refund_document,
+        build_return_authorization,
+    )
+
+    netsuite, pairs = billed
+    so, amazon = next((so, a) for so, a in pairs if a["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER")
+    event = refund_event(amazon, amazon["orderItems"][0], key="X00001")
+    assert load_refunds([event], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="x1")["counts"]["synced"] == 1
+    ra = next(r for r in world.records("returnAuthorization") if r["externalId"].endswith("X00001"))
+    line = so["itemList"][0]
+    over = build_return_authorization(external_id="AMZ-RA-X-OVER", sales_order_id=so["internalId"], tran_date=so["tranDate"],
+                                      lines=[BillingLine(line["item"]["internalId"], Decimal(str(line["quantity"])) + 1, Decimal("1.00"),
+                                                         order_line=int(line["line"]), tax_code_id=line["taxCode"]["internalId"])])
+    result = netsuite.add_records("returnAuthorization", [over])[0]
+    assert result.error_code == "USER_ERROR" and "more than was billed" in result.error_message
+    # everything on the return authorization is credited: nothing left to initialize a refund from
+    assert netsuite.initialize_records("cashRefund", "returnAuthorization", [ra["internalId"]])[ra["internalId"]].error_code == "INVALID_INITIALIZE_REF"
+    wrong = build_refund_document(record_type="cashRefund", external_id="AMZ-CR-X-WRONG", return_authorization_id=ra["internalId"],
+                                  account_id="2330", tran_date=so["tranDate"],  # balance owed: a liability
+                                  lines=[BillingLine("611", Decimal(1), Decimal("0.01"), tax_code_id="11")])
+    result = netsuite.add_records("cashRefund", [wrong])[0]
+    assert result.error_code == "INVALID_KEY_OR_REF"
+    receipt = build_item_receipt(external_id="AMZ-IR-X-OVER", return_authorization_id=ra["internalId"], tran_date=so["tranDate"],
+                                 lines=[ReceiptLine(1, Decimal(str(ra["itemList"][0]["quantity"])) + 1, "2")])
+    result = netsuite.add_records("itemReceipt", [receipt])[0]
+    assert result.error_code == "USER_ERROR" and "remaining quantity" in result.error_message
