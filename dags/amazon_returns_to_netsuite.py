@@ -13,12 +13,13 @@ Every 6 hours, per SP-API region (one mapped task group per connection `amazon_s
    The key is Amazon's adjustment id: a refund read again writes nothing, a second refund of the same
    order gets its own documents.
 
-Per FBA marketplace, after the refunds: **returns_report** (deferrable, pool `amazon_sp_api`) requests
-`GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA` for the look-back and **load_returns** (pool `netsuite_api`)
-receives each returned package (`AMZ-IR-{orderId}-{licensePlate}`) on its return authorization, at the
-location `include/mappings/return_dispositions.csv` names: SELLABLE back to the FBA location, damaged
-units to the non-sellable return location, units Amazon keeps (DAMAGED, reimbursed) received without
-restocking.
+Per marketplace, after the refunds: **returns_report** (deferrable, pool `amazon_sp_api`) requests
+`GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA` (FBA) and `GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE` (MFN)
+for the look-back and **load_returns** (pool `netsuite_api`) receives each returned package
+(`AMZ-IR-{orderId}-{licensePlate or RMA id}`) on its return authorization, at the location
+`include/mappings/return_dispositions.csv` names: SELLABLE back to the FBA location, damaged units to
+the non-sellable return location, units Amazon keeps (DAMAGED, reimbursed) received without
+restocking, MFN returns delivered to the seller to the returns location (to inspect).
 
 | case | what happens |
 |---|---|
@@ -58,6 +59,7 @@ from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "amazon_returns_to_netsuite"
 FBA_RETURNS_REPORT = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+MFN_RETURNS_REPORT = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 #: how often the deferred report is polled (Amazon: minutes; the sandbox's tests: a fraction of a second)
 REPORT_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "30"))
 
@@ -111,7 +113,8 @@ def refunds(target: dict[str, Any]) -> Any:
 
 @task(pool=AMAZON_POOL)
 def returns_reports() -> list[dict[str, Any]]:
-    """One FBA customer returns report per marketplace (its rows do not name the marketplace)."""
+    """Per marketplace (the reports' rows do not name it): the FBA customer returns report where the
+    marketplace has an FBA location and AFN SKUs, and the MFN returns report where it has MFN SKUs."""
     from datetime import UTC, datetime, timedelta
 
     from amazon_netsuite.mappings import load_mappings
@@ -119,12 +122,18 @@ def returns_reports() -> list[dict[str, Any]]:
     params = get_current_context()["params"]
     now = datetime.now(UTC)
     start = now - timedelta(days=int(params.get("lookback_days") or 7))
-    fba = {s.marketplace_id for s in load_mappings().sku_items if s.fulfillment_channel == "AFN"}
+    mappings = load_mappings()
+    channels: dict[str, set] = {"AFN": set(), "MFN": set()}
+    for sku in mappings.sku_items:
+        channels.setdefault(sku.fulfillment_channel, set()).add(sku.marketplace_id)
     out = []
-    for marketplace in load_mappings().marketplaces.values():
-        if marketplace.fba_location_id and (None in fba or marketplace.marketplace_id in fba):
+    for marketplace in mappings.marketplaces.values():
+        for channel, report_type in (("AFN", FBA_RETURNS_REPORT), ("MFN", MFN_RETURNS_REPORT)):
+            sold = None in channels[channel] or marketplace.marketplace_id in channels[channel]
+            if not sold or (channel == "AFN" and not marketplace.fba_location_id):
+                continue
             out.append({"sp_api_conn_id": marketplace.sp_api_connection, "marketplace_ids": [marketplace.marketplace_id],
-                        "data_start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "report_type": report_type, "data_start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "data_end_time": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")})
     return out
 
@@ -144,16 +153,18 @@ def load_returns(pair: Any) -> dict[str, Any]:
     request, report = pair
     context = get_current_context()
     marketplace_id = request["marketplace_ids"][0]
-    context["marketplace"] = marketplace_id
+    context["marketplace"] = f"{marketplace_id} {'FBA' if request['report_type'] == FBA_RETURNS_REPORT else 'MFN'}"
     params = context["params"]
-    uri = stage_returns_report(SellingPartnerHook(request["sp_api_conn_id"], marketplace_ids=[marketplace_id]), report,
-                               run_id=context["run_id"])
+    uri, in_transit = stage_returns_report(SellingPartnerHook(request["sp_api_conn_id"], marketplace_ids=[marketplace_id]),
+                                           report, run_id=context["run_id"], report_type=request["report_type"])
     if uri is None:
         return {"conn_id": marketplace_id, "counts": {"read": 0}, "restocked": {}}
     result = load(staging.load(uri), marketplace_id=marketplace_id, mappings=load_mappings(), netsuite=NetSuiteHook(),
                   ledger=Ledger.from_connection(), dispositions=load_dispositions(mappings_dir() / "return_dispositions.csv"),
                   run_id=context["run_id"], max_wait_days=int(params.get("max_wait_days") or 5),
                   dry_run=bool(params.get("dry_run")))
+    if in_transit:
+        result["counts"]["in_transit"] = in_transit
     return {"conn_id": marketplace_id, **result}
 
 
@@ -189,7 +200,7 @@ def amazon_returns_to_netsuite():
     refunded = refunds.expand(target=regions())
     requests = returns_reports()
     reports = SellingPartnerReportOperator.partial(
-        task_id="returns_report", report_type=FBA_RETURNS_REPORT, pool=AMAZON_POOL, poll_interval=REPORT_POLL_SECONDS,
+        task_id="returns_report", pool=AMAZON_POOL, poll_interval=REPORT_POLL_SECONDS,
     ).expand_kwargs(requests)
     received = load_returns.expand(pair=requests.zip(reports.output))
     refunded >> received

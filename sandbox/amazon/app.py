@@ -564,11 +564,19 @@ class AmazonSandbox:
         elif fault is not None and fault.fault == "CANCELLED":
             content, charset, outcome = None, "UTF-8", "CANCELLED"
         elif report_type == finances.FBA_RETURNS_REPORT:
-            rows = self.customer_returns + finances.seeded_returns(
-                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else self.customer_returns
+            published = [r for r in self.customer_returns if r.get("report") != "mfn"]
+            rows = published + finances.seeded_returns(
+                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
             text = finances.fba_returns_file(rows, marketplaces, start or now - timedelta(days=30), end or now)
             content, charset = text.encode("utf-8"), "UTF-8"
             # Amazon cancels a report on its own when there is no data to return: no document.
+            outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
+        elif report_type == finances.MFN_RETURNS_REPORT:
+            published = [r for r in self.customer_returns if r.get("report") == "mfn"]
+            rows = published + finances.seeded_mfn_returns(
+                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
+            text = finances.mfn_returns_file(rows, marketplaces, start or now - timedelta(days=60), end or now)
+            content, charset = text.encode("utf-8"), "UTF-8"
             outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
         elif report_type == FBA_SHIPMENTS_REPORT:
             content, charset = self._fba_shipments_flat_file(marketplaces, start, end)
@@ -1036,11 +1044,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/_sandbox/customer-returns")
     async def publish_customer_returns(request: Request):
         """``{"rows": [{"marketplaceId", "return-date", "order-id", "sku", "quantity", "detailed-disposition",
-        "license-plate-number", ...}]}``: FBA customer returns the returns report will list."""
+        "license-plate-number", ...}]}``: FBA customer returns the FBA returns report will list; rows with
+        ``"report": "mfn"`` and the MFN report's columns ("Order ID", "Return request date", "Amazon RMA ID",
+        "Merchant SKU", "Return quantity", "Return delivery date"...) go to the MFN returns report."""
         body = await request.json()
         rows = body.get("rows") if isinstance(body, dict) else None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("marketplaceId") and r.get("return-date")
-                                                 and r.get("order-id") for r in rows):
+        if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and r.get("marketplaceId") and (
+                (r.get("return-date") and r.get("order-id")) if r.get("report") != "mfn"
+                else (r.get("Order ID") and r.get("Return request date"))) for r in rows):
             return JSONResponse({"error": 'expected {"rows": [{"marketplaceId", "return-date", "order-id", ...}]}'}, status_code=400)
         sb.customer_returns.extend(rows)
         return {"rows": len(sb.customer_returns)}

@@ -147,3 +147,55 @@ def fba_returns_file(rows: list[dict[str, Any]], marketplaces: list[str], start:
             continue
         lines.append("\t".join(str(row.get(column, "")) for column in FBA_RETURNS_HEADER))
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ MFN returns
+MFN_RETURNS_REPORT = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
+#: the report's header row, as Amazon serves it (a downloaded document)
+MFN_RETURNS_HEADER = ("Order ID", "Order date", "Return request date", "Return request status", "Amazon RMA ID", "Merchant RMA ID",
+                      "Label type", "Label cost", "Currency code", "Return carrier", "Tracking ID", "Label to be paid by",
+                      "A-to-Z Claim", "Is prime", "ASIN", "Merchant SKU", "Item Name", "Return quantity", "Return Reason",
+                      "In policy", "Return type", "Resolution", "Invoice number", "Return delivery date", "Order Amount",
+                      "Order quantity", "SafeT Action reason", "SafeT claim id", "SafeT claim state", "SafeT claim creation time",
+                      "SafeT claim reimbursement amount", "Refunded Amount")
+
+
+def _dmy(value: datetime) -> str:
+    return value.strftime("%d-%b-%Y")
+
+
+def seeded_mfn_returns(orders: list[dict], events: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Seller-fulfilled returns of half the seeded MFN refunds (the other half are refunds without a return):
+    requested a day before the refund, delivered to the seller two days after it (still in transit when
+    that is in the future)."""
+    mfn = {o["orderId"]: o for o in orders if (o.get("fulfillment") or {}).get("fulfilledBy") != "AMAZON"}
+    rows = []
+    for entry in events:
+        event = entry["event"]
+        order = mfn.get(event["AmazonOrderId"])
+        digest = int(hashlib.sha256(f"mfn-return|{event['AmazonOrderId']}".encode()).hexdigest(), 16)
+        if order is None or digest % 2:
+            continue
+        posted = datetime.fromisoformat(event["PostedDate"].replace("Z", "+00:00"))
+        delivered = posted + timedelta(days=2)
+        for item in event["ShipmentItemAdjustmentList"]:
+            rows.append({"marketplaceId": entry["marketplaceId"], "report": "mfn", "Order ID": event["AmazonOrderId"],
+                         "Order date": _dmy(datetime.fromisoformat(order["createdTime"].replace("Z", "+00:00"))),
+                         "Return request date": _dmy(posted - timedelta(days=1)), "Return request status": "Approved",
+                         "Amazon RMA ID": f"D{digest % 10**10:010d}", "Label type": "AmazonPrePaidLabel",
+                         "Merchant SKU": item["SellerSKU"], "Return quantity": str(item["QuantityShipped"]),
+                         "Return Reason": "CR-UNWANTED_ITEM", "In policy": "Y", "Return type": "C-Returns",
+                         "Resolution": "StandardRefund", "Return delivery date": _dmy(delivered) if delivered <= now else "",
+                         "_sort": posted.isoformat()})
+    return rows
+
+
+def mfn_returns_file(rows: list[dict[str, Any]], marketplaces: list[str], start: datetime, end: datetime) -> str:
+    """The report's tab-separated text: rows of these marketplaces whose return was requested in [start, end]."""
+    lines = ["\t".join(MFN_RETURNS_HEADER)]
+    for row in sorted(rows, key=lambda r: (r.get("_sort") or "", r["Order ID"])):
+        requested = datetime.strptime(row["Return request date"], "%d-%b-%Y").replace(tzinfo=UTC)
+        if row["marketplaceId"] not in marketplaces or not start.date() <= requested.date() <= end.date():
+            continue
+        lines.append("\t".join(str(row.get(column, "")) for column in MFN_RETURNS_HEADER))
+    return "\n".join(lines) + "\n"

@@ -2,7 +2,8 @@
 
 Orders are synced by the orders DAG and billed with the shared billing step (the FBA/MFN shipment flows'
 code); then Amazon refunds (Finances API) and FBA customer returns (report) reach NetSuite. Covered: a
-full refund of a billed FBA order restocked SELLABLE, a partial refund, a refund of an order not billed
+full refund of a billed FBA order restocked SELLABLE, a partial refund of an MFN order whose unit comes
+back to the seller (MFN returns report, returns location), a refund of an order not billed
 yet (waits, then books once billed), a re-run over the same look-back (writes nothing), throttling (429).
 """
 
@@ -111,7 +112,7 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
     by_amazon = {_fields(o)["custbody_amazon_order_id"]: o for o in orders}
     us = [a for a in amazon.values() if a["orderId"] in by_amazon and a["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER"]
     fba = next(a for a in us if a["fulfillment"]["fulfilledBy"] == "AMAZON")
-    multi = next(a for a in us if a is not fba and a["orderItems"][0]["quantityOrdered"] >= 2)
+    multi = next(a for a in us if a["fulfillment"]["fulfilledBy"] != "AMAZON" and a["orderItems"][0]["quantityOrdered"] >= 2)
     unbilled = next(a for a in us if a not in (fba, multi))
     _bill([o for o in orders if _fields(o)["custbody_amazon_order_id"] != unbilled["orderId"]])
 
@@ -131,8 +132,16 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
         "quantity": str(fba["orderItems"][0]["quantityOrdered"]), "fulfillment-center-id": "PHX7",
         "detailed-disposition": "SELLABLE", "reason": "UNWANTED_ITEM", "license-plate-number": "LPNE2E00001"}]},
         timeout=30).raise_for_status()
+    # the MFN order's returned unit, delivered back to the seller (MFN returns report)
+    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%d-%b-%Y")
+    multi_sku = mappings.find_sku(multi["orderItems"][0]["product"]["sellerSku"], "ATVPDKIKX0DER")
+    httpx.post(f"{amazon_url}/_sandbox/customer-returns", json={"rows": [{
+        "marketplaceId": "ATVPDKIKX0DER", "report": "mfn", "Order ID": multi["orderId"], "Return request date": day,
+        "Amazon RMA ID": "RMAE2E0001", "Merchant SKU": multi["orderItems"][0]["product"]["sellerSku"],
+        "Return quantity": "1", "Return delivery date": day}]}, timeout=30).raise_for_status()
     marketplace = mappings.marketplace("ATVPDKIKX0DER")
     stock_before = _on_hand(servers, sku.netsuite_item_id, marketplace.fba_location_id)
+    returns_before = _on_hand(servers, multi_sku.netsuite_item_id, marketplace.return_location_id)
     httpx.post(f"{amazon_url}/_sandbox/faults", json={"operation": "listFinancialEvents", "status": 429, "times": 2},
                timeout=30).raise_for_status()
 
@@ -153,6 +162,10 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
     assert _on_hand(servers, sku.netsuite_item_id, marketplace.fba_location_id) - stock_before == returned_units
     receipts = [r for r in _records(servers, "itemReceipt") if r["externalId"] == f"AMZ-IR-{fba['orderId']}-LPNE2E00001"]
     assert len(receipts) == 1 and receipts[0]["itemList"][0]["location"]["internalId"] == str(marketplace.fba_location_id)
+
+    mfn = [r for r in _records(servers, "itemReceipt") if r["externalId"] == f"AMZ-IR-{multi['orderId']}-RMAE2E0001"]
+    assert len(mfn) == 1 and mfn[0]["itemList"][0]["location"]["internalId"] == str(marketplace.return_location_id)
+    assert _on_hand(servers, multi_sku.netsuite_item_id, marketplace.return_location_id) - returns_before == multi_sku.units_per_sku
 
     counts = {t: len(_records(servers, t)) for t in ("returnAuthorization", "cashRefund", "creditMemo", "itemReceipt")}
     again = _dags_test(env, DAG)  # the same look-back again: every event and return is read again

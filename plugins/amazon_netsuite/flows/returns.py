@@ -18,7 +18,10 @@ encrypted. load (NetSuite), per refund adjustment (:mod:`amazon_netsuite.transfo
 Returned units (report rows): the order's return authorizations (``createdFrom`` search), an item
 receipt ``AMZ-IR-{orderId}-{licensePlate}`` initialized from the one with units of that item left to
 receive, at the location ``return_dispositions.csv`` names for the disposition (``restock`` false for a
-write-off: received, not back on hand). A return whose refund is not booked yet waits the same way.
+write-off: received, not back on hand). Seller-fulfilled returns come from the MFN returns report
+(``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE``): a row is received once its ``Return delivery date`` is set,
+keyed by Amazon's RMA id, with the disposition ``MFN_RETURNED`` (the report gives no condition). A return
+whose refund is not booked yet waits the same way.
 
 Idempotent: the ledger skips refunds and returns already synced without a NetSuite call; NetSuite is
 searched by externalId before anything is written, documents are added (never upserted) and a
@@ -68,6 +71,7 @@ log = logging.getLogger(__name__)
 
 DAG_ID = "amazon_returns_to_netsuite"
 FBA_RETURNS_REPORT = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+MFN_RETURNS_REPORT = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 DEFAULT_LOOKBACK_DAYS = 7
 DEFAULT_MAX_WAIT_DAYS = 5
 RETURN_RECORD_TYPE = "itemReceipt"
@@ -90,17 +94,23 @@ def extract_refunds(amazon: SellingPartnerHook, *, run_id: str, lookback_days: i
             "window": [start.isoformat(), now.isoformat()]}
 
 
-def stage_returns_report(amazon: SellingPartnerHook, report: Mapping[str, Any] | None, *, run_id: str) -> str | None:
-    """Download the FBA customer returns report the operator produced (None: no document, Amazon had no
-    data) and stage its parsed rows; returns the staged path."""
+def stage_returns_report(amazon: SellingPartnerHook, report: Mapping[str, Any] | None, *, run_id: str,
+                         report_type: str = FBA_RETURNS_REPORT) -> tuple[str | None, int]:
+    """Download the returns report the operator produced (None: no document, Amazon had no data) and stage
+    its parsed rows: the FBA customer returns report, or the MFN returns report (only the returns delivered
+    to the seller; the count of those still in transit is returned too). Returns (staged path, in transit)."""
     from amazon_netsuite import staging
-    from amazon_netsuite.transforms.returns import parse_fba_returns_report
+    from amazon_netsuite.transforms.returns import parse_fba_returns_report, parse_mfn_returns_report
 
     if not report or not report.get("reportDocumentId"):
-        return None
-    text = amazon.download_report_document(report["reportDocumentId"], report_type=FBA_RETURNS_REPORT)
-    rows = [{**row.__dict__, "return_date": row.return_date.isoformat()} for row in parse_fba_returns_report(text)]
-    return staging.stage(rows, dag_id=DAG_ID, run_id=run_id, name=f"returns-{amazon.sp_api_conn_id}")
+        return None, 0
+    text = amazon.download_report_document(report["reportDocumentId"], report_type=report_type)
+    if report_type == MFN_RETURNS_REPORT:
+        parsed, in_transit = parse_mfn_returns_report(text)
+    else:
+        parsed, in_transit = parse_fba_returns_report(text), 0
+    rows = [{**row.__dict__, "return_date": row.return_date.isoformat()} for row in parsed]
+    return staging.stage(rows, dag_id=DAG_ID, run_id=run_id, name=f"returns-{amazon.sp_api_conn_id}-{report_type}"), in_transit
 
 
 # ------------------------------------------------------------------------------------------ load

@@ -37,7 +37,7 @@ import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -374,6 +374,49 @@ def parse_fba_returns_report(text: str) -> list[ReturnedUnits]:
     return rows
 
 
+MFN_RETURNS_COLUMNS = ("Order ID", "Amazon RMA ID", "Merchant SKU", "Return quantity", "Return delivery date")
+#: the disposition an MFN return gets in return_dispositions.csv (the report says it arrived, not its condition)
+MFN_DISPOSITION = "MFN_RETURNED"
+
+
+def _mfn_date(text: str) -> datetime:
+    """``14-Jul-2025`` (the report's dates), or ISO 8601."""
+    text = text.strip()
+    try:
+        return datetime.strptime(text, "%d-%b-%Y").replace(tzinfo=UTC)
+    except ValueError:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_mfn_returns_report(text: str) -> tuple[list[ReturnedUnits], int]:
+    """``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE`` (seller-fulfilled returns, tab-separated): the rows whose
+    ``Return delivery date`` says the package reached the seller, and how many rows are still on their way
+    (requested or in transit: nothing to receive yet; a later run's look-back reads them again)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter="\t")
+    missing = [c for c in MFN_RETURNS_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"MFN returns report without columns {missing}")
+    rows, in_transit = [], 0
+    for number, row in enumerate(reader, start=2):
+        if not (row.get("Return delivery date") or "").strip():
+            in_transit += 1
+            continue
+        try:
+            quantity = int(row["Return quantity"])
+            delivered = _mfn_date(row["Return delivery date"])
+        except (TypeError, ValueError):
+            raise ValueError(f"MFN returns report row {number}: quantity {row['Return quantity']!r} / delivery date "
+                             f"{row['Return delivery date']!r} do not parse") from None
+        if quantity <= 0 or not row.get("Amazon RMA ID"):
+            raise ValueError(f"MFN returns report row {number}: quantity {quantity}, RMA {row.get('Amazon RMA ID')!r}")
+        rows.append(ReturnedUnits(
+            amazon_order_id=row["Order ID"], seller_sku=row["Merchant SKU"], quantity=quantity, disposition=MFN_DISPOSITION,
+            reason=row.get("Return Reason") or "", license_plate=row["Amazon RMA ID"], return_date=delivered,
+        ))
+    return rows, in_transit
+
+
 def load_dispositions(path: Path) -> dict[str, str]:
     """``return_dispositions.csv``: disposition -> action (fba | returns | write_off)."""
     table: dict[str, str] = {}
@@ -405,5 +448,5 @@ def receipt_location(returned: ReturnedUnits, dispositions: Mapping[str, str], *
 
 __all__ = [
     "Refund", "RefundError", "RefundItem", "RefundPlan", "RefundSettings", "ReturnedUnits", "load_dispositions",
-    "parse_fba_returns_report", "parse_refund_event", "plan_refund", "receipt_location", "refund_external_ids",
+    "parse_fba_returns_report", "parse_mfn_returns_report", "parse_refund_event", "plan_refund", "receipt_location", "refund_external_ids",
 ]

@@ -79,3 +79,31 @@ def test_malformed_page_is_retried_then_fails_never_read_as_empty(sandbox, fast_
     with pytest.raises(SellingPartnerApiError, match=r"listFinancialEvents failed.*2xx response.*after 3 attempts"):
         list(hook.iter_refund_events(posted_after=datetime.now(UTC) - timedelta(days=7)))
     assert sandbox.calls("listFinancialEvents")["calls"] == 3
+
+
+def test_returns_reports_are_generated_from_the_published_returns(sandbox, fast_hook_kwargs):
+    from amazon_netsuite.transforms.returns import parse_fba_returns_report, parse_mfn_returns_report
+
+    hook = SellingPartnerHook("amazon_sp_api_na", **fast_hook_kwargs)
+    now = datetime.now(UTC)
+    day = (now - timedelta(days=2)).strftime("%d-%b-%Y")
+    sandbox.http.post("/_sandbox/customer-returns", json={"rows": [
+        {"marketplaceId": "ATVPDKIKX0DER", "return-date": (now - timedelta(days=1)).isoformat(timespec="seconds"),
+         "order-id": "111-0000000-0000009", "sku": "SKU-1", "quantity": "1", "detailed-disposition": "DEFECTIVE",
+         "license-plate-number": "LPN000000009"},
+        {"marketplaceId": "ATVPDKIKX0DER", "report": "mfn", "Order ID": "111-0000000-0000010", "Return request date": day,
+         "Amazon RMA ID": "RMA10", "Merchant SKU": "SKU-2", "Return quantity": "2", "Return delivery date": day},
+        {"marketplaceId": "A2EUQ1WTGCTBG2", "report": "mfn", "Order ID": "702-0000000-0000011", "Return request date": day,
+         "Amazon RMA ID": "RMA11", "Merchant SKU": "SKU-2", "Return quantity": "1", "Return delivery date": ""},
+    ]}).raise_for_status()
+    texts = {}
+    for report_type in ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"):
+        report_id = hook.create_report(report_type, marketplace_ids=["ATVPDKIKX0DER"], data_start_time=now - timedelta(days=7))
+        report = hook.wait_for_report(report_id, poll_interval=0.05, timeout=30)
+        texts[report_type] = hook.download_report_document(report["reportDocumentId"], report_type=report_type)
+    fba = parse_fba_returns_report(texts["GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"])
+    assert [(r.amazon_order_id, r.disposition, r.key) for r in fba if r.amazon_order_id.startswith("111-0000000")] == [
+        ("111-0000000-0000009", "DEFECTIVE", "LPN000000009")]
+    mfn, in_transit = parse_mfn_returns_report(texts["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"])
+    assert ("111-0000000-0000010", 2, "RMA10") in [(r.amazon_order_id, r.quantity, r.key) for r in mfn]
+    assert "702-0000000-0000011" not in texts["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"]  # another marketplace's report

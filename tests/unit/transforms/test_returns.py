@@ -12,6 +12,7 @@ from amazon_netsuite.transforms.returns import (
     RefundSettings,
     load_dispositions,
     parse_fba_returns_report,
+    parse_mfn_returns_report,
     parse_refund_event,
     plan_refund,
     receipt_location,
@@ -187,3 +188,30 @@ class TestReturns:
         unknown = rows[1].__class__(**{**rows[1].__dict__, "disposition": "MELTED"})
         with pytest.raises(RefundError, match="return_dispositions.csv"):
             receipt_location(unknown, table, fba_location_id="2", return_location_id="3")
+
+
+class TestMfnReturns:
+    HEADER = ("Order ID\tOrder date\tReturn request date\tReturn request status\tAmazon RMA ID\tMerchant RMA ID\tLabel type\t"
+              "Label cost\tCurrency code\tReturn carrier\tTracking ID\tLabel to be paid by\tA-to-Z Claim\tIs prime\tASIN\t"
+              "Merchant SKU\tItem Name\tReturn quantity\tReturn Reason\tIn policy\tReturn type\tResolution\tInvoice number\t"
+              "Return delivery date\tOrder Amount\tOrder quantity\tSafeT Action reason\tSafeT claim id\tSafeT claim state\t"
+              "SafeT claim creation time\tSafeT claim reimbursement amount\tRefunded Amount\n")
+    DELIVERED = ("113-6277818-6289068\t10-Jul-2025\t14-Jul-2025\tApproved\tDfqRyqfBRRMA\t \tAmazonPrePaidLabel\t4.14\tUSD\tUSPS\t"
+                 "9202090339598363834190\tSeller\tN\tN\tB0DFN2HN9N\tSKU-A\tNecklace\t2\tAMZ-PG-WJ-TOO-SMALL\tY\tC-Returns\t"
+                 "StandardRefund\t \t18-Jul-2025\t21.38\t2\t\t\t\t\t\t\n")
+    IN_TRANSIT = DELIVERED.replace("DfqRyqfBRRMA", "OtherRMA0001").replace("18-Jul-2025", "")
+
+    def test_given_the_report_then_delivered_returns_are_received_and_the_rest_counted_in_transit(self):
+        rows, in_transit = parse_mfn_returns_report(self.HEADER + self.DELIVERED + self.IN_TRANSIT)
+        assert in_transit == 1
+        assert [(r.amazon_order_id, r.seller_sku, r.quantity, r.disposition, r.key) for r in rows] == [
+            ("113-6277818-6289068", "SKU-A", 2, "MFN_RETURNED", "DfqRyqfBRRMA")]
+        assert rows[0].return_date.date().isoformat() == "2025-07-18"
+        table = load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv")
+        assert receipt_location(rows[0], table, fba_location_id="2", return_location_id="3") == ("returns", "3")
+
+    def test_given_a_report_without_its_columns_or_with_a_bad_quantity_then_it_fails_loudly(self):
+        with pytest.raises(ValueError, match="without columns"):
+            parse_mfn_returns_report("Order ID\tSKU\n1\tA\n")
+        with pytest.raises(ValueError, match="do not parse"):
+            parse_mfn_returns_report(self.HEADER + self.DELIVERED.replace("\t2\tAMZ-PG", "\tzwei\tAMZ-PG"))
