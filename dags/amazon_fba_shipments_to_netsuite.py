@@ -44,6 +44,7 @@ skipped. The task that failed says which side is down: **request_report**/**extr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task, task_group
@@ -61,6 +62,8 @@ from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "amazon_fba_shipments_to_netsuite"
 REPORT_TYPE = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+#: how often the triggerer checks the report (Amazon generates this report in minutes)
+REPORT_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_REPORT_POLL_SECONDS") or 30)
 
 
 @task(pool=AMAZON_POOL)
@@ -116,7 +119,7 @@ def load(extracted: dict[str, Any]) -> dict[str, Any]:
 def region(target: dict[str, Any]) -> Any:
     """One SP-API region: window, report, extract, load (a failure in one region never holds another)."""
     report = RegionReportOperator(task_id="request_report", report_type=REPORT_TYPE, request=window(target),
-                                  pool=AMAZON_POOL, poll_interval=30.0)
+                                  pool=AMAZON_POOL, poll_interval=REPORT_POLL_SECONDS)
     return load(extract(report.output))
 
 

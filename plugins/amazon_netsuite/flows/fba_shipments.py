@@ -309,6 +309,7 @@ def load_shipments(
     now: dt.datetime | None = None,
     max_wait: dt.timedelta | None = None,
     marketplace_ids: Sequence[str] | None = None,
+    force: bool = False,
 ) -> LoadResult:
     """Fulfill and bill ``shipments`` plus every shipment still pending in the ledger (of
     ``marketplace_ids``: the region's; all when None; see the module docstring). NetSuite outages (whole calls) raise: nothing is recorded for the shipments not written,
@@ -331,7 +332,7 @@ def load_shipments(
     known = ledger.get_many(ledger_key(DAG_ID, RECORD_TYPE, sid) for sid in by_id)
     for sid in list(by_id):
         record = known.get(ledger_key(DAG_ID, RECORD_TYPE, sid))
-        if record is not None and record.status in ("synced", "failed", "skipped"):
+        if record is not None and record.status in (("synced", "skipped") if force else ("synced", "failed", "skipped")):
             del by_id[sid]
             result.counts["unchanged" if record.status == "synced" else f"already_{record.status}"] += 1
         elif record is not None:
@@ -478,3 +479,24 @@ def load_region(
     staging.discard(extracted["uri"])
     return {**result.as_dict(), "conn_id": extracted["conn_id"], "region": extracted.get("region"),
             "shipments_read": extracted.get("shipments", 0), "skipped": extracted.get("skipped") or {}}
+
+
+def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str) -> None:
+    """Re-run dead-lettered shipments (from the ids and quantities the ledger keeps) through
+    :func:`load_shipments`; documents written before the failure are found, never written twice. A
+    rejected report row (no shipment kept) cannot be replayed: re-run its window instead."""
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    shipments = []
+    for record in records:
+        data = (record.replay or {}).get("shipment")
+        if data:
+            shipments.append(Shipment.from_dict(data))
+        else:
+            ledger.record_failed(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=record.source_key,
+                                 error=f"{record.last_error} (a report row: re-run its window with window_start/window_end)",
+                                 reason=record.reason or "malformed_row", run_id=run_id, replay=record.replay)
+    if shipments:
+        load_shipments(shipments, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id=run_id,
+                       force=True, marketplace_ids=[s.marketplace_id for s in shipments])
