@@ -284,3 +284,39 @@ def test_a_seller_fulfilled_return_delivered_to_the_seller_goes_to_the_returns_l
     assert result["counts"]["synced"] == 1 and result["restocked"] == {"returns": item["quantityOrdered"] * mapped.units_per_sku}
     assert on_hand() - before == item["quantityOrdered"] * mapped.units_per_sku
     assert [r["externalId"] for r in world.records("itemReceipt")] == [f"AMZ-IR-{amazon['orderId']}-RMAM00001"]
+
+
+def test_seeded_refunds_book_exactly_what_the_seeded_settlements_put_in_refunds_pending(world):
+    """The seeded month: orders, their billing, Amazon's refund events (Finances API, as the hook reads them)
+    and the settlement reports of the same orders. Each refund's document equals, to the cent, the
+    settlement's ItemPrice + Promotion refund rows of that order (what the settlement debits to refunds
+    pending): once both are posted, refunds pending nets to zero per refund."""
+    from sandbox.amazon.settlements import settlement_files
+
+    world.reset(orders=120)
+    world.run("orders-1")
+    amazon_hooks, netsuite = world.hooks()
+    orders = [o for o in world.records("salesOrder") if o["status"] != "Closed"]
+    bill(world, netsuite, orders)
+    events = [e for hook in amazon_hooks for e in hook.iter_refund_events(posted_after=datetime.now(UTC) - timedelta(days=60))]
+    assert events, "the seeded orders have refunds Amazon has released"
+    result = load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="s1",
+                          max_wait_days=60)
+    assert result["counts"].get("failed", 0) == 0, result
+
+    pending: dict[str, Decimal] = {}
+    amazon_orders = world.amazon_orders()
+    for file in settlement_files(amazon_orders, 0, now=datetime.now(UTC), history=1, extras=False):
+        header = file.text.splitlines()[0].split("\t")
+        for line in file.text.splitlines()[2:]:
+            row = dict(zip(header, line.split("\t"), strict=False))
+            if row.get("transaction-type") == "Refund" and row.get("amount-type") in ("ItemPrice", "Promotion"):
+                pending[row["order-id"]] = pending.get(row["order-id"], Decimal(0)) - Decimal(row["amount"].replace(",", "."))
+    documents = {}
+    for record_type in ("cashRefund", "creditMemo"):
+        for document in world.records(record_type):
+            order_id = document["memo"].split(" of order ", 1)[1]
+            documents[order_id] = documents.get(order_id, Decimal(0)) + Decimal(str(document["total"]))
+    both = sorted(set(pending) & set(documents))
+    assert both, "some refunds are both settled and booked"
+    assert {o: documents[o] for o in both} == {o: pending[o] for o in both}
