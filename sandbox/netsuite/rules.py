@@ -1106,10 +1106,41 @@ class Rules:
         record.setdefault("tranId", f"CR{record['internalId']}")
 
     def _apply_creditMemo(self, record, old, targets) -> None:  # noqa: N802
+        """Also ``applyList``: each applied line names an open invoice (``doc``) of the same customer and A/R
+        account and an amount no larger than the invoice's amount remaining; the invoices' amount remaining
+        drops by it (paid in full: status Paid In Full), the credit memo keeps the rest unapplied."""
         self._apply_refund(record, old, "creditmemo", ("_accountsReceivable",))
-        record["status"] = "Open"
-        record["amountRemaining"] = record["total"]
-        record["unapplied"] = record["total"]
+        applied = Decimal(0)
+        entries = record.get("applyList") or []
+        if isinstance(entries, dict):
+            entries = entries.get("apply") or []
+        kept = []
+        for entry in entries:
+            if entry.get("apply") is False:
+                continue
+            invoice = self.store.get("invoice", internal_id=str(entry.get("doc")))
+            if invoice is None or (invoice.get("entity") or {}).get("internalId") != (record.get("entity") or {}).get("internalId"):
+                raise RecordError("USER_ERROR", f"Invalid apply line: invoice {entry.get('doc')} is not an open invoice of this customer.")
+            if (invoice.get("account") or {}).get("internalId") != (record.get("account") or {}).get("internalId"):
+                raise RecordError("USER_ERROR", f"Invoice {entry.get('doc')} is on another A/R account than the credit memo.")
+            amount = dec(entry.get("amount"))
+            if amount <= 0 or amount > dec(invoice.get("amountRemaining")):
+                raise RecordError("USER_ERROR", f"You can not apply {amount} to invoice {entry.get('doc')}: "
+                                                f"{dec(invoice.get('amountRemaining'))} remains due.")
+            kept.append({"doc": int(entry["doc"]), "apply": True, "amount": money(amount), "type": "Invoice"})
+            applied += amount
+        if applied > dec(record["total"]):
+            raise RecordError("USER_ERROR", f"You can not apply more than the credit memo's total ({record['total']}).")
+        for entry in kept:
+            invoice = self.store.get("invoice", internal_id=str(entry["doc"]))
+            invoice["amountRemaining"] = money(dec(invoice.get("amountRemaining")) - dec(entry["amount"]))
+            invoice["status"] = "Paid In Full" if not dec(invoice["amountRemaining"]) else "Open"
+            self.store.put("invoice", invoice, now_iso())
+        record["applyList"] = kept
+        record["applied"] = money(applied)
+        record["unapplied"] = money(dec(record["total"]) - applied)
+        record["amountRemaining"] = record["unapplied"]
+        record["status"] = "Fully Applied" if not dec(record["unapplied"]) else "Open"
         record.setdefault("tranId", f"CM{record['internalId']}")
 
     def _apply_refund(self, record, old, kind: str, account_types: tuple[str, ...]) -> None:

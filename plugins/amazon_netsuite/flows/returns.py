@@ -9,7 +9,8 @@ encrypted. load (NetSuite), per refund adjustment (:mod:`amazon_netsuite.transfo
 1. the sales order ``AMZ-SO-{orderId}``; what NetSuite lets us return is initialized from it
    (``initialize`` returnAuthorization <- salesOrder: the billed units not returned yet);
 2. a return authorization ``AMZ-RA-{orderId}-{key}`` created from it for the refunded units;
-3. its credit memo ``AMZ-CM-...`` (invoice marketplaces) or cash refund ``AMZ-CR-...`` (cash_sale
+3. its credit memo ``AMZ-CM-...`` (invoice marketplaces, applied to the order's open invoices, its billing
+   documents ``AMZ-INV-...`` found by ``createdFrom``) or cash refund ``AMZ-CR-...`` (cash_sale
    marketplaces), initialized from the return authorization, for exactly what Amazon refunded;
 4. the ledger: synced; an order not in NetSuite or not billed yet is **pending** and tried again by the
    next runs (the look-back keeps reading the event) until it is older than ``max_wait_days``, then
@@ -301,9 +302,19 @@ def load_refunds(
                           reason=result.error_code or "netsuite_error", message=result.error_message or "",
                           run_id=run_id, external_id=ra_ids[key])
 
-    # 2. the refund documents, initialized from their return authorizations
+    # 2. the refund documents, initialized from their return authorizations; a credit memo is applied to
+    #    the order's open invoices (its billing documents), oldest first
     ready = [k for k in plans if k in ras]
     refunded: Counter = Counter()
+    open_invoices: dict[str, list[list[Any]]] = {}
+    credit_orders = sorted({str(orders[sales_order_external_id(plans[k].refund.amazon_order_id)]["internalId"])
+                            for k in ready if plans[k].refund_record_type == "creditMemo"})
+    if credit_orders:
+        for invoice in sorted(netsuite.search_created_from("invoice", credit_orders), key=lambda r: int(r["internalId"])):
+            remaining = Decimal(str(invoice.get("amountRemaining") or 0))
+            if remaining > 0:
+                open_invoices.setdefault(str((invoice.get("createdFrom") or {}).get("internalId")), []).append(
+                    [str(invoice["internalId"]), remaining])
     if ready:
         templates = netsuite.initialize_records(plans[ready[0]].refund_record_type, "returnAuthorization", [ras[k] for k in ready]) \
             if len({plans[k].refund_record_type for k in ready}) == 1 else {}
@@ -333,12 +344,21 @@ def load_refunds(
                                          order_line=order_line, tax_code_id=line.get("taxCode"),
                                          description=line.get("description")))
             settings = RefundSettings.of(todo[key].marketplace)
+            apply_to: list[tuple[str, Decimal]] = []
+            if plan.refund_record_type == "creditMemo":
+                left = plan.total
+                for invoice in open_invoices.get(str(orders[sales_order_external_id(plan.refund.amazon_order_id)]["internalId"]), []):
+                    amount = min(left, invoice[1])
+                    if amount > 0:
+                        apply_to.append((invoice[0], amount))
+                        invoice[1] -= amount
+                        left -= amount
             record = build_refund_document(
                 record_type=plan.refund_record_type, external_id=plan.refund_external_id, return_authorization_id=ras[key],
                 account_id=settings.refund_account_id, tran_date=plan.refund.posted, lines=lines,
                 shipping_cost=plan.shipping_cost or None, shipping_tax_code_id=plan.shipping_tax_code_id,
                 handling_cost=plan.handling_cost or None, handling_tax_code_id=plan.handling_tax_code_id,
-                memo=f"Amazon refund {plan.refund.key} of order {plan.refund.amazon_order_id}")
+                memo=f"Amazon refund {plan.refund.key} of order {plan.refund.amazon_order_id}", apply_to=apply_to)
             by_type.setdefault(plan.refund_record_type, []).append((key, record))
         for record_type, batch in by_type.items():
             results = netsuite.add_records(record_type, [record for _, record in batch])

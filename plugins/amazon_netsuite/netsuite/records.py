@@ -969,10 +969,12 @@ def build_refund_document(
     handling_cost: Decimal | None = None,
     handling_tax_code_id: str | int | None = None,
     memo: str | None = None,
+    apply_to: Sequence[tuple[str | int, Decimal]] = (),
 ) -> dict[str, Any]:
     """A ``cashRefund`` (``account``: the account the refund is paid from) or ``creditMemo`` (``account``:
     A/R) created from return authorization ``return_authorization_id``: its lines name the return
-    authorization's line (``order_line``); other lines are added charges. NetSuite computes tax and totals."""
+    authorization's line (``order_line``); other lines are added charges. NetSuite computes tax and totals.
+    ``apply_to`` (credit memo): (invoice internalId, amount) pairs the credit is applied to (``applyList``)."""
     if record_type not in REFUND_RECORD_TYPES.values():
         raise ValueError(f"a refund document is a cashRefund or a creditMemo, not {record_type!r}")
     if not lines:
@@ -995,6 +997,12 @@ def build_refund_document(
             record["handlingTaxCode"] = ref(handling_tax_code_id)
     if memo:
         record["memo"] = fit_field("memo", clean_text(memo), record=external_id)
+    if apply_to:
+        if record_type != "creditMemo":
+            raise ValueError("only a credit memo is applied to invoices")
+        record["autoApply"] = False
+        record["applyList"] = {"replaceAll": False, "apply": [
+            {"doc": int(doc), "apply": True, "amount": money(amount)} for doc, amount in apply_to]}
     return _finish(record, record=external_id)
 
 

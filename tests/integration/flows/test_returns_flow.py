@@ -108,6 +108,16 @@ def test_full_refunds_of_billed_orders_book_to_the_cent_out_of_refunds_pending_a
             assert before[(record_type, account, subsidiary)] == -total  # refunds pending credited by the refunds
     ras = world.records("returnAuthorization")
     assert len(ras) == len(events) and all(r["status"] == "Pending Receipt" for r in ras)
+    # each credit memo is applied to its order's invoice (the billing document), which it pays down
+    invoices = {r["internalId"]: r for r in world.records("invoice")}
+    memos = world.records("creditMemo")
+    assert memos and all(m["status"] == "Fully Applied" and Decimal(str(m["unapplied"])) == 0 for m in memos)
+    for memo in memos:
+        (applied,) = memo["applyList"]
+        invoice = invoices[str(applied["doc"])]
+        assert invoice["externalId"].startswith("AMZ-INV-") and invoice["createdFrom"]["internalId"] == next(
+            r for r in ras if r["internalId"] == memo["createdFrom"]["internalId"])["createdFrom"]["internalId"]
+        assert Decimal(str(invoice["amountRemaining"])) == Decimal(str(invoice["total"])) - Decimal(str(applied["amount"]))
     writes = world.calls(world.netsuite_admin, "addList")
 
     again = load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="r2")
