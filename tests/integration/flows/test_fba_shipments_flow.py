@@ -162,6 +162,22 @@ def test_given_a_split_multipack_order_then_two_fulfillments_of_pack_units_and_t
     assert sum(Decimal(str(d["total"])) for d in documents) == Decimal(order["proceeds"]["grandTotal"]["amount"])
 
 
+def test_given_netsuite_failing_and_answers_lost_then_retried_and_each_shipment_written_once(world):
+    world.reset(orders=40)
+    world.run("orders-1")
+    shipped = _fba_shipped(world)
+    # 503 twice, then a write whose answer is lost (NetSuite saved it): the hook retries; DUP_RCRD = written
+    world.netsuite_admin.post("/_sandbox/faults", json={"operation": "addList", "status": 503, "times": 2}).raise_for_status()
+    world.netsuite_admin.post("/_sandbox/faults", json={"operation": "addList", "status": 503, "times": 1,
+                                                        "after": True}).raise_for_status()
+    counts = run_fba(world, "fba-1")
+    assert counts["synced"] == len(shipped) and counts.get("failed", 0) == 0, counts
+    external_ids = [f["externalId"] for f in world.records("itemFulfillment")]
+    assert len(external_ids) == len(set(external_ids)) == len(shipped)
+    documents = [d["externalId"] for d in world.records("cashSale") + world.records("invoice")]
+    assert len(documents) == len(set(documents)) == len(shipped)
+
+
 def test_given_duplicate_rows_and_a_malformed_report_then_one_shipment_and_a_clear_error():
     mappings = load_mappings()
     header = "amazon-order-id\tshipment-id\tshipment-item-id\tamazon-order-item-id\tsku\tquantity-shipped\tshipment-date\tcarrier\ttracking-number\tsales-channel\n"
