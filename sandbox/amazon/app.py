@@ -1,4 +1,4 @@
-"""The SP-API emulator: LWA, Orders v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01, admin API.
+"""The SP-API emulator: LWA, Orders v2026-01-01 (and v0 confirmShipment), Reports 2021-06-30, Tokens 2021-03-01, admin API.
 
 Paths, parameter names, status codes, pagination tokens and error bodies follow Amazon's models in
 ``selling-partner-api-models``; every SP-API response body validates against them (the conformance
@@ -32,10 +32,11 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.amazon import finances, pii
+from sandbox.amazon import finances, pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.notifications import NotificationError, Notifications
 from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
 
@@ -58,6 +59,7 @@ ERRORS = {
     400: ("InvalidInput", "The input you have submitted is not valid. Please check your input and try again."),
     403: ("Unauthorized", "Access to requested resource is denied."),
     404: ("NotFound", "The requested resource was not found."),
+    409: ("Conflict", "The resource specified conflicts with the current state."),
     413: ("RequestTooLarge", "The request size exceeded the maximum accepted size."),
     415: ("UnsupportedMediaType", "The request payload is in an unsupported format."),
     429: ("QuotaExceeded", "You exceeded your quota for the requested resource."),
@@ -218,6 +220,8 @@ class AmazonSandbox:
         #: FBA customer returns published with POST /_sandbox/customer-returns (the seeded ones derive from refunds)
         self.customer_returns: list[dict] = []
         self.refund_seed: int | None = None
+
+        self.notifications = Notifications(SELLER_ID)
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
 
@@ -295,6 +299,7 @@ class AmazonSandbox:
             stats.clear()
         self.responses.clear()
         self.config = self.default_config()
+        self.notifications.reset()
 
     def call_counts(self) -> dict:
         return {"operations": {name: dict(stats) for name, stats in self.calls.items()},
@@ -493,6 +498,21 @@ class AmazonSandbox:
         if order is None or MARKETPLACE_REGION.get(order["salesChannel"].get("marketplaceId", "")) != region:
             raise ApiError(404, message=f"Order {order_id} was not found.")
         return 200, {"order": self._view(order, included, region)}, 1
+
+    def confirm_shipment(self, region: str, order_id: str, body: Any) -> tuple[int, Any, int]:
+        """Orders API v0 ``confirmShipment`` (sandbox/amazon/shipments.py): 204, or Amazon's 400/403/404."""
+        self._roles(region)
+        try:
+            package = shipments.check_request(body)
+            check_marketplaces(region, [str(body["marketplaceId"])])
+            order = self.store.get_order(order_id)
+            if order is None or MARKETPLACE_REGION.get(order["salesChannel"].get("marketplaceId", "")) != region:
+                raise ApiError(404, message=f"Order {order_id} was not found.")
+            updated = shipments.confirm(order, str(body["marketplaceId"]), package, now=datetime.now(UTC))
+        except shipments.ShipmentRefused as refused:
+            raise ApiError(refused.status, message=refused.message, details=refused.details) from None
+        self.store.upsert_orders([updated])
+        return 204, None, 1
 
     # -- reports ---------------------------------------------------------------------------------
     def _report_json(self, row, now: float) -> dict:
@@ -905,10 +925,31 @@ class AmazonSandbox:
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # -- notifications (grantless) ------------------------------------------------------------------
-    @staticmethod
-    def get_destinations() -> tuple[int, Any, int]:
-        """``getDestinations``: a grantless operation (no SQS/EventBridge destinations are emulated)."""
-        return 200, {"payload": []}, 0
+    def get_destinations(self, region: str) -> tuple[int, Any, int]:
+        """``getDestinations``: a grantless operation; the region's SQS destinations (sandbox/amazon/notifications.py)."""
+        destinations = self.notifications.get_destinations(region)
+        return 200, {"payload": destinations}, len(destinations)
+
+    def notification_call(self, fn: Callable[[], Any]) -> tuple[int, Any, int]:
+        """A Notifications API operation: its payload, or Amazon's error body for a refusal."""
+        try:
+            payload = fn()
+        except NotificationError as error:
+            raise ApiError(error.status, details=error.details) from None
+        return 200, {"payload": payload}, 1
+
+    def orders_changed(self, orders: list[dict], previous: dict[str, str | None]) -> None:
+        """ORDER_CHANGE for the orders that are new or whose fulfillmentStatus changed, per region."""
+        by_region: dict[str, list[dict]] = collections.defaultdict(list)
+        for order in orders:
+            status = (order.get("fulfillment") or {}).get("fulfillmentStatus")
+            if order["orderId"] in previous and previous[order["orderId"]] == status:
+                continue
+            region = MARKETPLACE_REGION.get((order.get("salesChannel") or {}).get("marketplaceId", ""))
+            if region is not None:
+                by_region[region].append(order)
+        for region, changed in by_region.items():
+            self.notifications.publish_order_changes(region, changed)
 
     # -- finances ----------------------------------------------------------------------------------
     def _refund_events(self, now: datetime) -> list[dict]:
@@ -1064,6 +1105,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         except (ValueError, TypeError) as error:
             return JSONResponse({"error": str(error)}, status_code=400)
 
+    @app.post("/{region}/orders/v0/orders/{order_id}/shipmentConfirmation")
+    @regional
+    async def confirm_shipment(request: Request, region: str, order_id: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "confirmShipment", error.status, error.body())
+        return await sb.call(request, region, "confirmShipment", lambda _f: sb.confirm_shipment(region, order_id, body))
+
     @app.get("/{region}/reports/2021-06-30/reports")
     @regional
     async def get_reports(request: Request, region: str):
@@ -1105,7 +1155,34 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.get("/{region}/notifications/v1/destinations")
     @regional
     async def get_destinations(request: Request, region: str):
-        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(), grantless=True)
+        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(region), grantless=True)
+
+    @app.post("/{region}/notifications/v1/destinations")
+    @regional
+    async def create_destination(request: Request, region: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createDestination", error.status, error.body())
+        return await sb.call(request, region, "createDestination",
+                             lambda _f: sb.notification_call(lambda: sb.notifications.create_destination(region, body)),
+                             grantless=True)
+
+    @app.post("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def create_subscription(request: Request, region: str, notification_type: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createSubscription", error.status, error.body())
+        return await sb.call(request, region, "createSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.create_subscription(region, notification_type, body)))
+
+    @app.get("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def get_subscription(request: Request, region: str, notification_type: str):
+        return await sb.call(request, region, "getSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.get_subscription(region, notification_type)))
 
     @app.get("/_s3/reports/{document_id}")
     async def download(request: Request, document_id: str):
@@ -1178,7 +1255,28 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             isinstance(o, dict) and {"orderId", "createdTime", "lastUpdatedTime", "salesChannel", "orderItems"} <= o.keys() for o in orders
         ):
             return JSONResponse({"error": "expected a JSON list of Order objects (orderId, createdTime, lastUpdatedTime, salesChannel, orderItems)"}, status_code=400)
-        return {"orders": sb.store.upsert_orders(orders)}
+        previous = {}
+        for order in orders:
+            known = sb.store.get_order(order["orderId"])
+            if known is not None:
+                previous[order["orderId"]] = (known.get("fulfillment") or {}).get("fulfillmentStatus")
+        count = sb.store.upsert_orders(orders)
+        await asyncio.to_thread(sb.orders_changed, orders, previous)
+        return {"orders": count}
+
+    @app.post("/_sandbox/notifications")
+    async def configure_notifications(request: Request):
+        """``{"sqs_endpoint": "http://127.0.0.1:5000"}``: where ORDER_CHANGE messages are delivered (moto, LocalStack)."""
+        body = await request.json()
+        endpoint = body.get("sqs_endpoint") if isinstance(body, dict) else None
+        if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
+            return JSONResponse({"error": "sqs_endpoint must be an http(s) URL or null"}, status_code=400)
+        sb.notifications.sqs_endpoint = endpoint
+        return sb.notifications.state()
+
+    @app.get("/_sandbox/notifications")
+    async def notifications_state():
+        return sb.notifications.state()
 
     @app.get("/_sandbox/orders")
     async def list_orders():

@@ -27,6 +27,11 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
     "listFinancialEvents": (Decimal("0.5"), 30),
+    # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
+    "confirmShipment": (Decimal("2"), 10),
+    "createDestination": (Decimal("1"), 5),
+    "createSubscription": (Decimal("1"), 5),
+    "getSubscription": (Decimal("1"), 5),
 }
 
 

@@ -96,6 +96,16 @@ register("cashSale")(_sale_lines)
 register("invoice")(_sale_lines)
 
 
+def posting_lines(store: Store) -> Iterable[tuple[str, dict[str, Any], GlLine]]:
+    """Every GL line of every posting record: ``(record type, record, line)``, as a transaction search with
+    ``posting`` true lists them (one row per line that hits an account). Amounts are in the transaction
+    currency; the record's ``exchangeRate`` (1 when absent: the subsidiary's own currency) converts them."""
+    for record_type, rule in POSTING_RULES.items():
+        for record in store.all(record_type):
+            for line in rule(record, store):
+                yield record_type, record, line
+
+
 def _refund_lines(record: dict[str, Any], store: Store) -> Iterable[GlLine]:
     """A cash refund or credit memo: the mirror image of a sale (its ``account`` credited with the total,
     income, tax, shipping and handling debited)."""

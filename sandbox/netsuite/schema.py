@@ -25,6 +25,7 @@ NS_CORE = f"urn:core_{VERSION}.platform.webservices.netsuite.com"
 NS_MESSAGES = f"urn:messages_{VERSION}.platform.webservices.netsuite.com"
 NS_COMMON = f"urn:common_{VERSION}.platform.webservices.netsuite.com"
 NS_FAULTS = f"urn:faults_{VERSION}.platform.webservices.netsuite.com"
+NS_SALES = f"urn:sales_{VERSION}.transactions.webservices.netsuite.com"
 BINDING = f"{{urn:platform_{VERSION}.webservices.netsuite.com}}NetSuiteBinding"
 
 #: record types the emulator implements -> (schema namespace, complex type)

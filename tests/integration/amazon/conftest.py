@@ -29,6 +29,10 @@ OPERATIONS = {
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
     "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
     "listFinancialEvents": ("financesV0.json", "/finances/v0/financialEvents", "get"),
+    "confirmShipment": ("ordersV0.json", "/orders/v0/orders/{orderId}/shipmentConfirmation", "post"),
+    "createDestination": ("notifications.json", "/notifications/v1/destinations", "post"),
+    "createSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "post"),
+    "getSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "get"),
 }
 
 

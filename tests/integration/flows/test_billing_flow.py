@@ -5,6 +5,7 @@ billed grand totals to the cent; re-running writes nothing."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from amazon_netsuite.flows.billing import ShipmentToBill, bill_shipments, inventory_item_ids
@@ -15,9 +16,15 @@ from amazon_netsuite.netsuite.records import (
 )
 
 
+def _day(order) -> date:
+    """The order's date as a ``date`` (the admin API answers the stored ISO stamp; REST takes YYYY-MM-DD)."""
+    value = order["tranDate"]
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def _fulfill(netsuite, order, lines, shipment_id):
     record = build_item_fulfillment(external_id=shipment_fulfillment_external_id(shipment_id),
-                                    sales_order_id=order["internalId"], ship_date=order["tranDate"],
+                                    sales_order_id=order["internalId"], ship_date=_day(order),
                                     lines=[FulfillmentLine(n, q) for n, q in lines.items()])
     assert netsuite.add_records("itemFulfillment", [record])[0].ok
 
@@ -44,7 +51,7 @@ def test_given_synced_orders_when_each_ships_then_billed_once_into_clearing_to_t
         shipments.append(ShipmentToBill(
             shipment_id=f"SHIP-{order['internalId']}", amazon_order_id=fields["custbody_amazon_order_id"],
             marketplace_id=fields["custbody_amazon_marketplace_id"], sales_order=fresh[order["internalId"]],
-            shipped=_item_lines(world, order), ship_date=order["tranDate"]))
+            shipped=_item_lines(world, order), ship_date=_day(order)))
     outcomes = bill_shipments(shipments, netsuite=netsuite, mappings=world.mappings)
     assert [o.status for o in outcomes] == ["billed"] * len(orders), [(o.reason, o.message) for o in outcomes if o.status != "billed"]
 
@@ -82,7 +89,7 @@ def test_given_an_order_shipped_in_parts_then_its_documents_add_up_to_its_total(
         _fulfill(netsuite, order, part, f"PART-{order['internalId']}-{number}")
     fresh = netsuite.get_records("salesOrder", [order["internalId"]])[order["internalId"]]
     shipments = [ShipmentToBill(f"PART-{order['internalId']}-{n}", fields["custbody_amazon_order_id"],
-                                fields["custbody_amazon_marketplace_id"], fresh, part, order["tranDate"])
+                                fields["custbody_amazon_marketplace_id"], fresh, part, _day(order))
                  for n, part in enumerate(parts, start=1)]
     outcomes = bill_shipments(shipments, netsuite=netsuite, mappings=world.mappings)
     assert [o.status for o in outcomes] == ["billed", "billed"], [(o.reason, o.message) for o in outcomes]
@@ -97,9 +104,9 @@ def test_given_a_shipment_of_an_unmapped_marketplace_or_netsuite_refusal_then_fa
     _amazon, netsuite = world.hooks()
     order = next(o for o in world.records("salesOrder") if o["status"] != "Closed")
     fields = {f["scriptId"]: f["value"] for f in order.get("customFieldList") or []}
-    unmapped = ShipmentToBill("X-1", fields["custbody_amazon_order_id"], "A13V1IB3VIYZZH", order, _item_lines(world, order), order["tranDate"])
+    unmapped = ShipmentToBill("X-1", fields["custbody_amazon_order_id"], "A13V1IB3VIYZZH", order, _item_lines(world, order), _day(order))
     not_shipped = ShipmentToBill("X-2", fields["custbody_amazon_order_id"], fields["custbody_amazon_marketplace_id"], order,
-                                 _item_lines(world, order), order["tranDate"])
+                                 _item_lines(world, order), _day(order))
     outcomes = bill_shipments([unmapped, not_shipped], netsuite=netsuite, mappings=world.mappings)
     assert (outcomes[0].status, outcomes[0].reason) == ("failed", "unmapped_marketplace")
     assert outcomes[1].status == "failed" and "fulfilled" in outcomes[1].message  # NetSuite bills only what shipped
