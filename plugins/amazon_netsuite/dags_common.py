@@ -176,6 +176,23 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Error contains",
         "description": "Replay only failed records whose last error contains this text, e.g. ACME-MUG-11OZ.",
     },
+    "lookback_days": {
+        "default": 7,
+        "type": ["null", "integer"],
+        "minimum": 3,
+        "maximum": 180,
+        "title": "Look-back (days)",
+        "description": "Read Amazon's refunds and returns of the last N days again every run (Amazon omits the "
+                       "last 48 hours and releases some events late; documents are idempotent), e.g. 30 after an outage.",
+    },
+    "max_wait_days": {
+        "default": 5,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Wait for the order (days)",
+        "description": "A refund or return whose order is not in NetSuite or not billed yet waits (pending) this many "
+                       "days, then is dead-lettered with the reason, e.g. 5. Keep it below the look-back.",
+    },
     "adopt_customers": {
         "default": False,
         "type": ["null", "boolean"],

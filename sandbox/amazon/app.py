@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.amazon import pii, shipments
+from sandbox.amazon import finances, pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
@@ -215,6 +215,12 @@ class AmazonSandbox:
         self.queue_seconds = max(0.05, 2.0 / rate_scale)
         self.progress_seconds = max(0.05, 3.0 / rate_scale)
         self.config = self.default_config()
+        #: refund events published with POST /_sandbox/financial-events; the seeded ones derive from the orders
+        self.financial_events: list[dict] = []
+        #: FBA customer returns published with POST /_sandbox/customer-returns (the seeded ones derive from refunds)
+        self.customer_returns: list[dict] = []
+        self.refund_seed: int | None = None
+
         self.notifications = Notifications(SELLER_ID)
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
@@ -257,6 +263,7 @@ class AmazonSandbox:
         generated = seed_data.generate_orders(seed, orders=orders, unmapped_sku=unmapped_sku, now=now,
                                               buyers_per_marketplace=buyers_per_marketplace)
         count = self.store.upsert_orders(generated)
+        self.refund_seed = seed
         if settlements:
             self.publish_settlements(generated, seed, now=now, history=settlement_history,
                                      unmapped=unmapped_marketplaces)
@@ -280,6 +287,9 @@ class AmazonSandbox:
         return published
 
     def reset(self) -> None:
+        self.financial_events = []
+        self.customer_returns = []
+        self.refund_seed = None
         self.store.reset()
         self.faults.clear()
         for limiter in self.limiters.values():
@@ -573,6 +583,21 @@ class AmazonSandbox:
             content, charset, outcome = self._error_document("The report could not be generated. Request it again later."), "UTF-8", "FATAL"
         elif fault is not None and fault.fault == "CANCELLED":
             content, charset, outcome = None, "UTF-8", "CANCELLED"
+        elif report_type == finances.FBA_RETURNS_REPORT:
+            published = [r for r in self.customer_returns if r.get("report") != "mfn"]
+            rows = published + finances.seeded_returns(
+                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
+            text = finances.fba_returns_file(rows, marketplaces, start or now - timedelta(days=30), end or now)
+            content, charset = text.encode("utf-8"), "UTF-8"
+            # Amazon cancels a report on its own when there is no data to return: no document.
+            outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
+        elif report_type == finances.MFN_RETURNS_REPORT:
+            published = [r for r in self.customer_returns if r.get("report") == "mfn"]
+            rows = published + finances.seeded_mfn_returns(
+                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
+            text = finances.mfn_returns_file(rows, marketplaces, start or now - timedelta(days=60), end or now)
+            content, charset = text.encode("utf-8"), "UTF-8"
+            outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
         elif report_type == FBA_SHIPMENTS_REPORT:
             content, charset = self._fba_shipments_flat_file(marketplaces, start, end)
             outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
@@ -926,6 +951,60 @@ class AmazonSandbox:
         for region, changed in by_region.items():
             self.notifications.publish_order_changes(region, changed)
 
+    # -- finances ----------------------------------------------------------------------------------
+    def _refund_events(self, now: datetime) -> list[dict]:
+        seeded = finances.refund_events_from_orders(self.store.all_orders(), self.refund_seed, now) if self.refund_seed is not None else []
+        return seeded + self.financial_events
+
+    def publish_financial_event(self, body: dict) -> dict:
+        """``POST /_sandbox/financial-events``: ``{"event": ShipmentEvent, "releaseAt": iso | null}``, a refund
+        event of a seeded (or any) order; ``releaseAt`` in the future keeps it out of responses until then."""
+        event = body.get("event") if isinstance(body, dict) else None
+        if not isinstance(event, dict) or not event.get("AmazonOrderId") or not event.get("PostedDate"):
+            raise ValueError('expected {"event": {"AmazonOrderId": ..., "MarketplaceName": ..., "PostedDate": ..., ...}}')
+        marketplace_id = finances.marketplace_id_of_name(event.get("MarketplaceName") or "")
+        if marketplace_id is None:
+            raise ValueError(f"unknown MarketplaceName {event.get('MarketplaceName')!r}")
+        datetime.fromisoformat(str(event["PostedDate"]).replace("Z", "+00:00"))
+        self.financial_events.append({"event": event, "marketplaceId": marketplace_id, "releaseAt": body.get("releaseAt")})
+        return {"events": len(self.financial_events)}
+
+    def list_financial_events(self, request: Request, region: str) -> tuple[int, Any, int]:
+        """``GET /finances/v0/financialEvents``: refund events (other event lists empty) of the region's
+        marketplaces, ``MaxResultsPerPage`` (1-100) per page, ``NextToken`` while more remain."""
+        self._roles(region)
+        q = request.query_params
+        now = datetime.now(UTC)
+        page_size = self._int(q.get("MaxResultsPerPage"), "MaxResultsPerPage", default=100, low=1, high=100)
+        token = q.get("NextToken")
+        if token:
+            cursor = self.store.cursor("listFinancialEvents", token)
+            if cursor is None or json.loads(cursor["extra"]).get("_region") != region:
+                raise ApiError(400, details="Invalid NextToken.")
+            events, position = json.loads(cursor["ids"]), cursor["position"]
+            page_size = self._int(q.get("MaxResultsPerPage"), "MaxResultsPerPage", default=cursor["page_size"], low=1, high=100)
+        else:
+            after, before = parse_time("PostedAfter", q.get("PostedAfter")), parse_time("PostedBefore", q.get("PostedBefore"))
+            latest = now - timedelta(minutes=2)
+            if after is not None and after > latest:
+                raise ApiError(400, details="PostedAfter must be more than two minutes before the time of the request.")
+            if before is not None and before > latest:
+                raise ApiError(400, details="PostedBefore must be more than two minutes before the time of the request.")
+            if after is not None and before is not None and before <= after:
+                raise ApiError(400, details="PostedBefore must be later than PostedAfter.")
+            if after is not None and before is not None and before - after > timedelta(days=180):
+                events = []  # Amazon: "If PostedAfter and PostedBefore are more than 180 days apart, the response is empty."
+            else:
+                events = finances.visible(self._refund_events(now), region, posted_after=after, posted_before=before, now=now)
+            position = 0
+        page = events[position: position + page_size]
+        payload: dict[str, Any] = {"FinancialEvents": {"ShipmentEventList": [], "RefundEventList": page,
+                                                        "GuaranteeClaimEventList": [], "ChargebackEventList": []}}
+        if position + page_size < len(events):
+            payload["NextToken"] = self.store.create_cursor("listFinancialEvents", events, position + page_size, page_size,
+                                                            {"_region": region})
+        return 200, {"payload": payload}, len(page)
+
     @staticmethod
     def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
         if value is None:
@@ -997,6 +1076,34 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @regional
     async def get_order(request: Request, region: str, order_id: str):
         return await sb.call(request, region, "getOrder", lambda _f: sb.get_order(request, region, order_id))
+
+    @app.get("/{region}/finances/v0/financialEvents")
+    @regional
+    async def list_financial_events(request: Request, region: str):
+        return await sb.call(request, region, "listFinancialEvents", lambda _f: sb.list_financial_events(request, region))
+
+    @app.post("/_sandbox/customer-returns")
+    async def publish_customer_returns(request: Request):
+        """``{"rows": [{"marketplaceId", "return-date", "order-id", "sku", "quantity", "detailed-disposition",
+        "license-plate-number", ...}]}``: FBA customer returns the FBA returns report will list; rows with
+        ``"report": "mfn"`` and the MFN report's columns ("Order ID", "Return request date", "Amazon RMA ID",
+        "Merchant SKU", "Return quantity", "Return delivery date"...) go to the MFN returns report."""
+        body = await request.json()
+        rows = body.get("rows") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and r.get("marketplaceId") and (
+                (r.get("return-date") and r.get("order-id")) if r.get("report") != "mfn"
+                else (r.get("Order ID") and r.get("Return request date"))) for r in rows):
+            return JSONResponse({"error": 'expected {"rows": [{"marketplaceId", "return-date", "order-id", ...}]}'}, status_code=400)
+        sb.customer_returns.extend(rows)
+        return {"rows": len(sb.customer_returns)}
+
+    @app.post("/_sandbox/financial-events")
+    async def publish_financial_event(request: Request):
+        try:
+            return sb.publish_financial_event(await request.json())
+        except (ValueError, TypeError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
 
     @app.post("/{region}/orders/v0/orders/{order_id}/shipmentConfirmation")
     @regional

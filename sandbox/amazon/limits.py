@@ -26,6 +26,7 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getReportDocument": (Decimal("0.0167"), 15),
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
+    "listFinancialEvents": (Decimal("0.5"), 30),
     # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
     "confirmShipment": (Decimal("2"), 10),
     "createDestination": (Decimal("1"), 5),

@@ -104,3 +104,14 @@ def posting_lines(store: Store) -> Iterable[tuple[str, dict[str, Any], GlLine]]:
         for record in store.all(record_type):
             for line in rule(record, store):
                 yield record_type, record, line
+
+
+def _refund_lines(record: dict[str, Any], store: Store) -> Iterable[GlLine]:
+    """A cash refund or credit memo: the mirror image of a sale (its ``account`` credited with the total,
+    income, tax, shipping and handling debited)."""
+    for account, subsidiary, currency, amount in _sale_lines(record, store):
+        yield account, subsidiary, currency, -amount
+
+
+register("cashRefund")(_refund_lines)
+register("creditMemo")(_refund_lines)

@@ -59,6 +59,13 @@ REF_FIELDS: dict[str, dict[str, str]] = {
                  "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
     "invoice": {"currency": "currency", "postingPeriod": "accountingPeriod", "account": "account",
                 "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
+    # returns: createdFrom and lines are checked by their _apply_ handlers
+    "returnAuthorization": {"currency": "currency"},
+    "itemReceipt": {"postingPeriod": "accountingPeriod"},
+    "cashRefund": {"currency": "currency", "postingPeriod": "accountingPeriod",
+                   "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
+    "creditMemo": {"currency": "currency", "postingPeriod": "accountingPeriod",
+                   "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
 }
 #: RecordRefList fields
 REF_LIST_FIELDS: dict[str, dict[str, str]] = {
@@ -933,3 +940,260 @@ class Rules:
                 source["quantityBilled"] = float(dec(source.get("quantityBilled")) + delta)
         self._order_status(order)
         self.store.put("salesOrder", order, now_iso())
+
+    # ------------------------------------------------------------------ returns (from a sales order, then its return authorization)
+    #: return authorization statuses items may be received or credited on (approved, not closed)
+    _OPEN_RETURN = ("_pendingReceipt", "_partiallyReceived", "_pendingRefundPartReceived", "_pendingRefund")
+
+    def returned_elsewhere(self, order_id: str, exclude: str | None = None) -> dict[int, Decimal]:
+        """Units of each sales order line already on other return authorizations of the order."""
+        out: dict[int, Decimal] = {}
+        for ra in self.store.all("returnAuthorization"):
+            if (ra.get("createdFrom") or {}).get("internalId") != str(order_id) or ra.get("internalId") == exclude:
+                continue
+            for line in ra.get("itemList") or []:
+                if line.get("orderLine") is not None and not line.get("isClosed"):
+                    out[int(line["orderLine"])] = out.get(int(line["orderLine"]), Decimal(0)) + dec(line.get("quantity"))
+        return out
+
+    def _apply_returnAuthorization(self, record, old, targets) -> None:  # noqa: N802
+        """A return authorization created from a sales order (``createdFrom``): lines naming an ``orderLine``
+        return at most what was billed on that line less what other return authorizations return; lines
+        without one are added charges. Customer, subsidiary and currency are the order's; NetSuite computes
+        tax and totals. Status: approved (``_pendingReceipt``) unless ``_pendingApproval`` is sent."""
+        self._required(record, ("createdFrom", "Created From"))
+        try:
+            record["createdFrom"], order = self.resolve("salesOrder", record["createdFrom"], "createdFrom")
+        except RecordError:
+            ref_ = record["createdFrom"]
+            key = ref_.get("internalId") or ref_.get("externalId") if isinstance(ref_, dict) else ref_
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize returnauthorization: invalid reference {key}.") from None
+        if old is not None and (old.get("createdFrom") or {}).get("internalId") != order["internalId"]:
+            raise RecordError("USER_ERROR", "The created-from transaction of a return authorization cannot be changed.")
+        if order.get("orderStatus") in ("_cancelled", "_pendingApproval"):
+            raise RecordError("INVALID_INITIALIZE_REF",
+                              f"You can not initialize returnauthorization: invalid reference {order['internalId']} (the sales order is {order.get('status')}).")
+        record["entity"], record["subsidiary"] = order["entity"], order["subsidiary"]
+        record.setdefault("currency", order.get("currency"))
+        subsidiary_id = str(order["subsidiary"]["internalId"])
+        order_lines = self.order_lines(order)
+        lines = record.get("itemList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        old_lines = {int(line["line"]): line for line in (old or {}).get("itemList") or []}
+        items = []
+        for index, line in enumerate(lines, start=1):
+            line["line"] = index
+            if line.get("orderLine") is not None:
+                if int(line["orderLine"]) not in order_lines:
+                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the sales order has no such line.")
+                line.setdefault("item", order_lines[int(line["orderLine"])]["item"])
+            if not line.get("item"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
+            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
+            items.append(item)
+            if line.get("quantity") is None:
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
+            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
+            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else quantity * rate)
+            previous = old_lines.get(index, {})
+            line["quantityReceived"] = previous.get("quantityReceived", 0.0)
+            line["quantityBilled"] = previous.get("quantityBilled", 0.0)
+        elsewhere = self.returned_elsewhere(order["internalId"], exclude=record.get("internalId"))
+        for order_line, quantity in self._by_order_line(lines).items():
+            source = order_lines[order_line]
+            left = dec(source.get("quantityBilled")) - elsewhere.get(order_line, Decimal(0))
+            if quantity > left:
+                raise RecordError(
+                    "USER_ERROR",
+                    f"You can not return more than was billed and not returned on line {order_line} "
+                    f"({left.normalize()} left, {quantity.normalize()} given).",
+                )
+        self._sales_totals(record, lines, items, subsidiary_id)
+        record.setdefault("orderStatus", "_pendingReceipt")
+        self._return_status(record)
+        record.setdefault("tranId", f"RMA{record['internalId']}")
+        if not record.get("tranDate"):
+            record["tranDate"] = now_iso()
+
+    def _return_status(self, ra: dict[str, Any]) -> None:
+        """NetSuite's return authorization status from its lines' received and credited quantities."""
+        if ra.get("orderStatus") in ("_pendingApproval", "_cancelled", "_closed"):
+            ra["status"] = {"_pendingApproval": "Pending Approval", "_cancelled": "Cancelled", "_closed": "Closed"}[ra["orderStatus"]]
+            return
+        lines = [line for line in ra.get("itemList") or [] if not line.get("isClosed") and line.get("orderLine") is not None]
+        received = [line for line in lines if self._is_inventory(line)]
+        all_received = all(dec(line.get("quantityReceived")) >= dec(line.get("quantity")) for line in received)
+        any_received = any(dec(line.get("quantityReceived")) > 0 for line in received)
+        all_credited = all(dec(line.get("quantityBilled")) >= dec(line.get("quantity")) for line in lines)
+        if all_credited and all_received:
+            ra["orderStatus"], ra["status"] = "_refunded", "Refunded"
+        elif all_received:
+            ra["orderStatus"], ra["status"] = "_pendingRefund", "Pending Refund"
+        elif any_received:
+            ra["orderStatus"], ra["status"] = "_pendingRefundPartReceived", "Pending Refund/Partially Received"
+        else:
+            # credited before the units came back (a refund Amazon issued first): still pending receipt
+            ra["orderStatus"], ra["status"] = "_pendingReceipt", "Pending Receipt"
+
+    def source_return(self, record: dict[str, Any], kind: str) -> dict[str, Any]:
+        """The approved return authorization a receipt or refund document is created from."""
+        self._required(record, ("createdFrom", "Created From"))
+        ref_ = record["createdFrom"]
+        try:
+            record["createdFrom"], ra = self.resolve("returnAuthorization", ref_, "createdFrom")
+        except RecordError:
+            key = ref_.get("internalId") or ref_.get("externalId") if isinstance(ref_, dict) else ref_
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {key}.") from None
+        if ra.get("orderStatus") not in self._OPEN_RETURN and ra.get("orderStatus") != "_refunded":
+            raise RecordError("INVALID_INITIALIZE_REF",
+                              f"You can not initialize {kind}: invalid reference {ra['internalId']} (the return authorization is {ra.get('status')}).")
+        return ra
+
+    def _apply_itemReceipt(self, record, old, targets) -> None:  # noqa: N802
+        """An item receipt of a return authorization: lines name the return line (``orderLine``) and receive at
+        most what is left to receive, at a location of the subsidiary. ``restock`` (default true) puts the units
+        back on hand at that location; ``restock`` false receives them without restocking (no stock moves)."""
+        from sandbox.netsuite import stock
+
+        if old is not None:
+            raise RecordError("USER_ERROR", "The sandbox does not edit item receipts of return authorizations; delete and receive again.")
+        ra = self.source_return(record, "itemreceipt")
+        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
+        record.setdefault("currency", ra.get("currency"))
+        subsidiary_id = str(ra["subsidiary"]["internalId"])
+        ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
+        kept = []
+        for line in record.get("itemList") or []:
+            if line.get("itemReceive") is False or dec(line.get("quantity")) == 0:
+                continue
+            if line.get("orderLine") is None or int(line["orderLine"]) not in ra_lines:
+                raise RecordError("USER_ERROR", f"Invalid orderLine {line.get('orderLine')}: the return authorization has no such line.")
+            source = ra_lines[int(line["orderLine"])]
+            line["item"] = source["item"]
+            if not self._is_inventory(line):
+                raise RecordError("USER_ERROR", f"Line {line['orderLine']} of the return authorization is not an item that can be received.")
+            if not line.get("location"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Location")
+            line["location"] = self.resolve_for_subsidiary("location", line["location"], "location", subsidiary_id)[0]
+            left = dec(source.get("quantity")) - dec(source.get("quantityReceived"))
+            if dec(line["quantity"]) > left:
+                raise RecordError("USER_ERROR", f"You can not receive more than the remaining quantity of line {line['orderLine']} "
+                                                f"({left.normalize()} left, {dec(line['quantity']).normalize()} given).")
+            line["itemReceive"] = True
+            line.setdefault("restock", True)
+            kept.append(line)
+        if not kept:
+            raise RecordError("USER_ERROR", "You must have at least one valid line item for this transaction.")
+        record["itemList"] = kept
+        changed_at = now_iso()
+        for line in kept:
+            source = ra_lines[int(line["orderLine"])]
+            source["quantityReceived"] = float(dec(source.get("quantityReceived")) + dec(line["quantity"]))
+            if line["restock"]:
+                stock.move(self.store, line["item"]["internalId"], line["location"]["internalId"], on_hand=dec(line["quantity"]), at=changed_at)
+        self._return_status(ra)
+        self.store.put("returnAuthorization", ra, changed_at)
+        record.setdefault("tranId", f"IR{record['internalId']}")
+        if not record.get("tranDate"):
+            record["tranDate"] = changed_at
+
+    def _apply_cashRefund(self, record, old, targets) -> None:  # noqa: N802
+        # NetSuite: "the cash or bank account from which you are refunding this money"; with "Expand Account
+        # Lists" an other current asset account too (as for cash sales), never a liability or income account
+        self._apply_refund(record, old, "cashrefund", ("_bank", "_otherCurrentAsset"))
+        record["status"] = "Refunded"
+        record.setdefault("tranId", f"CR{record['internalId']}")
+
+    def _apply_creditMemo(self, record, old, targets) -> None:  # noqa: N802
+        """Also ``applyList``: each applied line names an open invoice (``doc``) of the same customer and A/R
+        account and an amount no larger than the invoice's amount remaining; the invoices' amount remaining
+        drops by it (paid in full: status Paid In Full), the credit memo keeps the rest unapplied."""
+        self._apply_refund(record, old, "creditmemo", ("_accountsReceivable",))
+        applied = Decimal(0)
+        entries = record.get("applyList") or []
+        if isinstance(entries, dict):
+            entries = entries.get("apply") or []
+        kept = []
+        for entry in entries:
+            if entry.get("apply") is False:
+                continue
+            invoice = self.store.get("invoice", internal_id=str(entry.get("doc")))
+            if invoice is None or (invoice.get("entity") or {}).get("internalId") != (record.get("entity") or {}).get("internalId"):
+                raise RecordError("USER_ERROR", f"Invalid apply line: invoice {entry.get('doc')} is not an open invoice of this customer.")
+            if (invoice.get("account") or {}).get("internalId") != (record.get("account") or {}).get("internalId"):
+                raise RecordError("USER_ERROR", f"Invoice {entry.get('doc')} is on another A/R account than the credit memo.")
+            amount = dec(entry.get("amount"))
+            if amount <= 0 or amount > dec(invoice.get("amountRemaining")):
+                raise RecordError("USER_ERROR", f"You can not apply {amount} to invoice {entry.get('doc')}: "
+                                                f"{dec(invoice.get('amountRemaining'))} remains due.")
+            kept.append({"doc": int(entry["doc"]), "apply": True, "amount": money(amount), "type": "Invoice"})
+            applied += amount
+        if applied > dec(record["total"]):
+            raise RecordError("USER_ERROR", f"You can not apply more than the credit memo's total ({record['total']}).")
+        for entry in kept:
+            invoice = self.store.get("invoice", internal_id=str(entry["doc"]))
+            invoice["amountRemaining"] = money(dec(invoice.get("amountRemaining")) - dec(entry["amount"]))
+            invoice["status"] = "Paid In Full" if not dec(invoice["amountRemaining"]) else "Open"
+            self.store.put("invoice", invoice, now_iso())
+        record["applyList"] = kept
+        record["applied"] = money(applied)
+        record["unapplied"] = money(dec(record["total"]) - applied)
+        record["amountRemaining"] = record["unapplied"]
+        record["status"] = "Fully Applied" if not dec(record["unapplied"]) else "Open"
+        record.setdefault("tranId", f"CM{record['internalId']}")
+
+    def _apply_refund(self, record, old, kind: str, account_types: tuple[str, ...]) -> None:
+        """A cash refund or credit memo created from a return authorization: lines naming a return line
+        (``orderLine``) credit at most what is left to credit on it; other lines are added charges. NetSuite
+        computes tax and totals. The ``account`` must be of an allowed type (credit memo: A/R)."""
+        if old is not None:
+            raise RecordError("USER_ERROR", f"The sandbox does not edit a {kind} created from a return authorization.")
+        ra = self.source_return(record, kind)
+        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
+        record.setdefault("currency", ra.get("currency"))
+        subsidiary_id = str(ra["subsidiary"]["internalId"])
+        if record.get("account"):
+            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
+            if account.get("acctType") not in account_types:
+                raise RecordError(
+                    "INVALID_KEY_OR_REF",
+                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
+                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
+                )
+        else:
+            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
+        lines = record.get("itemList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        items = []
+        for index, line in enumerate(lines, start=1):
+            line["line"] = index
+            if line.get("orderLine") is not None:
+                if int(line["orderLine"]) not in ra_lines:
+                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the return authorization has no such line.")
+                line.setdefault("item", ra_lines[int(line["orderLine"])]["item"])
+            if not line.get("item"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
+            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
+            items.append(item)
+            if line.get("quantity") is None:
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
+            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else dec(line["quantity"]) * dec(line.get("rate")))
+        credited = self._by_order_line(lines)
+        for ra_line, quantity in credited.items():
+            source = ra_lines[ra_line]
+            left = dec(source.get("quantity")) - dec(source.get("quantityBilled"))
+            if quantity > left:
+                raise RecordError("USER_ERROR", f"You can not credit more than was authorized and not credited on line {ra_line} "
+                                                f"({left.normalize()} left, {quantity.normalize()} given).")
+        self._sales_totals(record, lines, items, subsidiary_id)
+        self._check_period(record)
+        for ra_line, quantity in credited.items():
+            source = ra_lines[ra_line]
+            source["quantityBilled"] = float(dec(source.get("quantityBilled")) + quantity)
+        self._return_status(ra)
+        self.store.put("returnAuthorization", ra, now_iso())
+        if not record.get("tranDate"):
+            record["tranDate"] = now_iso()

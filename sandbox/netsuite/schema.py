@@ -44,6 +44,10 @@ RECORD_TYPES: dict[str, tuple[str, str]] = {
     "itemFulfillment": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "ItemFulfillment"),
     "cashSale": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "CashSale"),
     "invoice": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "Invoice"),
+    "returnAuthorization": (f"urn:customers_{VERSION}.transactions.webservices.netsuite.com", "ReturnAuthorization"),
+    "creditMemo": (f"urn:customers_{VERSION}.transactions.webservices.netsuite.com", "CreditMemo"),
+    "cashRefund": (f"urn:customers_{VERSION}.transactions.webservices.netsuite.com", "CashRefund"),
+    "itemReceipt": (f"urn:purchases_{VERSION}.transactions.webservices.netsuite.com", "ItemReceipt"),
 }
 
 

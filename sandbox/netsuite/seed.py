@@ -105,10 +105,12 @@ SETTLEMENT_ACCOUNTS = [
     (2331, "2331", "Amazon Balance Owed - CA", "_otherCurrentLiability", [3], None),
     (2332, "2332", "Amazon Balance Owed - UK", "_otherCurrentLiability", [4], None),
     (2333, "2333", "Amazon Balance Owed - DE", "_otherCurrentLiability", [5], None),
-    (2340, "2340", "Amazon Refunds Pending - US", "_otherCurrentLiability", [2], None),
-    (2341, "2341", "Amazon Refunds Pending - CA", "_otherCurrentLiability", [3], None),
-    (2342, "2342", "Amazon Refunds Pending - UK", "_otherCurrentLiability", [4], None),
-    (2343, "2343", "Amazon Refunds Pending - DE", "_otherCurrentLiability", [5], None),
+    # refunds Amazon paid out before their cash refund / credit memo is booked: a debit balance the returns
+    # flow's cash refunds empty (an asset account, so a cash refund can be paid from it)
+    (2340, "2340", "Amazon Refunds Pending - US", "_otherCurrentAsset", [2], None),
+    (2341, "2341", "Amazon Refunds Pending - CA", "_otherCurrentAsset", [3], None),
+    (2342, "2342", "Amazon Refunds Pending - UK", "_otherCurrentAsset", [4], None),
+    (2343, "2343", "Amazon Refunds Pending - DE", "_otherCurrentAsset", [5], None),
     (1250, "1250", "Amazon Settlement in Transit - US", "_otherCurrentAsset", [2], None),
     (1251, "1251", "Amazon Settlement in Transit - CA", "_otherCurrentAsset", [3], None),
     (1252, "1252", "Amazon Settlement in Transit - UK", "_otherCurrentAsset", [4], None),

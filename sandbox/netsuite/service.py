@@ -79,7 +79,8 @@ SEARCHES = {
 }
 TRANSACTION_TYPES = {
     "_salesOrder": "salesOrder", "_journal": "journalEntry", "_itemFulfillment": "itemFulfillment",
-    "_cashSale": "cashSale", "_invoice": "invoice",
+    "_cashSale": "cashSale", "_invoice": "invoice", "_returnAuthorization": "returnAuthorization",
+    "_creditMemo": "creditMemo", "_cashRefund": "cashRefund", "_itemReceipt": "itemReceipt",
 }
 ITEM_TYPES = {"_inventoryItem": "inventoryItem", "_otherCharge": "otherChargeSaleItem"}
 EMAIL_OPERATORS = ("is", "contains", "startsWith", "endsWith")
@@ -606,6 +607,10 @@ class NetSuiteService:
                     query["external_ids"] = [r.get("externalId") or r.get("internalId") for r in refs]
                 else:
                     query["internal_ids"] = [int(r.get("internalId")) for r in refs]
+            elif name == "createdFrom" and record_type in TRANSACTION_TYPES.values():
+                if operator != "anyOf":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only anyOf on createdFrom.")
+                query["created_from"] = [str(r.get("internalId")) for r in value.get("searchValue") or []]
             elif name == "externalIdString":
                 if operator != "is":
                     raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only 'is' on externalIdString.")
@@ -825,7 +830,9 @@ class NetSuiteService:
 
     # ------------------------------------------------------------------ initialize (transform a sales order)
     #: target record type -> initialize reference types the emulator supports (NetSuite has more)
-    INITIALIZE = {"itemFulfillment": ("salesOrder",), "cashSale": ("salesOrder",), "invoice": ("salesOrder",)}
+    INITIALIZE = {"itemFulfillment": ("salesOrder",), "cashSale": ("salesOrder",), "invoice": ("salesOrder",),
+                  "returnAuthorization": ("salesOrder",), "itemReceipt": ("returnAuthorization",),
+                  "creditMemo": ("returnAuthorization",), "cashRefund": ("returnAuthorization",)}
 
     def initialize_record(self, target: str, reference_type: str | None, internal_id: str | None,
                           external_id: str | None) -> dict[str, Any]:
@@ -835,6 +842,8 @@ class NetSuiteService:
         if target not in self.INITIALIZE or reference_type not in self.INITIALIZE[target]:
             raise RecordError("INVALID_INITIALIZE_REF", f"The sandbox does not initialize {target} from {reference_type}.")
         kind = target.lower()
+        if reference_type == "returnAuthorization" or target == "returnAuthorization":
+            return self.initialize_from_return(target, reference_type, internal_id, external_id)
         order = self.store.get("salesOrder", internal_id=internal_id or None, external_id=None if internal_id else external_id)
         if order is None:
             raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {internal_id or external_id}.")
@@ -879,6 +888,61 @@ class NetSuiteService:
         first_bill = not any(float(line.get("quantityBilled") or 0) for line in order.get("itemList") or [])
         if first_bill:
             record.update({k: order[k] for k in ("shippingCost", "shippingTaxCode", "handlingCost", "handlingTaxCode") if order.get(k)})
+        return record
+
+    def initialize_from_return(self, target: str, reference_type: str, internal_id: str | None,
+                               external_id: str | None) -> dict[str, Any]:
+        """A return authorization pre-filled from a sales order (the billed units not returned yet, at the
+        order line's rate, tax code and location), or an item receipt / credit memo / cash refund from a
+        return authorization (what is left to receive / to credit). Nothing left: INVALID_INITIALIZE_REF."""
+        kind = target.lower()
+        source = self.store.get(reference_type, internal_id=internal_id or None, external_id=None if internal_id else external_id)
+        if source is None:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {internal_id or external_id}.")
+        probe = {"createdFrom": {"internalId": source["internalId"]}}
+        lines = []
+        if target == "returnAuthorization":
+            if source.get("orderStatus") in ("_cancelled", "_pendingApproval"):
+                raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {source['internalId']}.")
+            elsewhere = self.rules.returned_elsewhere(source["internalId"])
+            for line in source.get("itemList") or []:
+                left = float(line.get("quantityBilled") or 0) - float(elsewhere.get(int(line["line"]), 0))
+                if line.get("isClosed") or left <= 0:
+                    continue
+                quantity = float(line.get("quantity") or 0)
+                amount = float(line.get("amount") or 0) if left == quantity else round(float(line.get("rate") or 0) * left, 2)
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left,
+                       "rate": float(line.get("rate") or 0), "amount": amount}
+                for name in ("taxCode", "location", "description"):
+                    if line.get(name):
+                        out[name] = line[name]
+                lines.append(out)
+        else:
+            self.rules.source_return(probe, kind)
+            for line in source.get("itemList") or []:
+                if line.get("isClosed"):
+                    continue
+                done = "quantityReceived" if target == "itemReceipt" else "quantityBilled"
+                left = float(line.get("quantity") or 0) - float(line.get(done) or 0)
+                if left <= 0 or (target == "itemReceipt" and not self.rules._is_inventory(line)):
+                    continue
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left}
+                if target == "itemReceipt":
+                    out.update({"quantityRemaining": left, "itemReceive": True, "restock": True})
+                else:
+                    quantity = float(line.get("quantity") or 0)
+                    out["amount"] = float(line.get("amount") or 0) if left == quantity else round(float(line.get("rate") or 0) * left, 2)
+                    if line.get("taxCode"):
+                        out["taxCode"] = line["taxCode"]
+                if line.get("location"):
+                    out["location"] = line["location"]
+                lines.append(out)
+        if not lines:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {source['internalId']}.")
+        record: dict[str, Any] = {"entity": source["entity"], "createdFrom": {"internalId": source["internalId"], "name": source.get("tranId")},
+                                  "tranDate": now_iso(), "itemList": lines}
+        if target != "itemReceipt":
+            record.update({k: source[k] for k in ("subsidiary", "currency", "department", "class", "location") if source.get(k)})
         return record
 
     def _initialize_one(self, initialize: Any) -> Any:

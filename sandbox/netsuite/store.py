@@ -256,6 +256,7 @@ class Store:
         from_inclusive: bool = True,
         to_inclusive: bool = True,
         email: tuple[str, str] | None = None,
+        created_from: list[str] | None = None,
     ) -> list[int]:
         sql = ["SELECT internal_id FROM records WHERE record_type = ?"]
         args: list[Any] = [record_type]
@@ -265,6 +266,9 @@ class Store:
         if external_ids is not None:
             sql.append(f"AND external_key IN ({','.join('?' * len(external_ids)) or 'NULL'})")
             args.extend(external_key(e) for e in external_ids)
+        if created_from is not None:  # transactions created from these (TransactionSearchBasic createdFrom)
+            sql.append(f"AND json_extract(data, '$.createdFrom.internalId') IN ({','.join('?' * len(created_from)) or 'NULL'})")
+            args.extend(str(i) for i in created_from)
         if modified_from is not None:
             sql.append("AND last_modified >= ?" if from_inclusive else "AND last_modified > ?")
             args.append(modified_from)

@@ -303,6 +303,17 @@ def _expect(response: Any, key: str, kind: type, *, item_id: str | None = None) 
     return response
 
 
+def _expect_refunds(response: Any) -> Any:
+    """``listFinancialEvents``: ``FinancialEvents`` an object whose ``RefundEventList`` (when present) is a
+    list of events, each with its ``AmazonOrderId``; a missing list is an empty one (Amazon omits empty
+    lists), a mistyped one a malformed answer."""
+    _expect(response, "FinancialEvents", dict)
+    events = response.payload["FinancialEvents"]
+    refunds = events.setdefault("RefundEventList", [])
+    if not isinstance(refunds, list) or not all(isinstance(e, dict) and isinstance(e.get("AmazonOrderId"), str) for e in refunds):
+        raise UnreadableResponseError(200, "2xx response whose RefundEventList is not a list of events with AmazonOrderId")
+    return response
+
 def _notification_payload(response: Any, kind: type, item_id: str) -> Any:
     """The ``payload`` of a Notifications API answer (a Destination/Subscription object, or a list of
     destinations), else UnreadableResponseError. The library hands an empty list over as ``{}``."""
@@ -732,6 +743,46 @@ class SellingPartnerHook(BaseHook):
         params = {"includedData": list(included_data)} if included_data else {}
         response = self._call("getOrder", lambda: _expect(client.get_order(order_id, **params), "order", dict))
         return response.payload["order"]
+
+    # -- Finances v0 --------------------------------------------------------------------------------
+    def iter_refund_events(
+        self, *, posted_after: datetime | str, posted_before: datetime | str | None = None, page_size: int = 100
+    ) -> Iterator[dict]:
+        """Every refund event (``RefundEventList``, a ``ShipmentEvent`` per refund) posted in the window,
+        page after page (``listFinancialEvents``, following ``NextToken``; Amazon can answer empty pages).
+
+        The end is clamped to now minus 2 minutes (Amazon refuses later dates). Amazon omits the last
+        48 hours and releases deferred events late: callers read a rolling look-back and stay idempotent.
+        A page whose ``FinancialEvents`` or ``RefundEventList`` is missing or mistyped is retried, then
+        fails the call: never read as empty.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/finances-api-reference#get-financesv0financialevents
+        """
+        from sp_api.api import FinancesV0
+
+        window = clamp_order_window(posted_after, posted_before)
+        if window is None:
+            self.log.info("listFinancialEvents: empty window after clamping to now - 2 minutes; nothing to read")
+            return
+        params: dict[str, Any] = {"PostedAfter": iso8601(window[0]), "PostedBefore": iso8601(window[1]),
+                                  "MaxResultsPerPage": page_size}
+        client = self._client(FinancesV0)
+        token: str | None = None
+        pages = events = 0
+        while True:
+            # Amazon: "call the operation with this token and include the same arguments as the call that produced the token"
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = self._call("listFinancialEvents",
+                                  lambda q=query: _expect_refunds(client.list_financial_events(**q)))
+            pages += 1
+            for event in response.payload["FinancialEvents"]["RefundEventList"]:
+                events += 1
+                yield event
+            token = response.payload.get("NextToken")
+            if not token:
+                self.log.info("listFinancialEvents %s..%s (%s): %s refund events in %s pages", params["PostedAfter"],
+                              params["PostedBefore"], self.sp_api_conn_id, events, pages)
+                return
 
     # -- Orders v0: shipment confirmation (merchant-fulfilled orders) ----------------------------------
     def _orders_v0(self) -> Any:

@@ -22,6 +22,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
     "createRestrictedDataToken": (1.0, 10),
+    "listFinancialEvents": (0.5, 30),
     "confirmShipment": (2.0, 10),
     "getDestinations": (1.0, 5),
     "createDestination": (1.0, 5),

@@ -635,6 +635,15 @@ class NetSuiteHook(BaseHook):
             out.extend(self._search_all(record_type, {"external_ids": list(chunk)}))
         return out
 
+    def search_created_from(self, record_type: str, internal_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Transactions of ``record_type`` created from any of these transactions (``TransactionSearchBasic``
+        ``createdFrom`` anyOf, body fields, paged): e.g. the return authorizations of a sales order."""
+        out: list[dict[str, Any]] = []
+        unique = list(dict.fromkeys(str(i) for i in internal_ids))
+        for chunk in _chunks(unique, MAX_SEARCH_EXTERNAL_IDS):
+            out.extend(self._search_all(record_type, {"created_from": list(chunk)}))
+        return out
+
     def search_customers_by_email(self, email: str) -> list[dict[str, Any]]:
         """Customers whose email is ``email`` (``CustomerSearchBasic`` ``email`` operator ``is``; NetSuite
         compares case-insensitively). Body fields only (no address book: use :meth:`get_records`).

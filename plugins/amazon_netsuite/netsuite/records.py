@@ -88,6 +88,7 @@ DOCUMENT_PREFIXES: dict[str, str] = {
     "journalEntry": "AMZ-JE-",
     "inventoryAdjustment": "AMZ-IA-",
     "transferOrder": "AMZ-TO-",
+    "itemReceipt": "AMZ-IR-",
     "customer": "AMZ-CU-",
 }
 
@@ -919,4 +920,124 @@ def build_billing_document(
         record["memo"] = memo
     if custom_field_values:
         record["customFieldList"] = custom_fields(custom_field_values)
+    return _finish(record, record=external_id)
+
+
+# ----------------------------------------------------------------------------------------------
+# returns: return authorization (from a sales order), credit memo / cash refund and item receipt (from it)
+# ----------------------------------------------------------------------------------------------
+#: billing document (marketplaces.csv ``billing_document``) -> the refund document that mirrors it
+REFUND_RECORD_TYPES = {"cash_sale": "cashRefund", "invoice": "creditMemo"}
+
+
+def build_return_authorization(
+    *,
+    external_id: str,
+    sales_order_id: str | int,
+    lines: Sequence[BillingLine],
+    tran_date: date | datetime,
+    memo: str | None = None,
+) -> dict[str, Any]:
+    """A ``returnAuthorization`` created from sales order ``sales_order_id``, approved (``_pendingReceipt``).
+    Lines name the order line they return (``order_line``); NetSuite refuses more than was billed and not
+    returned. NetSuite computes tax and totals from the lines' tax codes."""
+    if not lines:
+        raise ValueError(f"return authorization {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
+    record: dict[str, Any] = {
+        "externalId": external_id,
+        "createdFrom": ref(sales_order_id),
+        "tranDate": tran_date,
+        "orderStatus": "_pendingReceipt",
+        "itemList": [line.to_record() for line in lines],
+    }
+    if memo:
+        record["memo"] = fit_field("memo", clean_text(memo), record=external_id)
+    return _finish(record, record=external_id)
+
+
+def build_refund_document(
+    *,
+    record_type: str,
+    external_id: str,
+    return_authorization_id: str | int,
+    account_id: str | int,
+    tran_date: date | datetime,
+    lines: Sequence[BillingLine],
+    shipping_cost: Decimal | None = None,
+    shipping_tax_code_id: str | int | None = None,
+    handling_cost: Decimal | None = None,
+    handling_tax_code_id: str | int | None = None,
+    memo: str | None = None,
+    apply_to: Sequence[tuple[str | int, Decimal]] = (),
+) -> dict[str, Any]:
+    """A ``cashRefund`` (``account``: the account the refund is paid from) or ``creditMemo`` (``account``:
+    A/R) created from return authorization ``return_authorization_id``: its lines name the return
+    authorization's line (``order_line``); other lines are added charges. NetSuite computes tax and totals.
+    ``apply_to`` (credit memo): (invoice internalId, amount) pairs the credit is applied to (``applyList``)."""
+    if record_type not in REFUND_RECORD_TYPES.values():
+        raise ValueError(f"a refund document is a cashRefund or a creditMemo, not {record_type!r}")
+    if not lines:
+        raise ValueError(f"{record_type} {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
+    record: dict[str, Any] = {
+        "externalId": external_id,
+        "createdFrom": ref(return_authorization_id),
+        "account": ref(account_id),
+        "tranDate": tran_date,
+        "itemList": [line.to_record() for line in lines],
+    }
+    if shipping_cost:
+        record["shippingCost"] = money(shipping_cost)
+        if shipping_tax_code_id is not None:
+            record["shippingTaxCode"] = ref(shipping_tax_code_id)
+    if handling_cost:
+        record["handlingCost"] = money(handling_cost)
+        if handling_tax_code_id is not None:
+            record["handlingTaxCode"] = ref(handling_tax_code_id)
+    if memo:
+        record["memo"] = fit_field("memo", clean_text(memo), record=external_id)
+    if apply_to:
+        if record_type != "creditMemo":
+            raise ValueError("only a credit memo is applied to invoices")
+        record["autoApply"] = False
+        record["applyList"] = {"replaceAll": False, "apply": [
+            {"doc": int(doc), "apply": True, "amount": money(amount)} for doc, amount in apply_to]}
+    return _finish(record, record=external_id)
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """Units received on one return authorization line, at a location; ``restock`` false receives them
+    without putting them back on hand (written off)."""
+
+    order_line: int
+    quantity: Decimal
+    location_id: str | int
+    restock: bool = True
+
+
+def build_item_receipt(
+    *,
+    external_id: str,
+    return_authorization_id: str | int,
+    lines: Sequence[ReceiptLine],
+    tran_date: date | datetime,
+    memo: str | None = None,
+) -> dict[str, Any]:
+    """An ``itemReceipt`` of return authorization ``return_authorization_id``: units back at each line's
+    location; NetSuite refuses more than is left to receive."""
+    if not lines:
+        raise ValueError(f"item receipt {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
+    items = []
+    for line in lines:
+        if Decimal(line.quantity) <= 0:
+            raise ValueError(f"item receipt {external_id!r}: line {line.order_line} receives {line.quantity} units")
+        items.append({"orderLine": int(line.order_line), "quantity": Decimal(line.quantity), "itemReceive": True,
+                      "location": ref(line.location_id), "restock": bool(line.restock)})
+    record: dict[str, Any] = {"externalId": external_id, "createdFrom": ref(return_authorization_id),
+                              "tranDate": tran_date, "itemList": items}
+    if memo:
+        record["memo"] = fit_field("memo", clean_text(memo), record=external_id)
     return _finish(record, record=external_id)

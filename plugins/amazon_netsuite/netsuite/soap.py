@@ -787,6 +787,11 @@ class SoapBackend:
                 operator="anyOf",
                 searchValue=[self.record_ref(record_type, external_id=e) for e in criteria["external_ids"]],
             )
+        if "created_from" in criteria:
+            fields["createdFrom"] = self.type(self._ns_core, "SearchMultiSelectField")(
+                operator="anyOf",
+                searchValue=[self.type(self._ns_core, "RecordRef")(internalId=str(i)) for i in criteria["created_from"]],
+            )
         if "modified_after" in criteria:
             date_field = self.type(self._ns_core, "SearchDateField")
             after, before = criteria["modified_after"], criteria.get("modified_before")

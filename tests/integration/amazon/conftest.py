@@ -28,6 +28,7 @@ OPERATIONS = {
     "getReportDocument": ("reports_2021-06-30.json", "/reports/2021-06-30/documents/{reportDocumentId}", "get"),
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
     "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
+    "listFinancialEvents": ("financesV0.json", "/finances/v0/financialEvents", "get"),
     "confirmShipment": ("ordersV0.json", "/orders/v0/orders/{orderId}/shipmentConfirmation", "post"),
     "createDestination": ("notifications.json", "/notifications/v1/destinations", "post"),
     "createSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "post"),

@@ -74,7 +74,7 @@ class TestDocumentPrefixes:
         prefixes = list(DOCUMENT_PREFIXES.values())
         assert set(DOCUMENT_PREFIXES) == {
             "salesOrder", "cashSale", "invoice", "itemFulfillment", "returnAuthorization", "creditMemo",
-            "cashRefund", "journalEntry", "inventoryAdjustment", "transferOrder", "customer",
+            "cashRefund", "journalEntry", "inventoryAdjustment", "transferOrder", "customer", "itemReceipt",
         }
         assert len(set(prefixes)) == len(prefixes)
         assert not [(a, b) for a in prefixes for b in prefixes if a != b and b.startswith(a)]
