@@ -26,6 +26,13 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getReportDocument": (Decimal("0.0167"), 15),
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
+    "createFeedDocument": (Decimal("0.5"), 15),
+    "createFeed": (Decimal("0.0083"), 15),
+    "getFeed": (Decimal("2"), 15),
+    "getFeedDocument": (Decimal("0.0222"), 10),
+    "getListingsItem": (Decimal("5"), 10),
+    "patchListingsItem": (Decimal("5"), 5),
+    "getInventorySummaries": (Decimal("2"), 2),
 }
 
 

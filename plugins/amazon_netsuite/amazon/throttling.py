@@ -22,10 +22,18 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
     "createRestrictedDataToken": (1.0, 10),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "getListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    "getInventorySummaries": (2.0, 2),
 }
 DEFAULT_PLAN = (1.0, 5)
 #: Calls that are not SP-API operations (the S3 document download) but go through the same retry path.
-LOCAL_PLANS: dict[str, tuple[float, int]] = {"downloadReportDocument": (50.0, 50)}
+LOCAL_PLANS: dict[str, tuple[float, int]] = {"downloadReportDocument": (50.0, 50), "uploadFeedDocument": (50.0, 50),
+                                             "downloadFeedDocument": (50.0, 50)}
 
 
 def parse_rate_limit(headers: Mapping[str, str] | None) -> float | None:

@@ -28,6 +28,13 @@ OPERATIONS = {
     "getReportDocument": ("reports_2021-06-30.json", "/reports/2021-06-30/documents/{reportDocumentId}", "get"),
     "createRestrictedDataToken": ("tokens_2021-03-01.json", "/tokens/2021-03-01/restrictedDataToken", "post"),
     "getDestinations": ("notifications.json", "/notifications/v1/destinations", "get"),
+    "createFeedDocument": ("feeds_2021-06-30.json", "/feeds/2021-06-30/documents", "post"),
+    "createFeed": ("feeds_2021-06-30.json", "/feeds/2021-06-30/feeds", "post"),
+    "getFeed": ("feeds_2021-06-30.json", "/feeds/2021-06-30/feeds/{feedId}", "get"),
+    "getFeedDocument": ("feeds_2021-06-30.json", "/feeds/2021-06-30/documents/{feedDocumentId}", "get"),
+    "getListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "get"),
+    "patchListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
+    "getInventorySummaries": ("fbaInventory.json", "/fba/inventory/v1/summaries", "get"),
 }
 
 
