@@ -158,6 +158,8 @@ def read_and_plan(
     unsynced = ledger.unsynced_order_units()
     out_regions, issues = [], []
     for region, targets in _targets(mappings).items():
+        if region not in conn_ids:
+            continue  # no connection asked for this region (the DAG passes every mapped region)
         plan = rules.plan_region(targets, region=region, stock=stock, item_states=states, unsynced=unsynced,
                                  pushed=ledger.pushed_quantities(pushed_scope(region)))
         issues.extend(i.as_dict() for i in plan.issues)
