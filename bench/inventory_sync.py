@@ -108,7 +108,7 @@ def one_run(targets, run_id: str) -> dict:
             pushed = operator.execute_complete(context, asyncio.run(first(deferred.trigger)))
         timings[f"push {region['region']}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        results.append(record_feed_results(pushed, ledger=ledger, run_id=run_id))
+        results.append(record_feed_results(pushed, ledger=ledger, run_id=run_id, region=region["region"]))
         timings[f"record {region['region']}"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     return {"planned": planned, "results": results, "timings": timings}
