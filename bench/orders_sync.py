@@ -13,8 +13,20 @@ SP-API usage plans scaled by ``--rate-scale`` (default 100), then prints:
 - customer matching at batch cost: 2,000 orders from about 400 new buyers (``--buyers``), every
   NetSuite call of the run against the minimum (ceil(records/100) writes per record type), as a ratio.
 
+With ``--backend soap|rest`` (one or both, e.g. ``--backend soap rest``) it runs instead the customer
+scenario (2,000 orders, ~400 new buyers) on each NetSuite backend and prints, side by side and per
+1,000 orders: NetSuite HTTP requests by operation, the minimum for that backend (SOAP: ceil(records/100)
+list writes per record type; REST, which has no list write: one request per record written, plus the
+token), the NetSuite-side wall time (measured at ``--rate-scale``, and scaled back to NetSuite time), and
+the REST concurrency used (``--rest-concurrency``, default 4: requests in flight per worker) and the
+REST write mode (``--rest-write-mode sync async``: concurrent synchronous requests, or the asynchronous
+pattern, ``Prefer: respond-async`` then job status / task / result requests, writes counting all of them). The wall
+time is the emulator's (its save-time model divided by ``--rate-scale``, plus its own processing of
+every request), so compare the backends with each other, not with a real account.
+
 Figures only; nothing here passes or fails.
 Usage: ``python bench/orders_sync.py [N ...] [--rate-scale R] [--buyers B] [--skip-customer-scenario]``
+       ``python bench/orders_sync.py --backend soap rest [--rest-concurrency 4] [--rest-write-mode sync async]``
 """
 
 from __future__ import annotations
@@ -45,7 +57,8 @@ def calls(url: str) -> dict[str, int]:
     return {op: c.get("calls", 0) for op, c in ops.items()}
 
 
-def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10) -> dict:
+def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10, backend: str = "soap",
+        rest_concurrency: int = 4, rest_write_mode: str = "sync") -> dict:
     from amazon_netsuite.amazon.hook import hooks_for_targets
     from amazon_netsuite.amazon.throttling import USAGE_PLANS
     from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
@@ -58,7 +71,17 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10) -> dict:
             httpx.post(f"{url}/_sandbox/reset", timeout=60).raise_for_status()
             httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": n, "buyers_per_marketplace": buyers_per_marketplace},
                        timeout=600).raise_for_status()
-        os.environ.update(servers.env())
+        env = servers.env(netsuite_api=backend)
+        if backend == "rest":
+            conn = json.loads(env["AIRFLOW_CONN_NETSUITE_DEFAULT"])
+            conn["extra"]["concurrency"] = rest_concurrency
+            conn["extra"]["rest_write_mode"] = rest_write_mode
+            conn["extra"]["async_poll_interval"] = 1.0 / rate_scale  # NetSuite-time 1 s, scaled like the emulator
+            env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = json.dumps(conn)
+        os.environ.update(env)
+        # as many REST async processors as requests in flight: the modes compare at the same parallelism
+        httpx.post(f"{servers.urls['netsuite']}/_sandbox/config", json={"rest_async_processors": rest_concurrency},
+                   timeout=30).raise_for_status()
         amazon_before, netsuite_before = calls(servers.urls["amazon"]), calls(servers.urls["netsuite"])
         ledger = Ledger(f"sqlite:///{state}/ledger.db")
         now = dt.datetime.now(dt.UTC)
@@ -67,8 +90,10 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10) -> dict:
         orders, failures = extract_orders_by_target(amazon, window=(now - dt.timedelta(days=20), now - dt.timedelta(minutes=2)))
         assert not failures, [f.describe() for f in failures]
         t_extract = time.perf_counter() - t0
+        t_load = time.perf_counter()
         result = sync_orders(orders, mappings=load_mappings(), netsuite=NetSuiteHook(), ledger=ledger, run_id="bench")
         elapsed = time.perf_counter() - t0
+        t_load = time.perf_counter() - t_load
         amazon_calls = {k: v - amazon_before.get(k, 0) for k, v in calls(servers.urls["amazon"]).items()}
         netsuite_calls = {k: v - netsuite_before.get(k, 0) for k, v in calls(servers.urls["netsuite"]).items()}
         sales_orders = len(httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=60).json())
@@ -76,7 +101,9 @@ def run(n: int, rate_scale: float, buyers_per_marketplace: int = 10) -> dict:
     customers = counts.get("customers_created", 0) + counts.get("customers_enriched", 0)
     rate, burst = USAGE_PLANS["searchOrders"]
     return {
-        "orders": len(orders), "elapsed": elapsed, "extract": t_extract, "sales_orders": sales_orders,
+        "orders": len(orders), "elapsed": elapsed, "extract": t_extract, "load": t_load, "sales_orders": sales_orders,
+        "backend": backend, "rest_concurrency": rest_concurrency if backend == "rest" else None,
+        "rest_write_mode": rest_write_mode if backend == "rest" else None,
         "customers_written": customers, "customers_created": counts.get("customers_created", 0),
         "amazon": amazon_calls, "netsuite": netsuite_calls,
         "plan_rate": rate, "plan_burst": burst,
@@ -126,14 +153,61 @@ def report(r: dict, rate_scale: float) -> None:
           f"{achieved:,.0f} orders/hour; {plan_text}")
 
 
+def compare(results: list[dict], rate_scale: float) -> None:
+    """The backends side by side, per 1,000 orders."""
+    print(f"\nNetSuite backends side by side (per 1,000 orders; emulator at --rate-scale {rate_scale:g})")
+    rows: list[tuple[str, list[str]]] = []
+    for r in results:
+        r["per_k"] = 1000 / r["orders"]
+        written = r["sales_orders"] + r["customers_written"]
+        if r["backend"] == "soap":
+            r["minimum"] = math.ceil(r["sales_orders"] / 100) + math.ceil(r["customers_written"] / 100)
+            r["writes"] = sum(v for k, v in r["netsuite"].items() if k in ("upsertList", "addList", "updateList"))
+        else:
+            r["minimum"] = written + 1  # REST has no list write: one request per record, plus the token
+            r["writes"] = sum(v for k, v in r["netsuite"].items() if k in ("restUpsert", "restAdd", "restUpdate", "asyncJob"))
+        r["total"] = sum(r["netsuite"].values())
+    label = {"soap": "SOAP (TBA, list writes)", "rest": "REST (OAuth 2.0 M2M)"}
+    rows.append(("backend", [label[r["backend"]] + (f", {r['rest_write_mode']}, {r['rest_concurrency']} in flight"
+                                                    if r["rest_concurrency"] else "") for r in results]))
+    rows.append(("orders / sales orders / customers written",
+                 [f"{r['orders']} / {r['sales_orders']} / {r['customers_written']}" for r in results]))
+    rows.append(("NetSuite requests per 1,000 orders", [f"{r['total'] * r['per_k']:.1f}" for r in results]))
+    rows.append(("  of which writes", [f"{r['writes'] * r['per_k']:.1f}" for r in results]))
+    rows.append(("  of which reads (get/getList/search/SuiteQL)",
+                 [f"{(r['total'] - r['writes'] - r['netsuite'].get('token', 0)) * r['per_k']:.1f}" for r in results]))
+    rows.append(("minimum for the backend per 1,000 orders", [f"{r['minimum'] * r['per_k']:.1f}" for r in results]))
+    rows.append(("ratio to the minimum", [f"{r['total'] / max(r['minimum'], 1):.2f}" for r in results]))
+    rows.append(("NetSuite-side wall time per 1,000 orders (measured)", [f"{r['load'] * r['per_k']:.2f} s" for r in results]))
+    width = max(len(name) for name, _ in rows) + 2
+    col = max(len(v) for _, values in rows for v in values) + 2
+    for name, values in rows:
+        print(f"  {name:<{width}}" + "".join(f"{v:<{col}}" for v in values))
+    for r in results:
+        print(f"  {r['backend']} requests by operation: {json.dumps(r['netsuite'], sort_keys=True)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", nargs="+", choices=("soap", "rest"),
+                        help="compare NetSuite backends on the customer scenario instead (side by side)")
+    parser.add_argument("--rest-concurrency", type=int, default=4, help="REST requests in flight (connection extra)")
+    parser.add_argument("--orders", type=int, default=2000, help="orders of the --backend scenario")
+    parser.add_argument("--rest-write-mode", nargs="+", choices=("sync", "async"), default=["sync"],
+                        help="REST writes: concurrent synchronous requests, or Prefer: respond-async jobs (or both)")
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
     parser.add_argument("--rate-scale", type=float, default=100.0)
     parser.add_argument("--buyers", type=int, default=10, help="distinct buyers per marketplace in the seed")
     parser.add_argument("--skip-customer-scenario", action="store_true",
                         help="skip the 2,000 orders / ~400 new buyers customer-matching run")
     args = parser.parse_args()
+    if args.backend:
+        print(f"Orders flow on each NetSuite backend: {args.orders} orders, most buyers new (figures, not assertions)")
+        results = [run(args.orders, args.rate_scale, 5000, backend=b, rest_concurrency=args.rest_concurrency,
+                       rest_write_mode=mode)
+                   for b in args.backend for mode in (args.rest_write_mode if b == "rest" else ["sync"])]
+        compare(results, args.rate_scale)
+        return 0
     print("Orders flow: calls per 1,000 orders and throughput (figures, not assertions)")
     for n in args.sizes:
         report(run(n, args.rate_scale, args.buyers), args.rate_scale)

@@ -29,6 +29,14 @@ marketplaces: matched through the ledger's customer index, enriched with new shi
 never duplicated); orders without a buyer e-mail and `single` marketplaces use the marketplace's
 generic customer. Unchanged orders are skipped by their content hash.
 
+**Near real time** (when `AMAZON_NETSUITE_SQS_QUEUE_URL` names the SQS queue of the SP-API
+notifications): the schedule is the 15-minute timetable **or** the queue's asset. Amazon's
+`ORDER_CHANGE` notifications reach the queue, the triggerer's watcher turns them into asset events and
+a run starts at once: it syncs exactly the orders the notifications name (all received since the last
+run, each read as it is now with getOrder, unchanged ones skipped), and leaves the synced point to the
+polling runs, which stay the safety net (the watcher deletes what it receives). Set-up:
+`python -m amazon_netsuite.amazon.notifications setup --queue-url ... [--dry-run]`.
+
 **Params** (Trigger DAG w/ config): `window_start` / `window_end` (ISO 8601, UTC) re-sync a period;
 `order_ids` re-syncs exactly those orders (getOrder), changed or not; `adopt_customers` indexes every
 NetSuite customer with an Amazon relay e-mail first; `dry_run` computes and reports, writes nothing.
@@ -56,6 +64,7 @@ from amazon_netsuite.dags_common import (
     START_DATE,
     data_interval_schedule,
     default_args,
+    order_change_schedule,
     sync_params,
 )
 from amazon_netsuite.notifiers import SyncAlertNotifier
@@ -80,14 +89,19 @@ def extract(target: dict[str, Any]) -> dict[str, Any]:
     """Read the region's orders since its last synced point (or the window / order ids of the
     trigger) and stage them encrypted; returns the staged path and counts."""
     from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.amazon.notifications import notified_orders, triggering_messages
     from amazon_netsuite.dags_common import source_window
-    from amazon_netsuite.flows.orders import extract_region
+    from amazon_netsuite.flows.orders import extract_notified, extract_region
     from amazon_netsuite.ledger import Ledger
 
     context = get_current_context()
     context["sp_api_connection"] = target["conn_id"]  # the mapped task's label in the UI
     params = context["params"]
     hook = SellingPartnerHook(target["conn_id"], marketplace_ids=target["marketplace_ids"])
+    messages = triggering_messages(context)
+    if messages is not None:  # a run the ORDER_CHANGE notifications triggered: exactly the orders they name
+        notified = notified_orders(messages)
+        return extract_notified(hook, run_id=context["run_id"], order_ids=notified.for_marketplaces(target["marketplace_ids"]))
     if params.get("order_ids"):
         return extract_region(hook, run_id=context["run_id"], order_ids=params["order_ids"])
     start, end, advances = source_window(context, Ledger.from_connection().watermark(DAG_ID, target["conn_id"]))
@@ -130,9 +144,10 @@ def summary(loaded: Any) -> dict[str, Any]:
 
     context = get_current_context()
     results = list(loaded[:])  # one read of the mapped results (iterating would probe past the end)
-    if context["params"].get("order_ids"):
+    notified = any("notified_order_ids" in r for r in results)
+    if context["params"].get("order_ids") or notified:
         record_not_found(results, ledger=Ledger.from_connection(), run_id=context["run_id"],
-                         dry_run=bool(context["params"].get("dry_run")))
+                         dry_run=bool(context["params"].get("dry_run")), any_region=notified)
     ledger_kept = {"synced", "failed", "skipped"}
     extra: Counter = Counter()
     for result in results:
@@ -144,7 +159,7 @@ def summary(loaded: Any) -> dict[str, Any]:
 @dag(
     dag_id=DAG_ID,
     start_date=START_DATE,
-    schedule=data_interval_schedule("*/15 * * * *"),
+    schedule=order_change_schedule(data_interval_schedule("*/15 * * * *")),
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),

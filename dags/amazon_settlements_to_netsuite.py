@@ -139,7 +139,9 @@ def summary(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
     context = get_current_context()
     # one read of the mapped results: iterating would probe one past the end (an "XCom not found" error line)
-    results = list(outcomes[:]) if outcomes else []
+    from amazon_netsuite.dags_common import mapped_results
+
+    results = mapped_results(outcomes)  # one settlement listed: Airflow hands the single result
     counts, details = finance_summary(results, params=context["params"])
     return finish_run(context, extra_counts=counts, details=details)
 

@@ -2,7 +2,7 @@
 
     python -m sandbox serve [--host 127.0.0.1] [--amazon-port 8701] [--netsuite-port 8702]
                             [--state-dir DIR] [--rate-scale 1.0] [--seed 0]
-    python -m sandbox env [--amazon-port 8701] [--netsuite-port 8702]
+    python -m sandbox env [--amazon-port 8701] [--netsuite-port 8702] [--netsuite-api soap|rest]
 
 ``serve`` runs every emulator that exists in this checkout (``sandbox.amazon``, ``sandbox.netsuite``)
 until interrupted; ``env`` prints the ``export AIRFLOW_CONN_...`` lines that point the DAGs at them:
@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--amazon-port", type=int, default=DEFAULT_PORTS["amazon"])
     env.add_argument("--netsuite-port", type=int, default=DEFAULT_PORTS["netsuite"])
     env.add_argument("--json", action="store_true", help="print one JSON object instead")
+    env.add_argument("--netsuite-api", choices=("soap", "rest"), default="soap",
+                     help="netsuite_default for the SOAP backend (TBA) or the REST backend (OAuth 2.0 M2M)")
     return parser
 
 
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     ports = {"amazon": args.amazon_port, "netsuite": args.netsuite_port}
     if args.command == "env":
-        env = connection_env(host=args.host, ports=ports)
+        env = connection_env(host=args.host, ports=ports, netsuite_api=args.netsuite_api)
         if args.json:
             print(json.dumps(env, indent=2))
         else:

@@ -36,8 +36,9 @@ def available_emulators() -> list[str]:
     return names
 
 
-def connection_env(*, host: str, ports: Mapping[str, int]) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables (JSON connections) pointing the hooks at the emulators."""
+def connection_env(*, host: str, ports: Mapping[str, int], netsuite_api: str = "soap") -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables (JSON connections) pointing the hooks at the emulators (``netsuite_api``:
+    the NetSuite backend the connection selects, ``soap`` or ``rest``)."""
     env = {}
     for name in available_emulators():
         if name not in ports:  # e.g. start_servers(only=("amazon",)): no port for the others
@@ -48,7 +49,8 @@ def connection_env(*, host: str, ports: Mapping[str, int]) -> dict[str, str]:
             for conn_id, conn in module.airflow_connections(base_url=base_url).items():
                 env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(conn, sort_keys=True)
         else:
-            env[CONNECTION_ENV[name]] = json.dumps(module.airflow_connection(base_url=base_url), sort_keys=True)
+            kwargs = {"api": netsuite_api} if name == "netsuite" else {}
+            env[CONNECTION_ENV[name]] = json.dumps(module.airflow_connection(base_url=base_url, **kwargs), sort_keys=True)
     return env
 
 
@@ -58,8 +60,8 @@ class Servers:
     ports: dict[str, int] = field(default_factory=dict)
     host: str = "127.0.0.1"
 
-    def env(self) -> dict[str, str]:
-        return connection_env(host=self.host, ports=self.ports)
+    def env(self, *, netsuite_api: str = "soap") -> dict[str, str]:
+        return connection_env(host=self.host, ports=self.ports, netsuite_api=netsuite_api)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,10 @@ POOLS: dict[str, tuple[int, str]] = {
 # DAGs that run only when triggered (no data interval of their own).
 MANUAL_DAG_IDS = frozenset({"sync_replay_failed_records"})
 
+# DAGs whose runs each own one day and must all run (catchup=True): reconciliation proves each day on its
+# own (its reads are bounded by the day, not by a high-water mark), so a missed day is reconciled later.
+CATCHUP_DAG_IDS = frozenset({"sync_reconciliation"})
+
 # First data interval of the scheduled DAGs (catch-up starts here); a deployment sets its own.
 START_DATE = dt.datetime.fromisoformat(os.environ.get("AMAZON_NETSUITE_START_DATE", "2026-11-01")).replace(
     tzinfo=dt.UTC
@@ -48,7 +52,8 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "owner": OWNER,
         # `make demo` sets AMAZON_NETSUITE_TASK_RETRIES=0 so a one-off run reports at once.
         "retries": int(os.environ.get("AMAZON_NETSUITE_TASK_RETRIES", "3")),
-        "retry_delay": dt.timedelta(minutes=1),
+        # the deployment test (tests/deployment) shortens it to see a retry within its time budget
+        "retry_delay": dt.timedelta(seconds=int(os.environ.get("AMAZON_NETSUITE_RETRY_DELAY_SECONDS", "60"))),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": dt.timedelta(minutes=20),
         "execution_timeout": dt.timedelta(hours=2),
@@ -186,6 +191,27 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Before syncing, index every NetSuite customer with an Amazon relay e-mail (one paged "
                        "search), e.g. tick it once when connecting an account that already holds Amazon buyers.",
     },
+    "bill_after_days": {
+        "default": 3,
+        "type": ["null", "integer"],
+        "minimum": 0,
+        "title": "Shipped but not billed after N days",
+        "description": "Reconciliation reports an order Amazon shipped this many days ago whose sales order is "
+                       "still not fulfilled/billed, e.g. 3.",
+    },
+    "post_fx_remainder": {
+        "default": False,
+        "type": ["null", "boolean"],
+        "title": "Post the FX remainder",
+        "description": "Reconciliation posts a settlement's base-currency clearing remainder as realized FX "
+                       "(AMZ-JE-FX-{settlementId}) to fx_account_id, e.g. tick it at month end.",
+    },
+    "fx_account_id": {
+        "default": None,
+        "type": ["null", "string"],
+        "title": "Realized FX gain/loss account",
+        "description": "NetSuite internal id of the realized FX gain/loss account post_fx_remainder posts to, e.g. 7100.",
+    },
 }
 
 CONTRACT_PARAMS = tuple(_PARAM_SPECS)
@@ -286,3 +312,55 @@ def source_window(
     if end <= start:
         raise ValueError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
     return start, end, advances
+
+
+# SP-API notifications (README "Near real time"): the SQS queue(s) Amazon publishes ORDER_CHANGE to,
+# comma-separated (one per region, or one for all), and the AWS connection that reads them.
+SQS_QUEUE_ENV = "AMAZON_NETSUITE_SQS_QUEUE_URL"
+SQS_AWS_CONN_ENV = "AMAZON_NETSUITE_SQS_AWS_CONN_ID"
+#: Seconds the watcher waits between two empty receives (it long-polls 20 s each: SQS's maximum).
+SQS_POLL_ENV = "AMAZON_NETSUITE_SQS_POLL_SECONDS"
+ORDER_CHANGE_ASSET_PREFIX = "amazon_sp_api_order_changes"  # amazon_netsuite.amazon.notifications.ASSET_PREFIX
+
+
+def order_change_schedule(timetable: Any) -> Any:
+    """``timetable`` OR the order-change assets: each SQS queue named in AMAZON_NETSUITE_SQS_QUEUE_URL
+    is an asset whose watcher (``MessageQueueTrigger(scheme="sqs")``, run by the triggerer) turns
+    received ORDER_CHANGE messages into asset events that trigger a run at once. Without a queue
+    configured: just ``timetable`` (polling only). The trigger deletes the messages it receives (at
+    most once), so the timetable's polling stays the safety net.
+
+    The watcher is ``SqsQueueTrigger`` (amazon_netsuite/sqs_watch.py): it serializes to exactly what
+    MessageQueueTrigger(scheme="sqs", ...) does, without importing boto3 at parse time."""
+    urls = [u.strip() for u in os.environ.get(SQS_QUEUE_ENV, "").split(",") if u.strip()]
+    if not urls:
+        return timetable
+    from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher
+
+    from amazon_netsuite.sqs_watch import SqsQueueTrigger
+
+    conn_id = os.environ.get(SQS_AWS_CONN_ENV, "aws_default")
+    poll = int(os.environ.get(SQS_POLL_ENV, "5"))
+    assets = []
+    for url in urls:
+        queue = url.rstrip("/").rsplit("/", 1)[-1]
+        name = f"{ORDER_CHANGE_ASSET_PREFIX}__{queue}"
+        trigger = SqsQueueTrigger(sqs_queue=url, aws_conn_id=conn_id, max_messages=10, wait_time_seconds=20,
+                                  waiter_delay=poll)
+        assets.append(Asset(name=name, watchers=[AssetWatcher(name=f"{name}_watcher", trigger=trigger)]))
+    condition = assets[0]
+    for asset in assets[1:]:
+        condition = condition | asset
+    return AssetOrTimeSchedule(timetable=timetable, assets=condition)
+def mapped_results(value: Any) -> list[Any]:
+    """The results of a mapped upstream task as a list, read once.
+
+    Airflow hands a downstream task a lazy sequence of the mapped results (slice it once: iterating probes
+    one past the end and logs an "XCom not found" error), but the single result itself when the upstream
+    was mapped over exactly one element (e.g. one settlement listed, one region mapped).
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return list(value[:])

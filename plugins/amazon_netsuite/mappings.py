@@ -18,6 +18,12 @@ rename):
     ``refunds_pending``, ``input_tax``, ``bank``). ``*`` matches
     anything and ``Prefix*`` anything that starts with Prefix; the most specific row wins.
 
+``carriers.csv`` (optional)
+    NetSuite ship method (the ship item's internal id or its exact name; ``*`` = any other) [per
+    marketplace, blank = every marketplace] -> the ``carrierCode`` / ``carrierName`` / ``shippingMethod``
+    that Amazon's shipment confirmation (Orders API v0 ``confirmShipment``) carries. Read by
+    ``netsuite_shipments_to_amazon``; without the file every fulfillment is dead-lettered ``unmapped_carrier``.
+
 Every problem is reported with the file, the spreadsheet row (the header is row 1) and the column,
 and all problems of all tables are reported at once, so a business user fixes them in one pass::
 
@@ -45,6 +51,7 @@ MARKETPLACES_FILE = "marketplaces.csv"
 SKU_ITEMS_FILE = "sku_items.csv"
 TAX_CODES_FILE = "tax_codes.csv"
 SETTLEMENT_GL_FILE = "settlement_gl.csv"
+CARRIERS_FILE = "carriers.csv"
 EXAMPLES_DIR = "examples"
 
 MARKETPLACE_COLUMNS = (
@@ -101,6 +108,10 @@ SKU_ITEM_COLUMNS = (
     "safety_stock",
     "publish",
 )
+CARRIER_COLUMNS = ("netsuite_ship_method", "marketplace_id", "carrier_code", "carrier_name", "shipping_method")
+#: Amazon's carrierCode for a carrier not in its list; carrierName is then required (ordersV0 PackageDetail)
+OTHER_CARRIER = "Other"
+ANY_SHIP_METHOD = "*"
 TAX_CODE_COLUMNS = ("tax_code_id", "subsidiary_id", "rate", "kind", "description")
 SETTLEMENT_GL_COLUMNS = ("transaction_type", "amount_type", "amount_description", "gl_account_id", "memo")
 # vat_rate / vat_account_id (optional): the amount is VAT-inclusive at vat_rate percent; the net goes to
@@ -265,6 +276,18 @@ class SkuItem:
 
 
 @dataclass(frozen=True)
+class CarrierMapping:
+    """One row of ``carriers.csv``: what Amazon is told about a package shipped with a NetSuite ship method."""
+
+    netsuite_ship_method: str
+    marketplace_id: str | None
+    carrier_code: str
+    carrier_name: str | None
+    shipping_method: str | None
+    row: int
+
+
+@dataclass(frozen=True)
 class GlRule:
     transaction_type: str
     amount_type: str
@@ -352,6 +375,29 @@ class Mappings:
     sku_items: list[SkuItem]
     gl_rules: list[GlRule]
     tax_codes: dict[str, TaxCode] = field(default_factory=dict)
+    carriers: list[CarrierMapping] = field(default_factory=list)
+
+    def carrier(self, ship_method: Mapping[str, str] | None, marketplace_id: str) -> CarrierMapping:
+        """The carrier of a NetSuite ship method (a RecordRef: ``internalId`` and ``name``), most specific
+        row first: (method, marketplace), (method, every marketplace), (``*``, marketplace), (``*``, every)."""
+        ship_method = ship_method or {}
+        keys = [str(ship_method.get("internalId") or ""), str(ship_method.get("name") or "").strip().casefold()]
+        keys = [k for k in keys if k]
+        for wanted_method, wanted_marketplace in (
+            *((k, marketplace_id) for k in keys), *((k, None) for k in keys),
+            (ANY_SHIP_METHOD, marketplace_id), (ANY_SHIP_METHOD, None),
+        ):
+            for row in self.carriers:
+                method = row.netsuite_ship_method if row.netsuite_ship_method.isdigit() else row.netsuite_ship_method.casefold()
+                if method == wanted_method and row.marketplace_id == wanted_marketplace:
+                    return row
+        named = ship_method.get("name") or ship_method.get("internalId") or "no ship method"
+        raise MappingLookupError(
+            f"NetSuite ship method {named!r} (internal id {ship_method.get('internalId') or '-'}) has no row in "
+            f"{self.directory / CARRIERS_FILE} for marketplace {marketplace_id}: add it with Amazon's carrier_code "
+            "(and carrier_name when the code is Other), then replay",
+            reason="unmapped_carrier",
+        )
 
     def __post_init__(self) -> None:
         self._by_name = {m.marketplace_name.casefold(): m for m in self.marketplaces.values()}
@@ -858,6 +904,40 @@ def _load_settlement_gl(path: Path, marketplaces: Mapping[str, Marketplace], pro
     return rules
 
 
+def _load_carriers(path: Path, marketplaces: Mapping[str, Marketplace], problems: list, check_marketplaces: bool):
+    """``carriers.csv`` (optional: a seller without merchant-fulfilled orders has none)."""
+    if not path.is_file():
+        return []
+    table = _Table(path, CARRIER_COLUMNS, (), problems)
+    result: list[CarrierMapping] = []
+    first_row: dict[tuple[str, str], int] = {}
+    for row, cells in table.rows():
+        before = len(problems)
+        method = table.required_text(row, cells, "netsuite_ship_method")
+        marketplace_id = cells.get("marketplace_id") or None
+        if marketplace_id and check_marketplaces and marketplace_id not in marketplaces:
+            table.problem(row, "marketplace_id", f"unknown marketplace {marketplace_id!r}: it has no row in {MARKETPLACES_FILE}")
+        code = table.required_text(row, cells, "carrier_code")
+        name = cells.get("carrier_name") or None
+        if code == OTHER_CARRIER and not name:
+            table.problem(row, "carrier_name", "is empty; Amazon requires a carrier name when carrier_code is Other")
+        elif code and code.casefold() == OTHER_CARRIER.casefold() and code != OTHER_CARRIER:
+            table.problem(row, "carrier_code", f"{code!r}: Amazon's code is spelled {OTHER_CARRIER!r}")
+        for column in ("carrier_code", "carrier_name", "shipping_method"):
+            if len(cells.get(column, "")) > 100:
+                table.problem(row, column, "is longer than 100 characters")
+        key = ((method or "").casefold(), marketplace_id or "")
+        if method and key in first_row:
+            scope = f"marketplace {marketplace_id}" if marketplace_id else "every marketplace"
+            table.problem(row, "netsuite_ship_method",
+                          f"duplicate ship method {method!r} for {scope}: already mapped in row {first_row[key]}")
+        elif method:
+            first_row[key] = row
+        if len(problems) == before:
+            result.append(CarrierMapping(method, marketplace_id, code, name, cells.get("shipping_method") or None, row))
+    return result
+
+
 def _vat_columns(table: _Table, row: int, cells: dict[str, str]) -> tuple[Decimal | None, str | None]:
     """The optional VAT split of a settlement GL rule: a rate in percent and the VAT account (id or role)."""
     rate_text, account = cells.get("vat_rate", ""), cells.get("vat_account_id", "")
@@ -893,9 +973,11 @@ def load_mappings(
     skus = _load_sku_items(path / SKU_ITEMS_FILE, marketplaces, problems, marketplaces_ok)
     tax_codes = _load_tax_codes(path / TAX_CODES_FILE, marketplaces, problems, marketplaces_ok)
     rules = _load_settlement_gl(path / settlement_gl_file, marketplaces, problems, marketplaces_ok)
+    carriers = _load_carriers(path / CARRIERS_FILE, marketplaces, problems, marketplaces_ok)
     if problems:
         raise MappingError(problems, path)
-    return Mappings(directory=path, marketplaces=marketplaces, sku_items=skus, gl_rules=rules, tax_codes=tax_codes)
+    return Mappings(directory=path, marketplaces=marketplaces, sku_items=skus, gl_rules=rules, tax_codes=tax_codes,
+                    carriers=carriers)
 
 
 def validate(directory: str | os.PathLike[str] | None = None) -> list[MappingProblem]:
@@ -936,7 +1018,8 @@ def main(argv: list[str] | None = None) -> int:
     mappings = load_mappings(path)
     print(
         f"{path}: valid ({len(mappings.marketplaces)} marketplaces, {len(mappings.sku_items)} SKU rows, "
-        f"{len(mappings.tax_codes)} tax codes, {len(mappings.gl_rules)} settlement GL rules)"
+        f"{len(mappings.tax_codes)} tax codes, {len(mappings.gl_rules)} settlement GL rules, "
+        f"{len(mappings.carriers)} carrier rows)"
     )
     return 0
 

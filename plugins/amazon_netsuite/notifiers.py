@@ -231,6 +231,17 @@ def send_success_summary(context: Context, summary: RunSummary, *, extra_counts:
     )
 
 
+def send_shipments_summary(context: Context, dag_id: str, lines: Sequence[str]) -> list[str]:
+    """Customer service's summary of a run's shipments (order id, shipment, carrier, tracking; never buyer
+    data), when ``shipments_summary_email`` / ``shipments_summary_slack_conn_id`` is set in
+    ``[amazon_netsuite]``."""
+    if not lines or not (setting("shipments_summary_email") or setting("shipments_summary_slack_conn_id")):
+        return []
+    text = "\n".join([f"{len(lines)} shipment(s) fulfilled in NetSuite, by Amazon order:", *sorted(lines)])
+    return _send(context, subject=f"[Amazon-NetSuite] {dag_id}: {len(lines)} shipment(s) with tracking",
+                 text=text, email_key="shipments_summary_email", slack_key="shipments_summary_slack_conn_id")
+
+
 def finish_run(
     context: Context,
     *,

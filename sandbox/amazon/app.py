@@ -1,4 +1,4 @@
-"""The SP-API emulator: LWA, Orders v2026-01-01, Reports 2021-06-30, Tokens 2021-03-01, admin API.
+"""The SP-API emulator: LWA, Orders v2026-01-01 (and v0 confirmShipment), Reports 2021-06-30, Tokens 2021-03-01, admin API.
 
 Paths, parameter names, status codes, pagination tokens and error bodies follow Amazon's models in
 ``selling-partner-api-models``; every SP-API response body validates against them (the conformance
@@ -32,10 +32,11 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sandbox.amazon import pii
+from sandbox.amazon import pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
 from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.notifications import NotificationError, Notifications
 from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
 
@@ -58,6 +59,7 @@ ERRORS = {
     400: ("InvalidInput", "The input you have submitted is not valid. Please check your input and try again."),
     403: ("Unauthorized", "Access to requested resource is denied."),
     404: ("NotFound", "The requested resource was not found."),
+    409: ("Conflict", "The resource specified conflicts with the current state."),
     413: ("RequestTooLarge", "The request size exceeded the maximum accepted size."),
     415: ("UnsupportedMediaType", "The request payload is in an unsupported format."),
     429: ("QuotaExceeded", "You exceeded your quota for the requested resource."),
@@ -84,8 +86,10 @@ SETTLEMENT_REPORT_TYPES = frozenset({
     "GET_V2_SETTLEMENT_REPORT_DATA_XML",
 })
 #: Report types whose documents carry PII: getReportDocument needs a restricted data token.
+#: GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL is not among them: its roles are Pricing, Amazon
+#: Fulfillment, Inventory and Order Tracking; without an RDT its buyer and address columns are empty
+#: (the sandbox never fills them; docs/amazon-quirks.md, "FBA shipments report").
 RESTRICTED_REPORT_TYPES = frozenset({
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX",
     "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING",
@@ -103,6 +107,19 @@ RESTRICTED_REPORT_TYPES = frozenset({
     "SC_VAT_TAX_REPORT",
 })
 ORDER_REPORT_TYPES = ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
+FBA_SHIPMENTS_REPORT = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+#: the FBA Amazon Fulfilled Shipments Report's columns (tab-delimited flat file), in Amazon's order
+FBA_SHIPMENTS_COLUMNS = (
+    "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id", "amazon-order-item-id",
+    "merchant-order-item-id", "purchase-date", "payments-date", "shipment-date", "reporting-date", "buyer-email",
+    "buyer-name", "buyer-phone-number", "sku", "product-name", "quantity-shipped", "currency", "item-price",
+    "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax", "ship-service-level",
+    "recipient-name", "ship-address-1", "ship-address-2", "ship-address-3", "ship-city", "ship-state",
+    "ship-postal-code", "ship-country", "ship-phone-number", "bill-address-1", "bill-address-2", "bill-address-3",
+    "bill-city", "bill-state", "bill-postal-code", "bill-country", "item-promotion-discount",
+    "ship-promotion-discount", "carrier", "tracking-number", "estimated-arrival-date", "fulfillment-center-id",
+    "fulfillment-channel", "sales-channel",
+)
 GZIP_THRESHOLD = 2048
 
 
@@ -202,6 +219,7 @@ class AmazonSandbox:
 
         #: Listings, feeds and FBA inventory (sandbox/amazon/listings.py).
         self.listings = Listings(self)
+        self.notifications = Notifications(SELLER_ID)
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
 
@@ -277,6 +295,7 @@ class AmazonSandbox:
         self.responses.clear()
         self.config = self.default_config()
         self.listings.reset()
+        self.notifications.reset()
 
     def call_counts(self) -> dict:
         return {"operations": {name: dict(stats) for name, stats in self.calls.items()},
@@ -476,6 +495,21 @@ class AmazonSandbox:
             raise ApiError(404, message=f"Order {order_id} was not found.")
         return 200, {"order": self._view(order, included, region)}, 1
 
+    def confirm_shipment(self, region: str, order_id: str, body: Any) -> tuple[int, Any, int]:
+        """Orders API v0 ``confirmShipment`` (sandbox/amazon/shipments.py): 204, or Amazon's 400/403/404."""
+        self._roles(region)
+        try:
+            package = shipments.check_request(body)
+            check_marketplaces(region, [str(body["marketplaceId"])])
+            order = self.store.get_order(order_id)
+            if order is None or MARKETPLACE_REGION.get(order["salesChannel"].get("marketplaceId", "")) != region:
+                raise ApiError(404, message=f"Order {order_id} was not found.")
+            updated = shipments.confirm(order, str(body["marketplaceId"]), package, now=datetime.now(UTC))
+        except shipments.ShipmentRefused as refused:
+            raise ApiError(refused.status, message=refused.message, details=refused.details) from None
+        self.store.upsert_orders([updated])
+        return 204, None, 1
+
     # -- reports ---------------------------------------------------------------------------------
     def _report_json(self, row, now: float) -> dict:
         status = self._status(row, now)
@@ -545,6 +579,9 @@ class AmazonSandbox:
             content, charset, outcome = self._error_document("The report could not be generated. Request it again later."), "UTF-8", "FATAL"
         elif fault is not None and fault.fault == "CANCELLED":
             content, charset, outcome = None, "UTF-8", "CANCELLED"
+        elif report_type == FBA_SHIPMENTS_REPORT:
+            content, charset = self._fba_shipments_flat_file(marketplaces, start, end)
+            outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
         elif report_type in ORDER_REPORT_TYPES:
             content, charset = self._orders_flat_file(report_type, marketplaces, start, end)
             # Amazon cancels a report on its own when there is no data to return: no document.
@@ -606,6 +643,93 @@ class AmazonSandbox:
         # Amazon serves EU documents in the legacy Windows code page, not UTF-8.
         charset = "Cp1252" if all(MARKETPLACE_REGION.get(m) == "eu" for m in marketplaces) else "UTF-8"
         return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
+
+    def _fba_shipments_flat_file(self, marketplaces: list[str], start: datetime | None, end: datetime | None) -> tuple[bytes, str]:
+        """FBA Amazon Fulfilled Shipments Report: one row per shipment item of the Amazon-fulfilled orders
+        shipped (package ``shipTime``) in [start, end] (default: the last 30 days). Each package of an order
+        is a shipment: the first keeps the shipment id the seeded settlements name (one shipment per order),
+        further packages (``POST /_sandbox/orders`` with several ``packages``) get their own. Money columns
+        are the item's proceeds for the units shipped (a part of an item shipped: pro rata, its last package
+        the remainder). Buyer and address columns stay empty: no PII without a restricted data token."""
+        from sandbox.amazon.settlements import _shipment_id
+
+        now = datetime.now(UTC)
+        start = start or now - timedelta(days=30)
+        end = end or now
+        sql = f"SELECT body FROM orders WHERE marketplace_id IN ({','.join('?' * len(marketplaces))}) ORDER BY created_time, order_id"  # noqa: S608
+        rows = []
+        for row in self.store.execute(sql, marketplaces):
+            order = json.loads(row["body"])
+            if (order.get("fulfillment") or {}).get("fulfilledBy") != "AMAZON":
+                continue
+            if order["fulfillment"].get("fulfillmentStatus") not in ("SHIPPED", "PARTIALLY_SHIPPED"):
+                continue
+            items = {item["orderItemId"]: item for item in order.get("orderItems") or []}
+            shipped_so_far: dict[str, int] = {}
+            for number, package in enumerate(order.get("packages") or []):
+                ship_time = parse_time("shipTime", package.get("shipTime"))
+                if ship_time is None:
+                    continue
+                shipment_id = package.get("shipmentId") or (
+                    _shipment_id(order["orderId"]) if number == 0 else _shipment_id(f"{order['orderId']}|{package.get('packageReferenceId')}"))
+                for package_item in package.get("packageItems") or []:
+                    item = items.get(package_item.get("orderItemId"))
+                    if item is None or not item.get("proceeds"):
+                        continue
+                    quantity = int(package_item.get("quantity") or 0)
+                    before = shipped_so_far.get(item["orderItemId"], 0)
+                    shipped_so_far[item["orderItemId"]] = before + quantity
+                    if not start <= ship_time <= end or quantity <= 0:
+                        continue
+                    rows.append(self._fba_shipment_row(order, item, package, shipment_id, ship_time, before, quantity))
+        lines = ["\t".join(FBA_SHIPMENTS_COLUMNS)] + ["\t".join(r.get(c, "") for c in FBA_SHIPMENTS_COLUMNS) for r in rows]
+        text = "\n".join(lines) + "\n"
+        charset = "Cp1252" if all(MARKETPLACE_REGION.get(m) == "eu" for m in marketplaces) else "UTF-8"
+        return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
+
+    @staticmethod
+    def _fba_shipment_row(order: dict, item: dict, package: dict, shipment_id: str, ship_time: datetime,
+                          before: int, quantity: int) -> dict[str, str]:
+        from decimal import ROUND_HALF_UP, Decimal
+
+        ordered = int(item.get("quantityOrdered") or quantity)
+        breakdowns = {b["type"]: b for b in item["proceeds"].get("breakdowns") or []}
+        detailed = {d["subtype"]: Decimal(d["value"]["amount"]) for d in (breakdowns.get("TAX") or {}).get("detailedBreakdowns") or []}
+
+        def part(amount: Decimal | None) -> str:
+            if amount is None:
+                return ""
+            cent = Decimal("0.01")
+            after = (amount * (before + quantity) / ordered).quantize(cent, ROUND_HALF_UP)
+            done = (amount * before / ordered).quantize(cent, ROUND_HALF_UP)
+            return str(after - done)
+
+        def money(kind: str) -> Decimal | None:
+            return Decimal(breakdowns[kind]["subtotal"]["amount"]) if kind in breakdowns else None
+
+        currency = (item["product"].get("price") or {}).get("unitPrice", {}).get("currencyCode", "")
+        detailed_tax = {k: v.quantize(Decimal("0.01"), ROUND_HALF_UP) for k, v in detailed.items()}
+        item_tax = money("TAX")
+        if item_tax is not None:
+            item_tax -= detailed_tax.get("SHIPPING", Decimal(0)) + detailed_tax.get("GIFT_WRAP", Decimal(0))
+        arrival = ship_time + timedelta(days=2 if order["fulfillment"].get("fulfillmentServiceLevel") == "SECOND_DAY" else 4)
+        digest = hashlib.sha256(f"{shipment_id}|{item['orderItemId']}".encode()).hexdigest()
+        return {
+            "amazon-order-id": order["orderId"], "shipment-id": shipment_id,
+            "shipment-item-id": "D" + str(int(digest[:12], 16))[:13], "amazon-order-item-id": item["orderItemId"],
+            "purchase-date": order["createdTime"], "payments-date": order["createdTime"], "shipment-date": iso(ship_time),
+            "reporting-date": iso(ship_time + timedelta(minutes=37)), "sku": item["product"].get("sellerSku", ""),
+            "product-name": item["product"].get("title", ""), "quantity-shipped": str(quantity), "currency": currency,
+            "item-price": part(money("ITEM")), "item-tax": part(item_tax), "shipping-price": part(money("SHIPPING")),
+            "shipping-tax": part(detailed_tax.get("SHIPPING")) if "SHIPPING" in breakdowns else "",
+            "gift-wrap-price": part(money("GIFT_WRAP")),
+            "gift-wrap-tax": part(detailed_tax.get("GIFT_WRAP")) if "GIFT_WRAP" in breakdowns else "",
+            "ship-service-level": "Expedited" if order["fulfillment"].get("fulfillmentServiceLevel") == "SECOND_DAY" else "Standard",
+            "item-promotion-discount": part(money("DISCOUNT")), "ship-promotion-discount": "",
+            "carrier": package.get("carrier", ""), "tracking-number": package.get("trackingNumber", ""),
+            "estimated-arrival-date": iso(arrival), "fulfillment-center-id": "SBX" + order["salesChannel"]["marketplaceId"][-1],
+            "fulfillment-channel": "AFN", "sales-channel": order["salesChannel"].get("marketplaceName", ""),
+        }
 
     def publish_report(self, body: dict) -> dict:
         """``POST /_sandbox/reports``: a document Amazon generated on its own (settlements...), DONE now.
@@ -782,10 +906,31 @@ class AmazonSandbox:
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     # -- notifications (grantless) ------------------------------------------------------------------
-    @staticmethod
-    def get_destinations() -> tuple[int, Any, int]:
-        """``getDestinations``: a grantless operation (no SQS/EventBridge destinations are emulated)."""
-        return 200, {"payload": []}, 0
+    def get_destinations(self, region: str) -> tuple[int, Any, int]:
+        """``getDestinations``: a grantless operation; the region's SQS destinations (sandbox/amazon/notifications.py)."""
+        destinations = self.notifications.get_destinations(region)
+        return 200, {"payload": destinations}, len(destinations)
+
+    def notification_call(self, fn: Callable[[], Any]) -> tuple[int, Any, int]:
+        """A Notifications API operation: its payload, or Amazon's error body for a refusal."""
+        try:
+            payload = fn()
+        except NotificationError as error:
+            raise ApiError(error.status, details=error.details) from None
+        return 200, {"payload": payload}, 1
+
+    def orders_changed(self, orders: list[dict], previous: dict[str, str | None]) -> None:
+        """ORDER_CHANGE for the orders that are new or whose fulfillmentStatus changed, per region."""
+        by_region: dict[str, list[dict]] = collections.defaultdict(list)
+        for order in orders:
+            status = (order.get("fulfillment") or {}).get("fulfillmentStatus")
+            if order["orderId"] in previous and previous[order["orderId"]] == status:
+                continue
+            region = MARKETPLACE_REGION.get((order.get("salesChannel") or {}).get("marketplaceId", ""))
+            if region is not None:
+                by_region[region].append(order)
+        for region, changed in by_region.items():
+            self.notifications.publish_order_changes(region, changed)
 
     @staticmethod
     def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
@@ -859,6 +1004,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def get_order(request: Request, region: str, order_id: str):
         return await sb.call(request, region, "getOrder", lambda _f: sb.get_order(request, region, order_id))
 
+    @app.post("/{region}/orders/v0/orders/{order_id}/shipmentConfirmation")
+    @regional
+    async def confirm_shipment(request: Request, region: str, order_id: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "confirmShipment", error.status, error.body())
+        return await sb.call(request, region, "confirmShipment", lambda _f: sb.confirm_shipment(region, order_id, body))
+
     @app.get("/{region}/reports/2021-06-30/reports")
     @regional
     async def get_reports(request: Request, region: str):
@@ -900,7 +1054,34 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.get("/{region}/notifications/v1/destinations")
     @regional
     async def get_destinations(request: Request, region: str):
-        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(), grantless=True)
+        return await sb.call(request, region, "getDestinations", lambda _f: sb.get_destinations(region), grantless=True)
+
+    @app.post("/{region}/notifications/v1/destinations")
+    @regional
+    async def create_destination(request: Request, region: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createDestination", error.status, error.body())
+        return await sb.call(request, region, "createDestination",
+                             lambda _f: sb.notification_call(lambda: sb.notifications.create_destination(region, body)),
+                             grantless=True)
+
+    @app.post("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def create_subscription(request: Request, region: str, notification_type: str):
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return sb._respond(request, region, "createSubscription", error.status, error.body())
+        return await sb.call(request, region, "createSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.create_subscription(region, notification_type, body)))
+
+    @app.get("/{region}/notifications/v1/subscriptions/{notification_type}")
+    @regional
+    async def get_subscription(request: Request, region: str, notification_type: str):
+        return await sb.call(request, region, "getSubscription", lambda _f: sb.notification_call(
+            lambda: sb.notifications.get_subscription(region, notification_type)))
 
     @app.get("/_s3/reports/{document_id}")
     async def download(request: Request, document_id: str):
@@ -973,7 +1154,28 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             isinstance(o, dict) and {"orderId", "createdTime", "lastUpdatedTime", "salesChannel", "orderItems"} <= o.keys() for o in orders
         ):
             return JSONResponse({"error": "expected a JSON list of Order objects (orderId, createdTime, lastUpdatedTime, salesChannel, orderItems)"}, status_code=400)
-        return {"orders": sb.store.upsert_orders(orders)}
+        previous = {}
+        for order in orders:
+            known = sb.store.get_order(order["orderId"])
+            if known is not None:
+                previous[order["orderId"]] = (known.get("fulfillment") or {}).get("fulfillmentStatus")
+        count = sb.store.upsert_orders(orders)
+        await asyncio.to_thread(sb.orders_changed, orders, previous)
+        return {"orders": count}
+
+    @app.post("/_sandbox/notifications")
+    async def configure_notifications(request: Request):
+        """``{"sqs_endpoint": "http://127.0.0.1:5000"}``: where ORDER_CHANGE messages are delivered (moto, LocalStack)."""
+        body = await request.json()
+        endpoint = body.get("sqs_endpoint") if isinstance(body, dict) else None
+        if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith(("http://", "https://"))):
+            return JSONResponse({"error": "sqs_endpoint must be an http(s) URL or null"}, status_code=400)
+        sb.notifications.sqs_endpoint = endpoint
+        return sb.notifications.state()
+
+    @app.get("/_sandbox/notifications")
+    async def notifications_state():
+        return sb.notifications.state()
 
     @app.get("/_sandbox/orders")
     async def list_orders():

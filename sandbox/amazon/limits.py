@@ -33,6 +33,11 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getListingsItem": (Decimal("5"), 10),
     "patchListingsItem": (Decimal("5"), 5),
     "getInventorySummaries": (Decimal("2"), 2),
+    # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
+    "confirmShipment": (Decimal("2"), 10),
+    "createDestination": (Decimal("1"), 5),
+    "createSubscription": (Decimal("1"), 5),
+    "getSubscription": (Decimal("1"), 5),
 }
 
 

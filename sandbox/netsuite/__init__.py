@@ -37,9 +37,29 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
     return _create_app(state_dir=state_dir, rate_scale=rate_scale, seed=seed, credentials=SANDBOX_CREDENTIALS)
 
 
-def airflow_connection(*, base_url: str) -> dict[str, Any]:
-    """The ``netsuite_default`` connection (JSON form) pointing NetSuiteHook at this emulator."""
+def airflow_connection(*, base_url: str, api: str = "soap") -> dict[str, Any]:
+    """The ``netsuite_default`` connection (JSON form) pointing NetSuiteHook at this emulator: SOAP with
+    TBA (default) or, with ``api="rest"``, REST + SuiteQL with OAuth 2.0 client credentials (the client ID
+    and the private key of the sandbox's test certificate)."""
     from sandbox.netsuite.schema import VERSION, wsdl_path
+
+    if api == "rest":
+        from sandbox.netsuite.rest import CERTIFICATE_ID, CLIENT_ID, private_key_pem
+
+        return {
+            "conn_type": "generic",
+            "description": "NetSuite SuiteTalk REST sandbox, OAuth 2.0 M2M (python -m sandbox serve)",
+            "login": CLIENT_ID,
+            "password": private_key_pem(),
+            "extra": {
+                "api": "rest",
+                "account_id": ACCOUNT_ID,
+                "certificate_id": CERTIFICATE_ID,
+                "rest_url": base_url.rstrip("/"),
+            },
+        }
+    if api != "soap":
+        raise ValueError(f"api is 'soap' or 'rest', not {api!r}")
 
     return {
         "conn_type": "generic",

@@ -57,6 +57,7 @@ class ConfigRequest(BaseModel):
     customer_auto_numbering: bool | None = Field(None, description="NetSuite numbers customers; entityId sent is ignored")
     tax_override: bool | None = Field(None, description="keep a client-sent tax1Amt instead of computing it")
     tax_modes: dict[str, str] | None = Field(None, description='subsidiary id -> "per_line" | "header" (replaces the map)')
+    rest_async_processors: int | None = Field(None, ge=1, le=100, description="REST async jobs run at a time")
     period_locks: dict[str, list[str]] | None = Field(
         None, description="period id -> subsidiary ids for which it is locked (replaces the map)"
     )
@@ -77,6 +78,9 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
         status, body, content_type = await run_in_threadpool(service.handle, payload)
         return Response(content=body, status_code=status, media_type=content_type)
 
+    from sandbox.netsuite.rest import add_rest_routes
+
+    add_rest_routes(app, service, store)  # REST + SuiteQL + OAuth 2.0 on the same store (before the SOAP catch-all)
     app.add_api_route("/services/{port}", soap, methods=["POST"], include_in_schema=False)
     app.add_api_route("/", soap, methods=["POST"], include_in_schema=False)
 

@@ -55,6 +55,12 @@ REF_FIELDS: dict[str, dict[str, str]] = {
         "subsidiary": "subsidiary", "currency": "currency", "postingPeriod": "accountingPeriod", "location": "location",
     },
     "accountingPeriod": {"parent": "accountingPeriod"},
+    # fulfillments and billing documents: createdFrom, entity, lines are checked by their _apply_ handlers
+    "itemFulfillment": {"postingPeriod": "accountingPeriod"},
+    "cashSale": {"currency": "currency", "postingPeriod": "accountingPeriod", "account": "account",
+                 "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
+    "invoice": {"currency": "currency", "postingPeriod": "accountingPeriod", "account": "account",
+                "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem"},
 }
 #: RecordRefList fields
 REF_LIST_FIELDS: dict[str, dict[str, str]] = {
@@ -249,6 +255,8 @@ class Rules:
     def _merge_lines(old: list[dict[str, Any]], new: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         """replaceAll=false: lines with a matching key are updated in place, the others are appended."""
         lines = [dict(line) for line in old]
+        if key == "line" and not any("line" in line for line in [*old, *new]) and any("orderLine" in line for line in new):
+            key = "orderLine"  # item fulfillment lines have no line number: they are keyed by their order line
         index = {str(Rules._line_key(line, key)): line for line in lines if Rules._line_key(line, key) is not None}
         for line in new:
             line_key = Rules._line_key(line, key)
@@ -398,6 +406,9 @@ class Rules:
             "_cancelled": "Cancelled",
             "_closed": "Closed",
         }.get(record["orderStatus"], "Pending Fulfillment")
+        if record["orderStatus"] in self._OPEN_ORDER:
+            # fulfilled and billed quantities decide the status of an open order (a re-upsert cannot reset it)
+            self._order_status(record)
         record.setdefault("tranId", f"SO{record['internalId']}")
         self._commit_inventory(record, old)
 
@@ -761,3 +772,217 @@ class Rules:
             record["closed"] = False
             record["allLocked"] = False
             record.pop("closedOnDate", None)
+
+    # ------------------------------------------------------------------ fulfillment and billing (from a sales order)
+    #: sales order statuses a fulfillment or a bill may be created from (NetSuite: "Pending Fulfillment",
+    #: "Partially Fulfilled", "Pending Billing/Partially Fulfilled", "Pending Billing")
+    _OPEN_ORDER = ("_pendingFulfillment", "_partiallyFulfilled", "_pendingBillingPartFulfilled", "_pendingBilling")
+
+    def source_order(self, record: dict[str, Any], kind: str) -> dict[str, Any]:
+        """The sales order a fulfillment or billing document is created from (``createdFrom``); it must exist
+        and be open (a cancelled or closed order can be neither fulfilled nor billed)."""
+        self._required(record, ("createdFrom", "Created From"))
+        ref = record["createdFrom"]
+        try:
+            record["createdFrom"], order = self.resolve("salesOrder", ref, "createdFrom")
+        except RecordError:
+            key = ref.get("internalId") or ref.get("externalId") if isinstance(ref, dict) else ref
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {key}.") from None
+        if order.get("orderStatus") not in self._OPEN_ORDER:
+            raise RecordError(
+                "INVALID_INITIALIZE_REF",
+                f"You can not initialize {kind}: invalid reference {order['internalId']} (the sales order is {order.get('status')}).",
+            )
+        return order
+
+    @staticmethod
+    def order_lines(order: dict[str, Any]) -> dict[int, dict[str, Any]]:
+        return {int(line["line"]): line for line in order.get("itemList") or []}
+
+    @staticmethod
+    def _by_order_line(lines: list[dict[str, Any]]) -> dict[int, Decimal]:
+        out: dict[int, Decimal] = {}
+        for line in lines:
+            if line.get("orderLine") is not None:
+                out[int(line["orderLine"])] = out.get(int(line["orderLine"]), Decimal(0)) + dec(line.get("quantity"))
+        return out
+
+    def _order_status(self, order: dict[str, Any]) -> None:
+        """NetSuite's sales order status from its lines' fulfilled and billed quantities."""
+        lines = [line for line in order.get("itemList") or [] if not line.get("isClosed")]
+        if not lines:  # every line closed: NetSuite shows the order Closed
+            order["orderStatus"], order["status"] = "_closed", "Closed"
+            return
+        fulfillable = [line for line in lines if (line.get("item") or {}).get("internalId") and self._is_inventory(line)]
+        all_fulfilled = all(dec(line.get("quantityFulfilled")) >= dec(line.get("quantity")) for line in fulfillable)
+        any_fulfilled = any(dec(line.get("quantityFulfilled")) > 0 for line in fulfillable)
+        all_billed = all(dec(line.get("quantityBilled")) >= dec(line.get("quantity")) for line in lines)
+        any_billable = any(dec(line.get("quantityFulfilled")) > dec(line.get("quantityBilled")) for line in fulfillable)
+        if all_fulfilled and all_billed:
+            order["orderStatus"], order["status"] = "_fullyBilled", "Billed"
+        elif all_fulfilled:
+            order["orderStatus"], order["status"] = "_pendingBilling", "Pending Billing"
+        elif any_fulfilled and any_billable:
+            order["orderStatus"], order["status"] = "_pendingBillingPartFulfilled", "Pending Billing/Partially Fulfilled"
+        elif any_fulfilled:
+            order["orderStatus"], order["status"] = "_partiallyFulfilled", "Partially Fulfilled"
+        else:
+            order["orderStatus"], order["status"] = "_pendingFulfillment", "Pending Fulfillment"
+
+    def _is_inventory(self, line: dict[str, Any]) -> bool:
+        return self.store.get("inventoryItem", internal_id=(line.get("item") or {}).get("internalId")) is not None
+
+    def _apply_itemFulfillment(self, record, old, targets) -> None:  # noqa: N802
+        """Lines name their sales order line (``orderLine``); a line is shipped when ``itemReceive`` is not
+        false. Quantities never exceed what is left to fulfill; each shipped line takes its units out of its
+        location's on-hand (and out of committed), and the order's fulfilled quantities and status move."""
+        from sandbox.netsuite import stock
+
+        order = self.source_order(record, "itemfulfillment") if old is None else self.resolve(
+            "salesOrder", record["createdFrom"], "createdFrom")[1]
+        if old is not None and (old.get("createdFrom") or {}).get("internalId") != order["internalId"]:
+            raise RecordError("USER_ERROR", "The created-from transaction of an item fulfillment cannot be changed.")
+        record["entity"] = order["entity"]
+        subsidiary_id = str(order["subsidiary"]["internalId"])
+        order_lines = self.order_lines(order)
+        header_location = (order.get("location") or {}).get("internalId")
+        kept = []
+        for line in record.get("itemList") or []:
+            if line.get("itemReceive") is False or dec(line.get("quantity")) == 0:
+                continue
+            if line.get("orderLine") is None or int(line["orderLine"]) not in order_lines:
+                raise RecordError("USER_ERROR", f"Invalid orderLine {line.get('orderLine')}: the sales order has no such line.")
+            source = order_lines[int(line["orderLine"])]
+            if source.get("isClosed"):
+                raise RecordError("USER_ERROR", f"Line {line['orderLine']} of the sales order is closed and cannot be fulfilled.")
+            line["item"] = source["item"]
+            location = line.get("location") or source.get("location") or ({"internalId": header_location} if header_location else None)
+            if self._is_inventory(line):
+                if not location:
+                    raise RecordError("USER_ERROR", "Please enter value(s) for: Inventory Location")
+                line["location"] = self.resolve_for_subsidiary("location", location, "location", subsidiary_id)[0]
+            line["itemReceive"] = True
+            kept.append(line)
+        if not kept:
+            raise RecordError("USER_ERROR", "You must have at least one valid line item for this transaction.")
+        record["itemList"] = kept
+        before = self._by_order_line((old or {}).get("itemList") or [])
+        after = self._by_order_line(kept)
+        for order_line, source in order_lines.items():
+            delta = after.get(order_line, Decimal(0)) - before.get(order_line, Decimal(0))
+            if delta == 0:
+                continue
+            remaining = dec(source.get("quantity")) - dec(source.get("quantityFulfilled"))
+            if delta > remaining:
+                raise RecordError(
+                    "USER_ERROR",
+                    f"You can not fulfill more than the remaining quantity of line {order_line} "
+                    f"({remaining.normalize()} left, {delta.normalize()} given).",
+                )
+        changed_at = now_iso()
+        committed_before = self._commitments(order)
+        for line in kept + [line for line in (old or {}).get("itemList") or [] if int(line["orderLine"]) not in after]:
+            order_line = int(line["orderLine"])
+            delta = after.get(order_line, Decimal(0)) - before.get(order_line, Decimal(0))
+            if delta == 0:
+                continue
+            before[order_line] = after.get(order_line, Decimal(0))  # each order line moves once
+            source = order_lines[order_line]
+            source["quantityFulfilled"] = float(dec(source.get("quantityFulfilled")) + delta)
+            if line.get("location"):
+                stock.move(self.store, line["item"]["internalId"], line["location"]["internalId"], on_hand=-delta, at=changed_at)
+        self._order_status(order)
+        committed_after = self._commitments(order)
+        for key in set(committed_before) | set(committed_after):
+            delta = committed_after.get(key, Decimal(0)) - committed_before.get(key, Decimal(0))
+            if delta:
+                stock.move(self.store, key[0], key[1], committed=delta, at=changed_at)
+        self.store.put("salesOrder", order, changed_at)
+        record.setdefault("shipStatus", "_shipped")
+        record.setdefault("tranId", f"IF{record['internalId']}")
+        if not record.get("tranDate"):
+            record["tranDate"] = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0).isoformat()
+
+    def _apply_cashSale(self, record, old, targets) -> None:  # noqa: N802
+        self._apply_billing(record, old, targets, "cashsale", ("_bank", "_otherCurrentAsset"))
+        record.setdefault("undepFunds", False)
+        record["status"] = "Deposited" if not record.get("undepFunds") else "Not Deposited"
+        record.setdefault("tranId", f"CS{record['internalId']}")
+
+    def _apply_invoice(self, record, old, targets) -> None:  # noqa: N802
+        self._apply_billing(record, old, targets, "invoice", ("_accountsReceivable",))
+        record["status"] = "Open"
+        record["amountRemaining"] = record["total"]
+        record.setdefault("tranId", f"INV{record['internalId']}")
+
+    def _apply_billing(self, record, old, targets, kind: str, account_types: tuple[str, ...]) -> None:
+        """A cash sale or invoice billed from a sales order: the customer, subsidiary and currency are the
+        order's; lines naming an ``orderLine`` bill at most what was fulfilled and not billed yet (inventory
+        items) or not billed yet (other items); lines without one are added charges. NetSuite computes the tax
+        and totals (:meth:`_sales_totals`). The posting account (``account``) must be of an allowed type:
+        an invoice's is an Accounts Receivable account; a cash sale's a bank or other current asset account
+        (with "Expand Account Lists")."""
+        order = self.source_order(record, kind) if old is None else self.resolve(
+            "salesOrder", record["createdFrom"], "createdFrom")[1]
+        record["entity"] = order["entity"]
+        record["subsidiary"] = order["subsidiary"]
+        record.setdefault("currency", order.get("currency"))
+        subsidiary_id = str(order["subsidiary"]["internalId"])
+        for field in ("department", "class"):
+            if field not in record and order.get(field):
+                record[field] = order[field]
+        if record.get("account"):
+            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
+            if account.get("acctType") not in account_types:
+                raise RecordError(
+                    "INVALID_KEY_OR_REF",
+                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
+                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
+                )
+        elif kind == "invoice":
+            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        order_lines = self.order_lines(order)
+        lines = record.get("itemList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        items = []
+        for index, line in enumerate(lines, start=1):
+            line["line"] = index
+            if line.get("orderLine") is not None:
+                if int(line["orderLine"]) not in order_lines:
+                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the sales order has no such line.")
+                source = order_lines[int(line["orderLine"])]
+                line.setdefault("item", source["item"])
+            if not line.get("item"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
+            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
+            if not self.available_to(item, subsidiary_id):
+                raise RecordError("INVALID_KEY_OR_REF", f"Invalid item reference key {item['internalId']} for subsidiary {subsidiary_id}.")
+            items.append(item)
+            if line.get("quantity") is None:
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
+            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
+            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else quantity * rate)
+            if line.get("location"):
+                line["location"] = self.resolve_for_subsidiary("location", line["location"], "location", subsidiary_id)[0]
+        before = self._by_order_line((old or {}).get("itemList") or [])
+        after = self._by_order_line(lines)
+        for order_line, quantity in after.items():
+            source = order_lines[order_line]
+            delta = quantity - before.get(order_line, Decimal(0))
+            limit = dec(source.get("quantityFulfilled")) if self._is_inventory(source) else dec(source.get("quantity"))
+            if delta > limit - dec(source.get("quantityBilled")):
+                raise RecordError(
+                    "USER_ERROR",
+                    f"You can not bill more than was fulfilled and not billed on line {order_line} "
+                    f"({(limit - dec(source.get('quantityBilled'))).normalize()} left, {delta.normalize()} given).",
+                )
+        self._sales_totals(record, lines, items, subsidiary_id)
+        self._check_period(record)
+        for order_line in set(before) | set(after):
+            delta = after.get(order_line, Decimal(0)) - before.get(order_line, Decimal(0))
+            if delta:
+                source = order_lines[order_line]
+                source["quantityBilled"] = float(dec(source.get("quantityBilled")) + delta)
+        self._order_status(order)
+        self.store.put("salesOrder", order, now_iso())

@@ -25,6 +25,7 @@ NS_CORE = f"urn:core_{VERSION}.platform.webservices.netsuite.com"
 NS_MESSAGES = f"urn:messages_{VERSION}.platform.webservices.netsuite.com"
 NS_COMMON = f"urn:common_{VERSION}.platform.webservices.netsuite.com"
 NS_FAULTS = f"urn:faults_{VERSION}.platform.webservices.netsuite.com"
+NS_SALES = f"urn:sales_{VERSION}.transactions.webservices.netsuite.com"
 BINDING = f"{{urn:platform_{VERSION}.webservices.netsuite.com}}NetSuiteBinding"
 
 #: record types the emulator implements -> (schema namespace, complex type)
@@ -41,6 +42,9 @@ RECORD_TYPES: dict[str, tuple[str, str]] = {
     "salesTaxItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "SalesTaxItem"),
     "otherChargeSaleItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "OtherChargeSaleItem"),
     "inventoryAdjustment": (f"urn:inventory_{VERSION}.transactions.webservices.netsuite.com", "InventoryAdjustment"),
+    "itemFulfillment": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "ItemFulfillment"),
+    "cashSale": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "CashSale"),
+    "invoice": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "Invoice"),
 }
 
 

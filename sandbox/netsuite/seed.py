@@ -42,8 +42,9 @@ ACCOUNTS = [
     (1013, "1013", "Bank - Germany", "_bank", [5], 4),
     (1210, "1210", "Amazon Clearing - US", "_otherCurrentAsset", [2], None),
     (1211, "1211", "Amazon Clearing - CA", "_otherCurrentAsset", [3], None),
-    (1212, "1212", "Amazon Clearing - UK", "_otherCurrentAsset", [4], None),
-    (1213, "1213", "Amazon Clearing - DE", "_otherCurrentAsset", [5], None),
+    # UK and DE bill on invoices (marketplaces.csv billing_document): an invoice posts to an A/R account
+    (1212, "1212", "Amazon Clearing - UK", "_accountsReceivable", [4], None),
+    (1213, "1213", "Amazon Clearing - DE", "_accountsReceivable", [5], None),
     (1220, "1220", "Amazon Reserve Held", "_otherCurrentAsset", [1, 2, 3, 4, 5], None),
     (1290, "1290", "Amazon Suspense - US", "_otherCurrentAsset", [2], None),
     (1291, "1291", "Amazon Suspense - CA", "_otherCurrentAsset", [3], None),
@@ -235,7 +236,7 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
             on_hand = {"warehouse": rng.randint(20, 200), "fba": rng.randint(0, 120), "returns": rng.randint(0, 5)}[kind]
             rows.append({"locationId": _ref(location_id), "quantityOnHand": float(on_hand), "quantityOnOrder": 0.0})
         add("inventoryItem", internal_id, {
-            "itemId": item_id, "displayName": display, "includeChildren": True,
+            "itemId": item_id, "displayName": display, "includeChildren": True, "incomeAccount": _ref(4010),
             "subsidiaryList": [_ref(1)], "locationsList": rows,
         })
     for n in range(items):

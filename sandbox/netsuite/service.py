@@ -21,7 +21,16 @@ from lxml import etree
 from zeep.helpers import serialize_object
 
 from sandbox.netsuite.rules import RecordError, Rules
-from sandbox.netsuite.schema import RECORD_TYPES, Schema, fault_envelope, from_json, record_type_of, to_json
+from sandbox.netsuite.schema import (
+    NS_COMMON,
+    NS_SALES,
+    RECORD_TYPES,
+    Schema,
+    fault_envelope,
+    from_json,
+    record_type_of,
+    to_json,
+)
 from sandbox.netsuite.store import Store, external_key, now_iso
 
 log = logging.getLogger(__name__)
@@ -68,7 +77,10 @@ SEARCHES = {
     "AccountingPeriodSearchBasic": "accountingPeriod",
     "SalesTaxItemSearchBasic": "salesTaxItem",
 }
-TRANSACTION_TYPES = {"_salesOrder": "salesOrder", "_journal": "journalEntry"}
+TRANSACTION_TYPES = {
+    "_salesOrder": "salesOrder", "_journal": "journalEntry", "_itemFulfillment": "itemFulfillment",
+    "_cashSale": "cashSale", "_invoice": "invoice",
+}
 ITEM_TYPES = {"_inventoryItem": "inventoryItem", "_otherCharge": "otherChargeSaleItem"}
 EMAIL_OPERATORS = ("is", "contains", "startsWith", "endsWith")
 
@@ -93,6 +105,8 @@ class SandboxConfig:
     tax_modes: dict[str, str] = field(default_factory=dict)  # subsidiary id -> "per_line" (default) | "header"
     #: per-subsidiary period locks (the period close checklist of one subsidiary): period id -> subsidiary ids
     period_locks: dict[str, list[str]] = field(default_factory=dict)
+    #: REST async processors (jobs of ``Prefer: respond-async`` run this many at a time; SuiteCloud Plus adds)
+    rest_async_processors: int = 1
 
     def tax_mode(self, subsidiary_id: str | None) -> str:
         return self.tax_modes.get(str(subsidiary_id), "per_line")
@@ -144,6 +158,14 @@ class _Search:
     page_size: int
     body_fields_only: bool
     created: float = field(default_factory=time.monotonic)
+    rows: list[Any] | None = None  # an advanced search's result rows (searchRowList), instead of records
+
+
+#: TransactionSearchBasic criteria an advanced GL search may use (the sandbox refuses others, never ignores them)
+GL_SEARCH_FILTERS = ("account", "posting", "tranDate", "subsidiary", "type")
+#: TransactionSearchRowBasic columns the sandbox fills (one value each); others are refused
+GL_SEARCH_COLUMNS = ("internalId", "externalId", "type", "tranDate", "account", "subsidiary", "currency",
+                     "exchangeRate", "debitAmount", "creditAmount", "amount", "fxAmount", "createdFrom", "memo")
 
 
 class NetSuiteService:
@@ -548,6 +570,8 @@ class NetSuiteService:
                 ok=False, code="INVALID_SEARCH_PAGE_INDEX", message=f"Invalid page index {page_index}; the search has {total_pages} pages."
             )
         start = (page_index - 1) * search.page_size
+        if search.rows is not None:
+            return self._row_page(search_id, search, page_index, start)
         records = []
         for internal_id in search.ids[start : start + search.page_size]:
             record = self.store.get(search.record_type, internal_id=internal_id)
@@ -612,9 +636,148 @@ class NetSuiteService:
                 raise RecordError("INVALID_SEARCH_FIELD_OBJ", f"The sandbox does not support the search field {name}.")
         return query
 
+    def _row_page(self, search_id: str, search: _Search, page_index: int, start: int) -> dict[str, Any]:
+        rows = (search.rows or [])[start : start + search.page_size]
+        total = len(search.rows or [])
+        self.store.add_records_count("search" if page_index == 1 else "searchMoreWithId", len(rows))
+        row_list = self.schema.core("SearchRowList")(searchRow=rows) if rows else None
+        return self._search_result(
+            totalRecords=total, pageSize=search.page_size, totalPages=math.ceil(total / search.page_size) if total else 0,
+            pageIndex=page_index, searchId=search_id, searchRowList=row_list,
+        )
+
+    def _gl_rows(self, criteria: dict[str, Any], columns: list[str]) -> list[Any]:
+        """Rows of a ``TransactionSearchAdvanced`` over GL lines: one per line of a posting record that
+        hits an account (what a saved transaction search with ``posting`` true and an ``account`` filter
+        lists). ``debitAmount``/``creditAmount``/``amount`` are in the base currency (line x the record's
+        ``exchangeRate``), ``fxAmount`` in the transaction currency, signed like ``amount`` (debit
+        positive). Only the requested columns are returned, as NetSuite does."""
+        from decimal import Decimal
+
+        from sandbox.netsuite import gl
+
+        accounts: set[str] | None = None
+        subsidiaries: set[str] | None = None
+        types: set[str] | None = None
+        posting: bool | None = None
+        date_from = date_to = None
+        for name, value in criteria.items():
+            if value is None:
+                continue
+            if name not in GL_SEARCH_FILTERS:
+                raise RecordError("INVALID_SEARCH_FIELD_OBJ", f"The sandbox does not support the search field {name} "
+                                  "in a transaction advanced search.")
+            operator = value.get("operator")
+            if name in ("account", "subsidiary"):
+                if operator != "anyOf":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", f"The sandbox supports only anyOf on {name}.")
+                chosen = {str(r.get("internalId")) for r in value.get("searchValue") or []}
+                if name == "account":
+                    accounts = chosen
+                else:
+                    subsidiaries = chosen
+            elif name == "type":
+                if operator != "anyOf":
+                    raise RecordError("INVALID_SEARCH_OPERATOR", "The sandbox supports only anyOf on type.")
+                types = {TRANSACTION_TYPES.get(t) or t for t in value.get("searchValue") or []}
+            elif name == "posting":
+                posting = bool(value.get("searchValue"))
+            elif name == "tranDate":
+                first, second = value.get("searchValue"), value.get("searchValue2")
+                if first is None:
+                    raise RecordError("INVALID_SEARCH_VALUE", "tranDate needs a searchValue.")
+                day = lambda v: (v.date() if isinstance(v, datetime) else v).isoformat()  # noqa: E731
+                if operator in ("onOrAfter", "notBefore"):
+                    date_from = day(first)
+                elif operator in ("onOrBefore", "notAfter"):
+                    date_to = day(first)
+                elif operator == "within" and second is not None:
+                    date_from, date_to = day(first), day(second)
+                else:
+                    raise RecordError("INVALID_SEARCH_OPERATOR", f"The sandbox does not support {operator} on tranDate.")
+        unknown = [c for c in columns if c not in GL_SEARCH_COLUMNS]
+        if unknown:
+            raise RecordError("INVALID_SEARCH_FIELD_OBJ", f"The sandbox does not return the column(s) {', '.join(unknown)}.")
+        if not columns:
+            raise RecordError("INVALID_SEARCH", "An advanced search needs at least one column.")
+        if posting is False:
+            return []  # every record the sandbox lists here posts
+        type_enum = {v: k for k, v in TRANSACTION_TYPES.items()}
+        core, common = self.schema.core, lambda n: self.schema.type(NS_COMMON, n)
+        ref = lambda internal_id: core("RecordRef")(internalId=str(internal_id)) if internal_id else None  # noqa: E731
+        found = []
+        for record_type, record, (account, subsidiary, currency, amount) in gl.posting_lines(self.store):
+            if accounts is not None and account not in accounts:
+                continue
+            if subsidiaries is not None and subsidiary not in subsidiaries:
+                continue
+            if types is not None and record_type not in types:
+                continue
+            tran_date = str(record.get("tranDate") or "")[:10]
+            if (date_from and tran_date < date_from) or (date_to and tran_date > date_to):
+                continue
+            rate = Decimal(str(record.get("exchangeRate") or 1))
+            base = (amount * rate).quantize(Decimal("0.01"))
+            values = {
+                "internalId": ("SearchColumnSelectField", ref(record.get("internalId"))),
+                "externalId": ("SearchColumnSelectField", core("RecordRef")(externalId=record.get("externalId"))
+                               if record.get("externalId") else None),
+                "type": ("SearchColumnEnumSelectField", type_enum.get(record_type, record_type)),
+                "tranDate": ("SearchColumnDateField", datetime.fromisoformat(tran_date) if tran_date else None),
+                "account": ("SearchColumnSelectField", ref(account)),
+                "subsidiary": ("SearchColumnSelectField", ref(subsidiary)),
+                "currency": ("SearchColumnSelectField", ref(currency)),
+                "exchangeRate": ("SearchColumnDoubleField", float(rate)),
+                "debitAmount": ("SearchColumnDoubleField", float(base) if base > 0 else None),
+                "creditAmount": ("SearchColumnDoubleField", float(-base) if base < 0 else None),
+                "amount": ("SearchColumnDoubleField", float(base)),
+                "fxAmount": ("SearchColumnDoubleField", float(amount)),
+                "createdFrom": ("SearchColumnSelectField", ref((record.get("createdFrom") or {}).get("internalId"))),
+                "memo": ("SearchColumnStringField", record.get("memo")),
+            }
+            basic = {}
+            for column in columns:
+                kind, value = values[column]
+                if value is not None:
+                    basic[column] = [core(kind)(searchValue=value)]
+            found.append((tran_date, int(record.get("internalId") or 0), common("TransactionSearchRowBasic")(**basic)))
+        found.sort(key=lambda row: row[:2])
+        row_type = self.schema.type(NS_SALES, "TransactionSearchRow")
+        return [row_type(basic=basic) for _, _, basic in found]
+
+    def _advanced_search(self, search_record, header) -> dict[str, Any]:
+        """``TransactionSearchAdvanced`` with search columns (the GL read of reconciliation)."""
+        prefs = getattr(header, "searchPreferences", None) if header is not None else None
+        page_size = (prefs.pageSize if prefs is not None and prefs.pageSize else None) or DEFAULT_PAGE_SIZE
+        if not 5 <= page_size <= 1000:
+            return self._search_result(ok=False, code="INVALID_SEARCH_PAGE_SIZE", message="The page size must be between 5 and 1000.")
+        if prefs is not None and prefs.returnSearchColumns is False:
+            return self._search_result(ok=False, code="INVALID_SEARCH",
+                                       message="The sandbox emulates advanced searches with returnSearchColumns only.")
+        if getattr(search_record, "savedSearchId", None) or getattr(search_record, "savedSearchScriptId", None):
+            return self._search_result(ok=False, code="INVALID_SEARCH", message="The sandbox has no saved searches.")
+        criteria_basic = getattr(getattr(search_record, "criteria", None), "basic", None)
+        columns_basic = getattr(getattr(search_record, "columns", None), "basic", None)
+        criteria = serialize_object(criteria_basic, dict) if criteria_basic is not None else {}
+        wanted = serialize_object(columns_basic, dict) if columns_basic is not None else {}
+        columns = [name for name, value in wanted.items() if value]
+        try:
+            rows = self._gl_rows(criteria, columns)
+        except RecordError as exc:
+            return self._search_result(ok=False, code=exc.code, message=exc.message)
+        search_id = f"WEBSERVICES_{self.credentials.account}_{uuid.uuid4().hex}"
+        search = _Search(record_type="transaction", ids=[], page_size=page_size, body_fields_only=True, rows=rows)
+        with self._gate:
+            self._searches[search_id] = search
+            while len(self._searches) > 500:
+                self._searches.popitem(last=False)
+        return self._page(search_id, search, 1)
+
     def _op_search(self, body, header):
         search_record = body.searchRecord if hasattr(body, "searchRecord") else body
         type_name = getattr(getattr(search_record, "_xsd_type", None), "name", "")
+        if type_name == "TransactionSearchAdvanced":
+            return self._advanced_search(search_record, header)
         if type_name.endswith("Search") and getattr(search_record, "basic", None) is not None:
             search_record = search_record.basic
             type_name = search_record._xsd_type.name
@@ -659,6 +822,93 @@ class NetSuiteService:
                 ok=False, code="INVALID_SEARCH_MORE", message="The search has expired or the searchId is invalid; run the search again."
             )
         return self._page(body.searchId, search, int(body.pageIndex or 1))
+
+    # ------------------------------------------------------------------ initialize (transform a sales order)
+    #: target record type -> initialize reference types the emulator supports (NetSuite has more)
+    INITIALIZE = {"itemFulfillment": ("salesOrder",), "cashSale": ("salesOrder",), "invoice": ("salesOrder",)}
+
+    def initialize_record(self, target: str, reference_type: str | None, internal_id: str | None,
+                          external_id: str | None) -> dict[str, Any]:
+        """The record NetSuite pre-fills from a sales order (not saved): an item fulfillment of what is
+        left to fulfill, or a cash sale / invoice of what was fulfilled and not billed yet (shipping and
+        handling on the first bill). Nothing left: INVALID_INITIALIZE_REF, as NetSuite answers."""
+        if target not in self.INITIALIZE or reference_type not in self.INITIALIZE[target]:
+            raise RecordError("INVALID_INITIALIZE_REF", f"The sandbox does not initialize {target} from {reference_type}.")
+        kind = target.lower()
+        order = self.store.get("salesOrder", internal_id=internal_id or None, external_id=None if internal_id else external_id)
+        if order is None:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {internal_id or external_id}.")
+        self.rules.source_order({"createdFrom": {"internalId": order["internalId"]}}, kind)
+        header_location = order.get("location")
+        lines = []
+        for line in order.get("itemList") or []:
+            if line.get("isClosed"):
+                continue
+            inventory = self.rules._is_inventory(line)
+            quantity, fulfilled, billed = (float(line.get(k) or 0) for k in ("quantity", "quantityFulfilled", "quantityBilled"))
+            location = line.get("location") or header_location
+            if target == "itemFulfillment":
+                left = quantity - fulfilled
+                if not inventory or left <= 0:
+                    continue
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left, "quantityRemaining": left,
+                       "itemReceive": True}
+            else:
+                left = (fulfilled if inventory else quantity) - billed
+                if left <= 0:
+                    continue
+                rate = float(line.get("rate") or 0)
+                amount = float(line.get("amount") or 0) if left == quantity else round(rate * left, 2)
+                out = {"item": line["item"], "orderLine": int(line["line"]), "quantity": left, "rate": rate, "amount": amount}
+                for name in ("taxCode", "description"):
+                    if line.get(name):
+                        out[name] = line[name]
+            if location:
+                out["location"] = location
+            lines.append(out)
+        if not lines:
+            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {order['internalId']}.")
+        record: dict[str, Any] = {
+            "entity": order["entity"], "createdFrom": {"internalId": order["internalId"], "name": order.get("tranId")},
+            "tranDate": now_iso(), "itemList": lines,
+        }
+        if target == "itemFulfillment":
+            record["shipStatus"] = "_shipped"
+            return record
+        record.update({k: order[k] for k in ("subsidiary", "currency", "department", "class", "location") if order.get(k)})
+        first_bill = not any(float(line.get("quantityBilled") or 0) for line in order.get("itemList") or [])
+        if first_bill:
+            record.update({k: order[k] for k in ("shippingCost", "shippingTaxCode", "handlingCost", "handlingTaxCode") if order.get(k)})
+        return record
+
+    def _initialize_one(self, initialize: Any) -> Any:
+        read_response = self.schema.messages("ReadResponse")
+        target = getattr(initialize, "type", None)
+        ref = getattr(initialize, "reference", None)
+        try:
+            record = self.initialize_record(
+                target, getattr(ref, "type", None), getattr(ref, "internalId", None), getattr(ref, "externalId", None)
+            )
+            return read_response(status=self._status(True), record=self.to_soap(target, record))
+        except RecordError as exc:
+            return read_response(status=self._status(False, exc.code, exc.message))
+
+    def _op_initialize(self, body, header):
+        initialize = body.initializeRecord if hasattr(body, "initializeRecord") else body
+        response = self._initialize_one(initialize)
+        self.store.add_records_count("initialize", 1 if response.status.isSuccess else 0)
+        return {"readResponse": response}
+
+    def _op_initializeList(self, body, header):  # noqa: N802
+        records = list(body.initializeRecord or []) if hasattr(body, "initializeRecord") else list(body or [])
+        if len(records) > MAX_WRITE_LIST:
+            raise SoapFault(
+                "ExceededRecordCountFault", "MAX_RCRDS_EXCEEDED",
+                f"The maximum number of records for the initializeList operation is {MAX_WRITE_LIST}.",
+            )
+        responses = [self._initialize_one(record) for record in records]
+        self.store.add_records_count("initializeList", sum(1 for r in responses if r.status.isSuccess))
+        return {"readResponseList": self.schema.messages("ReadResponseList")(status=self._status(True), readResponse=responses)}
 
     # ------------------------------------------------------------------ availability
     def _op_getItemAvailability(self, body, header):  # noqa: N802
@@ -753,8 +1003,8 @@ def _malform(answer: bytes, how: str | None) -> bytes:
     if how == "no_status":
         for node in result.findall("{*}status"):
             result.remove(node)
-    elif how == "no_record_list":
-        for node in result.findall("{*}recordList"):
+    elif how == "no_record_list":  # (an advanced search's searchRowList likewise)
+        for node in [*result.findall("{*}recordList"), *result.findall("{*}searchRowList")]:
             result.remove(node)
         total = result.find("{*}totalRecords")
         if total is None or int(total.text or 0) == 0:

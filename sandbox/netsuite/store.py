@@ -237,6 +237,14 @@ class Store:
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def all_with_modified(self, record_type: str) -> list[tuple[dict[str, Any], str]]:
+        """Every record of a type with its last-modified instant (ISO, UTC), by internal id (SuiteQL rows)."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT data, last_modified FROM records WHERE record_type = ? ORDER BY internal_id", (record_type,)
+            ).fetchall()
+        return [(json.loads(row[0]), row[1]) for row in rows]
+
     def select_ids(
         self,
         record_type: str,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from airflow.sdk import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
-from amazon_netsuite.dags_common import AMAZON_POOL, MANUAL_DAG_IDS, NETSUITE_POOL, POOLS
+from amazon_netsuite.dags_common import AMAZON_POOL, CATCHUP_DAG_IDS, MANUAL_DAG_IDS, NETSUITE_POOL, POOLS
 
 # Imported inside tasks, never when a DAG file is parsed (they cost seconds of parse time).
 HEAVY_MODULES = ("pandas", "sp_api", "netsuitesdk", "zeep", "boto3", "moto")
@@ -60,14 +60,19 @@ def violations(dag, source: str) -> list[str]:
             problems.append("manual DAG must set is_paused_upon_creation=False: a trigger of a paused DAG sits "
                             "queued forever")
     else:
-        if not isinstance(dag.timetable, CronDataIntervalTimetable | DeltaDataIntervalTimetable):
+        timetable = dag.timetable
+        if type(timetable).__name__ == "AssetOrTimeSchedule":  # timetable OR assets: the timetable part counts
+            timetable = timetable.timetable
+        if not isinstance(timetable, CronDataIntervalTimetable | DeltaDataIntervalTimetable):
             problems.append(
-                f"timetable {type(dag.timetable).__name__} has no data interval: use "
+                f"timetable {type(timetable).__name__} has no data interval: use "
                 "data_interval_schedule(...) (CronDataIntervalTimetable / DeltaDataIntervalTimetable)"
             )
-        if dag.catchup:
+        if dag.catchup and dag.dag_id not in CATCHUP_DAG_IDS:
             problems.append("catchup must be False: scheduled runs read from the flow's high-water mark (one run "
                             "covers any downtime); catch-up of small intervals turns one trigger into thousands of runs")
+        if dag.dag_id in CATCHUP_DAG_IDS and not dag.catchup:
+            problems.append("catchup must be True for this DAG (dags_common.CATCHUP_DAG_IDS): each run proves one day")
     for name, param in dag.params.items():
         schema = getattr(param, "schema", None) or {}
         kinds = schema.get("type")

@@ -106,6 +106,7 @@ def test_dag_ids_are_the_contract():
         "amazon_orders_to_netsuite",
         "amazon_settlements_to_netsuite",
         "amazon_fba_shipments_to_netsuite",
+        "netsuite_shipments_to_amazon",
         "amazon_returns_to_netsuite",
         "netsuite_inventory_to_amazon",
         "netsuite_catalog_to_amazon",

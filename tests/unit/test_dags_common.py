@@ -78,7 +78,7 @@ class TestDefaults:
         assert set(params) == {
             "window_start", "window_end", "order_ids", "settlement_ids", "mode", "posting_date", "dry_run",
             "keys", "dag_id", "record_type", "error_contains", "max_age_days", "import_file", "adopt_customers",
-            "marketplace", "fba_adjustment",
+            "marketplace", "bill_after_days", "post_fx_remainder", "fx_account_id", "fba_adjustment",
         }
         assert params["dry_run"].value is False
 
@@ -143,3 +143,12 @@ class TestSourceWindow:
 
         with pytest.raises(ValueError, match="window_end was given without window_start"):
             source_window({"params": {"window_end": "2026-11-29T11:00:00Z"}}, self.MARK, now=NOW)
+
+
+class TestMappedResults:
+    def test_a_single_mapped_result_and_a_lazy_sequence_both_become_lists(self):
+        from amazon_netsuite.dags_common import mapped_results
+
+        assert mapped_results({"conn_id": "na"}) == [{"conn_id": "na"}]  # Airflow hands one result as itself
+        assert mapped_results([{"a": 1}, {"b": 2}]) == [{"a": 1}, {"b": 2}]
+        assert mapped_results(None) == [] and mapped_results([]) == []

@@ -221,3 +221,18 @@ class TestNotifierUnderEveryRunner:
         with caplog.at_level("ERROR", logger="amazon_netsuite.notifiers"):
             SyncAlertNotifier(ledger_factory=lambda: ledger)(context)
         assert "[Amazon-NetSuite] amazon_orders_to_netsuite: 3 record(s) failed" in caplog.text
+
+
+def test_given_customer_service_recipients_then_the_shipments_summary_lists_tracking_by_order(smtp_server, monkeypatch):
+    from amazon_netsuite.notifiers import send_shipments_summary
+
+    assert send_shipments_summary(_context(), "amazon_fba_shipments_to_netsuite", ["113-1: shipment D1, UPS 1Z9"]) == []
+    monkeypatch.setenv("AIRFLOW__AMAZON_NETSUITE__SHIPMENTS_SUMMARY_EMAIL", "support@acme.test")
+    assert send_shipments_summary(_context(), "amazon_fba_shipments_to_netsuite", []) == []  # nothing shipped: no mail
+    lines = ["113-2: shipment D2, AMZN_US TBA2", "113-1: shipment D1, UPS 1Z9"]
+    assert send_shipments_summary(_context(), "amazon_fba_shipments_to_netsuite", lines) == ["email"]
+    assert smtp_server.received.wait(10)
+    message = smtp_server.messages[0]
+    assert message["Subject"] == "[Amazon-NetSuite] amazon_fba_shipments_to_netsuite: 2 shipment(s) with tracking"
+    body = _body(message)
+    assert body.index("113-1: shipment D1, UPS 1Z9") < body.index("113-2: shipment D2, AMZN_US TBA2")

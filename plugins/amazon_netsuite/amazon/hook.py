@@ -72,8 +72,9 @@ SETTLEMENT_REPORT_TYPES = frozenset({
     "GET_V2_SETTLEMENT_REPORT_DATA_XML",
 })
 #: Report types whose documents contain PII: downloading them needs a restricted data token.
+#: (GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL is downloaded without one: its buyer and address columns
+#: are then empty, and the FBA shipments flow needs none of them; docs/amazon-quirks.md)
 RESTRICTED_REPORT_TYPES = frozenset({
-    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING",
     "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX",
     "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING",
@@ -221,6 +222,20 @@ def _lwa_client_class(token_url: str) -> type:
                 raise AuthorizationError(body.get("error"), body.get("error_description"), response.status_code)
             return body
 
+        def get_grantless_auth(self, scope: str = "sellingpartnerapi::notifications") -> AccessTokenResponse:
+            """A client_credentials token (grantless operations: Notifications destinations), from this
+            LWA endpoint (the library would post to api.amazon.com whatever the connection says)."""
+            key = (self.url, self.cred.client_id, f"grantless:{scope}")
+            with _TOKENS_LOCK:
+                cached = _TOKENS.get(key)
+            if cached and cached[0] > time.monotonic():
+                return AccessTokenResponse(**cached[1])
+            data = self._request(self.url, self.grantless_data(scope), self.headers)
+            lifetime = max(60, int(data.get("expires_in") or 3600) - 60)
+            with _TOKENS_LOCK:
+                _TOKENS[key] = (time.monotonic() + lifetime, data)
+            return AccessTokenResponse(**data)
+
         def get_auth(self) -> AccessTokenResponse:
             with _TOKENS_LOCK:
                 cached = _TOKENS.get(self._key())
@@ -288,6 +303,19 @@ def _expect(response: Any, key: str, kind: type, *, item_id: str | None = None) 
     if item_id and not all(isinstance(item.get(item_id), str) and item[item_id] for item in value):
         raise UnreadableResponseError(200, f"2xx response whose {key} list holds items without {item_id}")
     return response
+
+
+def _notification_payload(response: Any, kind: type, item_id: str) -> Any:
+    """The ``payload`` of a Notifications API answer (a Destination/Subscription object, or a list of
+    destinations), else UnreadableResponseError. The library hands an empty list over as ``{}``."""
+    payload = getattr(response, "payload", None)
+    if kind is list and payload == {} and not getattr(response, "errors", None):
+        return []
+    if kind is list and isinstance(payload, list) and all(isinstance(i, dict) and i.get(item_id) for i in payload):
+        return payload
+    if kind is dict and isinstance(payload, dict) and isinstance(payload.get(item_id), str) and payload[item_id]:
+        return payload
+    raise UnreadableResponseError(200, f"2xx Notifications API response without {item_id}, which Amazon's model requires")
 
 
 def _describe_unreadable(response: Any) -> str:
@@ -626,8 +654,12 @@ class SellingPartnerHook(BaseHook):
         fulfillment_statuses: Sequence[str] | None = None,
         fulfilled_by: Sequence[str] | None = None,
         page_size: int = 100,
+        by: str = "lastUpdated",
     ) -> Iterator[dict]:
         """Every order updated in the window, page after page (``searchOrders``, all pages).
+
+        ``by="created"`` reads the orders *created* in the window instead (``createdAfter``/``createdBefore``:
+        Amazon takes exactly one of ``createdAfter`` and ``lastUpdatedAfter``), e.g. for reconciling a day.
 
         The end is clamped to now minus 2 minutes. An expired pagination token (they live 24 h)
         restarts the search and skips the orders already yielded, so each order is yielded once.
@@ -641,9 +673,11 @@ class SellingPartnerHook(BaseHook):
         if window is None:
             self.log.info("searchOrders: empty window after clamping to now - 2 minutes; nothing to read")
             return
+        if by not in ("lastUpdated", "created"):
+            raise ValueError(f"by must be 'lastUpdated' or 'created', not {by!r}")
         params: dict[str, Any] = {
-            "lastUpdatedAfter": iso8601(window[0]),
-            "lastUpdatedBefore": iso8601(window[1]),
+            f"{by}After": iso8601(window[0]),
+            f"{by}Before": iso8601(window[1]),
             "marketplaceIds": marketplaces,
             "maxResultsPerPage": page_size,
         }
@@ -682,8 +716,8 @@ class SellingPartnerHook(BaseHook):
                 yield order
             token = response.next_token
             if not token:
-                self.log.info("searchOrders %s..%s (%s, %s): %s orders in %s pages", params["lastUpdatedAfter"],
-                              params["lastUpdatedBefore"], self.sp_api_conn_id, ",".join(marketplaces), len(seen), pages)
+                self.log.info("searchOrders %s..%s (%s, %s): %s orders in %s pages", params[f"{by}After"],
+                              params[f"{by}Before"], self.sp_api_conn_id, ",".join(marketplaces), len(seen), pages)
                 return
             progress.page(pages, len(seen))
 
@@ -700,6 +734,31 @@ class SellingPartnerHook(BaseHook):
         params = {"includedData": list(included_data)} if included_data else {}
         response = self._call("getOrder", lambda: _expect(client.get_order(order_id, **params), "order", dict))
         return response.payload["order"]
+
+    # -- Orders v0: shipment confirmation (merchant-fulfilled orders) ----------------------------------
+    def _orders_v0(self) -> Any:
+        from sp_api.api.orders.orders_v0 import OrdersV0
+
+        return self._client(OrdersV0)
+
+    def confirm_shipment(self, order_id: str, *, marketplace_id: str, package_detail: dict[str, Any]) -> None:
+        """Confirm one package of a merchant-fulfilled order (Orders API v0 ``confirmShipment``; the
+        v0 read operations retire in 2027 but this one has no successor and stays).
+
+        ``package_detail`` is the model's ``PackageDetail`` (``packageReferenceId``, ``carrierCode``,
+        ``trackingNumber``, ``shipDate``, ``orderItems`` ...). Sending the same ``packageReferenceId``
+        again edits that package at Amazon (e.g. a corrected tracking number): a retry never ships
+        twice. Amazon answers 204 without a body; a refusal (400 ``InvalidInput``: unknown order item,
+        quantity already shipped, cancelled order; 404 unknown order) raises
+        :class:`SellingPartnerApiError` with Amazon's message. 429 and 5xx are retried here like every call.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/orders-api-v0-reference#confirmshipment
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/confirm-the-shipment-status
+        """
+        marketplaces = self._marketplaces_for_call("confirmShipment", [marketplace_id])
+        client = self._orders_v0()
+        body = {"marketplaceId": marketplaces[0], "packageDetail": dict(package_detail)}
+        self._call("confirmShipment", lambda: client.confirm_shipment(order_id, **body), marketplace_ids=marketplaces)
 
     # -- Reports 2021-06-30 ------------------------------------------------------------------------
     def create_report(
@@ -1085,6 +1144,40 @@ class SellingPartnerHook(BaseHook):
                           lambda: _expect(tokens.create_restricted_data_token(**body), "restrictedDataToken", str)).payload[
             "restrictedDataToken"
         ]
+
+    # -- Notifications API v1 (the setup CLI: amazon_netsuite.amazon.notifications) ------------------
+    def _notifications(self) -> Any:
+        from sp_api.api import Notifications
+
+        return self._client(Notifications)
+
+    def get_destinations(self) -> list[dict]:
+        """``getDestinations`` (grantless): the app's destinations on this region's endpoint."""
+        client = self._notifications()
+        return self._call("getDestinations", lambda: _notification_payload(client.get_destinations(), list, "destinationId"))
+
+    def create_destination(self, *, name: str, sqs_arn: str) -> dict:
+        """``createDestination`` (grantless) for an SQS queue; returns the destination (``destinationId``)."""
+        client = self._notifications()
+        return self._call("createDestination", lambda: _notification_payload(client.create_destination(
+            name=name, arn=sqs_arn), dict, "destinationId"))
+
+    def get_subscription(self, notification_type: str) -> dict | None:
+        """``getSubscription`` (seller authorization): the subscription, or None when there is none (404)."""
+        client = self._notifications()
+        try:
+            return self._call("getSubscription", lambda: _notification_payload(client.get_subscription(notification_type),
+                                                                                dict, "subscriptionId"))
+        except SellingPartnerApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_subscription(self, notification_type: str, *, destination_id: str, payload_version: str = "1.0") -> dict:
+        """``createSubscription`` (seller authorization) of ``notification_type`` to a destination."""
+        client = self._notifications()
+        return self._call("createSubscription", lambda: _notification_payload(client.create_subscription(
+            notification_type, destination_id=destination_id, payload_version=payload_version), dict, "subscriptionId"))
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow's "Test" button: one cheap getReports call."""

@@ -126,6 +126,38 @@ class SellingPartnerReportOperator(BaseOperator):
         )
 
 
+class RegionReportOperator(SellingPartnerReportOperator):
+    """:class:`SellingPartnerReportOperator` for one region of a mapped task group, whose connection,
+    marketplaces and window come from an upstream task's result (``request``, templated: an XComArg)::
+
+        {"conn_id": "amazon_sp_api_na", "marketplace_ids": [...], "start": ISO, "end": ISO, ...}
+
+    Everything in ``request`` is passed on in the result next to the report's fields (e.g. the window
+    the load task advances the high-water mark to)."""
+
+    template_fields: Sequence[str] = (*SellingPartnerReportOperator.template_fields, "request")
+
+    def __init__(self, *, request: Any, report_type: str, **kwargs: Any) -> None:
+        kwargs.setdefault("sp_api_conn_id", "amazon_sp_api_na")  # replaced by request["conn_id"] at run time
+        super().__init__(report_type=report_type, **kwargs)
+        self.request = request
+
+    def _apply_request(self) -> None:
+        request = dict(self.request or {})
+        self.sp_api_conn_id = request["conn_id"]
+        self.marketplace_ids = request.get("marketplace_ids")
+        self.data_start_time = request.get("start")
+        self.data_end_time = request.get("end")
+
+    def execute(self, context: Context) -> dict:
+        self._apply_request()
+        return {**dict(self.request), **super().execute(context)}
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        self._apply_request()
+        return {**dict(self.request), **super().execute_complete(context, event)}
+
+
 def _result(report: dict) -> dict:
     return {
         "reportId": report["reportId"],
@@ -286,4 +318,4 @@ class SellingPartnerFeedOperator(BaseOperator):
         return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": results}
 
 
-__all__ = ["ReportProcessingError", "SellingPartnerFeedOperator", "SellingPartnerReportOperator"]
+__all__ = ["RegionReportOperator", "ReportProcessingError", "SellingPartnerFeedOperator", "SellingPartnerReportOperator"]

@@ -29,6 +29,11 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
     "getInventorySummaries": (2.0, 2),
+    "confirmShipment": (2.0, 10),
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
 }
 DEFAULT_PLAN = (1.0, 5)
 #: Calls that are not SP-API operations (the S3 document download) but go through the same retry path.

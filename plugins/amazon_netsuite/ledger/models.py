@@ -100,3 +100,39 @@ item_state = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),  # active | inactive | missing
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+# sync_reconciliation: one row per (run, region, check) with its counts and details (e.g. each settlement's
+# clearing result), and one row per finding. Ids and amounts only, no PII.
+reconciliation_runs = sa.Table(
+    "an_reconciliation_runs",
+    metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("scope", sa.String(250), primary_key=True),  # the region's SP-API connection
+    sa.Column("check_name", sa.String(32), primary_key=True),  # orders | clearing | inventory
+    sa.Column("window_start", sa.DateTime(timezone=True)),
+    sa.Column("window_end", sa.DateTime(timezone=True)),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("counts", sa.JSON),
+    sa.Column("detail", sa.JSON),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_an_reconciliation_runs_finished", reconciliation_runs.c.check_name, reconciliation_runs.c.finished_at)
+
+reconciliation_findings = sa.Table(
+    "an_reconciliation_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("scope", sa.String(250), nullable=False),
+    sa.Column("check_name", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("record_key", sa.String(250), nullable=False),  # Amazon order id or settlement id
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("marketplace_id", sa.String(32)),
+    sa.Column("currency", sa.String(8)),
+    sa.Column("amazon_value", sa.String(64)),
+    sa.Column("netsuite_value", sa.String(64)),
+    sa.Column("difference", sa.String(64)),
+    sa.Column("netsuite_id", sa.String(64)),
+    sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("ix_an_reconciliation_findings_run", reconciliation_findings.c.run_id, reconciliation_findings.c.scope)

@@ -40,6 +40,10 @@ _REGISTRY: dict[tuple[str, str], str | Callable[..., Any]] = {}
 BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("amazon_orders_to_netsuite", "salesOrder"): "amazon_netsuite.flows.orders:replay",
     ("amazon_settlements_to_netsuite", "journalEntry"): "amazon_netsuite.flows.settlements:replay",
+    ("netsuite_shipments_to_amazon", "shipmentConfirmation"): "amazon_netsuite.flows.mfn_shipments:replay",
+    ("netsuite_shipments_to_amazon", "cashSale"): "amazon_netsuite.flows.mfn_shipments:replay",
+    ("netsuite_shipments_to_amazon", "invoice"): "amazon_netsuite.flows.mfn_shipments:replay",
+    ("amazon_fba_shipments_to_netsuite", "itemFulfillment"): "amazon_netsuite.flows.fba_shipments:replay",
 }
 
 

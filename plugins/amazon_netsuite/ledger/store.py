@@ -36,6 +36,8 @@ from amazon_netsuite.ledger.models import (
     item_stock,
     metadata,
     pushed_state,
+    reconciliation_findings,
+    reconciliation_runs,
     sync_records,
     watermarks,
 )
@@ -639,6 +641,126 @@ class Ledger:
             stmt = stmt.limit(limit)
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
+
+    def records(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        dag_id: str | None = None,
+        record_type: str | None = None,
+        source_keys: Iterable[str] | None = None,
+        updated_after: dt.datetime | None = None,
+        limit: int | None = 1000,
+    ) -> list[LedgerRecord]:
+        """Records of any status (newest first), e.g. failed and pending ones for the UI page, or a flow's
+        settlements posted since a date (``updated_after``) for reconciliation."""
+        if self._absent(sync_records):
+            return []
+        c = sync_records.c
+        stmt = sa.select(sync_records)
+        if statuses is not None:
+            stmt = stmt.where(c.status.in_(list(statuses)))
+        if dag_id:
+            stmt = stmt.where(c.dag_id == dag_id)
+        if record_type:
+            stmt = stmt.where(c.record_type == record_type)
+        if source_keys is not None:
+            stmt = stmt.where(c.source_key.in_(list(source_keys)))
+        if updated_after is not None:
+            stmt = stmt.where(c.updated_at >= updated_after)
+        stmt = stmt.order_by(c.updated_at.desc(), c.id.desc())
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_to_record(r) for r in conn.execute(stmt)]
+
+    def pending(self, *, dag_id: str, record_type: str | None = None, limit: int | None = None) -> list[LedgerRecord]:
+        """Records still pending (seen, waiting for something: e.g. a shipment whose sales order is not in
+        NetSuite yet), oldest first; ``created_at`` is when the record was first seen."""
+        if self._absent(sync_records):
+            return []
+        c = sync_records.c
+        stmt = sa.select(sync_records).where(c.status == STATUS_PENDING, c.dag_id == dag_id)
+        if record_type:
+            stmt = stmt.where(c.record_type == record_type)
+        stmt = stmt.order_by(c.created_at, c.id)
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_to_record(r) for r in conn.execute(stmt)]
+
+    # --------------------------------------------------------------------------- reconciliation
+
+    def record_reconciliation(
+        self,
+        *,
+        run_id: str,
+        scope: str,
+        check: str,
+        findings: Iterable[Mapping[str, Any]],
+        counts: Mapping[str, Any] | None = None,
+        detail: Any = None,
+        window: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> int:
+        """Write one check's result for one region (replacing an earlier attempt of the same run); returns
+        the number of findings written."""
+        self.create_schema()
+        now = utcnow()
+        rows = [{
+            "run_id": run_id, "scope": scope, "check_name": check, "kind": f["kind"], "record_key": f["key"],
+            "message": f["message"], "marketplace_id": f.get("marketplace_id"), "currency": f.get("currency"),
+            "amazon_value": f.get("amazon_value"), "netsuite_value": f.get("netsuite_value"),
+            "difference": f.get("difference"), "netsuite_id": f.get("netsuite_id"), "found_at": now,
+        } for f in findings]
+        rc, fc = reconciliation_runs.c, reconciliation_findings.c
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(reconciliation_findings).where(
+                fc.run_id == run_id, fc.scope == scope, fc.check_name == check))
+            conn.execute(sa.delete(reconciliation_runs).where(
+                rc.run_id == run_id, rc.scope == scope, rc.check_name == check))
+            if rows:
+                conn.execute(sa.insert(reconciliation_findings), rows)
+            conn.execute(sa.insert(reconciliation_runs).values(
+                run_id=run_id, scope=scope, check_name=check, findings=len(rows),
+                window_start=window[0] if window else None, window_end=window[1] if window else None,
+                counts=json.loads(json.dumps(dict(counts or {}), default=_json_default)),
+                detail=json.loads(json.dumps(detail, default=_json_default)) if detail is not None else None,
+                finished_at=now))
+        return len(rows)
+
+    def reconciliation_runs(self, *, run_id: str | None = None, latest: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+        """Check results, newest first; ``latest``: only the last result of each (region, check)."""
+        if self._absent(reconciliation_runs):
+            return []
+        c = reconciliation_runs.c
+        stmt = sa.select(reconciliation_runs)
+        if run_id:
+            stmt = stmt.where(c.run_id == run_id)
+        stmt = stmt.order_by(c.finished_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        if latest:
+            seen: set[tuple[str, str]] = set()
+            rows = [r for r in rows if (r["scope"], r["check_name"]) not in seen and not seen.add((r["scope"], r["check_name"]))]
+        for row in rows:
+            for name in ("window_start", "window_end", "finished_at"):
+                row[name] = _as_utc(row[name]).isoformat() if row[name] else None
+        return rows
+
+    def reconciliation_findings(self, *, run_id: str, scope: str | None = None, check: str | None = None) -> list[dict[str, Any]]:
+        if self._absent(reconciliation_findings):
+            return []
+        c = reconciliation_findings.c
+        stmt = sa.select(reconciliation_findings).where(c.run_id == run_id)
+        if scope:
+            stmt = stmt.where(c.scope == scope)
+        if check:
+            stmt = stmt.where(c.check_name == check)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(c.id))]
+        for row in rows:
+            row["found_at"] = _as_utc(row["found_at"]).isoformat()
+        return rows
 
     def run_summary(self, dag_id: str | None, run_id: str, *, first: int = 10, label: str | None = None) -> RunSummary:
         """Counts by status and failure reason of the records this run wrote last.

@@ -38,6 +38,20 @@ Connection ``netsuite_default`` (``conn_type`` ``generic``)::
                "max_request_bytes": 10485760,     # optional: estimated envelope size per write request
                "customer_auto_numbering": false}  # optional: the account numbers customers itself
 
+REST backend (``extra.api = "rest"``, :mod:`amazon_netsuite.netsuite.rest`): the same record-level
+methods over SuiteTalk REST (record API, one request per record, ``concurrency`` in flight) and SuiteQL,
+with OAuth 2.0 client credentials (M2M)::
+
+    login     client ID of the integration record
+    password  private key (PEM) of the certificate mapped in OAuth 2.0 Client Credentials Setup
+    extra     {"api": "rest", "account_id": "1234567_SB1", "certificate_id": "...",
+               "account_timezone": "America/Los_Angeles",   # the role's time zone (SuiteQL datetimes)
+               "rest_url": "https://1234567-sb1.suitetalk.api.netsuite.com",  # optional
+               "concurrency": 4, "page_size": 1000, "timeout": 300, "max_attempts": 8,  # optional
+               "jwt_algorithm": "PS256", "scope": "rest_webservices"}               # optional
+
+or TBA (``"auth": "tba"``: login/password = consumer key/secret, extra ``token_id``/``token_secret``).
+
 .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_4387769867.html
 """
 
@@ -47,6 +61,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -63,12 +78,14 @@ from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
     NetSuiteBatchError,
     NetSuiteError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
     NetSuiteRequestTooLargeError,
     NetSuiteRetryableError,
     NetSuiteThrottledError,
 )
-from amazon_netsuite.netsuite.results import ItemAvailability, RecordResult
+from amazon_netsuite.netsuite.rest import RestBackend, RestSettings, default_base_url
+from amazon_netsuite.netsuite.results import GlLine, ItemAvailability, RecordResult
 from amazon_netsuite.netsuite.soap import STRING_OPERATORS, SearchPage, SoapBackend, SoapSettings
 
 log = logging.getLogger(__name__)
@@ -140,7 +157,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 class NetSuiteHook(BaseHook):
-    """Record-level access to NetSuite through SuiteTalk SOAP with token-based authentication.
+    """Record-level access to NetSuite through SuiteTalk SOAP with token-based authentication, or SuiteTalk
+    REST + SuiteQL with OAuth 2.0 (connection extra ``api``: ``soap`` default, ``rest``).
 
     :param netsuite_conn_id: the Airflow connection (see the module docstring for its fields).
     :param max_attempts: attempts per call for throttling faults and 5xx (overrides the connection).
@@ -166,7 +184,7 @@ class NetSuiteHook(BaseHook):
         self._max_attempts = max_attempts
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
-        self._backend: SoapBackend | None = None
+        self._backend: SoapBackend | RestBackend | None = None
         self._extra_cache: dict[str, Any] | None = None
         self.calls: dict[str, int] = {}
 
@@ -207,10 +225,65 @@ class NetSuiteHook(BaseHook):
         )
 
     @property
-    def backend(self) -> SoapBackend:
+    def api(self) -> str:
+        """``soap`` (default) or ``rest``: connection extra ``api``."""
+        api = str(self._extra().get("api") or "soap").strip().lower()
+        if api not in ("soap", "rest"):
+            raise NetSuiteAuthError(f"connection {self.netsuite_conn_id!r}: extra.api is {api!r}; use 'soap' or 'rest'",
+                                    operation="connect", code="INVALID_API")
+        return api
+
+    def get_rest_settings(self) -> RestSettings:
+        """Settings of the REST backend (``extra.api = "rest"``): OAuth 2.0 client credentials (login = client
+        ID, password = the certificate's private key PEM, extra ``certificate_id``) or, with ``extra.auth =
+        "tba"``, TBA (login/password = consumer key/secret, extra ``token_id``/``token_secret``)."""
+        conn = self.get_connection(self.netsuite_conn_id)
+        extra = conn.extra_dejson
+        account = str(extra.get("account_id") or extra.get("account") or "").upper().replace("-", "_")
+        auth = str(extra.get("auth") or "oauth2").strip().lower()
+        if str(extra.get("rest_write_mode") or "sync") not in ("sync", "async"):
+            raise NetSuiteAuthError("extra.rest_write_mode is 'sync' or 'async'", operation="connect", code="INVALID_MODE")
+        if auth not in ("oauth2", "tba"):
+            raise NetSuiteAuthError(f"extra.auth is {auth!r}; use 'oauth2' or 'tba'", operation="connect", code="INVALID_AUTH")
+        needed = [("extra.account_id", account), ("login (client ID / consumer key)", conn.login),
+                  ("password (private key / consumer secret)", conn.password)]
+        if auth == "oauth2":
+            needed.append(("extra.certificate_id", extra.get("certificate_id")))
+        else:
+            needed += [("extra.token_id", extra.get("token_id")), ("extra.token_secret", extra.get("token_secret"))]
+        missing = [name for name, value in needed if not value]
+        if missing:
+            raise NetSuiteAuthError(
+                f"connection {self.netsuite_conn_id!r} lacks {', '.join(missing)}; set them in the Airflow connection "
+                "(see the README's NetSuite setup checklist, REST)", operation="connect", code="MISSING_CREDENTIALS")
+        common = dict(
+            account=account,
+            base_url=str(extra.get("rest_url") or extra.get("datacenter_url") or default_base_url(account)).rstrip("/"),
+            auth=auth, page_size=int(extra.get("page_size", 1000)), timeout=float(extra.get("timeout", 300)),
+            concurrency=max(1, int(extra.get("concurrency", 4))), timezone=str(extra.get("account_timezone") or "UTC"),
+            write_mode=str(extra.get("rest_write_mode") or "sync"),
+            async_poll_interval=float(extra.get("async_poll_interval", 1.0)),
+        )
+        if auth == "oauth2":
+            return RestSettings(**common, client_id=conn.login, private_key=conn.password,
+                                certificate_id=str(extra["certificate_id"]), algorithm=extra.get("jwt_algorithm") or None,
+                                scope=str(extra.get("scope") or "rest_webservices"))
+        return RestSettings(**common, consumer_key=conn.login, consumer_secret=conn.password,
+                            token_id=extra["token_id"], token_secret=extra["token_secret"])
+
+    @property
+    def backend(self) -> SoapBackend | RestBackend:
         if self._backend is None:
-            self._backend = SoapBackend(self.get_settings())
+            if self.api == "rest":
+                self._backend = RestBackend(self.get_rest_settings(), throttle_retry=self._throttle_retry)
+            else:
+                self._backend = SoapBackend(self.get_settings())
         return self._backend
+
+    def _throttle_retry(self, operation: str, thunk: Callable[[], Any]) -> Any:
+        """One REST request under the backoff, retried only when NetSuite refused it for concurrency
+        (rejected before any work): the other requests of a concurrent batch are not sent again."""
+        return self._call_retrying(f"rest:{operation}", retry_if_exception_type(NetSuiteThrottledError), thunk)
 
     def _extra(self) -> dict[str, Any]:
         if self._extra_cache is None:
@@ -240,8 +313,8 @@ class NetSuiteHook(BaseHook):
         auto_numbering=...)``: without auto-numbering every customer needs a unique name."""
         return _flag(self._extra().get("customer_auto_numbering", False))
 
-    def get_conn(self) -> SoapBackend:
-        """The backend (``SoapBackend``); flows use the record-level methods instead."""
+    def get_conn(self) -> SoapBackend | RestBackend:
+        """The backend (``SoapBackend`` or ``RestBackend``); flows use the record-level methods instead."""
         return self.backend
 
     def test_connection(self) -> tuple[bool, str]:
@@ -517,6 +590,33 @@ class NetSuiteHook(BaseHook):
                     )
         return found
 
+    def initialize_records(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str = "internalId"
+    ) -> dict[str, dict[str, Any] | RecordResult]:
+        """What NetSuite pre-fills when ``record_type`` is created from each ``source_type`` record
+        (``initializeList``, at most 100 per call; nothing is saved): e.g. ``("itemFulfillment",
+        "salesOrder", [so_id])`` gives the lines left to fulfill with their ``orderLine``, location and
+        ``quantityRemaining``; ``"cashSale"``/``"invoice"`` give what was fulfilled and not billed.
+
+        Returns ``{id: record}``, or ``{id: RecordResult}`` carrying NetSuite's error for that id
+        (``INVALID_INITIALIZE_REF``: nothing left to fulfill or bill, or the order is closed). Throttling
+        and 5xx are retried (initialize writes nothing, so a retry is always safe).
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3508536.html
+        """
+        if by not in ("internalId", "externalId"):
+            raise ValueError("by must be 'internalId' or 'externalId'")
+        out: dict[str, dict[str, Any] | RecordResult] = {}
+        unique = list(dict.fromkeys(str(i) for i in ids))
+        for chunk in _chunks(unique, MAX_WRITE_BATCH):
+            for ident, record, code, message in self._call(
+                "initializeList", self.backend.initialize_list, record_type, source_type, list(chunk), by=by
+            ):
+                out[ident] = record if record is not None else RecordResult(
+                    record_type, None, error_code=code, error_message=message
+                )
+        return out
+
     def _search_all(self, record_type: str, criteria: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         page: SearchPage = self._call("search", self.backend.search, record_type, criteria)
         yield from page.records
@@ -545,6 +645,26 @@ class NetSuiteHook(BaseHook):
         if not email:
             raise ValueError("search_customers_by_email needs a non-empty email")
         return list(self._search_all("customer", {"email": email}))
+
+    def search_customers_by_emails(self, emails: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Customers per e-mail (lower case -> customers whose e-mail is it, ignoring case), body fields.
+
+        REST: one SuiteQL query per 1,000 e-mails (``LOWER(email) IN (...)``). SOAP's basic search takes
+        one e-mail per search, so there it is one search per e-mail. E-mails are PII: counts are logged.
+        """
+        wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e and e.strip()))
+        out: dict[str, list[dict[str, Any]]] = {e: [] for e in wanted}
+        if self.api == "rest":
+            for chunk in _chunks(wanted, MAX_GET_LIST):
+                for record in self._search_all("customer", {"emails": list(chunk)}):
+                    key = str(record.get("email") or "").lower()
+                    if key in out:
+                        out[key].append(record)
+        else:
+            for email in wanted:
+                out[email] = list(self._search_all("customer", {"email": email}))
+        log.info("NetSuite customer e-mail look-up: %s e-mails, %s found", len(wanted), sum(1 for v in out.values() if v))
+        return out
 
     def iter_customers_by_email(
         self, *, operator: str = "contains", value: str, modified_after: datetime | None = None
@@ -633,6 +753,39 @@ class NetSuiteHook(BaseHook):
             candidates.append((own is not None, int(period.get("internalId") or 0), period))
         return min(candidates, key=lambda c: c[:2])[2] if candidates else None
 
+    def gl_lines(
+        self, account_ids: Sequence[str], *, subsidiary_ids: Sequence[str] | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+    ) -> list[GlLine]:
+        """Every posting line on ``account_ids`` (a ``TransactionSearchAdvanced``: ``account anyOf``,
+        ``posting is true``, optional ``subsidiary`` and ``tranDate`` range; columns ids, type, date,
+        currency, exchange rate, debit/credit in base currency, ``fxAmount`` in the transaction currency,
+        ``createdFrom``), page after page with ``searchMoreWithId``. A page that announces rows and carries
+        none is malformed and retried, never read as an end. Amounts are ``Decimal`` to the cent.
+
+        This is the production read of an account's activity (e.g. Amazon clearing for reconciliation).
+
+        .. seealso:: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_3891485192.html
+        """
+        if not account_ids:
+            return []
+        first: SearchPage = self._call(
+            "search", lambda: self.backend.search_gl(list(dict.fromkeys(str(a) for a in account_ids)),
+                                                     subsidiary_ids=subsidiary_ids, date_from=date_from, date_to=date_to))
+        pages = [first]
+        for index in range(2, first.total_pages + 1):
+            if first.search_id is None:
+                break
+            pages.append(self._call("searchMoreWithId", self.backend.search_more, first.search_id, index))
+        lines = [_gl_line(row) for page in pages for row in page.rows]
+        if len(lines) != first.total_records:
+            raise NetSuiteMalformedResponseError(
+                f"GL search announced {first.total_records} rows and returned {len(lines)}", operation="search",
+                code="MALFORMED_RESPONSE")
+        log.info("NetSuite GL search on account(s) %s: %s lines in %s page(s)", ",".join(map(str, account_ids)),
+                 len(lines), len(pages))
+        return lines
+
     def item_availability(
         self, item_ids: Sequence[str], *, since: datetime | None = None
     ) -> list[ItemAvailability]:
@@ -647,3 +800,25 @@ class NetSuiteHook(BaseHook):
         for chunk in _chunks(unique, MAX_AVAILABILITY_ITEMS):
             rows.extend(self._call("getItemAvailability", self.backend.item_availability, chunk, since))
         return rows
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal("0.01")) if value is not None else Decimal("0.00")
+
+
+def _gl_line(row: Mapping[str, Any]) -> GlLine:
+    """A search row ({column: value}) as a :class:`GlLine`; the transaction-currency amount takes the sign
+    of the base-currency debit/credit (``fxAmount``'s sign follows the account's normal balance in saved
+    searches, the debit/credit columns do not)."""
+    base = _money(row.get("debitAmount")) - _money(row.get("creditAmount"))
+    fx = abs(_money(row.get("fxAmount")))
+    amount = -fx if base < 0 or (base == 0 and _money(row.get("fxAmount")) < 0) else fx
+    tran_date = row.get("tranDate")
+    return GlLine(
+        internal_id=str(row.get("internalId") or ""), external_id=row.get("externalId"),
+        record_type=str(row.get("type") or ""), tran_date=tran_date.date().isoformat() if isinstance(tran_date, datetime)
+        else (tran_date.isoformat() if isinstance(tran_date, date) else tran_date),
+        account_id=str(row.get("account") or ""), subsidiary_id=row.get("subsidiary"), currency_id=row.get("currency"),
+        exchange_rate=Decimal(repr(row["exchangeRate"])) if row.get("exchangeRate") is not None else Decimal(1),
+        amount=amount, base_amount=base, created_from_id=row.get("createdFrom"),
+    )

@@ -146,6 +146,26 @@ def item_fulfillment_external_id(amazon_order_id: str, shipment_id: str | int) -
     return document_external_id("itemFulfillment", amazon_order_id, shipment_id)
 
 
+def shipment_fulfillment_external_id(shipment_id: str | int) -> str:
+    """``AMZ-IF-{shipmentId}``: the item fulfillment of one Amazon shipment (FBA: the report's shipment-id,
+    unique across orders; MFN: the package the seller confirmed). Split shipments give one each."""
+    return document_external_id("itemFulfillment", shipment_id)
+
+
+#: marketplaces.csv ``billing_document`` -> NetSuite record type of the billing document
+BILLING_RECORD_TYPES = {"cash_sale": "cashSale", "invoice": "invoice"}
+
+
+def shipment_billing_external_id(billing_document: str, shipment_id: str | int) -> str:
+    """``AMZ-CS-{shipmentId}`` (cash sale) or ``AMZ-INV-{shipmentId}`` (invoice): the billing document of
+    one shipment (``billing_document`` is the marketplace's: ``cash_sale`` or ``invoice``)."""
+    try:
+        record_type = BILLING_RECORD_TYPES[billing_document]
+    except KeyError:
+        raise ValueError(f"billing_document must be one of {', '.join(BILLING_RECORD_TYPES)}, not {billing_document!r}") from None
+    return document_external_id(record_type, shipment_id)
+
+
 def return_authorization_external_id(amazon_order_id: str, return_id: str | int) -> str:
     """``AMZ-RA-{amazonOrderId}-{returnId}``."""
     return document_external_id("returnAuthorization", amazon_order_id, return_id)
@@ -757,6 +777,144 @@ def build_journal_entry(
     }
     if posting_period_id is not None:
         record["postingPeriod"] = ref(posting_period_id)
+    if memo:
+        record["memo"] = memo
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
+    return _finish(record, record=external_id)
+
+
+# ----------------------------------------------------------------------------------------------
+# item fulfillments and billing documents (created from a sales order)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FulfillmentLine:
+    """One shipped line: the sales order line it fulfills (``order_line``), units and location."""
+
+    order_line: int
+    quantity: Decimal
+    location_id: str | int | None = None
+
+
+def build_item_fulfillment(
+    *,
+    external_id: str,
+    sales_order_id: str | int,
+    lines: Sequence[FulfillmentLine],
+    ship_date: date | datetime,
+    tracking_numbers: Sequence[str] = (),
+    carrier: str | None = None,
+    memo: str | None = None,
+    custom_field_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An ``itemFulfillment`` created from sales order ``sales_order_id`` (status shipped), one package per
+    tracking number (``packageDescr`` = carrier). Lines key on ``orderLine``; NetSuite takes the item from
+    the order line and refuses more than is left to fulfill."""
+    if not lines:
+        raise ValueError(f"item fulfillment {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
+    items = []
+    for line in lines:
+        if Decimal(line.quantity) <= 0:
+            raise ValueError(f"item fulfillment {external_id!r}: line {line.order_line} ships {line.quantity} units")
+        item: dict[str, Any] = {"orderLine": int(line.order_line), "quantity": Decimal(line.quantity), "itemReceive": True}
+        if line.location_id is not None:
+            item["location"] = ref(line.location_id)
+        items.append(item)
+    record: dict[str, Any] = {
+        "externalId": external_id,
+        "createdFrom": ref(sales_order_id),
+        "tranDate": ship_date,
+        "shippedDate": ship_date,
+        "shipStatus": "_shipped",
+        "itemList": items,
+    }
+    packages = [
+        {"packageTrackingNumber": fit_field("packageTrackingNumber", clean_text(number), record=external_id),
+         "packageDescr": fit_field("packageDescr", clean_text(carrier), record=external_id) if carrier else None}
+        for number in dict.fromkeys(n for n in tracking_numbers if n)
+    ]
+    if packages:
+        record["packageList"] = [{k: v for k, v in p.items() if v is not None} for p in packages]
+    if memo:
+        record["memo"] = memo
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
+    return _finish(record, record=external_id)
+
+
+@dataclass(frozen=True)
+class BillingLine:
+    """One line of a billing document: a sales order line billed (``order_line``), or an added charge."""
+
+    item_id: str | int
+    quantity: Decimal
+    amount: Decimal
+    order_line: int | None = None
+    tax_code_id: str | int | None = None
+    location_id: str | int | None = None
+    description: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        quantity = Decimal(self.quantity)
+        amount = money(self.amount)
+        record: dict[str, Any] = {
+            "item": ref(self.item_id),
+            "quantity": quantity,
+            "rate": (amount / quantity).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if quantity else amount,
+            "amount": amount,
+        }
+        if self.order_line is not None:
+            record["orderLine"] = int(self.order_line)
+        if self.tax_code_id is not None:
+            record["taxCode"] = ref(self.tax_code_id)
+        if self.location_id is not None:
+            record["location"] = ref(self.location_id)
+        if self.description:
+            record["description"] = self.description
+        return record
+
+
+def build_billing_document(
+    *,
+    record_type: str,
+    external_id: str,
+    sales_order_id: str | int,
+    account_id: str | int,
+    tran_date: date | datetime,
+    lines: Sequence[BillingLine],
+    shipping_cost: Decimal | None = None,
+    shipping_tax_code_id: str | int | None = None,
+    handling_cost: Decimal | None = None,
+    handling_tax_code_id: str | int | None = None,
+    memo: str | None = None,
+    custom_field_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``cashSale`` (``account`` = deposit account, ``undepFunds`` false) or ``invoice`` (``account`` =
+    A/R account) billed from sales order ``sales_order_id``. NetSuite computes tax and totals from the
+    lines' tax codes; never send them."""
+    if record_type not in BILLING_RECORD_TYPES.values():
+        raise ValueError(f"a billing document is a cashSale or an invoice, not {record_type!r}")
+    if not lines:
+        raise ValueError(f"{record_type} {external_id!r} has no lines")
+    external_id = _check_external_id(external_id)
+    record: dict[str, Any] = {
+        "externalId": external_id,
+        "createdFrom": ref(sales_order_id),
+        "account": ref(account_id),
+        "tranDate": tran_date,
+        "itemList": [line.to_record() for line in lines],
+    }
+    if record_type == "cashSale":
+        record["undepFunds"] = False
+    if shipping_cost:
+        record["shippingCost"] = money(shipping_cost)
+        if shipping_tax_code_id is not None:
+            record["shippingTaxCode"] = ref(shipping_tax_code_id)
+    if handling_cost:
+        record["handlingCost"] = money(handling_cost)
+        if handling_tax_code_id is not None:
+            record["handlingTaxCode"] = ref(handling_tax_code_id)
     if memo:
         record["memo"] = memo
     if custom_field_values:

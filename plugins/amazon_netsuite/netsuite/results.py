@@ -92,3 +92,24 @@ class ItemAvailability:
     quantity_on_order: Decimal
     quantity_back_ordered: Decimal
     last_qty_available_change: datetime | None
+
+
+@dataclass(frozen=True)
+class GlLine:
+    """One posting line on an account, as a transaction search lists it (``NetSuiteHook.gl_lines``).
+
+    ``amount`` is in the transaction's currency (``currency_id``), debit positive; ``base_amount`` is the
+    same line in the subsidiary's base currency (debit minus credit, at the transaction's exchange rate).
+    """
+
+    internal_id: str
+    external_id: str | None
+    record_type: str  # NetSuite's transaction type enum value, e.g. _cashSale, _journal
+    tran_date: str | None  # ISO date
+    account_id: str
+    subsidiary_id: str | None
+    currency_id: str | None
+    exchange_rate: Decimal
+    amount: Decimal
+    base_amount: Decimal
+    created_from_id: str | None = None

@@ -124,6 +124,38 @@ class SearchPage:
     total_pages: int
     page_index: int
     search_id: str | None
+    rows: list[dict[str, Any]] = field(default_factory=list)  # an advanced search's rows: {column: value}
+
+
+#: the TransactionSearchRowBasic columns a GL search asks for (NetSuite returns only the columns asked)
+GL_COLUMNS = ("internalId", "externalId", "type", "tranDate", "account", "subsidiary", "currency", "exchangeRate",
+              "debitAmount", "creditAmount", "fxAmount", "createdFrom")
+
+
+_GL_COLUMN_TYPES = {
+    "internalId": "SearchColumnSelectField", "externalId": "SearchColumnSelectField", "type": "SearchColumnEnumSelectField",
+    "tranDate": "SearchColumnDateField", "account": "SearchColumnSelectField", "subsidiary": "SearchColumnSelectField",
+    "currency": "SearchColumnSelectField", "exchangeRate": "SearchColumnDoubleField", "debitAmount": "SearchColumnDoubleField",
+    "creditAmount": "SearchColumnDoubleField", "fxAmount": "SearchColumnDoubleField", "createdFrom": "SearchColumnSelectField",
+}
+
+
+def _row_values(row: Any) -> dict[str, Any]:
+    """A ``TransactionSearchRow`` as ``{column: value}``: each column's first ``searchValue`` (a RecordRef
+    becomes its internalId, or its externalId for the ``externalId`` column)."""
+    basic = getattr(row, "basic", None)
+    out: dict[str, Any] = {}
+    if basic is None:
+        return out
+    for name in GL_COLUMNS:
+        values = getattr(basic, name, None)
+        if not values:
+            continue
+        value = values[0].searchValue
+        if hasattr(value, "internalId") or hasattr(value, "externalId"):
+            value = value.externalId if name == "externalId" else value.internalId
+        out[name] = value
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -687,6 +719,45 @@ class SoapBackend:
                 out.append((ident, None, code, message))
         return out
 
+    def initialize_list(
+        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str
+    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+        """``initializeList``: the ``record_type`` NetSuite pre-fills from each ``source_type`` record
+        (not saved): (id, record or None, error code, message) per id, in order."""
+        core = lambda name: self.type(self._ns_core, name)  # noqa: E731
+        initialize = [
+            core("InitializeRecord")(
+                type=record_type,
+                reference=core("InitializeRef")(
+                    type=source_type, **({"internalId": i} if by == "internalId" else {"externalId": i})
+                ),
+            )
+            for i in ids
+        ]
+        body = self.call("initializeList", initializeRecord=initialize)
+        response_list = getattr(body, "readResponseList", None)
+        if response_list is None:
+            raise NetSuiteMalformedResponseError(
+                "initializeList answered without a readResponseList", operation="initializeList", code="MALFORMED_RESPONSE"
+            )
+        responses = list(response_list.readResponse or [])
+        if not responses and response_list.status is not None and not response_list.status.isSuccess:
+            code, message = _status_error(response_list.status)
+            raise NetSuiteRequestError(message or "", operation="initializeList", code=code)
+        if len(responses) != len(ids) or any(response.status is None for response in responses):
+            raise NetSuiteMalformedResponseError(
+                f"initializeList answered {len(responses)} responses for {len(ids)} records",
+                operation="initializeList", code="MALFORMED_RESPONSE",
+            )
+        out = []
+        for ident, response in zip(ids, responses, strict=True):
+            if response.status.isSuccess and response.record is not None:
+                out.append((ident, from_soap(response.record), None, None))
+            else:
+                code, message = _status_error(response.status)
+                out.append((ident, None, code, message))
+        return out
+
     def get(self, record_type: str, *, internal_id: str | None, external_id: str | None) -> dict | None:
         ref = self.record_ref(record_type, internal_id=internal_id, external_id=external_id)
         body = self.call("get", baseRef=ref)
@@ -750,8 +821,11 @@ class SoapBackend:
         records = []
         if result.recordList is not None and result.recordList.record:
             records = [from_soap(record) for record in result.recordList.record]
+        rows = []
+        if getattr(result, "searchRowList", None) is not None and result.searchRowList.searchRow:
+            rows = [_row_values(row) for row in result.searchRowList.searchRow]
         problem = None
-        if total_records > 0 and not records:
+        if total_records > 0 and not records and not rows:
             problem = f"announces {total_records} records but page {page_index} carries no record list"
         elif total_records > 0 and not 1 <= page_index <= max(total_pages, 1):
             problem = f"page index {page_index} is outside 1..{total_pages}"
@@ -767,10 +841,42 @@ class SoapBackend:
             total_pages=total_pages,
             page_index=page_index,
             search_id=result.searchId,
+            rows=rows,
         )
 
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
         return self._page("search", self.call("search", searchRecord=self._search_record(record_type, criteria)), 1)
+
+    def search_gl(
+        self, account_ids: Iterable[str], *, subsidiary_ids: Iterable[str] | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+    ) -> SearchPage:
+        """First page of a ``TransactionSearchAdvanced`` over posting lines on ``account_ids``: criteria
+        ``account anyOf``, ``posting is true`` (and ``subsidiary``, ``tranDate``), columns :data:`GL_COLUMNS`."""
+        ns_sales = f"urn:sales_{self.settings.wsdl_version}.transactions.webservices.netsuite.com"
+        core = lambda name: self.type(self._ns_core, name)  # noqa: E731
+        criteria: dict[str, Any] = {
+            "account": core("SearchMultiSelectField")(
+                operator="anyOf", searchValue=[core("RecordRef")(internalId=str(a)) for a in account_ids]),
+            "posting": core("SearchBooleanField")(searchValue=True),
+        }
+        if subsidiary_ids:
+            criteria["subsidiary"] = core("SearchMultiSelectField")(
+                operator="anyOf", searchValue=[core("RecordRef")(internalId=str(s)) for s in subsidiary_ids])
+        if date_from is not None and date_to is not None:
+            criteria["tranDate"] = core("SearchDateField")(
+                operator="within", searchValue=_as_datetime(date_from), searchValue2=_as_datetime(date_to))
+        elif date_from is not None:
+            criteria["tranDate"] = core("SearchDateField")(operator="onOrAfter", searchValue=_as_datetime(date_from))
+        elif date_to is not None:
+            criteria["tranDate"] = core("SearchDateField")(operator="onOrBefore", searchValue=_as_datetime(date_to))
+        columns = {name: [core(_GL_COLUMN_TYPES[name])()] for name in GL_COLUMNS}
+        search = self.type(ns_sales, "TransactionSearchAdvanced")(
+            criteria=self.type(ns_sales, "TransactionSearch")(basic=self.type(self._ns_common, "TransactionSearchBasic")(**criteria)),
+            columns=self.type(ns_sales, "TransactionSearchRow")(
+                basic=self.type(self._ns_common, "TransactionSearchRowBasic")(**columns)),
+        )
+        return self._page("search", self.call("search", searchRecord=search), 1)
 
     def search_more(self, search_id: str, page_index: int) -> SearchPage:
         return self._page(

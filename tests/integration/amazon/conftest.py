@@ -35,6 +35,10 @@ OPERATIONS = {
     "getListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "get"),
     "patchListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
     "getInventorySummaries": ("fbaInventory.json", "/fba/inventory/v1/summaries", "get"),
+    "confirmShipment": ("ordersV0.json", "/orders/v0/orders/{orderId}/shipmentConfirmation", "post"),
+    "createDestination": ("notifications.json", "/notifications/v1/destinations", "post"),
+    "createSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "post"),
+    "getSubscription": ("notifications.json", "/notifications/v1/subscriptions/{notificationType}", "get"),
 }
 
 

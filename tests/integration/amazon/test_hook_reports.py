@@ -74,13 +74,20 @@ class TestDocuments:
         assert eu_hook.download_report(published["reportId"]) == text
 
     def test_given_a_restricted_report_when_downloading_then_a_restricted_data_token_is_used(self, hook, sandbox):
-        published = sandbox.publish_report(reportType="GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+        published = sandbox.publish_report(reportType="GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
                                            marketplaceIds=[US], content="amazon-order-id\tbuyer-name\n111-1\tX\n")
 
         assert hook.download_report(published["reportId"]).startswith("amazon-order-id")
         assert sandbox.calls("createRestrictedDataToken")["calls"] == 1
         with pytest.raises(SellingPartnerApiError, match="getReportDocument failed with HTTP 403: Unauthorized"):
             hook.download_report_document(published["reportDocumentId"], restricted=False)
+
+    def test_given_the_fba_shipments_report_when_downloading_then_no_restricted_data_token(self, hook, sandbox):
+        published = sandbox.publish_report(reportType="GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL",
+                                           marketplaceIds=[US], content="amazon-order-id\tbuyer-name\n111-1\t\n")
+
+        assert hook.download_report(published["reportId"]).startswith("amazon-order-id")
+        assert sandbox.calls("createRestrictedDataToken")["calls"] == 0
 
 
     def test_given_an_expired_presigned_url_when_downloading_then_a_fresh_url_is_requested_once(self, eu_hook, sandbox, monkeypatch):

@@ -25,6 +25,7 @@ TEST_CONFIG = {
     "tax_override": False,
     "tax_modes": {},
     "period_locks": {},
+    "rest_async_processors": 1,
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from amazon_netsuite.amazon.throttling import USAGE_PLANS, RateLimiter, TokenBucket, parse_rate_limit
 from sandbox.amazon import limits as sandbox_limits
 
-MODELS = ("orders_2026-01-01.json", "reports_2021-06-30.json", "tokens_2021-03-01.json", "notifications.json",
+MODELS = ("orders_2026-01-01.json", "ordersV0.json", "reports_2021-06-30.json", "tokens_2021-03-01.json", "notifications.json",
           "feeds_2021-06-30.json", "listingsItems_2021-08-01.json", "fbaInventory.json")
 
 

@@ -374,3 +374,39 @@ class TestJournalEntry:
         assert JournalLine.for_amount(FEES, "3") == JournalLine(FEES, debit=Decimal(3))
         with pytest.raises(TypeError):
             JournalLine.for_amount(FEES, 1.5)
+
+
+def test_given_a_shipment_then_its_fulfillment_and_billing_external_ids_and_records_follow_netsuite():
+    from decimal import Decimal
+
+    from amazon_netsuite.netsuite.records import (
+        BillingLine,
+        FulfillmentLine,
+        build_billing_document,
+        build_item_fulfillment,
+        shipment_billing_external_id,
+        shipment_fulfillment_external_id,
+    )
+
+    assert shipment_fulfillment_external_id("DkYwqDhkH") == "AMZ-IF-DkYwqDhkH"
+    assert shipment_billing_external_id("cash_sale", "DkYwqDhkH") == "AMZ-CS-DkYwqDhkH"
+    assert shipment_billing_external_id("invoice", "DkYwqDhkH") == "AMZ-INV-DkYwqDhkH"
+    with pytest.raises(ValueError, match="billing_document"):
+        shipment_billing_external_id("cashsale", "D1")
+    record = build_item_fulfillment(external_id="AMZ-IF-D1", sales_order_id="77", ship_date=date(2026, 11, 20),
+                                    lines=[FulfillmentLine(1, Decimal(2), "2")], tracking_numbers=["1Z9", "1Z9", ""],
+                                    carrier="UPS\x00")
+    assert record["createdFrom"] == {"internalId": "77"} and record["shipStatus"] == "_shipped"
+    assert record["itemList"] == [{"orderLine": 1, "quantity": Decimal(2), "itemReceive": True, "location": {"internalId": "2"}}]
+    assert record["packageList"] == [{"packageTrackingNumber": "1Z9", "packageDescr": "UPS"}]  # cleaned, once
+    with pytest.raises(ValueError):
+        build_item_fulfillment(external_id="AMZ-IF-D2", sales_order_id="77", ship_date=date(2026, 11, 20),
+                               lines=[FulfillmentLine(1, Decimal(0))])
+    invoice = build_billing_document(record_type="invoice", external_id="AMZ-INV-D1", sales_order_id="77", account_id="1212",
+                                     tran_date=date(2026, 11, 20),
+                                     lines=[BillingLine("501", Decimal(3), Decimal("10.00"), order_line=1, tax_code_id="31")])
+    assert invoice["account"] == {"internalId": "1212"} and "undepFunds" not in invoice
+    assert invoice["itemList"][0]["rate"] == Decimal("3.3333") and invoice["itemList"][0]["amount"] == Decimal("10.00")
+    with pytest.raises(ValueError):
+        build_billing_document(record_type="salesOrder", external_id="X", sales_order_id="77", account_id="1",
+                               tran_date=date(2026, 11, 20), lines=[BillingLine("501", Decimal(1), Decimal(1))])

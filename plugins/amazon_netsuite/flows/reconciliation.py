@@ -1,0 +1,293 @@
+"""sync_reconciliation: prove Amazon and NetSuite agree, per region and day (see the DAG's doc).
+
+- :func:`extract_region` (Amazon side, pool ``amazon_sp_api``): the orders *created* in the window
+  (``searchOrders`` with ``createdAfter``/``createdBefore``, 100 a page, no per-order calls) reduced to ids,
+  statuses, totals and dates (no PII), and the settlements the settlements flow posted in the window (their
+  files read again from Amazon or the import, parsed for the orders they cleared). Staged, path by XCom.
+- :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (``getList``),
+  the ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
+  region's clearing accounts (``NetSuiteHook.gl_lines``: a paged transaction search by account, as
+  production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Every finding goes to the
+  ledger (``an_reconciliation_findings``) and to one CSV per check in the archive.
+- :func:`finish`: one summary; the run fails (alert through the DAG's notifier) when anything is off.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from amazon_netsuite.transforms.reconciliation import (
+    CHECK_CLEARING,
+    CHECK_ORDERS,
+    ClearingResult,
+    Finding,
+    SettledPeriod,
+    clearing_status,
+    compare_orders,
+    counts_by_check,
+    custom_field,
+    fx_external_id,
+    fx_journal,
+    order_facts,
+)
+
+if TYPE_CHECKING:
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.ledger import Ledger
+    from amazon_netsuite.mappings import Mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "sync_reconciliation"
+#: how far before a settlement's start its orders may have been billed (GL search range)
+BILLING_LOOKBACK = dt.timedelta(days=60)
+CSV_COLUMNS = ("check", "kind", "key", "marketplace_id", "currency", "amazon_value", "netsuite_value", "difference",
+               "netsuite_id", "message")
+
+
+def posted_settlements(ledger: Ledger, *, window: tuple[dt.datetime, dt.datetime], target: Mapping[str, Any],
+                       settlement_ids: Sequence[str] | None = None) -> list[Any]:
+    """Ledger records of the settlements the settlements flow posted in ``window`` (or exactly
+    ``settlement_ids``) for this region: synced, or posted with lines in suspense (``unmapped_gl``)."""
+    from amazon_netsuite.flows.settlements import DAG_ID as SETTLEMENTS_DAG
+    from amazon_netsuite.flows.settlements import RECORD_TYPE
+
+    if settlement_ids:
+        records = ledger.records(dag_id=SETTLEMENTS_DAG, record_type=RECORD_TYPE, source_keys=list(settlement_ids), limit=None)
+    else:
+        records = [r for r in ledger.records(dag_id=SETTLEMENTS_DAG, record_type=RECORD_TYPE, updated_after=window[0], limit=None)
+                   if r.updated_at < window[1]]
+    out = []
+    for record in records:
+        if record.source_key.startswith("report-"):
+            continue  # a download that failed: nothing posted (the settlements flow dead-lettered it)
+        if record.status != "synced" and record.reason != "unmapped_gl":
+            continue
+        replay = record.replay or {}
+        conn = replay.get("sp_api_conn_id")
+        region = replay.get("region")
+        markets = set(replay.get("marketplace_ids") or [])
+        mine = (conn == target["conn_id"] or region == target.get("region")
+                or (markets and markets <= set(target["marketplace_ids"])) or (not conn and not region and not markets))
+        if mine:
+            out.append(record)
+    return out
+
+
+def settled_period(text: str, *, mappings: Mappings, marketplace_id: str | None = None) -> SettledPeriod:
+    """A settlement file as the clearing check needs it: its header, home marketplace and the orders its
+    ``Order`` rows cleared."""
+    from amazon_netsuite.transforms.settlements import home_marketplace, parse_settlement
+
+    parsed = parse_settlement(text)
+    market = home_marketplace(parsed, mappings, marketplace_id)
+    rows = parsed.rows
+    order_ids: list[str] = []
+    if "order-id" in rows.columns and "transaction-type" in rows.columns:
+        mask = (rows["transaction-type"].str.strip().str.casefold() == "order") & (rows["order-id"].str.strip() != "")
+        order_ids = sorted(set(rows.loc[mask, "order-id"].str.strip()))
+    header = parsed.header
+    return SettledPeriod(
+        settlement_id=header.settlement_id, marketplace_id=market.marketplace_id, currency=header.currency,
+        currency_id=market.currency_id, subsidiary_id=market.subsidiary_id,
+        clearing_account_id=str(market.amazon_clearing_account_id), start=header.start.date().isoformat(),
+        end=header.end.date().isoformat(), deposit_date=header.deposit_date.date().isoformat(),
+        total=str(header.total.quantize(Decimal("0.01"))),
+        order_ids=order_ids,
+    )
+
+
+def extract_region(
+    hook: SellingPartnerHook,
+    target: Mapping[str, Any],
+    *,
+    window: tuple[dt.datetime, dt.datetime],
+    ledger: Ledger,
+    mappings: Mappings,
+    run_id: str,
+    settlement_ids: Sequence[str] | None = None,
+    read: Callable[[Mapping[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """Amazon's side of one region, staged: order facts and settled periods (see the module doc)."""
+    from amazon_netsuite import staging
+    from amazon_netsuite.flows.settlements import read_settlement_document
+
+    read = read or read_settlement_document
+    orders = [order_facts(o) for o in hook.iter_orders(last_updated_after=window[0], last_updated_before=window[1],
+                                                        marketplace_ids=target["marketplace_ids"], by="created")]
+    periods: list[dict[str, Any]] = []
+    unreadable: list[dict[str, str]] = []
+    for record in posted_settlements(ledger, window=window, target=target, settlement_ids=settlement_ids):
+        replay = record.replay or {}
+        try:
+            period = settled_period(read(replay), mappings=mappings, marketplace_id=replay.get("marketplace"))
+        except Exception as exc:  # noqa: BLE001 - reported as a finding: a settlement never checked is not "fine"
+            log.warning("Settlement %s could not be read again for reconciliation: %s", record.source_key, exc)
+            unreadable.append({"settlement_id": record.source_key, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            continue
+        periods.append(period.__dict__)
+    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable},
+                           dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
+    log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check", target["conn_id"], len(orders),
+             window[0].isoformat(), window[1].isoformat(), len(periods))
+    return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
+            "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
+            "orders_read": len(orders), "settlements": len(periods)}
+
+
+def _failed_reasons(ledger: Ledger) -> dict[str, str]:
+    """Amazon order id -> reason, for every dead-lettered record that names an order (orders, billing...)."""
+    out: dict[str, str] = {}
+    for record in ledger.failed():
+        replay = record.replay or {}
+        shipment = replay.get("shipment") if isinstance(replay.get("shipment"), Mapping) else {}
+        for candidate in (replay.get("amazon_order_id"), replay.get("order_id"), shipment.get("amazon_order_id"),
+                          record.source_key):
+            if candidate:
+                out.setdefault(str(candidate), f"{record.dag_id} {record.reason}")
+    return out
+
+
+def _csv(findings: Sequence[Finding]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for finding in findings:
+        writer.writerow(finding.as_dict())
+    return buffer.getvalue().encode("utf-8")
+
+
+def compare_region(
+    extracted: Mapping[str, Any],
+    *,
+    netsuite: NetSuiteHook,
+    ledger: Ledger,
+    mappings: Mappings,
+    run_id: str,
+    now: dt.datetime | None = None,
+    bill_after_days: int = 3,
+    post_fx_remainder: bool = False,
+    fx_account_id: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """NetSuite's side of one region and the comparisons; findings to the ledger and CSVs (see module doc)."""
+    from amazon_netsuite import staging
+    from amazon_netsuite.archive import archive_document
+    from amazon_netsuite.netsuite.records import sales_order_external_id
+
+    now = now or dt.datetime.now(dt.UTC)
+    data = staging.load(extracted["staged"])
+    window = (dt.datetime.fromisoformat(extracted["window"][0]), dt.datetime.fromisoformat(extracted["window"][1]))
+    region_markets = set(extracted["marketplace_ids"])
+    currencies = {m.marketplace_id: m.currency for m in mappings.marketplaces.values()}
+    failed_reasons = _failed_reasons(ledger)
+
+    # orders
+    facts = data["orders"]
+    by_external = netsuite.get_records("salesOrder", [sales_order_external_id(f["order_id"]) for f in facts], by="externalId")
+    sales_orders = {f["order_id"]: by_external[sales_order_external_id(f["order_id"])]
+                    for f in facts if sales_order_external_id(f["order_id"]) in by_external}
+    recent = [so for so in netsuite.search_modified_since("salesOrder", window[0])
+              if custom_field(so, "custbody_amazon_marketplace_id") in region_markets]
+    order_findings, order_counts = compare_orders(
+        facts, sales_orders, window=window, now=now, bill_after=dt.timedelta(days=bill_after_days),
+        recent_sales_orders=recent, currencies=currencies, failed_reasons=failed_reasons)
+
+    # clearing
+    periods = [SettledPeriod(**p) for p in data["settlements"]]
+    clearing_findings: list[Finding] = [
+        Finding(CHECK_CLEARING, "settlement_unreadable", u["settlement_id"],
+                f"settlement {u['settlement_id']} was posted but its file could not be read again to check it: {u['error']}")
+        for u in data.get("unreadable") or []]
+    results: list[ClearingResult] = []
+    if periods:
+        earliest = min(dt.date.fromisoformat(p.start) for p in periods) - BILLING_LOOKBACK
+        lines = netsuite.gl_lines(sorted({p.clearing_account_id for p in periods}), date_from=earliest)
+        settled_orders = sorted({o for p in periods for o in p.order_ids})
+        their_orders = netsuite.get_records("salesOrder", [sales_order_external_id(o) for o in settled_orders], by="externalId")
+        so_map = {str(so["internalId"]): oid for oid in settled_orders
+                  if (so := their_orders.get(sales_order_external_id(oid))) is not None}
+        for period in periods:
+            result, found = clearing_status(period, lines, order_of_sales_order=so_map, failed_reasons=failed_reasons)
+            if post_fx_remainder and not dry_run and any(f.kind == "fx_remainder" for f in found):
+                posted = _post_fx(netsuite, period, result, fx_account_id)
+                if posted is not None:
+                    found = [f for f in found if f.kind != "fx_remainder"] + ([posted] if isinstance(posted, Finding) else [])
+            results.append(result)
+            clearing_findings.extend(found)
+
+    outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
+    for check, findings, counts, detail in (
+        (CHECK_ORDERS, order_findings, order_counts, None),
+        (CHECK_CLEARING, clearing_findings, {"settlements": len(periods),
+                                             "balanced": sum(1 for r in results if r.balanced)},
+         [r.as_dict() for r in results]),
+    ):
+        uri = archive_document("reconciliation", f"{run_id}-{extracted['conn_id']}-{check}", _csv(findings), suffix=".csv")
+        if not dry_run:
+            ledger.record_reconciliation(run_id=run_id, scope=extracted["conn_id"], check=check,
+                                         findings=[f.as_dict() for f in findings], counts={**counts, "csv": uri},
+                                         detail=detail, window=window)
+        outcome["checks"][check] = {"findings": len(findings), "counts": counts,
+                                    "by_kind": counts_by_check(findings).get(check, {}),
+                                    "first": [f.message for f in findings[:5]]}
+        outcome["csv"][check] = uri
+    outcome["clearing"] = [{"settlement_id": r.settlement_id, "net": str(r.net), "base_net": str(r.base_net),
+                            "currency": r.currency, "balanced": r.balanced} for r in results]
+    staging.discard(extracted["staged"])
+    return outcome
+
+
+def _post_fx(netsuite: NetSuiteHook, period: SettledPeriod, result: ClearingResult, fx_account_id: str | None):
+    """Post ``AMZ-JE-FX-{settlementId}`` for the base-currency remainder; returns True when posted, or a
+    Finding saying why it could not be."""
+    if not fx_account_id:
+        return Finding(CHECK_CLEARING, "fx_remainder", period.settlement_id,
+                       f"settlement {period.settlement_id} leaves {result.base_net} in the base currency; "
+                       "post_fx_remainder needs fx_account_id (the realized FX gain/loss account)",
+                       difference=str(result.base_net), marketplace_id=period.marketplace_id, currency=period.currency)
+    subsidiary = netsuite.get_record("subsidiary", internal_id=str(period.subsidiary_id)) or {}
+    base_currency = (subsidiary.get("currency") or {}).get("internalId")
+    record = fx_journal(period, result.base_net, fx_account_id=fx_account_id, base_currency_id=str(base_currency),
+                        tran_date=dt.date.fromisoformat(period.deposit_date))
+    [written] = netsuite.upsert_records("journalEntry", [record])
+    if not written.ok:
+        return Finding(CHECK_CLEARING, "fx_remainder", period.settlement_id,
+                       f"could not post {fx_external_id(period.settlement_id)}: {written.describe()}",
+                       difference=str(result.base_net), marketplace_id=period.marketplace_id, currency=period.currency)
+    log.info("Posted %s: %s moved from clearing %s to FX account %s", record["externalId"], result.base_net,
+             period.clearing_account_id, fx_account_id)
+    result.fx_posted, result.base_net = result.fx_posted - result.base_net, Decimal("0.00")
+    return True
+
+
+def finish(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One summary over the regions; raises ``AirflowFailException`` (alert once, no retry) when anything is
+    off, with the counts by check and kind, the first findings and where the CSVs are."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    total = 0
+    lines: list[str] = []
+    for result in results:
+        for check, info in result["checks"].items():
+            total += info["findings"]
+            kinds = ", ".join(f"{k}={v}" for k, v in sorted(info["by_kind"].items())) or "none"
+            compared = ", ".join(f"{k}={v}" for k, v in info["counts"].items())
+            lines.append(f"{result['conn_id']} {check}: {info['findings']} finding(s) ({kinds}); {compared}; "
+                         f"CSV {result['csv'][check]}")
+            lines.extend(f"    - {message}" for message in info["first"])
+    text = "\n".join(lines)
+    if total:
+        raise AirflowFailException(
+            f"Reconciliation found {total} difference(s) between Amazon and NetSuite.\n{text}\n"
+            "Each one is in the ledger (the Amazon ⇄ NetSuite page in the Airflow UI, or the CSVs above); fix the "
+            "cause (replay dead-lettered records: sync_replay_failed_records), then re-run this day.")
+    log.info("Reconciliation: Amazon and NetSuite agree.\n%s", text)
+    return {"findings": 0, "summary": lines}

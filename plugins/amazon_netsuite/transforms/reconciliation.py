@@ -1,0 +1,360 @@
+"""Reconciliation checks (pure, no I/O): do Amazon and NetSuite agree?
+
+- :func:`compare_orders`: Amazon orders (``searchOrders`` pages, reduced by :func:`order_facts` to ids,
+  status, total and dates: no PII) against the NetSuite sales orders ``AMZ-SO-{orderId}``: missing, extra,
+  total or currency mismatch, cancelled at Amazon but open in NetSuite, shipped but not billed after N days.
+- :func:`clearing_status`: for one posted settlement, the Amazon clearing account nets to zero in the
+  transaction currency over the settlement's journal lines (``AMZ-JE-{settlementId}[-n]``) and the billing
+  documents of the orders it settled; the base-currency remainder (exchange rates of the billing dates vs
+  the deposit date) is reported, and orders the settlement cleared but NetSuite never billed are listed.
+
+Every difference is a :class:`Finding`; a run with findings fails (never silently green). Money is
+``Decimal`` to the cent, compared per currency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from amazon_netsuite.netsuite.records import sales_order_external_id
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+CHECK_ORDERS = "orders"
+CHECK_CLEARING = "clearing"
+CHECK_INVENTORY = "inventory"
+CHECKS = (CHECK_ORDERS, CHECK_CLEARING, CHECK_INVENTORY)
+
+#: Amazon statuses whose order must be a sales order in NetSuite (transforms/orders.py syncs them)
+SYNCED_STATUSES = frozenset({"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"})
+#: NetSuite sales order statuses that are still open (something left to fulfill or bill)
+OPEN_ORDER_STATUSES = frozenset({"_pendingApproval", "_pendingFulfillment", "_partiallyFulfilled",
+                                 "_pendingBillingPartFulfilled", "_pendingBilling"})
+BILLED_ORDER_STATUSES = frozenset({"_fullyBilled", "_closed"})
+#: transaction type enum values of billing documents and refunds in a GL search
+BILLING_TYPES = frozenset({"_cashSale", "_invoice"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One difference, as the ledger, the CSV and the page show it (ids and amounts only, no PII)."""
+
+    check: str  # orders | clearing | inventory
+    kind: str  # missing_sales_order, extra_sales_order, total_mismatch, currency_mismatch, cancelled_open,
+    #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed
+    key: str  # the Amazon order id or settlement id it is about
+    message: str
+    marketplace_id: str | None = None
+    currency: str | None = None
+    amazon_value: str | None = None
+    netsuite_value: str | None = None
+    difference: str | None = None
+    netsuite_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def money(value: Any) -> Decimal:
+    """A NetSuite double or an Amazon amount string as a Decimal to the cent (floats through ``repr``)."""
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, float):
+        value = repr(value)
+    return Decimal(str(value)).quantize(CENT)
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def order_facts(order: Mapping[str, Any]) -> dict[str, Any]:
+    """What reconciliation keeps of an Amazon order (Orders API v2026-01-01): ids, status, total and
+    dates. No buyer or address field is kept, so the facts may be staged, logged and written to CSV."""
+    proceeds = (order.get("proceeds") or {}).get("grandTotal") or {}
+    shipped = [p.get("shipTime") for p in order.get("packages") or [] if p.get("shipTime")]
+    return {
+        "order_id": str(order["orderId"]),
+        "marketplace_id": (order.get("salesChannel") or {}).get("marketplaceId"),
+        "status": (order.get("fulfillment") or {}).get("fulfillmentStatus") or "",
+        "total": str(proceeds["amount"]) if proceeds.get("amount") is not None else None,
+        "currency": proceeds.get("currencyCode"),
+        "created": order.get("createdTime"),
+        "updated": order.get("lastUpdatedTime"),
+        "shipped": max(shipped) if shipped else None,
+    }
+
+
+def custom_field(record: Mapping[str, Any], script_id: str) -> Any:
+    for entry in record.get("customFieldList") or []:
+        if entry.get("scriptId") == script_id:
+            return entry.get("value")
+    return None
+
+
+def order_id_of(sales_order: Mapping[str, Any]) -> str | None:
+    """The Amazon order id of a sales order the product wrote (``AMZ-SO-{orderId}``), else None."""
+    external_id = str(sales_order.get("externalId") or "")
+    prefix = sales_order_external_id("x")[:-1]
+    return external_id[len(prefix):] if external_id.upper().startswith(prefix.upper()) else None
+
+
+def compare_orders(
+    amazon: Sequence[Mapping[str, Any]],
+    sales_orders: Mapping[str, Mapping[str, Any]],
+    *,
+    window: tuple[dt.datetime, dt.datetime],
+    now: dt.datetime,
+    bill_after: dt.timedelta = dt.timedelta(days=3),
+    grace: dt.timedelta = dt.timedelta(hours=1),
+    recent_sales_orders: Iterable[Mapping[str, Any]] = (),
+    currencies: Mapping[str, str] | None = None,
+    failed_reasons: Mapping[str, str] | None = None,
+) -> tuple[list[Finding], dict[str, int]]:
+    """Findings for the orders created in ``window``, and counts of what was compared.
+
+    ``amazon``: :func:`order_facts` of every order updated since the window's start (the orders flow's
+    own read); ``sales_orders``: the NetSuite sales orders of those orders by Amazon order id (body fields:
+    ``total``, ``orderStatus``, ``internalId``); ``recent_sales_orders``: the ``AMZ-SO-`` sales orders
+    NetSuite changed since the window's start, to find ones Amazon does not know (``extra``).
+    ``currencies``: marketplace id -> ISO currency; ``failed_reasons``: order id -> the ledger's reason for
+    an order that was dead-lettered (named in the finding). Orders Amazon changed within ``grace`` of
+    ``now`` are counted ``recent`` and not judged yet (the 15-minute orders flow may not have run).
+    """
+    start, end = window
+    failed_reasons = failed_reasons or {}
+    findings: list[Finding] = []
+    counts = {"amazon_orders": 0, "compared": 0, "recent": 0, "not_synced_by_design": 0}
+    known = {fact["order_id"] for fact in amazon}
+    for fact in amazon:
+        created = _instant(fact.get("created"))
+        if created is None or not start <= created < end:
+            continue
+        counts["amazon_orders"] += 1
+        order_id, status = fact["order_id"], fact["status"]
+        updated = _instant(fact.get("updated"))
+        if updated is not None and updated > now - grace:
+            counts["recent"] += 1
+            continue
+        so = sales_orders.get(order_id)
+        marketplace = fact.get("marketplace_id")
+        currency = fact.get("currency") or (currencies or {}).get(marketplace or "")
+        base = {"marketplace_id": marketplace, "currency": currency}
+        if status in SYNCED_STATUSES:
+            counts["compared"] += 1
+            if so is None:
+                why = f" (dead-lettered: {failed_reasons[order_id]}; fix and replay)" if order_id in failed_reasons else ""
+                findings.append(Finding(CHECK_ORDERS, "missing_sales_order", order_id,
+                                        f"Amazon order {order_id} ({status}) has no sales order "
+                                        f"{sales_order_external_id(order_id)} in NetSuite{why}",
+                                        amazon_value=fact.get("total"), **base))
+                continue
+            amazon_total, netsuite_total = money(fact.get("total")), money(so.get("total"))
+            if amazon_total != netsuite_total:
+                findings.append(Finding(CHECK_ORDERS, "total_mismatch", order_id,
+                                        f"sales order {so.get('externalId')} totals {netsuite_total} {currency or ''} but "
+                                        f"Amazon's grandTotal is {amazon_total} {currency or ''}".replace("  ", " "),
+                                        amazon_value=str(amazon_total), netsuite_value=str(netsuite_total),
+                                        difference=str(netsuite_total - amazon_total),
+                                        netsuite_id=str(so.get("internalId") or ""), **base))
+            shipped = _instant(fact.get("shipped"))
+            if (status == "SHIPPED" and shipped is not None and shipped < now - bill_after
+                    and so.get("orderStatus") in OPEN_ORDER_STATUSES):
+                days = (now - shipped).days
+                findings.append(Finding(CHECK_ORDERS, "shipped_not_billed", order_id,
+                                        f"Amazon shipped order {order_id} {days} day(s) ago but sales order "
+                                        f"{so.get('externalId')} is still {so.get('orderStatus')} (not fulfilled/billed)",
+                                        amazon_value=status, netsuite_value=str(so.get("orderStatus")),
+                                        netsuite_id=str(so.get("internalId") or ""), **base))
+        elif status == "CANCELLED":
+            counts["compared"] += 1
+            if so is not None and so.get("orderStatus") not in ("_closed", "_cancelled"):
+                findings.append(Finding(CHECK_ORDERS, "cancelled_open", order_id,
+                                        f"Amazon cancelled order {order_id} but sales order {so.get('externalId')} is "
+                                        f"{so.get('orderStatus')} in NetSuite (its lines should be closed)",
+                                        amazon_value=status, netsuite_value=str(so.get("orderStatus")),
+                                        netsuite_id=str(so.get("internalId") or ""), **base))
+        else:
+            counts["not_synced_by_design"] += 1  # PENDING, UNFULFILLABLE: the orders flow does not write them
+    for so in recent_sales_orders:
+        order_id = order_id_of(so)
+        if order_id is None or order_id in known:
+            continue
+        tran = _instant(so.get("tranDate"))
+        if tran is not None and not start.date() <= tran.date() <= end.date():
+            continue
+        findings.append(Finding(CHECK_ORDERS, "extra_sales_order", order_id,
+                                f"sales order {so.get('externalId')} has no Amazon order {order_id} in the "
+                                "marketplaces this region reads",
+                                netsuite_value=str(money(so.get("total"))), netsuite_id=str(so.get("internalId") or ""),
+                                marketplace_id=custom_field(so, "custbody_amazon_marketplace_id")))
+    return findings, counts
+
+
+# ------------------------------------------------------------------------------------------ clearing
+
+
+@dataclass
+class SettledPeriod:
+    """A posted settlement as the clearing check needs it (from its file and marketplaces.csv)."""
+
+    settlement_id: str
+    marketplace_id: str
+    currency: str
+    currency_id: str | None
+    subsidiary_id: str | None
+    clearing_account_id: str
+    start: str
+    end: str
+    deposit_date: str
+    total: str
+    order_ids: list[str] = field(default_factory=list)  # orders with Order rows (what it cleared)
+
+
+@dataclass
+class ClearingResult:
+    settlement_id: str
+    marketplace_id: str
+    currency: str
+    clearing_account_id: str
+    journal_amount: Decimal
+    billed_amount: Decimal
+    net: Decimal  # transaction currency: zero when the settlement cleared exactly what was billed
+    base_net: Decimal  # base currency: the FX remainder (after any AMZ-JE-FX entry)
+    fx_posted: Decimal
+    orders: int
+    unbilled: list[str]
+    journals: list[str]
+
+    @property
+    def balanced(self) -> bool:
+        return self.net == ZERO and self.base_net == ZERO and not self.unbilled
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update({k: str(v) for k, v in out.items() if isinstance(v, Decimal)})
+        out["balanced"] = self.balanced
+        return out
+
+
+def journal_belongs(external_id: str | None, settlement_id: str) -> bool:
+    """``AMZ-JE-{sid}`` and its parts / adjusting entries ``AMZ-JE-{sid}-...`` (not another settlement's)."""
+    text = (external_id or "").upper()
+    own = f"AMZ-JE-{settlement_id}".upper()
+    return text == own or text.startswith(own + "-")
+
+
+def fx_external_id(settlement_id: str) -> str:
+    """``AMZ-JE-FX-{settlementId}``: the realized FX gain/loss entry of a settlement's clearing remainder."""
+    return f"AMZ-JE-FX-{settlement_id}"
+
+
+def clearing_status(
+    period: SettledPeriod,
+    lines: Iterable[Any],
+    *,
+    order_of_sales_order: Mapping[str, str],
+    failed_reasons: Mapping[str, str] | None = None,
+) -> tuple[ClearingResult, list[Finding]]:
+    """Does the clearing account net to zero for ``period``?
+
+    ``lines``: :class:`~amazon_netsuite.netsuite.results.GlLine` on the marketplace's clearing account;
+    ``order_of_sales_order``: sales order internalId -> Amazon order id, for the settlement's orders. The
+    settlement's own journal lines plus the billing documents created from its orders' sales orders must
+    sum to zero in the settlement currency; the base-currency sum (with the ``AMZ-JE-FX-`` entry, if
+    posted) is the FX remainder. Orders with Order rows and no billing document are ``settled_not_billed``.
+    """
+    failed_reasons = failed_reasons or {}
+    wanted = set(period.order_ids)
+    journal = billed = base = fx_posted = ZERO
+    journals: set[str] = set()
+    billed_orders: set[str] = set()
+    fx_id = fx_external_id(period.settlement_id).upper()
+    for line in lines:
+        if str(line.account_id) != str(period.clearing_account_id):
+            continue
+        in_currency = period.currency_id is None or line.currency_id is None or str(line.currency_id) == str(period.currency_id)
+        if journal_belongs(line.external_id, period.settlement_id):
+            journals.add(line.external_id)
+            journal += line.amount if in_currency else ZERO
+            base += line.base_amount
+        elif (line.external_id or "").upper() == fx_id:
+            fx_posted += line.base_amount
+            base += line.base_amount
+        elif line.record_type in BILLING_TYPES and line.created_from_id and str(line.created_from_id) in order_of_sales_order:
+            order_id = order_of_sales_order[str(line.created_from_id)]
+            if order_id not in wanted:
+                continue
+            billed_orders.add(order_id)
+            billed += line.amount if in_currency else ZERO
+            base += line.base_amount
+    net = (journal + billed).quantize(CENT)
+    base_net = base.quantize(CENT)
+    unbilled = sorted(wanted - billed_orders)
+    result = ClearingResult(period.settlement_id, period.marketplace_id, period.currency, str(period.clearing_account_id),
+                            journal.quantize(CENT), billed.quantize(CENT), net, base_net, fx_posted.quantize(CENT),
+                            len(wanted), unbilled, sorted(journals))
+    findings: list[Finding] = []
+    common = {"marketplace_id": period.marketplace_id, "currency": period.currency}
+    if not journals:
+        findings.append(Finding(CHECK_CLEARING, "clearing_not_zero", period.settlement_id,
+                                f"settlement {period.settlement_id} has no journal line on clearing account "
+                                f"{period.clearing_account_id} (AMZ-JE-{period.settlement_id} not posted or not on clearing)",
+                                amazon_value=period.total, **common))
+    elif net != ZERO:
+        findings.append(Finding(CHECK_CLEARING, "clearing_not_zero", period.settlement_id,
+                                f"clearing account {period.clearing_account_id} does not net to zero for settlement "
+                                f"{period.settlement_id}: the settlement cleared {-journal} {period.currency}, its orders' "
+                                f"billing documents put {billed} {period.currency} in; off by {net} {period.currency}",
+                                amazon_value=str(-journal), netsuite_value=str(billed), difference=str(net), **common))
+    for order_id in unbilled:
+        why = f" (dead-lettered: {failed_reasons[order_id]}; fix and replay)" if order_id in failed_reasons else ""
+        findings.append(Finding(CHECK_CLEARING, "settled_not_billed", order_id,
+                                f"settlement {period.settlement_id} cleared order {order_id} but NetSuite has no billing "
+                                f"document for it{why}", **common))
+    if net == ZERO and base_net != ZERO:
+        findings.append(Finding(CHECK_CLEARING, "fx_remainder", period.settlement_id,
+                                f"settlement {period.settlement_id} nets to zero in {period.currency} but leaves "
+                                f"{base_net} in the base currency on clearing account {period.clearing_account_id} "
+                                f"(exchange rates of the billing dates vs the deposit date): post it as realized FX "
+                                f"({fx_external_id(period.settlement_id)}, param post_fx_remainder)",
+                                difference=str(base_net), **common))
+    return result, findings
+
+
+def fx_journal(period: SettledPeriod, remainder: Decimal, *, fx_account_id: str, base_currency_id: str,
+               tran_date: dt.date) -> dict[str, Any]:
+    """The ``AMZ-JE-FX-{settlementId}`` journal entry moving a base-currency ``remainder`` out of clearing to
+    the realized FX gain/loss account (in the subsidiary's base currency, exchange rate 1)."""
+    from amazon_netsuite.netsuite.records import JournalLine, build_journal_entry
+
+    if remainder == ZERO:
+        raise ValueError(f"settlement {period.settlement_id}: no FX remainder to post")
+    return build_journal_entry(
+        external_id=fx_external_id(period.settlement_id), subsidiary_id=period.subsidiary_id or "",
+        currency_id=base_currency_id, tran_date=tran_date,
+        lines=[JournalLine.for_amount(period.clearing_account_id, -remainder,
+                                      memo=f"Realized FX on Amazon settlement {period.settlement_id}"),
+               JournalLine.for_amount(fx_account_id, remainder,
+                                      memo=f"Realized FX on Amazon settlement {period.settlement_id}")],
+        memo=f"Amazon settlement {period.settlement_id}: clearing FX remainder",
+    )
+
+
+def counts_by_check(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for finding in findings:
+        kinds = out.setdefault(finding.check, {})
+        kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
+    return out

@@ -1,0 +1,86 @@
+"""flows/reconciliation.py without services: which settlements are checked, what a settlement file gives
+the clearing check, and that a run with findings fails with counts (never silently green)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from amazon_netsuite.flows.reconciliation import finish, posted_settlements, settled_period
+from amazon_netsuite.ledger import Ledger
+
+WINDOW = (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+NA = {"conn_id": "amazon_sp_api_na", "region": "na", "marketplace_ids": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]}
+
+
+def test_posted_settlements_are_the_regions_posted_ones(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    common = {"dag_id": "amazon_settlements_to_netsuite", "record_type": "journalEntry", "run_id": "r"}
+    ledger.record_synced(**common, source_key="1", external_id="AMZ-JE-1", internal_id="1",
+                         replay={"region": "na", "sp_api_conn_id": "amazon_sp_api_na"})
+    ledger.record_synced(**common, source_key="2", external_id="AMZ-JE-2", internal_id="2",
+                         replay={"region": "eu", "sp_api_conn_id": "amazon_sp_api_eu"})
+    ledger.record_failed(**common, source_key="3", reason="unmapped_gl", error="posted with suspense",
+                         replay={"marketplace_ids": ["ATVPDKIKX0DER"]})
+    ledger.record_failed(**common, source_key="4", reason="closed_period", error="not posted", replay={"region": "na"})
+    ledger.record_failed(**common, source_key="report-9", reason="download_error", error="x", replay={"region": "na"})
+
+    assert sorted(r.source_key for r in posted_settlements(ledger, window=WINDOW, target=NA)) == ["1", "3"]
+    assert [r.source_key for r in posted_settlements(ledger, window=WINDOW, target=NA, settlement_ids=["1"])] == ["1"]
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert posted_settlements(ledger, window=later, target=NA) == []
+
+
+def test_a_settlement_file_gives_its_home_marketplace_clearing_account_and_settled_orders():
+    from amazon_netsuite.mappings import load_mappings
+    from sandbox.amazon.settlements import render_v2
+
+    when = dt.datetime(2026, 11, 10, 12, tzinfo=dt.UTC)
+    rows = [
+        {"transaction-type": "Order", "order-id": "111-1", "marketplace-name": "Amazon.com", "amount-type": "ItemPrice",
+         "amount-description": "Principal", "amount": Decimal("20.00"), "posted-date": when},
+        {"transaction-type": "Order", "order-id": "111-2", "marketplace-name": "Amazon.com", "amount-type": "ItemPrice",
+         "amount-description": "Principal", "amount": Decimal("5.00"), "posted-date": when},
+        {"transaction-type": "Refund", "order-id": "111-3", "marketplace-name": "Amazon.com", "amount-type": "ItemPrice",
+         "amount-description": "Principal", "amount": Decimal("-3.00"), "posted-date": when},
+    ]
+    text = render_v2({"settlement-id": "555", "settlement-start-date": when - dt.timedelta(days=1),
+                      "settlement-end-date": when + dt.timedelta(days=1), "deposit-date": when + dt.timedelta(days=3),
+                      "currency": "USD"}, rows)
+
+    period = settled_period(text, mappings=load_mappings())
+
+    assert period.order_ids == ["111-1", "111-2"]  # refunds clear refunds pending, not Amazon clearing
+    assert (period.marketplace_id, period.clearing_account_id, period.currency, period.total) == (
+        "ATVPDKIKX0DER", "1210", "USD", "22.00")
+
+
+def _result(findings: int) -> dict:
+    return {"conn_id": "amazon_sp_api_na", "csv": {"orders": "/archive/orders.csv"},
+            "checks": {"orders": {"findings": findings, "counts": {"compared": 10},
+                                  "by_kind": {"missing_sales_order": findings} if findings else {},
+                                  "first": ["Amazon order 111-1 (SHIPPED) has no sales order"] if findings else []}}}
+
+
+def test_finish_fails_with_counts_when_anything_is_off_and_passes_when_all_agree():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match=r"(?s)found 1 difference.*orders: 1 finding\(s\) \(missing_sales_order=1\)"):
+        finish([_result(1)])
+    assert finish([_result(0)])["findings"] == 0
+
+
+def test_dead_lettered_orders_and_shipments_are_named_by_their_amazon_order(tmp_path):
+    from amazon_netsuite.flows.reconciliation import _failed_reasons
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_failed(dag_id="amazon_orders_to_netsuite", record_type="salesOrder", source_key="111-1",
+                         reason="unknown_sku", run_id="r", error="x", replay={"amazon_order_id": "111-1"})
+    ledger.record_failed(dag_id="amazon_fba_shipments_to_netsuite", record_type="itemFulfillment", source_key="DABC",
+                         reason="over_fulfilled", run_id="r", error="x",
+                         replay={"shipment": {"shipment_id": "DABC", "amazon_order_id": "111-2"}})
+    reasons = _failed_reasons(ledger)
+    assert reasons["111-1"] == "amazon_orders_to_netsuite unknown_sku"
+    assert reasons["111-2"] == "amazon_fba_shipments_to_netsuite over_fulfilled"

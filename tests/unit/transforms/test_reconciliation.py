@@ -1,0 +1,148 @@
+"""Reconciliation comparisons: Decimal to the cent, per currency, each difference named."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from amazon_netsuite.netsuite.results import GlLine
+from amazon_netsuite.transforms.reconciliation import (
+    SettledPeriod,
+    clearing_status,
+    compare_orders,
+    counts_by_check,
+    fx_journal,
+    journal_belongs,
+    money,
+    order_facts,
+)
+
+UTC = dt.UTC
+WINDOW = (dt.datetime(2026, 11, 10, tzinfo=UTC), dt.datetime(2026, 11, 11, tzinfo=UTC))
+NOW = dt.datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _order(order_id: str, status: str = "SHIPPED", total: str = "25.99", currency: str = "USD", *,
+           created: str = "2026-11-10T08:00:00Z", shipped: str | None = "2026-11-10T12:00:00Z") -> dict:
+    order = {"orderId": order_id, "createdTime": created, "lastUpdatedTime": "2026-11-10T13:00:00Z",
+             "salesChannel": {"marketplaceId": "ATVPDKIKX0DER"}, "fulfillment": {"fulfillmentStatus": status},
+             "proceeds": {"grandTotal": {"amount": total, "currencyCode": currency}},
+             "buyer": {"buyerName": "Jane Doe", "buyerEmail": "jane@marketplace.amazon.com"},
+             "recipient": {"deliveryAddress": {"addressLine1": "1 Main St"}}}
+    if shipped:
+        order["packages"] = [{"shipTime": shipped}]
+    return order
+
+
+def _so(order_id: str, total: float = 25.99, status: str = "_fullyBilled", internal_id: str = "1") -> dict:
+    return {"externalId": f"AMZ-SO-{order_id}", "internalId": internal_id, "total": total, "orderStatus": status}
+
+
+def _compare(orders, sales_orders, **kwargs):
+    facts = [order_facts(o) for o in orders]
+    return compare_orders(facts, sales_orders, window=WINDOW, now=NOW, **kwargs)
+
+
+class TestOrderFacts:
+    def test_keeps_no_pii(self):
+        facts = order_facts(_order("111-1"))
+        assert "Jane" not in str(facts) and "marketplace.amazon" not in str(facts) and "Main" not in str(facts)
+        assert facts["total"] == "25.99" and facts["shipped"] == "2026-11-10T12:00:00Z"
+
+
+class TestCompareOrders:
+    def test_given_agreeing_orders_then_no_finding(self):
+        findings, counts = _compare([_order("111-1"), _order("111-2", total="10.00")],
+                                    {"111-1": _so("111-1"), "111-2": _so("111-2", 10.0)})
+        assert findings == [] and counts["compared"] == 2
+
+    def test_given_a_float_total_then_compared_to_the_cent_not_as_float(self):
+        # 0.1 + 0.2 style floats from SOAP doubles must not produce a false mismatch
+        findings, _ = _compare([_order("111-1", total="0.30")], {"111-1": _so("111-1", 0.1 + 0.2)})
+        assert findings == []
+        assert money(0.1 + 0.2) == Decimal("0.30")
+
+    def test_each_difference_is_named(self):
+        orders = [_order("111-1"), _order("111-2", total="10.00"), _order("111-3", "CANCELLED", "0.00", shipped=None),
+                  _order("111-4"), _order("111-5", "PENDING", shipped=None)]
+        sales_orders = {"111-2": _so("111-2", 10.01), "111-3": _so("111-3", 0.0, "_pendingFulfillment"),
+                        "111-4": _so("111-4", status="_pendingFulfillment")}
+        findings, counts = _compare(orders, sales_orders, failed_reasons={"111-1": "unknown_sku"},
+                                    recent_sales_orders=[_so("111-9") | {"tranDate": "2026-11-10T00:00:00"}])
+        kinds = {(f.kind, f.key) for f in findings}
+        assert kinds == {("missing_sales_order", "111-1"), ("total_mismatch", "111-2"), ("cancelled_open", "111-3"),
+                         ("shipped_not_billed", "111-4"), ("extra_sales_order", "111-9")}
+        mismatch = next(f for f in findings if f.kind == "total_mismatch")
+        assert mismatch.difference == "0.01" and mismatch.currency == "USD"
+        assert "unknown_sku" in next(f for f in findings if f.kind == "missing_sales_order").message
+        assert counts["not_synced_by_design"] == 1
+        assert counts_by_check(findings) == {"orders": {"missing_sales_order": 1, "total_mismatch": 1, "cancelled_open": 1,
+                                                        "shipped_not_billed": 1, "extra_sales_order": 1}}
+
+    def test_orders_outside_the_window_or_too_recent_are_not_judged(self):
+        late = _order("111-1", created="2026-11-11T00:00:00Z")
+        recent = _order("111-2") | {"lastUpdatedTime": (NOW - dt.timedelta(minutes=10)).isoformat()}
+        findings, counts = _compare([late, recent], {})
+        assert findings == [] and counts["recent"] == 1 and counts["amazon_orders"] == 1
+
+    def test_shipped_recently_is_not_yet_unbilled(self):
+        findings, _ = _compare([_order("111-1", shipped="2026-11-19T00:00:00Z")],
+                               {"111-1": _so("111-1", status="_pendingFulfillment")})
+        assert findings == []
+
+
+def _line(external_id, amount, *, record_type="_journal", created_from=None, base=None, currency="1", account="1210"):
+    amount = Decimal(amount)
+    return GlLine(internal_id="9", external_id=external_id, record_type=record_type, tran_date="2026-11-12",
+                  account_id=account, subsidiary_id="2", currency_id=currency, exchange_rate=Decimal(1), amount=amount,
+                  base_amount=Decimal(base) if base is not None else amount, created_from_id=created_from)
+
+
+PERIOD = SettledPeriod(settlement_id="555", marketplace_id="ATVPDKIKX0DER", currency="USD", currency_id="1",
+                       subsidiary_id="2", clearing_account_id="1210", start="2026-11-01", end="2026-11-14",
+                       deposit_date="2026-11-16", total="40.00", order_ids=["111-1", "111-2"])
+SO_MAP = {"71": "111-1", "72": "111-2", "73": "111-3"}
+
+
+class TestClearing:
+    def test_given_billed_orders_and_their_settlement_then_nets_to_zero(self):
+        lines = [_line("AMZ-JE-555", "-35.99"), _line("AMZ-CS-A", "25.99", record_type="_cashSale", created_from="71"),
+                 _line("AMZ-INV-B", "10.00", record_type="_invoice", created_from="72"),
+                 _line("AMZ-CS-C", "99.00", record_type="_cashSale", created_from="73"),  # another settlement's order
+                 _line("AMZ-JE-5551", "-99.00")]  # another settlement whose id starts alike
+        result, findings = clearing_status(PERIOD, lines, order_of_sales_order=SO_MAP)
+        assert findings == [] and result.balanced and result.net == Decimal("0.00")
+        assert result.journals == ["AMZ-JE-555"]
+
+    def test_given_an_unbilled_settled_order_then_listed_and_not_zero(self):
+        lines = [_line("AMZ-JE-555-1", "-20.00"), _line("AMZ-JE-555-2", "-15.99"),
+                 _line("AMZ-CS-A", "25.99", record_type="_cashSale", created_from="71")]
+        result, findings = clearing_status(PERIOD, lines, order_of_sales_order=SO_MAP, failed_reasons={"111-2": "missing_mapping"})
+        assert {(f.kind, f.key) for f in findings} == {("clearing_not_zero", "555"), ("settled_not_billed", "111-2")}
+        assert result.net == Decimal("-10.00") and result.unbilled == ["111-2"]
+        assert "missing_mapping" in next(f for f in findings if f.kind == "settled_not_billed").message
+
+    def test_given_fx_between_billing_and_deposit_then_remainder_reported_then_zero_once_posted(self):
+        lines = [_line("AMZ-JE-555", "-35.99", base="-47.51"),
+                 _line("AMZ-CS-A", "25.99", record_type="_cashSale", created_from="71", base="34.57"),
+                 _line("AMZ-CS-B", "10.00", record_type="_cashSale", created_from="72", base="13.30")]
+        result, findings = clearing_status(PERIOD, lines, order_of_sales_order=SO_MAP)
+        assert [(f.kind, f.difference) for f in findings] == [("fx_remainder", "0.36")]
+        record = fx_journal(PERIOD, result.base_net, fx_account_id="7100", base_currency_id="3", tran_date=dt.date(2026, 11, 16))
+        assert record["externalId"] == "AMZ-JE-FX-555"
+        clearing_line = next(line for line in record["lineList"] if line["account"]["internalId"] == "1210")
+        assert clearing_line["credit"] == Decimal("0.36")
+        posted = [*lines, _line("AMZ-JE-FX-555", "-0.36", currency="3")]
+        result, findings = clearing_status(PERIOD, posted, order_of_sales_order=SO_MAP)
+        assert findings == [] and result.fx_posted == Decimal("-0.36")
+
+    def test_given_no_journal_on_clearing_then_a_finding(self):
+        _, findings = clearing_status(PERIOD, [], order_of_sales_order=SO_MAP)
+        assert {f.kind for f in findings} == {"clearing_not_zero", "settled_not_billed"}
+
+    @pytest.mark.parametrize(("external_id", "expected"), [("AMZ-JE-555", True), ("amz-je-555-2", True),
+                                                          ("AMZ-JE-5550", False), ("AMZ-JE-FX-555", False)])
+    def test_journal_belongs(self, external_id, expected):
+        assert journal_belongs(external_id, "555") is expected
