@@ -193,6 +193,14 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "A refund or return whose order is not in NetSuite or not billed yet waits (pending) this many "
                        "days, then is dead-lettered with the reason, e.g. 5. Keep it below the look-back.",
     },
+    "fba_adjustment": {
+        "default": False,
+        "type": ["null", "boolean"],
+        "title": "Post the FBA inventory adjustment",
+        "description": "Inventory: after comparing Amazon's FBA counts with the NetSuite FBA locations, post one "
+                       "inventory adjustment a day per subsidiary (AMZ-IA-{date}-{subsidiary}) that sets NetSuite to Amazon's counts, e.g. tick it "
+                       "for the daily reconciliation run.",
+    },
     "adopt_customers": {
         "default": False,
         "type": ["null", "boolean"],

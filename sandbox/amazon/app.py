@@ -221,6 +221,10 @@ class AmazonSandbox:
         self.customer_returns: list[dict] = []
         self.refund_seed: int | None = None
 
+        from sandbox.amazon.listings import Listings
+
+        #: Listings, feeds and FBA inventory (sandbox/amazon/listings.py).
+        self.listings = Listings(self)
         self.notifications = Notifications(SELLER_ID)
         if seed is not None and self.store.order_count() == 0:
             self.seed(seed)
@@ -264,6 +268,7 @@ class AmazonSandbox:
                                               buyers_per_marketplace=buyers_per_marketplace)
         count = self.store.upsert_orders(generated)
         self.refund_seed = seed
+        self.listings.seed(seed_data.CATALOG, seed_data.MARKETPLACES, MARKETPLACE_REGION, seed)
         if settlements:
             self.publish_settlements(generated, seed, now=now, history=settlement_history,
                                      unmapped=unmapped_marketplaces)
@@ -299,6 +304,7 @@ class AmazonSandbox:
             stats.clear()
         self.responses.clear()
         self.config = self.default_config()
+        self.listings.reset()
         self.notifications.reset()
 
     def call_counts(self) -> dict:
@@ -1295,6 +1301,105 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         if drain:
             sb.responses.clear()
         return {"responses": items}
+
+    # -- Feeds 2021-06-30, Listings Items 2021-08-01, FBA Inventory v1 (sandbox/amazon/listings.py) ------------
+    async def _body_or_error(request: Request, region: str, operation: str):
+        try:
+            return await _json_body(request), None
+        except ApiError as error:
+            return None, sb._respond(request, region, operation, error.status, error.body())
+
+    @app.post("/{region}/feeds/2021-06-30/documents")
+    @regional
+    async def create_feed_document(request: Request, region: str):
+        body, error = await _body_or_error(request, region, "createFeedDocument")
+        if error is not None:
+            return error
+        return await sb.call(request, region, "createFeedDocument",
+                             lambda _f: sb.listings.create_feed_document(request, region, body))
+
+    @app.post("/{region}/feeds/2021-06-30/feeds")
+    @regional
+    async def create_feed(request: Request, region: str):
+        body, error = await _body_or_error(request, region, "createFeed")
+        if error is not None:
+            return error
+        return await sb.call(request, region, "createFeed", lambda fault: sb.listings.create_feed(region, body, fault))
+
+    @app.get("/{region}/feeds/2021-06-30/feeds/{feed_id}")
+    @regional
+    async def get_feed(request: Request, region: str, feed_id: str):
+        return await sb.call(request, region, "getFeed", lambda _f: sb.listings.get_feed(region, feed_id))
+
+    @app.get("/{region}/feeds/2021-06-30/documents/{document_id}")
+    @regional
+    async def get_feed_document(request: Request, region: str, document_id: str):
+        return await sb.call(request, region, "getFeedDocument",
+                             lambda _f: sb.listings.get_feed_document(request, region, document_id))
+
+    @app.put("/_s3/feeds/{document_id}")
+    async def upload_feed_document(request: Request, document_id: str):
+        return sb.listings.upload(request, document_id, await request.body())
+
+    @app.get("/_s3/feeds/{document_id}")
+    async def download_feed_document(request: Request, document_id: str):
+        return sb.listings.download(request, document_id)
+
+    @app.get("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def get_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        return await sb.call(request, region, "getListingsItem",
+                             lambda _f: sb.listings.get_listings_item(request, region, seller_id, sku))
+
+    @app.patch("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def patch_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        body, error = await _body_or_error(request, region, "patchListingsItem")
+        if error is not None:
+            return error
+        return await sb.call(request, region, "patchListingsItem",
+                             lambda _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
+
+    @app.get("/{region}/fba/inventory/v1/summaries")
+    @regional
+    async def get_inventory_summaries(request: Request, region: str):
+        return await sb.call(request, region, "getInventorySummaries", lambda _f: sb.listings.inventory_summaries(request, region))
+
+    @app.get("/_sandbox/listings")
+    async def list_listings(region: str | None = None):
+        return sb.listings.all_listings(region)
+
+    @app.post("/_sandbox/listings")
+    async def put_listings(request: Request):
+        entries = await request.json()
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            return JSONResponse({"error": "expected a JSON list of {sku, region, productType, fulfillmentChannel, quantity, marketplaces}"},
+                                status_code=400)
+        try:
+            return {"listings": sb.listings.put_listings(entries)}
+        except (ValueError, KeyError) as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+
+    @app.post("/_sandbox/listings/rejections")
+    async def reject_listings(request: Request):
+        body = await request.json()
+        rows = body if isinstance(body, list) else [body]
+        for row in rows:
+            if not isinstance(row, dict) or not row.get("sku") or (row.get("region") not in (None, *REGIONS)):
+                return JSONResponse({"error": 'expected {"sku": ..., "code": ..., "message": ..., "region": optional}'}, status_code=400)
+        for row in rows:
+            sb.listings.reject(row["sku"], str(row.get("code") or "8541"),
+                               str(row.get("message") or "The listing was rejected by the SP-API sandbox."), row.get("region"))
+        return {"rejections": len(sb.listings.rejections)}
+
+    @app.post("/_sandbox/fba_inventory")
+    async def set_fba_inventory(request: Request):
+        rows = await request.json()
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and {"marketplaceId", "sku", "fulfillable"} <= r.keys() for r in rows):
+            return JSONResponse({"error": "expected [{marketplaceId, sku, fulfillable, asin?}]"}, status_code=400)
+        for r in rows:
+            sb.listings.set_fba(r["marketplaceId"], r["sku"], int(r["fulfillable"]), asin=r.get("asin"))
+        return {"fba_inventory": len(rows)}
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def no_region(request: Request, path: str):

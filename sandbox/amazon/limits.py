@@ -27,6 +27,13 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "createRestrictedDataToken": (Decimal("1"), 10),
     "getDestinations": (Decimal("1"), 5),
     "listFinancialEvents": (Decimal("0.5"), 30),
+    "createFeedDocument": (Decimal("0.5"), 15),
+    "createFeed": (Decimal("0.0083"), 15),
+    "getFeed": (Decimal("2"), 15),
+    "getFeedDocument": (Decimal("0.0222"), 10),
+    "getListingsItem": (Decimal("5"), 10),
+    "patchListingsItem": (Decimal("5"), 5),
+    "getInventorySummaries": (Decimal("2"), 2),
     # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
     "confirmShipment": (Decimal("2"), 10),
     "createDestination": (Decimal("1"), 5),

@@ -164,6 +164,11 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
         stored, errors = [], []
         for index, record in enumerate(records):
             data = {k: v for k, v in record.items() if k != "internalId"}
+            if record_type == "inventoryAdjustment" and not data.get("account"):
+                # As a warehouse posts it from its own form: the company's adjustment account.
+                from sandbox.netsuite.seed import INVENTORY_ADJUSTMENT_ACCOUNT
+
+                data["account"] = {"internalId": str(INVENTORY_ADJUSTMENT_ACCOUNT)}
             try:
                 from_json(schema, record_class, data)
                 with store.transaction():

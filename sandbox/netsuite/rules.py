@@ -43,6 +43,8 @@ REF_FIELDS: dict[str, dict[str, str]] = {
         "taxItem": "salesTaxItem", "shippingTaxCode": "salesTaxItem", "handlingTaxCode": "salesTaxItem",
     },
     "inventoryItem": {},
+    "inventoryAdjustment": {"subsidiary": "subsidiary", "account": "account", "adjLocation": "location",
+                            "postingPeriod": "accountingPeriod"},
     "otherChargeSaleItem": {"incomeAccount": "account"},
     "salesTaxItem": {"taxAccount": "account", "saleAccount": "account", "parent": "salesTaxItem"},
     "account": {"currency": "currency", "parent": "account"},
@@ -83,7 +85,7 @@ SUBLIST_REFS: dict[str, dict[str, dict[str, str]]] = {
     "journalEntry": {"lineList": {"location": "location", "entity": "customer"}},
 }
 #: sublist -> how lines are matched when replaceAll is false
-SUBLIST_KEYS = {"itemList": "line", "lineList": "line", "addressbookList": "internalId", "locationsList": "locationId"}
+SUBLIST_KEYS = {"itemList": "line", "lineList": "line", "inventoryList": "line", "addressbookList": "internalId", "locationsList": "locationId"}
 #: NetSuite's limit of journal entry lines in a synchronous write
 MAX_JOURNAL_LINES = 1000
 #: status codes of the journal entry rules (all in the 2023_2 StatusDetailCodeType enumeration)
@@ -534,7 +536,8 @@ class Rules:
                 if row.get("locationId", {}).get("internalId") == location_id:
                     row["quantityCommitted"] = float(max(dec(row.get("quantityCommitted")) + delta, Decimal(0)))
                     self._available(row)
-                    self.store.put("inventoryItem", item, changed_at)
+                    # Stock moves never change the item's lastModifiedDate (only lastQtyAvailableChange).
+                    self.store.put("inventoryItem", item, item.get("lastModifiedDate") or changed_at)
                     self.store.touch_quantity(int(item_id), int(location_id), changed_at)
                     break
 
@@ -560,6 +563,56 @@ class Rules:
             previous = old_rows.get(row["locationId"]["internalId"])
             if previous is None or previous.get("quantityAvailable") != row["quantityAvailable"]:
                 self.store.touch_quantity(int(record["internalId"]), int(row["locationId"]["internalId"]), changed_at)
+
+    def _apply_inventoryAdjustment(self, record, old, targets) -> None:  # noqa: N802
+        """Subsidiary, adjustment account and at least one line; each line's item is an inventory item,
+        its location (or the header's ``adjLocation``) belongs to the subsidiary, ``adjustQtyBy`` is a
+        non-zero number and on hand never goes below zero. Stock moves through stock.move (the same
+        path as fulfillments and receipts), so ``getItemAvailability`` sees the change. An update
+        (upsert of the same externalId) moves only the difference."""
+        from sandbox.netsuite import stock
+
+        self._required(record, ("subsidiary", "Subsidiary"), ("account", "Adjustment Account"))
+        lines = record.get("inventoryList") or []
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        subsidiary_id = str(record["subsidiary"]["internalId"])
+        header_location = (record.get("adjLocation") or {}).get("internalId")
+        moves: dict[tuple[str, str], Decimal] = {}
+        for number, line in enumerate(lines, start=1):
+            line.setdefault("line", number)
+            item_ref = (line.get("item") or {}).get("internalId")
+            if not item_ref:
+                raise RecordError("USER_ERROR", f"Please enter value(s) for: Item (line {number})")
+            if self.store.get("inventoryItem", internal_id=item_ref) is None:
+                raise RecordError("INVALID_KEY_OR_REF", f"Invalid item reference key {item_ref}.")
+            location_id = (line.get("location") or {}).get("internalId") or header_location
+            if not location_id:
+                raise RecordError("USER_ERROR", f"Please enter value(s) for: Location (line {number})")
+            location = self.store.get("location", internal_id=location_id)
+            if location is None:
+                raise RecordError("INVALID_KEY_OR_REF", f"Invalid location reference key {location_id}.")
+            if not self.available_to(location, subsidiary_id):
+                raise RecordError("INVALID_KEY_OR_REF",
+                                  f"Invalid location reference key {location_id} for subsidiary {subsidiary_id}.")
+            line["location"] = {"internalId": str(location_id), "name": location.get("name")}
+            qty = dec(line.get("adjustQtyBy"))
+            if qty == 0:
+                raise RecordError("USER_ERROR", f"Please enter value(s) for: Adjust Qty. By (line {number})")
+            key = (str(item_ref), str(location_id))
+            moves[key] = moves.get(key, Decimal(0)) + qty
+        for old_line in (old or {}).get("inventoryList") or []:
+            key = (str(old_line["item"]["internalId"]), str(old_line["location"]["internalId"]))
+            moves[key] = moves.get(key, Decimal(0)) - dec(old_line.get("adjustQtyBy"))
+        for (item_id, location_id), qty in moves.items():
+            if qty < 0:
+                on_hand = sum((dec(r["onHand"]) for r in stock.levels(self.store, item_id, location_id)), Decimal(0))
+                if on_hand + qty < 0:
+                    raise RecordError("USER_ERROR", f"You cannot adjust item {item_id} at location {location_id} below zero: "
+                                                    f"{on_hand} on hand, adjustment {qty}.")
+        for (item_id, location_id), qty in moves.items():
+            if qty:
+                stock.move(self.store, item_id, location_id, on_hand=qty)
 
     def _apply_otherChargeSaleItem(self, record, old, targets) -> None:  # noqa: N802
         self._required(record, ("itemId", "Item Name/Number"))

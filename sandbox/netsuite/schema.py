@@ -41,6 +41,7 @@ RECORD_TYPES: dict[str, tuple[str, str]] = {
     "accountingPeriod": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "AccountingPeriod"),
     "salesTaxItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "SalesTaxItem"),
     "otherChargeSaleItem": (f"urn:accounting_{VERSION}.lists.webservices.netsuite.com", "OtherChargeSaleItem"),
+    "inventoryAdjustment": (f"urn:inventory_{VERSION}.transactions.webservices.netsuite.com", "InventoryAdjustment"),
     "itemFulfillment": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "ItemFulfillment"),
     "cashSale": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "CashSale"),
     "invoice": (f"urn:sales_{VERSION}.transactions.webservices.netsuite.com", "Invoice"),

@@ -99,6 +99,12 @@ OTHER_CHARGE_ITEMS = [
     (624, "Seller-collected tax (Amazon-calculated) - DE", 5, False, 2320),
 ]
 #: accounts of the settlement model (marketplaces.csv balance_owed / refunds_pending / input_tax /
+#: The account inventory adjustments post to (the default of ``POST /_sandbox/records/inventoryAdjustment``
+#: when the warehouse names none, and of the inventory flow's FBA adjustments).
+INVENTORY_ADJUSTMENT_ACCOUNT = 5200
+INVENTORY_ACCOUNTS = [
+    (INVENTORY_ADJUSTMENT_ACCOUNT, "5200", "Inventory Adjustments", "_costOfGoodsSold", [1, 2, 3, 4, 5], None),
+]
 #: settlement_in_transit columns, settlement_gl.csv rules); seeded after ACCOUNTS
 SETTLEMENT_ACCOUNTS = [
     (2330, "2330", "Amazon Balance Owed - US", "_otherCurrentLiability", [2], None),
@@ -201,7 +207,7 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
             "subsidiaryList": [_ref(subsidiary)],
             "makeInventoryAvailable": kind != "returns",
         })
-    for internal_id, number, name, acct_type, subsidiaries, currency in (*ACCOUNTS, *SETTLEMENT_ACCOUNTS):
+    for internal_id, number, name, acct_type, subsidiaries, currency in (*ACCOUNTS, *SETTLEMENT_ACCOUNTS, *INVENTORY_ACCOUNTS):
         record = {
             "acctNumber": number, "acctName": name, "acctType": acct_type,
             "subsidiaryList": [_ref(s) for s in subsidiaries],

@@ -81,3 +81,26 @@ class MarketplaceRegionError(SellingPartnerConfigError):
         self.region = region
         self.marketplace_ids = marketplace_ids
         super().__init__(message)
+
+
+class FeedProcessingError(SellingPartnerError):
+    """A feed ended FATAL (or CANCELLED): none of its messages were applied.
+
+    ``report`` is Amazon's processing report (JSON_LISTINGS_FEED: ``header``, ``issues``, ``summary``)
+    when Amazon wrote one; its issues say why the whole feed was refused.
+    """
+
+    def __init__(self, feed_id: str, feed_type: str | None, status: str, report: dict | str | None) -> None:
+        self.feed_id = feed_id
+        self.feed_type = feed_type
+        self.status = status
+        self.report = report
+        if isinstance(report, dict):
+            errors = [f"[{i.get('code', '-')}] {i.get('message')}" for i in report.get("issues") or [] if i.get("severity") == "ERROR"]
+            detail = "; ".join(errors[:5]) or "no issues listed"
+        else:
+            detail = str(report)[:500] if report else "no processing report"
+        super().__init__(
+            f"feed {feed_id} ({feed_type}) ended {status}: Amazon applied none of its messages. Amazon's report: {detail}. "
+            "Fix the cause, then clear the task: a FATAL feed is submitted again as a new feed"
+        )

@@ -95,6 +95,8 @@ RESTRICTED_REPORT_TYPES = frozenset({
 REGION_REFUSAL = "not valid for region"
 #: getReports accepts at most 10 marketplaceIds (Reports API model, maxItems).
 MAX_REPORT_MARKETPLACES = 10
+#: Content type of JSON_LISTINGS_FEED documents (uploaded to the presigned URL with the same header).
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 #: Token-bucket waits at least this long are logged as they start (shorter ones would flood the log).
 LOG_WAITS_OVER = 5.0
 
@@ -1002,6 +1004,183 @@ class SellingPartnerHook(BaseHook):
                 raise SellingPartnerError(f"report {report_id} still {report['processingStatus']} after {timeout:.0f}s")
             self._sleep(poll_interval)
 
+    # -- Feeds 2021-06-30 --------------------------------------------------------------------------
+    def _feeds(self) -> Any:
+        from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
+
+        return self._client(FeedsV20210630)
+
+    def create_feed_document(self, content_type: str = FEED_CONTENT_TYPE) -> dict:
+        """A feed document to upload to (``createFeedDocument``): ``feedDocumentId`` and a presigned ``url``.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/feeds-api-v2021-06-30-reference#createfeeddocument
+        """
+        feeds = self._feeds()
+        return self._call("createFeedDocument", lambda: _expect(
+            feeds._request("/feeds/2021-06-30/documents", data={"contentType": content_type, "method": "POST"},
+                           add_marketplace=False), "url", str)).payload
+
+    def upload_feed_document(self, url: str, content: bytes, content_type: str = FEED_CONTENT_TYPE) -> None:
+        """PUT the document to the presigned URL of :meth:`create_feed_document` (5xx and network errors retried)."""
+        import httpx
+
+        def put() -> httpx.Response:
+            response = httpx.put(url, content=content, headers={"Content-Type": content_type}, timeout=self.timeout)
+            if response.status_code >= 500:
+                raise httpx.HTTPStatusError(f"feed upload HTTP {response.status_code}", request=response.request, response=response)
+            return response
+
+        response = self._call("uploadFeedDocument", lambda: _retry_http_status(put))
+        if response.status_code not in (200, 204):
+            raise SellingPartnerError(f"uploading the feed document failed: HTTP {response.status_code}: {response.text[:500]}. "
+                                      "The presigned URL lives 5 minutes: the task retry asks for a new document")
+
+    def create_feed(self, feed_type: str, document_id: str, *, marketplace_ids: Sequence[str] | None = None,
+                    feed_options: dict[str, str] | None = None) -> str:
+        """Submit an uploaded document as a feed (``createFeed``); returns the feedId.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/feeds-api-v2021-06-30-reference#createfeed
+        """
+        marketplaces = self._marketplaces_for_call("createFeed", marketplace_ids)
+        extra: dict[str, Any] = {"marketplaceIds": marketplaces}
+        if feed_options:
+            extra["feedOptions"] = dict(feed_options)
+        feeds = self._feeds()
+        response = self._call("createFeed", lambda: _expect(feeds.create_feed(feed_type, document_id, **extra), "feedId", str),
+                              marketplace_ids=marketplaces)
+        feed_id = response.payload["feedId"]
+        self.log.info("createFeed %s for %s: feedId %s", feed_type, ",".join(marketplaces), feed_id)
+        return feed_id
+
+    def submit_feed(self, feed_type: str, content: bytes, *, marketplace_ids: Sequence[str] | None = None,
+                    content_type: str = FEED_CONTENT_TYPE) -> str:
+        """createFeedDocument + upload + createFeed; returns the feedId."""
+        document = self.create_feed_document(content_type)
+        self.upload_feed_document(document["url"], content, content_type)
+        return self.create_feed(feed_type, document["feedDocumentId"], marketplace_ids=marketplace_ids)
+
+    def get_feed(self, feed_id: str) -> dict:
+        """Feed details (``getFeed``): processingStatus and, when done, resultFeedDocumentId."""
+        feeds = self._feeds()
+        return self._call("getFeed", lambda: _expect(feeds.get_feed(feed_id), "processingStatus", str)).payload
+
+    def get_feed_document(self, document_id: str) -> dict:
+        """Where to download a feed document (``getFeedDocument``): url (valid 5 minutes), compressionAlgorithm."""
+        feeds = self._feeds()
+        return self._call("getFeedDocument", lambda: _expect(
+            feeds._request(f"/feeds/2021-06-30/documents/{document_id}", params={"method": "GET"}, add_marketplace=False),
+            "url", str)).payload
+
+    def download_feed_document(self, document_id: str) -> str:
+        """The decoded text of a feed document (a processing report), gunzipped when Amazon compressed it."""
+        import httpx
+
+        for renewal in range(2):
+            meta = self.get_feed_document(document_id)
+
+            def fetch(url: str = meta["url"]) -> httpx.Response:
+                response = httpx.get(url, timeout=self.timeout)
+                if response.status_code >= 500:
+                    raise httpx.HTTPStatusError(f"feed document download HTTP {response.status_code}", request=response.request,
+                                                response=response)
+                return response
+
+            response = self._call("downloadFeedDocument", lambda f=fetch: _retry_http_status(f))
+            if response.status_code == 403 and renewal == 0:
+                continue
+            if response.status_code != 200:
+                raise SellingPartnerError(f"downloading feed document {document_id} failed: HTTP {response.status_code}: "
+                                          f"{response.text[:500]}")
+            return decode_document(response.content, compression=meta.get("compressionAlgorithm"),
+                                   content_type=response.headers.get("content-type"), document_id=document_id)
+        raise SellingPartnerError(f"feed document {document_id}: the presigned URL was refused twice")  # pragma: no cover
+
+    def feed_processing_report(self, feed: dict) -> dict | None:
+        """The processing report of a finished feed, parsed (JSON feeds), or None when Amazon wrote none.
+
+        A report that is not JSON is an unreadable answer: raised, never read as "no issues"."""
+        import json
+
+        document_id = feed.get("resultFeedDocumentId")
+        if not document_id:
+            return None
+        text = self.download_feed_document(document_id)
+        try:
+            report = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SellingPartnerError(f"the processing report of feed {feed.get('feedId')} is not JSON ({exc}); "
+                                      "the task retry downloads it again") from exc
+        if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
+            raise SellingPartnerError(f"the processing report of feed {feed.get('feedId')} has no summary: "
+                                      "not Amazon's processing-report shape; the task retry downloads it again")
+        return report
+
+    # -- Listings Items 2021-08-01 -------------------------------------------------------------------
+    def _listings(self) -> Any:
+        from sp_api.api.listings_items.listings_items_2021_08_01 import ListingsItemsV20210801
+
+        return self._client(ListingsItemsV20210801)
+
+    def get_listings_item(self, sku: str, *, marketplace_ids: Sequence[str] | None = None,
+                          included_data: Sequence[str] = ("summaries", "fulfillmentAvailability")) -> dict | None:
+        """One listing (``getListingsItem``), or None when the SKU has no listing (404).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#getlistingsitem
+        """
+        marketplaces = self._marketplaces_for_call("getListingsItem", marketplace_ids)
+        listings = self._listings()
+        try:
+            return self._call("getListingsItem", lambda: _expect(listings.get_listings_item(
+                self.config.seller_id, sku, marketplaceIds=",".join(marketplaces), includedData=",".join(included_data)),
+                "sku", str), marketplace_ids=marketplaces).payload
+        except SellingPartnerApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def patch_listings_item(self, sku: str, product_type: str, patches: Sequence[dict], *,
+                            marketplace_ids: Sequence[str] | None = None) -> dict:
+        """Patch one listing (``patchListingsItem``); returns Amazon's submission (status ACCEPTED or INVALID, issues).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#patchlistingsitem
+        """
+        marketplaces = self._marketplaces_for_call("patchListingsItem", marketplace_ids)
+        listings = self._listings()
+        body = {"productType": product_type, "patches": [dict(p) for p in patches]}
+        return self._call("patchListingsItem", lambda: _expect(listings.patch_listings_item(
+            self.config.seller_id, sku, marketplaceIds=",".join(marketplaces), body=body), "status", str),
+            marketplace_ids=marketplaces).payload
+
+    # -- FBA Inventory v1 ----------------------------------------------------------------------------
+    def iter_inventory_summaries(self, marketplace_id: str, *, seller_skus: Sequence[str] | None = None) -> Iterator[dict]:
+        """FBA inventory summaries of one marketplace (``getInventorySummaries``, details, every page).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/fba-inventory-api-v1-reference#getinventorysummaries
+        """
+        from sp_api.api import Inventories
+
+        self._marketplaces_for_call("getInventorySummaries", [marketplace_id])
+        client = self._client(Inventories)
+        query: dict[str, Any] = {"granularityType": "Marketplace", "granularityId": marketplace_id,
+                                 "marketplaceIds": [marketplace_id], "details": "true"}
+        if seller_skus:
+            query["sellerSkus"] = list(seller_skus)
+        pages = 0
+        progress = _Progress(self, "getInventorySummaries", "summaries")
+        seen = 0
+        while True:
+            response = self._call("getInventorySummaries", lambda q=dict(query): _expect_summaries(
+                client.get_inventory_summary_marketplace(**q)), marketplace_ids=[marketplace_id])
+            pages += 1
+            summaries = response.payload["inventorySummaries"]
+            seen += len(summaries)
+            yield from summaries
+            token = response.next_token
+            if not token:
+                return
+            progress.page(pages, seen)
+            query["nextToken"] = token
+
     # -- Tokens 2021-03-01 -------------------------------------------------------------------------
     def create_restricted_data_token(self, restricted_resources: Sequence[dict]) -> str:
         """A restricted data token for these resources (``createRestrictedDataToken``).
@@ -1059,6 +1238,15 @@ class SellingPartnerHook(BaseHook):
         except SellingPartnerError as exc:
             return False, str(exc)
         return True, "Connection to the Selling Partner API works"
+
+
+def _expect_summaries(response: Any) -> Any:
+    """getInventorySummaries answers ``{"payload": {"inventorySummaries": [...]}}``: anything else is unreadable."""
+    payload = getattr(response, "payload", None)
+    if not isinstance(payload, dict) or not isinstance(payload.get("inventorySummaries"), list):
+        raise UnreadableResponseError(getattr(response, "status_code", None) if hasattr(response, "status_code") else None,
+                                      "getInventorySummaries answered without payload.inventorySummaries")
+    return response
 
 
 def _retry_http_status(fetch: Callable[[], Any]) -> Any:

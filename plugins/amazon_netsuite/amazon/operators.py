@@ -1,4 +1,6 @@
-"""SellingPartnerReportOperator: request an SP-API report and wait for it without holding a worker.
+"""Deferrable SP-API operators: reports (SellingPartnerReportOperator) and feeds (SellingPartnerFeedOperator).
+
+SellingPartnerReportOperator requests an SP-API report and waits for it without holding a worker.
 
 The reportId is saved in ``context["task_state_store"]`` before deferring, so a retry (worker lost,
 triggerer restarted, task cleared) resumes the same report instead of requesting a second one.
@@ -165,4 +167,155 @@ def _result(report: dict) -> dict:
     }
 
 
-__all__ = ["RegionReportOperator", "ReportProcessingError", "SellingPartnerReportOperator"]
+FEED_STATE_KEY = "amazon_feed_id"
+
+
+class SellingPartnerFeedOperator(BaseOperator):
+    """Submit staged feed documents (or resume the feeds a previous try submitted), defer until Amazon
+    has processed them all, read their processing reports.
+
+    Shared by every flow that writes to Amazon through the Feeds API (inventory quantities, catalog
+    listings). The upstream task stages each feed document with :func:`amazon_netsuite.staging.stage`
+    (a JSON object: the ``JSON_LISTINGS_FEED`` document with its ``header`` and ``messages``; at most
+    25,000 messages each) and passes the list of URIs. Documents never travel through XCom.
+
+    **A retry never submits twice.** Before deferring, each document's feedId is saved in
+    ``context["task_state_store"]`` under ``amazon_feed_id:{n}`` (n: the document's position); a
+    retry (worker lost, triggerer restarted, task cleared) finds it and waits for the same feed. A feed
+    whose previous try ended FATAL or CANCELLED is submitted again (Amazon applied none of it).
+
+    Returns ``{"sp_api_conn_id", "marketplace_ids", "feeds": [{"index", "feedId", "feedType",
+    "processingStatus", "summary", "report_uri", "document_uri", "errors"}]}``: ``report_uri`` is the
+    processing report, staged (``staging.load`` it: issues per message, ``summary``); ``document_uri``
+    the document it answers (match issues to messages by messageId); ``errors`` the first ERROR issues
+    without a messageId (why a whole feed failed). An empty ``document_uris`` submits nothing and
+    returns ``feeds: []``.
+
+    :param document_uris: staged feed documents (templated; usually an upstream task's XCom).
+    :param feed_type: e.g. ``JSON_LISTINGS_FEED``.
+    :param marketplace_ids: the feed's marketplaces (all of the connection's region).
+    :param sp_api_conn_id: the connection of that region (``amazon_sp_api_{region}``).
+    :param fail_on_fatal: raise :class:`FeedProcessingError` when a feed ends FATAL/CANCELLED (default).
+        Flows that dead-letter the feed's records themselves pass False and read ``processingStatus``.
+    :param report_dag_id: staging folder of the processing reports (default: the task's DAG id).
+    """
+
+    template_fields: Sequence[str] = ("document_uris", "marketplace_ids")
+
+    def __init__(
+        self,
+        *,
+        document_uris: Sequence[str] | str,
+        feed_type: str,
+        marketplace_ids: Sequence[str],
+        sp_api_conn_id: str,
+        content_type: str = "application/json; charset=UTF-8",
+        fail_on_fatal: bool = True,
+        poll_interval: float = 60.0,
+        feed_timeout: float = 6 * 3600.0,
+        report_dag_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.report_dag_id = report_dag_id
+        self.document_uris = document_uris
+        self.feed_type = feed_type
+        self.marketplace_ids = marketplace_ids
+        self.sp_api_conn_id = sp_api_conn_id
+        self.content_type = content_type
+        self.fail_on_fatal = fail_on_fatal
+        self.poll_interval = poll_interval
+        self.feed_timeout = feed_timeout
+
+    def _hook(self) -> Any:
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        return SellingPartnerHook(self.sp_api_conn_id)
+
+    def _uris(self) -> list[str]:
+        uris = self.document_uris
+        if isinstance(uris, str):
+            uris = [uris] if uris else []
+        return [u for u in (uris or []) if u]
+
+    def execute(self, context: Context) -> dict:
+        import json
+
+        from amazon_netsuite import staging
+        from amazon_netsuite.amazon.triggers import FeedProcessingTrigger
+
+        uris = self._uris()
+        if not uris:
+            self.log.info("No feed document to submit: nothing changed, no feed")
+            return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": []}
+        hook = self._hook()
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.warning("task_state_store is not available: a retry of this task would submit its feeds again")
+        feed_ids: list[str] = []
+        for index, uri in enumerate(uris):
+            key = f"{FEED_STATE_KEY}:{index}"
+            feed_id = store.get(key) if store is not None else None
+            if feed_id:
+                status = hook.get_feed(feed_id)["processingStatus"]
+                if status in ("FATAL", "CANCELLED"):
+                    self.log.warning("Feed %s of a previous try ended %s: Amazon applied none of it; submitting document %s again",
+                                     feed_id, status, index)
+                    feed_id = None
+                else:
+                    self.log.info("Resuming feed %s (document %s, %s) from a previous try instead of submitting it again",
+                                  feed_id, index, status)
+            if not feed_id:
+                document = staging.load(uri)
+                content = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+                feed_id = hook.submit_feed(self.feed_type, content, marketplace_ids=list(self.marketplace_ids),
+                                           content_type=self.content_type)
+                if store is not None:
+                    store.set(key, feed_id, retention=timedelta(days=30))
+                self.log.info("Submitted document %s of %s as feed %s (%s messages)", index + 1, len(uris), feed_id,
+                              len(document.get("messages") or []) if isinstance(document, dict) else "?")
+            feed_ids.append(feed_id)
+        self.defer(
+            trigger=FeedProcessingTrigger(feed_ids=feed_ids, sp_api_conn_id=self.sp_api_conn_id,
+                                          poll_interval=self.poll_interval, timeout=self.feed_timeout),
+            method_name="execute_complete",
+        )
+        raise AssertionError("unreachable: defer() raises TaskDeferred")  # pragma: no cover
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict:
+        from amazon_netsuite import staging
+        from amazon_netsuite.amazon.errors import FeedProcessingError
+
+        if event.get("status") != "done":
+            raise SellingPartnerError(
+                f"waiting for feeds failed ({event.get('status')}): {event.get('message')}. "
+                "Clear the task to resume the same feeds (their ids are kept): they are not submitted again"
+            )
+        hook = self._hook()
+        dag_id = self.report_dag_id or (self.dag_id if self.has_dag() else "feeds")
+        run_id = str(context.get("run_id") or "manual")
+        results = []
+        fatal: list[FeedProcessingError] = []
+        for index, feed in enumerate(event["feeds"]):
+            report = hook.feed_processing_report(feed)
+            status = feed["processingStatus"]
+            uri = staging.stage(report, dag_id=dag_id, run_id=run_id,
+                                name=f"feed-report-{self.sp_api_conn_id}-{feed['feedId']}") if report is not None else None
+            errors = [f"[{i.get('code', '-')}] {i.get('message')}" for i in (report or {}).get("issues") or []
+                      if i.get("severity") == "ERROR" and "messageId" not in i][:10]
+            summary = (report or {}).get("summary")
+            self.log.info("Feed %s is %s: %s", feed["feedId"], status, summary)
+            if status != "DONE":
+                fatal.append(FeedProcessingError(feed["feedId"], feed.get("feedType"), status, report))
+            uris = self._uris()
+            results.append({"index": index, "feedId": feed["feedId"], "feedType": feed.get("feedType"),
+                            "processingStatus": status, "summary": summary, "report_uri": uri, "errors": errors,
+                            "document_uri": uris[index] if index < len(uris) else None})
+        if fatal and self.fail_on_fatal:
+            for error in fatal:
+                self.log.error("%s", error)
+            raise fatal[0]
+        return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": results}
+
+
+__all__ = ["RegionReportOperator", "ReportProcessingError", "SellingPartnerFeedOperator", "SellingPartnerReportOperator"]

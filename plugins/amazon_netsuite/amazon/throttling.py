@@ -23,6 +23,13 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getReportDocument": (0.0167, 15),
     "createRestrictedDataToken": (1.0, 10),
     "listFinancialEvents": (0.5, 30),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+    "getListingsItem": (5.0, 10),
+    "patchListingsItem": (5.0, 5),
+    "getInventorySummaries": (2.0, 2),
     "confirmShipment": (2.0, 10),
     "getDestinations": (1.0, 5),
     "createDestination": (1.0, 5),
@@ -31,7 +38,8 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
 }
 DEFAULT_PLAN = (1.0, 5)
 #: Calls that are not SP-API operations (the S3 document download) but go through the same retry path.
-LOCAL_PLANS: dict[str, tuple[float, int]] = {"downloadReportDocument": (50.0, 50)}
+LOCAL_PLANS: dict[str, tuple[float, int]] = {"downloadReportDocument": (50.0, 50), "uploadFeedDocument": (50.0, 50),
+                                             "downloadFeedDocument": (50.0, 50)}
 
 
 def parse_rate_limit(headers: Mapping[str, str] | None) -> float | None:

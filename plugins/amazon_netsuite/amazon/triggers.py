@@ -1,4 +1,4 @@
-"""Deferrable waits on Amazon: poll a report to DONE/FATAL/CANCELLED in the triggerer.
+"""Deferrable waits on Amazon: poll a report or a feed to DONE/FATAL/CANCELLED in the triggerer.
 
 The triggerer imports this module from ``plugins/`` (on its ``sys.path``) as
 ``amazon_netsuite.amazon.triggers``. The blocking SP-API client runs in a thread so the event loop
@@ -79,6 +79,80 @@ class ReportProcessingTrigger(BaseTrigger):
                     })
                     return
                 self.log.info("report %s is %s; next check in %ss", self.report_id, status, self.poll_interval)
+                await asyncio.sleep(self.poll_interval)
+        finally:
+            await asyncio.to_thread(hook.close)
+
+
+
+FEED_TERMINAL = ("DONE", "FATAL", "CANCELLED")
+
+
+class FeedProcessingTrigger(BaseTrigger):
+    """Fires once every feed of ``feed_ids`` is DONE, FATAL or CANCELLED (or polling failed / timed out).
+
+    One trigger watches all the feeds one task submitted (a feed holds at most 25,000 messages, so a
+    big run splits): the event is ``{"status": "done"|"error"|"timeout", "feeds": [{feed}, ...], "message": ...}``
+    where each feed is Amazon's ``getFeed`` answer. Reading the processing reports is the operator's
+    job (it runs on a worker, in the ``amazon_sp_api`` pool).
+    """
+
+    def __init__(
+        self,
+        *,
+        feed_ids: list[str],
+        sp_api_conn_id: str,
+        poll_interval: float = 30.0,
+        timeout: float = 6 * 3600.0,
+    ) -> None:
+        super().__init__()
+        self.feed_ids = list(feed_ids)
+        self.sp_api_conn_id = sp_api_conn_id
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {
+                "feed_ids": self.feed_ids,
+                "sp_api_conn_id": self.sp_api_conn_id,
+                "poll_interval": self.poll_interval,
+                "timeout": self.timeout,
+            },
+        )
+
+    def _hook(self) -> Any:
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        return SellingPartnerHook(self.sp_api_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = self._hook()
+        deadline = time.monotonic() + self.timeout
+        finished: dict[str, dict] = {}
+        try:
+            while True:
+                for feed_id in self.feed_ids:
+                    if feed_id in finished:
+                        continue
+                    try:
+                        feed = await asyncio.to_thread(hook.get_feed, feed_id)
+                    except SellingPartnerError as exc:
+                        yield TriggerEvent({"status": "error", "feeds": list(finished.values()),
+                                            "message": f"feed {feed_id}: {exc}"})
+                        return
+                    if feed.get("processingStatus") in FEED_TERMINAL:
+                        finished[feed_id] = feed
+                if len(finished) == len(self.feed_ids):
+                    yield TriggerEvent({"status": "done", "feeds": [finished[f] for f in self.feed_ids]})
+                    return
+                waiting = [f for f in self.feed_ids if f not in finished]
+                if time.monotonic() > deadline:
+                    yield TriggerEvent({"status": "timeout", "feeds": list(finished.values()),
+                                        "message": f"feeds {', '.join(waiting)} not processed after {self.timeout:.0f}s"})
+                    return
+                self.log.info("feeds %s still processing; next check in %ss", ", ".join(waiting), self.poll_interval)
                 await asyncio.sleep(self.poll_interval)
         finally:
             await asyncio.to_thread(hook.close)

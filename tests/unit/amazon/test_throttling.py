@@ -10,7 +10,8 @@ from amazon_netsuite.amazon.throttling import USAGE_PLANS, RateLimiter, TokenBuc
 from sandbox.amazon import limits as sandbox_limits
 
 MODELS = ("orders_2026-01-01.json", "ordersV0.json", "reports_2021-06-30.json", "tokens_2021-03-01.json", "notifications.json",
-          "financesV0.json")
+          "financesV0.json",
+          "feeds_2021-06-30.json", "listingsItems_2021-08-01.json", "fbaInventory.json")
 
 
 class FakeClock:

@@ -1,0 +1,580 @@
+"""Listings, feeds and FBA inventory of the SP-API emulator.
+
+- Feeds API 2021-06-30: ``createFeedDocument`` (a presigned S3 URL to PUT the document to),
+  ``createFeed``, ``getFeed``, ``getFeedDocument`` (the processing report). ``JSON_LISTINGS_FEED``
+  documents are processed as Amazon does: each message is checked against the listings feed schema
+  (v2) and applied to the seller's listings; the report has Amazon's processing-report shape
+  (``header``, ``issues``, ``summary``; ``schemas/feeds/listings-feed-processing-report-schema-v2.json``).
+  A document that is not a listings feed (not JSON, wrong header, more than 25,000 messages) ends the
+  feed FATAL with a report whose issues carry no messageId.
+- Listings Items API 2021-08-01: ``getListingsItem`` and ``patchListingsItem``.
+- FBA Inventory API v1: ``getInventorySummaries`` (marketplace granularity, paged).
+
+Merchant-fulfilled quantity (``fulfillment_availability`` with channel ``DEFAULT``) is one number
+per SKU and seller region: the listings live per region here, with a summary per marketplace.
+
+Admin API (README, "The sandbox"): ``GET /_sandbox/listings`` (every listing: ``sku``, ``region``,
+``quantity``, channel), ``POST /_sandbox/listings`` (add or replace listings),
+``POST /_sandbox/listings/rejections`` (make Amazon reject a SKU's messages with a code and message),
+``POST /_sandbox/fba_inventory`` (set FBA fulfillable quantities). A FATAL feed is queued with
+``POST /_sandbox/faults {"operation": "createFeed", "fault": "FATAL"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.amazon.app import AmazonSandbox
+    from sandbox.amazon.limits import Fault
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS listings (
+    region TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    product_type TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    quantity INTEGER,
+    summaries TEXT NOT NULL,
+    updated_time TEXT NOT NULL,
+    PRIMARY KEY (region, sku)
+);
+CREATE TABLE IF NOT EXISTS feed_documents (
+    document_id TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content BLOB,
+    kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds (
+    feed_id TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    feed_type TEXT NOT NULL,
+    marketplace_ids TEXT NOT NULL,
+    input_document_id TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    in_progress_at REAL NOT NULL,
+    done_at REAL NOT NULL,
+    fatal INTEGER NOT NULL DEFAULT 0,
+    status TEXT,
+    result_document_id TEXT
+);
+CREATE TABLE IF NOT EXISTS fba_inventory (
+    marketplace_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    asin TEXT,
+    fulfillable INTEGER NOT NULL,
+    updated_time TEXT NOT NULL,
+    PRIMARY KEY (marketplace_id, sku)
+);
+"""
+TABLES = ("listings", "feed_documents", "feeds", "fba_inventory")
+FEED_TYPES = frozenset({"JSON_LISTINGS_FEED"})
+#: Amazon raised the JSON_LISTINGS_FEED limit from 10,000 to 25,000 messages a feed (May 2025 changelog).
+MAX_MESSAGES = 25_000
+OPERATION_TYPES = ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE")
+MFN_CHANNEL = "DEFAULT"
+AFN_CHANNELS = {"na": "AMAZON_NA", "eu": "AMAZON_EU", "fe": "AMAZON_JP"}
+DOCUMENT_URL_TTL = 300
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Listings:
+    """Listings, feeds and FBA inventory state of one emulator (tables in its SQLite file)."""
+
+    def __init__(self, sandbox: AmazonSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+        with self.store._lock:
+            self.store._db.executescript(SCHEMA)
+        #: (region or None, sku) -> (code, message): Amazon's rejection of every message for that SKU.
+        self.rejections: dict[tuple[str | None, str], tuple[str, str]] = {}
+
+    def reset(self) -> None:
+        for table in TABLES:
+            self.store.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self.rejections.clear()
+
+    # -- seed / admin ---------------------------------------------------------------------------------
+    def seed(self, catalog: Any, marketplaces: dict[str, Any], region_of: dict[str, str], seed: int = 0) -> int:
+        """One listing per (region, SKU) of the seed catalog, MFN quantity 0 until the inventory flow
+        publishes it; FBA SKUs get their Amazon channel and fulfillable units in each marketplace."""
+        import random
+
+        rng = random.Random(seed)
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for sku in catalog:
+            for marketplace_id in marketplaces:
+                if sku.marketplaces is not None and marketplace_id not in sku.marketplaces:
+                    continue
+                region = region_of[marketplace_id]
+                entry = rows.setdefault((region, sku.sku), {
+                    "sku": sku.sku, "region": region, "productType": _product_type(sku.sku),
+                    "fulfillmentChannel": MFN_CHANNEL if sku.channel == "MFN" else AFN_CHANNELS[region],
+                    "quantity": 0 if sku.channel == "MFN" else None, "marketplaces": {},
+                })
+                entry["marketplaces"][marketplace_id] = {"asin": sku.asin, "itemName": sku.title}
+                if sku.channel == "AFN":
+                    self.set_fba(marketplace_id, sku.sku, rng.randint(0, 80), asin=sku.asin)
+        for entry in rows.values():
+            self.put_listing(entry)
+        return len(rows)
+
+    def put_listing(self, entry: dict[str, Any]) -> None:
+        region = entry["region"]
+        if region not in AFN_CHANNELS:
+            raise ValueError(f"region must be one of {', '.join(AFN_CHANNELS)}")
+        if not isinstance(entry.get("sku"), str) or not entry["sku"]:
+            raise ValueError("sku is required")
+        now = iso(datetime.now(UTC))
+        summaries = entry.get("marketplaces") or {}
+        quantity = entry.get("quantity")
+        if quantity is not None and (not isinstance(quantity, int) or quantity < 0):
+            raise ValueError("quantity must be a non-negative integer or null")
+        self.store.execute(
+            "INSERT OR REPLACE INTO listings (region, sku, product_type, channel, quantity, summaries, updated_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (region, entry["sku"], entry.get("productType") or "PRODUCT", entry.get("fulfillmentChannel") or MFN_CHANNEL,
+             quantity, json.dumps(summaries), now))
+
+    def put_listings(self, entries: list[dict[str, Any]]) -> int:
+        with self.store._lock:
+            self.store._db.execute("BEGIN")
+            try:
+                for entry in entries:
+                    self.put_listing(entry)
+                self.store._db.execute("COMMIT")
+            except Exception:
+                self.store._db.execute("ROLLBACK")
+                raise
+        return len(entries)
+
+    def all_listings(self, region: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM listings" + (" WHERE region = ?" if region else "") + " ORDER BY region, sku"  # noqa: S608 - fixed text
+        return [{"sku": r["sku"], "region": r["region"], "quantity": r["quantity"], "fulfillmentChannel": r["channel"],
+                 "productType": r["product_type"], "marketplaceIds": sorted(json.loads(r["summaries"])),
+                 "updatedTime": r["updated_time"]}
+                for r in self.store.execute(sql, (region,) if region else ())]
+
+    def set_fba(self, marketplace_id: str, sku: str, fulfillable: int, *, asin: str | None = None) -> None:
+        self.store.execute(
+            "INSERT OR REPLACE INTO fba_inventory (marketplace_id, sku, asin, fulfillable, updated_time) VALUES (?, ?, ?, ?, ?)",
+            (marketplace_id, sku, asin, int(fulfillable), iso(datetime.now(UTC))))
+
+    def reject(self, sku: str, code: str, message: str, region: str | None = None) -> None:
+        self.rejections[(region, sku)] = (code, message)
+
+    def _rejection(self, region: str, sku: str) -> tuple[str, str] | None:
+        return self.rejections.get((region, sku)) or self.rejections.get((None, sku))
+
+    # -- Feeds API -------------------------------------------------------------------------------------
+    def create_feed_document(self, request: Any, region: str, body: dict) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError
+
+        content_type = body.get("contentType")
+        if not isinstance(content_type, str) or not content_type:
+            raise ApiError(400, details="contentType is required.")
+        document_id = f"amzn1.tortuga.4.{region}.{uuid.uuid4()}.T{self.store.next_number('feed_document', 1000)}"
+        self.store.execute("INSERT INTO feed_documents (document_id, region, content_type, content, kind) VALUES (?, ?, ?, NULL, 'input')",
+                           (document_id, region, content_type))
+        return 201, {"feedDocumentId": document_id, "url": self._url(request, document_id)}, 1
+
+    def _url(self, request: Any, document_id: str) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return (f"{str(request.base_url).rstrip('/')}/_s3/feeds/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                f"&X-Amz-Date={stamp}&X-Amz-Expires={DOCUMENT_URL_TTL}&X-Amz-Signature={self.sb._sign(document_id, stamp)}")
+
+    def _check_url(self, request: Any, document_id: str) -> Any:
+        """The S3 checks of a presigned URL: signature, then expiry; None when valid, else S3's error."""
+        import hmac
+
+        from sandbox.amazon.app import _s3_error
+
+        q = request.query_params
+        stamp, signature = q.get("X-Amz-Date", ""), q.get("X-Amz-Signature", "")
+        if not hmac.compare_digest(self.sb._sign(document_id, stamp), signature):
+            return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        issued = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        if (datetime.now(UTC) - issued).total_seconds() > int(q.get("X-Amz-Expires", DOCUMENT_URL_TTL)):
+            return _s3_error(403, "AccessDenied", "Request has expired")
+        return None
+
+    def upload(self, request: Any, document_id: str, content: bytes) -> Any:
+        from fastapi.responses import Response
+
+        self.sb.calls["s3PutObject"]["calls"] += 1
+        refused = self._check_url(request, document_id)
+        if refused is not None:
+            return refused
+        rows = self.store.execute("SELECT kind FROM feed_documents WHERE document_id = ?", (document_id,))
+        if not rows or rows[0]["kind"] != "input":
+            from sandbox.amazon.app import _s3_error
+
+            return _s3_error(403, "AccessDenied", "Access Denied")
+        self.store.execute("UPDATE feed_documents SET content = ?, content_type = COALESCE(?, content_type) WHERE document_id = ?",
+                           (content, request.headers.get("content-type"), document_id))
+        return Response(status_code=200, headers={"ETag": f'"{uuid.uuid4().hex}"'})
+
+    def download(self, request: Any, document_id: str) -> Any:
+        from fastapi.responses import Response
+
+        self.sb.calls["s3GetObject"]["calls"] += 1
+        refused = self._check_url(request, document_id)
+        if refused is not None:
+            return refused
+        rows = self.store.execute("SELECT content, content_type FROM feed_documents WHERE document_id = ?", (document_id,))
+        if not rows or rows[0]["content"] is None:
+            from sandbox.amazon.app import _s3_error
+
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return Response(content=bytes(rows[0]["content"]), headers={"Content-Type": rows[0]["content_type"]})
+
+    def create_feed(self, region: str, body: dict, fault: Fault | None) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError, check_marketplaces
+
+        feed_type = body.get("feedType")
+        marketplaces = body.get("marketplaceIds")
+        document_id = body.get("inputFeedDocumentId")
+        if not isinstance(feed_type, str) or not feed_type:
+            raise ApiError(400, details="feedType is required.")
+        if not isinstance(marketplaces, list) or not marketplaces or len(marketplaces) > 25 \
+                or not all(isinstance(m, str) for m in marketplaces):
+            raise ApiError(400, details="marketplaceIds must list between 1 and 25 marketplace identifiers.")
+        check_marketplaces(region, marketplaces)
+        if not isinstance(document_id, str) or not document_id:
+            raise ApiError(400, details="inputFeedDocumentId is required.")
+        rows = self.store.execute("SELECT region, content FROM feed_documents WHERE document_id = ? AND kind = 'input'",
+                                  (document_id,))
+        if not rows or rows[0]["region"] != region:
+            raise ApiError(400, details=f"Feed document {document_id} was not found.")
+        if rows[0]["content"] is None:
+            raise ApiError(400, details=f"Feed document {document_id} has no content: upload it to the URL createFeedDocument returned first.")
+        feed_id = str(self.store.next_number("feed", 60000000000))
+        epoch = time.time()
+        queue = self.sb.queue_seconds
+        self.store.execute(
+            "INSERT INTO feeds (feed_id, region, feed_type, marketplace_ids, input_document_id, created_time, in_progress_at, done_at, fatal) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (feed_id, region, feed_type, json.dumps(marketplaces), document_id, iso(datetime.now(UTC)), epoch + queue,
+             epoch + queue + self.sb.progress_seconds, 1 if fault is not None and fault.fault == "FATAL" else 0))
+        return 202, {"feedId": feed_id}, 1
+
+    def _feed_row(self, region: str, feed_id: str):
+        from sandbox.amazon.app import ApiError
+
+        rows = self.store.execute("SELECT * FROM feeds WHERE feed_id = ?", (feed_id,))
+        if not rows or rows[0]["region"] != region:
+            raise ApiError(404, message=f"Feed {feed_id} was not found.")
+        return rows[0]
+
+    def get_feed(self, region: str, feed_id: str) -> tuple[int, Any, int]:
+        row = self._feed_row(region, feed_id)
+        now = time.time()
+        if row["status"] is None and now >= row["done_at"]:
+            self._process(row)
+            row = self._feed_row(region, feed_id)
+        feed: dict[str, Any] = {"feedId": row["feed_id"], "feedType": row["feed_type"],
+                                "marketplaceIds": json.loads(row["marketplace_ids"]), "createdTime": row["created_time"]}
+        if row["status"] is not None:
+            feed["processingStatus"] = row["status"]
+            feed["processingStartTime"] = iso(datetime.fromtimestamp(row["in_progress_at"], UTC))
+            feed["processingEndTime"] = iso(datetime.fromtimestamp(row["done_at"], UTC))
+            if row["result_document_id"]:
+                feed["resultFeedDocumentId"] = row["result_document_id"]
+        else:
+            feed["processingStatus"] = "IN_QUEUE" if now < row["in_progress_at"] else "IN_PROGRESS"
+            if now >= row["in_progress_at"]:
+                feed["processingStartTime"] = iso(datetime.fromtimestamp(row["in_progress_at"], UTC))
+        return 200, feed, 1
+
+    def get_feed_document(self, request: Any, region: str, document_id: str) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError
+
+        rows = self.store.execute("SELECT region FROM feed_documents WHERE document_id = ?", (document_id,))
+        if not rows or rows[0]["region"] != region:
+            raise ApiError(404, message=f"Feed document {document_id} was not found.")
+        return 200, {"feedDocumentId": document_id, "url": self._url(request, document_id)}, 1
+
+    # -- processing ------------------------------------------------------------------------------------
+    def _process(self, row: Any) -> None:
+        from sandbox.amazon.app import SELLER_ID
+
+        content = self.store.execute("SELECT content FROM feed_documents WHERE document_id = ?",
+                                     (row["input_document_id"],))[0]["content"]
+        region = row["region"]
+        issues: list[dict[str, Any]] = []
+        processed = accepted = invalid = 0
+        fatal = bool(row["fatal"])
+        if fatal:
+            issues.append({"code": "4000001", "severity": "ERROR",
+                           "message": "The feed could not be processed because of an internal error. Submit the feed again."})
+        document = None
+        if not fatal:
+            try:
+                document = json.loads(bytes(content).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                fatal = True
+                issues.append({"code": "4000000", "severity": "ERROR", "message": f"The feed document is not valid JSON: {exc}"})
+        if document is not None and row["feed_type"] == "JSON_LISTINGS_FEED":
+            problem = _header_problem(document, SELLER_ID)
+            if problem:
+                fatal = True
+                issues.append({"code": "4000000", "severity": "ERROR", "message": problem})
+            else:
+                seen: set[int] = set()
+                for message in document["messages"]:
+                    processed += 1
+                    found = self._apply(region, message, seen)
+                    if found:
+                        invalid += 1
+                        issues.extend(found)
+                    else:
+                        accepted += 1
+        elif document is not None:
+            fatal = True
+            issues.append({"code": "4000000", "severity": "ERROR",
+                           "message": f"Feed type {row['feed_type']} is not processed by the SP-API sandbox."})
+        report = {
+            "header": {"sellerId": SELLER_ID, "version": "2.0", "feedId": row["feed_id"]},
+            "issues": issues,
+            "summary": {"errors": sum(1 for i in issues if i["severity"] == "ERROR"),
+                        "warnings": sum(1 for i in issues if i["severity"] == "WARNING"),
+                        "messagesProcessed": processed, "messagesAccepted": accepted, "messagesInvalid": invalid},
+        }
+        result_id = f"amzn1.tortuga.4.{region}.{uuid.uuid4()}.T{self.store.next_number('feed_document', 1000)}"
+        self.store.execute("INSERT INTO feed_documents (document_id, region, content_type, content, kind) VALUES (?, ?, ?, ?, 'result')",
+                           (result_id, region, "application/json", json.dumps(report).encode()))
+        self.store.execute("UPDATE feeds SET status = ?, result_document_id = ? WHERE feed_id = ?",
+                           ("FATAL" if fatal else "DONE", result_id, row["feed_id"]))
+        self.sb._count(region, "createFeed", "records", processed)
+
+    def _apply(self, region: str, message: Any, seen: set[int]) -> list[dict[str, Any]]:
+        """Validate and apply one message; the issues that made it invalid (empty: accepted)."""
+        if not isinstance(message, dict):
+            return [{"severity": "ERROR", "code": "4000002", "message": "The message is not a JSON object."}]
+        message_id, sku = message.get("messageId"), message.get("sku")
+        base: dict[str, Any] = {}
+        if isinstance(message_id, int) and message_id >= 1:
+            base["messageId"] = message_id
+        if isinstance(sku, str) and sku:
+            base["sku"] = sku
+
+        def issue(code: str, text: str, attribute: str | None = None) -> list[dict[str, Any]]:
+            found = {**base, "code": code, "severity": "ERROR", "message": text}
+            if attribute:
+                found["attributeName"] = attribute
+            return [found]
+
+        if "messageId" not in base:
+            return issue("4000002", "messageId is required and must be an integer of at least 1.")
+        if message_id in seen:
+            return issue("4000002", f"messageId {message_id} is used by more than one message; messageId must be unique within a feed.")
+        seen.add(message_id)
+        if "sku" not in base:
+            return issue("4000002", "sku is required.")
+        operation = message.get("operationType")
+        if operation not in OPERATION_TYPES:
+            return issue("4000002", f"operationType must be one of {', '.join(OPERATION_TYPES)}.")
+        rejection = self._rejection(region, sku)
+        if rejection is not None:
+            return issue(*rejection)
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        if operation != "PATCH":
+            return issue("4000002", f"The sandbox applies PATCH messages only (got {operation}).")
+        product_type = message.get("productType")
+        if not isinstance(product_type, str) or not product_type:
+            return issue("4000002", "productType is required for PATCH.")
+        patches = message.get("patches")
+        if not isinstance(patches, list) or not patches:
+            return issue("4000002", "patches is required for PATCH and must list at least one patch.")
+        if not rows:
+            return issue("4000003", f"SKU '{sku}' does not exist: a PATCH can update only an existing listing.")
+        return self._patch(region, rows[0], product_type, patches, base)
+
+    def _patch(self, region: str, row: Any, product_type: str, patches: list, base: dict[str, Any]) -> list[dict[str, Any]]:
+        quantity: Any = row["quantity"]
+        channel = row["channel"]
+        for patch in patches:
+            if not isinstance(patch, dict) or patch.get("op") not in ("add", "replace", "merge", "delete"):
+                return [{**base, "code": "4000002", "severity": "ERROR", "message": "Each patch needs op (add, replace, merge or delete) and path."}]
+            path = patch.get("path")
+            if not isinstance(path, str) or not path.startswith("/attributes/"):
+                return [{**base, "code": "4000002", "severity": "ERROR", "message": "A patch path must be /attributes/{attribute name}."}]
+            if path != "/attributes/fulfillment_availability":
+                continue  # other attributes: accepted, not modelled
+            value = patch.get("value")
+            if patch["op"] == "delete":
+                quantity = None
+                continue
+            if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+                return [{**base, "code": "99022", "severity": "ERROR", "attributeName": "fulfillment_availability",
+                         "message": "The field 'fulfillment_availability' does not have enough values. The required minimum is '1' value(s)."}]
+            entry = value[0]
+            code = entry.get("fulfillment_channel_code")
+            qty = entry.get("quantity")
+            if not isinstance(code, str) or not code:
+                return [{**base, "code": "90220", "severity": "ERROR", "attributeName": "fulfillment_availability",
+                         "message": "'[fulfillment_availability.fulfillment_channel_code]' is required but not supplied."}]
+            if code == MFN_CHANNEL and (isinstance(qty, bool) or not isinstance(qty, int) or qty < 0):
+                return [{**base, "code": "99010", "severity": "ERROR", "attributeName": "fulfillment_availability",
+                         "message": "The value for 'fulfillment_availability.quantity' must be an integer of 0 or more."}]
+            # Sending the DEFAULT (merchant) channel to an FBA listing converts it to merchant-fulfilled,
+            # as Amazon does: that is why the inventory flow never sends FBA SKUs.
+            channel, quantity = code, (qty if code == MFN_CHANNEL else None)
+        self.store.execute("UPDATE listings SET quantity = ?, channel = ?, product_type = ?, updated_time = ? WHERE region = ? AND sku = ?",
+                           (quantity, channel, product_type, iso(datetime.now(UTC)), region, row["sku"]))
+        return []
+
+    # -- Listings Items API ------------------------------------------------------------------------------
+    def _check_seller(self, seller_id: str) -> None:
+        from sandbox.amazon.app import SELLER_ID, ApiError
+
+        if seller_id != SELLER_ID:
+            raise ApiError(403)
+
+    def _marketplaces(self, request: Any, region: str) -> list[str]:
+        from sandbox.amazon.app import ApiError, check_marketplaces, query_list
+
+        marketplaces = query_list(request, "marketplaceIds")
+        if not marketplaces:
+            raise ApiError(400, details="marketplaceIds is required.")
+        check_marketplaces(region, marketplaces)
+        return marketplaces
+
+    def get_listings_item(self, request: Any, region: str, seller_id: str, sku: str) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError, query_list
+
+        self._check_seller(seller_id)
+        marketplaces = self._marketplaces(request, region)
+        included = set(query_list(request, "includedData") or ["summaries"])
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        if not rows:
+            raise ApiError(404, message=f"The requested SKU '{sku}' was not found.")
+        return 200, _item(rows[0], marketplaces, included), 1
+
+    def patch_listings_item(self, request: Any, region: str, seller_id: str, sku: str, body: dict) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError
+
+        self._check_seller(seller_id)
+        self._marketplaces(request, region)
+        product_type, patches = body.get("productType"), body.get("patches")
+        if not isinstance(product_type, str) or not isinstance(patches, list) or not patches:
+            raise ApiError(400, details="productType and patches are required.")
+        submission = uuid.uuid4().hex
+        rejection = self._rejection(region, sku)
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        if rejection is not None:
+            issues = [{"code": rejection[0], "severity": "ERROR", "message": rejection[1], "categories": []}]
+        elif not rows:
+            issues = [{"code": "4000003", "severity": "ERROR", "categories": [],
+                       "message": f"SKU '{sku}' does not exist: a PATCH can update only an existing listing."}]
+        else:
+            issues = [{k: v for k, v in i.items() if k not in ("messageId", "sku")} | {"categories": []}
+                      for i in self._patch(region, rows[0], product_type, patches, {})]
+        status = "INVALID" if issues else "ACCEPTED"
+        return 200, {"sku": sku, "status": status, "submissionId": submission, "issues": issues}, 1
+
+    # -- FBA Inventory API ------------------------------------------------------------------------------
+    def inventory_summaries(self, request: Any, region: str) -> tuple[int, Any, int]:
+        from sandbox.amazon.app import ApiError, check_marketplaces, query_list
+
+        q = request.query_params
+        if q.get("granularityType") != "Marketplace":
+            raise ApiError(400, details="granularityType must be Marketplace.")
+        granularity_id = q.get("granularityId")
+        marketplaces = query_list(request, "marketplaceIds") or []
+        if not granularity_id or len(marketplaces) != 1 or marketplaces[0] != granularity_id:
+            raise ApiError(400, details="granularityId and marketplaceIds must name the same single marketplace.")
+        check_marketplaces(region, marketplaces)
+        skus = query_list(request, "sellerSkus")
+        if skus is not None and len(skus) > 50:
+            raise ApiError(400, details="sellerSkus accepts at most 50 SKUs.")
+        details = q.get("details", "false").lower() == "true"
+        offset = 0
+        token = q.get("nextToken")
+        if token:
+            try:
+                offset = int(token.split(":", 1)[1])
+            except (IndexError, ValueError):
+                raise ApiError(400, details="The nextToken is not valid.") from None
+        rows = self.store.execute("SELECT * FROM fba_inventory WHERE marketplace_id = ? ORDER BY sku", (granularity_id,))
+        if skus is not None:
+            rows = [r for r in rows if r["sku"] in set(skus)]
+        page = rows[offset:offset + 50]
+        summaries = []
+        for r in page:
+            summary = {"asin": r["asin"] or "", "fnSku": f"X00{abs(hash(r['sku'])) % 10**7:07d}", "sellerSku": r["sku"],
+                       "condition": "NewItem", "lastUpdatedTime": r["updated_time"], "productName": r["sku"],
+                       "totalQuantity": r["fulfillable"]}
+            if details:
+                summary["inventoryDetails"] = {"fulfillableQuantity": r["fulfillable"], "inboundWorkingQuantity": 0,
+                                               "inboundShippedQuantity": 0, "inboundReceivingQuantity": 0}
+            summaries.append(summary)
+        body: dict[str, Any] = {"payload": {"granularity": {"granularityType": "Marketplace", "granularityId": granularity_id},
+                                            "inventorySummaries": summaries}}
+        if offset + 50 < len(rows):
+            body["pagination"] = {"nextToken": f"fba:{offset + 50}"}
+        return 200, body, len(summaries)
+
+
+def _product_type(sku: str) -> str:
+    from pathlib import Path
+
+    # The seed catalog's product types are those of include/mappings/sku_items.csv.
+    path = Path(__file__).resolve().parents[2] / "include" / "mappings" / "sku_items.csv"
+    try:
+        import csv
+
+        with path.open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row["seller_sku"] == sku and row.get("product_type"):
+                    return row["product_type"]
+    except OSError:
+        pass
+    return "PRODUCT"
+
+
+def _header_problem(document: Any, seller_id: str) -> str | None:
+    if not isinstance(document, dict):
+        return "The feed document must be a JSON object with header and messages."
+    header = document.get("header")
+    if not isinstance(header, dict):
+        return "The feed document has no header."
+    if header.get("sellerId") != seller_id:
+        return f"header.sellerId {header.get('sellerId')!r} is not the selling partner that submitted the feed."
+    if header.get("version") != "2.0":
+        return "header.version must be 2.0."
+    messages = document.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "The feed document must list at least one message."
+    if len(messages) > MAX_MESSAGES:
+        return f"The feed has {len(messages)} messages; a JSON_LISTINGS_FEED accepts at most {MAX_MESSAGES}."
+    return None
+
+
+def _item(row: Any, marketplaces: list[str], included: set[str]) -> dict[str, Any]:
+    item: dict[str, Any] = {"sku": row["sku"]}
+    summaries = json.loads(row["summaries"])
+    if "summaries" in included:
+        item["summaries"] = [
+            {"marketplaceId": m, "asin": summaries[m].get("asin"), "productType": row["product_type"], "conditionType": "new_new",
+             "status": ["BUYABLE", "DISCOVERABLE"] if (row["quantity"] or 0) > 0 or row["channel"] != MFN_CHANNEL else ["DISCOVERABLE"],
+             "itemName": summaries[m].get("itemName") or row["sku"],
+             "createdDate": row["updated_time"], "lastUpdatedDate": row["updated_time"]}
+            for m in marketplaces if m in summaries
+        ]
+    if "fulfillmentAvailability" in included:
+        availability: dict[str, Any] = {"fulfillmentChannelCode": row["channel"]}
+        if row["quantity"] is not None:
+            availability["quantity"] = row["quantity"]
+        item["fulfillmentAvailability"] = [availability]
+    if "issues" in included:
+        item["issues"] = []
+    return item
