@@ -1045,11 +1045,23 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.patch("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
     @regional
     async def patch_listings_item(request: Request, region: str, seller_id: str, sku: str):
-        body, error = await _body_or_error(request, region, "patchListingsItem")
+        # VALIDATION_PREVIEW has its own, slower usage plan (1 request per second).
+        operation = "patchListingsItemPreview" if request.query_params.get("mode") else "patchListingsItem"
+        body, error = await _body_or_error(request, region, operation)
         if error is not None:
             return error
-        return await sb.call(request, region, "patchListingsItem",
+        return await sb.call(request, region, operation,
                              lambda _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
+
+    @app.put("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def put_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        operation = "putListingsItemPreview" if request.query_params.get("mode") else "putListingsItem"
+        body, error = await _body_or_error(request, region, operation)
+        if error is not None:
+            return error
+        return await sb.call(request, region, operation,
+                             lambda _f: sb.listings.put_listings_item(request, region, seller_id, sku, body))
 
     @app.get("/{region}/fba/inventory/v1/summaries")
     @regional

@@ -32,6 +32,9 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getFeedDocument": (Decimal("0.0222"), 10),
     "getListingsItem": (Decimal("5"), 10),
     "patchListingsItem": (Decimal("5"), 5),
+    "putListingsItem": (Decimal("5"), 10),
+    "putListingsItemPreview": (Decimal("1"), 1),
+    "patchListingsItemPreview": (Decimal("1"), 1),
     "getInventorySummaries": (Decimal("2"), 2),
 }
 

@@ -28,6 +28,9 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getFeedDocument": (0.0222, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "putListingsItem": (5.0, 10),
+    "putListingsItemPreview": (1.0, 1),
+    "patchListingsItemPreview": (1.0, 1),
     "getInventorySummaries": (2.0, 2),
 }
 DEFAULT_PLAN = (1.0, 5)

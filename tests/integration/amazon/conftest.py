@@ -34,6 +34,9 @@ OPERATIONS = {
     "getFeedDocument": ("feeds_2021-06-30.json", "/feeds/2021-06-30/documents/{feedDocumentId}", "get"),
     "getListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "get"),
     "patchListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
+    "patchListingsItemPreview": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
+    "putListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "put"),
+    "putListingsItemPreview": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "put"),
     "getInventorySummaries": ("fbaInventory.json", "/fba/inventory/v1/summaries", "get"),
 }
 
