@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from sandbox.amazon import pii
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
-from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.limits import DOCUMENTED_PLANS, USAGE_PLANS, Fault, FaultRegistry, RateLimiter
 from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
 
@@ -940,7 +940,7 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def faults(request: Request):
         body = await request.json()
         operation = body.get("operation")
-        if operation not in (*USAGE_PLANS, "lwaToken", "*"):
+        if operation not in (*USAGE_PLANS, *DOCUMENTED_PLANS, "lwaToken", "*"):
             return JSONResponse({"error": f"unknown operation {operation!r}; one of {sorted(USAGE_PLANS)} or lwaToken"}, status_code=400)
         status = body.get("status")
         fault = body.get("fault")

@@ -1040,7 +1040,7 @@ class SellingPartnerHook(BaseHook):
         operation = "patchListingsItemPreview" if validation_preview else "patchListingsItem"
         marketplaces = self._marketplaces_for_call("patchListingsItem", marketplace_ids)
         listings = self._listings()
-        body = _json_numbers({"productType": product_type, "patches": [dict(p) for p in patches]})
+        body = json_numbers({"productType": product_type, "patches": [dict(p) for p in patches]})
         params: dict[str, Any] = {"marketplaceIds": ",".join(marketplaces)}
         if validation_preview:
             params["mode"] = "VALIDATION_PREVIEW"
@@ -1063,7 +1063,7 @@ class SellingPartnerHook(BaseHook):
         operation = "putListingsItemPreview" if validation_preview else "putListingsItem"
         marketplaces = self._marketplaces_for_call("putListingsItem", marketplace_ids)
         listings = self._listings()
-        body = _json_numbers({"productType": product_type, "requirements": requirements, "attributes": dict(attributes)})
+        body = json_numbers({"productType": product_type, "requirements": requirements, "attributes": dict(attributes)})
         params: dict[str, Any] = {"marketplaceIds": ",".join(marketplaces)}
         if validation_preview:
             params["mode"] = "VALIDATION_PREVIEW"
@@ -1136,7 +1136,7 @@ def _expect_submission(response: Any) -> Any:
     return response
 
 
-def _json_numbers(value: Any) -> Any:
+def json_numbers(value: Any) -> Any:
     """Decimals as JSON numbers with the same digits (the client serialises with ``json``, which knows
     no Decimal; ``float(Decimal("19.99"))`` is written back as ``19.99``)."""
     from decimal import Decimal
@@ -1147,9 +1147,9 @@ def _json_numbers(value: Any) -> Any:
             raise ValueError(f"{value} cannot be written as a JSON number without changing it")
         return number
     if isinstance(value, Mapping):
-        return {k: _json_numbers(v) for k, v in value.items()}
+        return {k: json_numbers(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_numbers(v) for v in value]
+        return [json_numbers(v) for v in value]
     return value
 
 

@@ -128,6 +128,8 @@ def submit(batch: Mapping[str, Any], *, hook: Any, run_id: str, threshold: int, 
 
     Returns ``{conn_id, region, marketplace_ids, listings_uri, results_uri, document_uris, mode}``: ``results_uri``
     holds the per-listing outcome of direct calls; ``document_uris`` the feeds to submit (empty when direct)."""
+    from amazon_netsuite.amazon.hook import json_numbers
+
     rows = staging.load(batch["uri"])
     marketplaces = batch["marketplace_ids"]
     out = {"conn_id": batch["conn_id"], "region": batch["region"], "marketplace_ids": marketplaces,
@@ -141,7 +143,8 @@ def submit(batch: Mapping[str, Any], *, hook: Any, run_id: str, threshold: int, 
         return out
     documents = feed_documents([(Listing.from_dict(r["listing"]), r["existing"]) for r in rows], hook.config.seller_id)
     out["mode"] = "feed"
-    out["document_uris"] = [staging.stage(doc, dag_id=DAG_ID, run_id=run_id, name=f"feed-{batch['region']}-{n}")
+    # prices become JSON numbers with the same digits here: the feed operator uploads the staged document as is
+    out["document_uris"] = [staging.stage(json_numbers(doc), dag_id=DAG_ID, run_id=run_id, name=f"feed-{batch['region']}-{n}")
                             for n, doc in enumerate(documents)]
     log.info("%s: %s listings go as %s JSON_LISTINGS_FEED document(s)", batch["region"], len(rows), len(documents))
     return out

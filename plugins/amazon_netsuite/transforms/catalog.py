@@ -90,15 +90,29 @@ class Listing:
                 "attributes": self.attributes}
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-able (staging, XCom): prices as their exact decimal text."""
         return {"item_id": self.item_id, "sku": self.sku, "region": self.region, "product_type": self.product_type,
-                "marketplace_ids": list(self.marketplace_ids), "attributes": self.attributes,
+                "marketplace_ids": list(self.marketplace_ids), "attributes": _prices(self.attributes, str),
                 "missing": list(self.missing), "problems": list(self.problems)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Listing:
         return cls(item_id=str(data["item_id"]), sku=data["sku"], region=data["region"], product_type=data["product_type"],
-                   marketplace_ids=tuple(data["marketplace_ids"]), attributes=dict(data["attributes"]),
+                   marketplace_ids=tuple(data["marketplace_ids"]), attributes=_prices(data["attributes"], Decimal),
                    missing=tuple(data.get("missing") or ()), problems=tuple(data.get("problems") or ()))
+
+
+def _prices(attributes: Mapping[str, Any], convert: Any) -> dict[str, Any]:
+    """A copy of ``attributes`` with each offer price passed through ``convert`` (Decimal <-> exact text)."""
+    import copy
+
+    out = copy.deepcopy(dict(attributes))
+    for offer in out.get("purchasable_offer") or []:
+        for price_entry in offer.get("our_price") or []:
+            for schedule in price_entry.get("schedule") or []:
+                if schedule.get("value_with_tax") is not None:
+                    schedule["value_with_tax"] = convert(schedule["value_with_tax"])
+    return out
 
 
 # -- the required-attributes table -------------------------------------------------------------------------
