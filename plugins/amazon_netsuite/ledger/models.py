@@ -80,3 +80,23 @@ customer_index = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),  # created | found | adopted
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Last known NetSuite stock per (item, location), kept by the inventory flow: getItemAvailability is read
+# filtered by lastQtyAvailableChange, so a quiet run reads almost nothing; the rest comes from here.
+item_stock = sa.Table(
+    "an_item_stock",
+    metadata,
+    sa.Column("item_id", sa.String(64), primary_key=True),
+    sa.Column("location_id", sa.String(64), primary_key=True),
+    sa.Column("available", sa.String(40), nullable=False),  # a Decimal as text: exact on SQLite and PostgreSQL
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Whether each mapped NetSuite item exists and is active (an inactive or deleted item publishes 0).
+item_state = sa.Table(
+    "an_item_state",
+    metadata,
+    sa.Column("item_id", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # active | inactive | missing
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -32,6 +32,8 @@ from amazon_netsuite.ledger.models import (
     STATUS_SKIPPED,
     STATUS_SYNCED,
     customer_index,
+    item_state,
+    item_stock,
     metadata,
     pushed_state,
     sync_records,
@@ -717,6 +719,77 @@ class Ledger:
         )
         with self.engine.begin() as conn:
             conn.execute(stmt, rows)
+
+    # --------------------------------------------------------------------------- inventory state
+
+    def item_stock(self, item_ids: Iterable[str] | None = None) -> dict[tuple[str, str], Decimal]:
+        """Last known available quantity per (item, location) (every item, or these)."""
+        if self._absent(item_stock):
+            return {}
+        c = item_stock.c
+        query = sa.select(c.item_id, c.location_id, c.available)
+        wanted = None if item_ids is None else {str(i) for i in item_ids}
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {(r.item_id, r.location_id): Decimal(str(r.available)) for r in rows if wanted is None or r.item_id in wanted}
+
+    def record_item_stock(self, rows: Mapping[tuple[str, str], Decimal], *, replace_items: Iterable[str] = ()) -> None:
+        """Store what getItemAvailability answered; ``replace_items`` were read in full (every location),
+        so their locations missing from ``rows`` are gone (0)."""
+        if self.read_only:
+            raise LedgerError("this ledger was opened read-only")
+        self.create_schema()
+        now = utcnow()
+        replace = [str(i) for i in replace_items]
+        with self.engine.begin() as conn:
+            for start in range(0, len(replace), 500):
+                conn.execute(sa.delete(item_stock).where(item_stock.c.item_id.in_(replace[start:start + 500])))
+            if rows:
+                stmt = self._insert(item_stock)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[item_stock.c.item_id, item_stock.c.location_id],
+                    set_={"available": stmt.excluded.available, "updated_at": stmt.excluded.updated_at})
+                conn.execute(stmt, [{"item_id": str(i), "location_id": str(loc), "available": str(qty), "updated_at": now}
+                                    for (i, loc), qty in rows.items()])
+
+    def item_states(self) -> dict[str, str]:
+        """item id -> active | inactive | missing, as last read from NetSuite."""
+        if self._absent(item_state):
+            return {}
+        with self.engine.connect() as conn:
+            return {r.item_id: r.state for r in conn.execute(sa.select(item_state.c.item_id, item_state.c.state))}
+
+    def record_item_states(self, states: Mapping[str, str]) -> None:
+        if not states:
+            return
+        if self.read_only:
+            raise LedgerError("this ledger was opened read-only")
+        self.create_schema()
+        now = utcnow()
+        stmt = self._insert(item_state)
+        stmt = stmt.on_conflict_do_update(index_elements=[item_state.c.item_id],
+                                          set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at})
+        with self.engine.begin() as conn:
+            conn.execute(stmt, [{"item_id": str(i), "state": st, "updated_at": now} for i, st in states.items()])
+
+    def unsynced_order_units(self, dag_id: str = "amazon_orders_to_netsuite",
+                             record_type: str = "salesOrder") -> dict[tuple[str, str], int]:
+        """(marketplace id, seller SKU) -> units of orders read from Amazon but not in NetSuite yet
+        (failed or pending in the ledger), from the ``units`` the orders flow keeps in ``replay``."""
+        if self._absent(sync_records):
+            return {}
+        c = sync_records.c
+        units: dict[tuple[str, str], int] = {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.replay).where(
+                c.dag_id == dag_id, c.record_type == record_type, c.status.in_((STATUS_FAILED, STATUS_PENDING))))
+            for (replay,) in rows:
+                replay = replay if isinstance(replay, dict) else json.loads(replay or "{}")
+                marketplace = replay.get("marketplace_id")
+                for sku, qty in (replay.get("units") or {}).items():
+                    if marketplace and isinstance(qty, int) and qty > 0:
+                        units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
+        return units
 
     # --------------------------------------------------------------------------- high-water marks
 

@@ -137,11 +137,18 @@ class OrderPlan:
     tax_booked_as_line: bool = False
     line_count: int = 0
     content_hash: str = ""
+    #: seller SKU -> units ordered, for merchant-fulfilled orders not cancelled: while the order is not
+    #: in NetSuite (failed or pending in the ledger) the inventory flow holds these units back from Amazon.
+    units: dict[str, int] = field(default_factory=dict)
 
     @property
-    def replay(self) -> dict[str, str]:
-        """What the ledger keeps to replay this order: ids only (the order is re-read from Amazon)."""
-        return {"order_id": self.order_id, "marketplace_id": self.marketplace_id}
+    def replay(self) -> dict[str, Any]:
+        """What the ledger keeps to replay this order: ids only (the order is re-read from Amazon), plus
+        the merchant-fulfilled units per SKU (no PII) the inventory flow reads while the order is unsynced."""
+        replay: dict[str, Any] = {"order_id": self.order_id, "marketplace_id": self.marketplace_id}
+        if self.units:
+            replay["units"] = dict(self.units)
+        return replay
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -183,6 +190,21 @@ def _quantity(order_id: str, item: Mapping[str, Any], bounds: Bounds) -> int:
             "([amazon_netsuite] max_quantity_per_item); check the order in Seller Central",
         )
     return quantity
+
+
+def merchant_units(order: Mapping[str, Any]) -> dict[str, int]:
+    """Units ordered per seller SKU (quantityOrdered summed; unreadable quantities count as 0: the order
+    is dead-lettered by the transform anyway)."""
+    units: dict[str, int] = {}
+    for item in order.get("orderItems") or []:
+        sku = ((item or {}).get("product") or {}).get("sellerSku")
+        try:
+            quantity = int(item.get("quantityOrdered") or 0)
+        except (TypeError, ValueError):
+            quantity = 0
+        if sku and quantity > 0:
+            units[sku] = units.get(sku, 0) + quantity
+    return units
 
 
 def _split_name(full: str | None) -> tuple[str | None, str | None]:
@@ -385,6 +407,8 @@ def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds, au
         raise OrderTransformError(order_id, exc.reason, str(exc)) from None
 
     base = {"order_id": order_id, "marketplace_id": marketplace_id, "status": status, "external_id": external_id}
+    if status != CANCELLED and (order.get("fulfillment") or {}).get("fulfilledBy") != "AMAZON":
+        base["units"] = merchant_units(order)
     if status in WAITING_STATUSES:
         return OrderPlan(**base, action="wait", reason="pending_at_amazon",
                          detail=f"{status}: synced once Amazon confirms payment and stock")

@@ -446,7 +446,8 @@ class TestStatusesAndRecord:
         assert plan.custom_fields == {"custbody_amazon_order_id": "113-1234567-0000001",
                                       "custbody_amazon_marketplace_id": US,
                                       "custbody_amazon_fulfillment_channel": "MFN"}
-        assert plan.replay == {"order_id": "113-1234567-0000001", "marketplace_id": US}
+        assert plan.replay == {"order_id": "113-1234567-0000001", "marketplace_id": US,
+                               "units": {"ACME-BOTTLE-750": 1, "ACME-MUG-11OZ-6PK": 2}}
 
     def test_given_fba_order_then_fba_location_and_marked_afn(self):
         order = us_order(fulfillment={"fulfillmentStatus": "SHIPPED", "fulfilledBy": "AMAZON"})
