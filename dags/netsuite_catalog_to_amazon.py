@@ -37,6 +37,7 @@ the run ends failed once with the reasons. Inspect with
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
@@ -69,7 +70,8 @@ def extract() -> dict[str, Any]:
     context = get_current_context()
     ledger = Ledger.from_connection()
     mappings = load_mappings()
-    start, end, advances = source_window(context, ledger.watermark(DAG_ID, catalog.WATERMARK_SCOPE))
+    # NetSuite sets lastModifiedDate when it commits the save: no Amazon-style 2-minute lag to respect
+    start, end, advances = source_window(context, ledger.watermark(DAG_ID, catalog.WATERMARK_SCOPE), lag=timedelta(0))
     return catalog.extract(netsuite=NetSuiteHook(), ledger=ledger, mappings=mappings,
                            requirements=load_requirements(mappings.directory), run_id=context["run_id"],
                            window=(start, end), advance_to=end if advances else None,

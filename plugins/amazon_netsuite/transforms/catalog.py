@@ -385,8 +385,13 @@ class WriteBack:
         text = "; ".join(self.issues)
         if len(text) > ISSUES_MAX:
             text = text[:ISSUES_MAX - 1] + "…"
-        fields = [{"scriptId": LISTING_STATUS, "value": self.status}, {"scriptId": LISTING_ISSUES, "value": text},
-                  {"scriptId": LAST_SYNC, "value": synced_at}]
+        fields = [{"scriptId": LISTING_STATUS, "value": self.status}, {"scriptId": LAST_SYNC, "value": synced_at}]
+        if text:
+            fields.insert(1, {"scriptId": LISTING_ISSUES, "value": text})
         if self.asin:
             fields.insert(0, {"scriptId": ASIN, "value": self.asin})
-        return {"internalId": self.item_id, "customFieldList": fields}
+        record: dict[str, Any] = {"internalId": self.item_id, "customFieldList": fields}
+        if not text:
+            # an empty string is no value for SOAP: clearing the last run's issues takes nullFieldList
+            record["nullFieldList"] = [LISTING_ISSUES]
+        return record

@@ -147,10 +147,15 @@ class TestFeedAndWriteBack:
         wb.add("ERROR", issue="eu: [90220] 'brand' is required but not supplied. (brand)")
         record = wb.record("2026-12-02T06:00:00Z")
         fields = {f["scriptId"]: f["value"] for f in record["customFieldList"]}
-        assert record["internalId"] == "501"
+        assert record["internalId"] == "501" and "nullFieldList" not in record
         assert fields == {"custitem_amazon_asin": "B0ACME", "custitem_amazon_listing_status": "ERROR",
                           "custitem_amazon_listing_issues": "eu: [90220] 'brand' is required but not supplied. (brand)",
                           "custitem_amazon_last_sync": "2026-12-02T06:00:00Z"}
+
+    def test_given_no_issues_then_the_last_runs_issues_are_cleared_with_null_field_list(self):
+        record = WriteBack("501", asin="B0ACME").record("2026-12-02T06:00:00Z")
+        assert record["nullFieldList"] == ["custitem_amazon_listing_issues"]
+        assert "custitem_amazon_listing_issues" not in {f["scriptId"] for f in record["customFieldList"]}
 
     def test_given_amazon_issues_then_errors_only_with_attribute_names(self):
         text = catalog.issue_text([
