@@ -171,6 +171,14 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Error contains",
         "description": "Replay only failed records whose last error contains this text, e.g. ACME-MUG-11OZ.",
     },
+    "fba_adjustment": {
+        "default": False,
+        "type": ["null", "boolean"],
+        "title": "Post the FBA inventory adjustment",
+        "description": "Inventory: after comparing Amazon's FBA counts with the NetSuite FBA locations, post one "
+                       "inventory adjustment AMZ-IA-{date} a day that sets NetSuite to Amazon's counts, e.g. tick it "
+                       "for the daily reconciliation run.",
+    },
     "adopt_customers": {
         "default": False,
         "type": ["null", "boolean"],

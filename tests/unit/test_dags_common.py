@@ -78,7 +78,7 @@ class TestDefaults:
         assert set(params) == {
             "window_start", "window_end", "order_ids", "settlement_ids", "mode", "posting_date", "dry_run",
             "keys", "dag_id", "record_type", "error_contains", "max_age_days", "import_file", "adopt_customers",
-            "marketplace",
+            "marketplace", "fba_adjustment",
         }
         assert params["dry_run"].value is False
 

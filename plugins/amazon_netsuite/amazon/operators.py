@@ -152,10 +152,12 @@ class SellingPartnerFeedOperator(BaseOperator):
     retry (worker lost, triggerer restarted, task cleared) finds it and waits for the same feed. A feed
     whose previous try ended FATAL or CANCELLED is submitted again (Amazon applied none of it).
 
-    Returns ``{"feeds": [{"index", "feedId", "feedType", "processingStatus", "summary", "report_uri",
-    "errors"}]}``: ``report_uri`` is the processing report, staged (``staging.load`` it: issues per
-    message, ``summary``); ``errors`` the first ERROR issues without a messageId (why a whole feed
-    failed). An empty ``document_uris`` submits nothing and returns ``{"feeds": []}``.
+    Returns ``{"sp_api_conn_id", "marketplace_ids", "feeds": [{"index", "feedId", "feedType",
+    "processingStatus", "summary", "report_uri", "document_uri", "errors"}]}``: ``report_uri`` is the
+    processing report, staged (``staging.load`` it: issues per message, ``summary``); ``document_uri``
+    the document it answers (match issues to messages by messageId); ``errors`` the first ERROR issues
+    without a messageId (why a whole feed failed). An empty ``document_uris`` submits nothing and
+    returns ``feeds: []``.
 
     :param document_uris: staged feed documents (templated; usually an upstream task's XCom).
     :param feed_type: e.g. ``JSON_LISTINGS_FEED``.
@@ -213,7 +215,7 @@ class SellingPartnerFeedOperator(BaseOperator):
         uris = self._uris()
         if not uris:
             self.log.info("No feed document to submit: nothing changed, no feed")
-            return {"feeds": []}
+            return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": []}
         hook = self._hook()
         store = context.get("task_state_store")
         if store is None:
@@ -273,13 +275,15 @@ class SellingPartnerFeedOperator(BaseOperator):
             self.log.info("Feed %s is %s: %s", feed["feedId"], status, summary)
             if status != "DONE":
                 fatal.append(FeedProcessingError(feed["feedId"], feed.get("feedType"), status, report))
+            uris = self._uris()
             results.append({"index": index, "feedId": feed["feedId"], "feedType": feed.get("feedType"),
-                            "processingStatus": status, "summary": summary, "report_uri": uri, "errors": errors})
+                            "processingStatus": status, "summary": summary, "report_uri": uri, "errors": errors,
+                            "document_uri": uris[index] if index < len(uris) else None})
         if fatal and self.fail_on_fatal:
             for error in fatal:
                 self.log.error("%s", error)
             raise fatal[0]
-        return {"feeds": results}
+        return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": results}
 
 
 __all__ = ["ReportProcessingError", "SellingPartnerFeedOperator", "SellingPartnerReportOperator"]

@@ -80,7 +80,7 @@ class TestFeedOperator:
         assert _listing(sandbox, "ACME-MUG-11OZ")["quantity"] == 5 and _listing(sandbox, "ACME-BOTTLE-750")["quantity"] == 8
 
     def test_given_no_document_when_executing_then_no_feed_is_submitted(self, sandbox):
-        assert _operator([]).execute({"task_state_store": FakeTaskStateStore()}) == {"feeds": []}
+        assert _operator([]).execute({"task_state_store": FakeTaskStateStore()})["feeds"] == []
         assert sandbox.calls("createFeed")["calls"] == 0
 
     def test_given_a_fatal_feed_when_completing_then_it_raises_with_amazons_report(self, sandbox):
