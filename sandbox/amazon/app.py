@@ -1095,6 +1095,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
                                str(row.get("message") or "The listing was rejected by the SP-API sandbox."), row.get("region"))
         return {"rejections": len(sb.listings.rejections)}
 
+    @app.post("/_sandbox/listings/asin_delay")
+    async def set_asin_delay(request: Request):
+        body = await request.json()
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
+            return JSONResponse({"error": 'expected {"seconds": n >= 0} (null: the feed processing time)'}, status_code=400)
+        sb.listings.asin_delay = None if seconds is None else float(seconds)
+        return {"seconds": sb.listings.asin_delay}
+
     @app.post("/_sandbox/fba_inventory")
     async def set_fba_inventory(request: Request):
         rows = await request.json()

@@ -21,7 +21,8 @@ per SKU and seller region: the listings live per region here, with a summary per
 Admin API (README, "The sandbox"): ``GET /_sandbox/listings`` (every listing: ``sku``, ``region``,
 ``quantity``, channel), ``POST /_sandbox/listings`` (add or replace listings),
 ``POST /_sandbox/listings/rejections`` (make Amazon reject a SKU's messages with a code and message),
-``POST /_sandbox/fba_inventory`` (set FBA fulfillable quantities). A FATAL feed is queued with
+``POST /_sandbox/fba_inventory`` (set FBA fulfillable quantities), ``POST /_sandbox/listings/asin_delay``
+(``{"seconds": n}``: how long Amazon takes to assign a new listing's ASIN). A FATAL feed is queued with
 ``POST /_sandbox/faults {"operation": "createFeed", "fault": "FATAL"}``.
 """
 
@@ -115,11 +116,15 @@ class Listings:
         self.rejections: dict[tuple[str | None, str], tuple[str, str]] = {}
         #: the marketplaces of the feed being processed (UPDATE messages are validated for them)
         self._feed_marketplaces: list[str] = []
+        #: seconds between accepting a new listing and its ASIN (None: the feed processing time);
+        #: ``POST /_sandbox/listings/asin_delay {"seconds": n}``
+        self.asin_delay: float | None = None
 
     def reset(self) -> None:
         for table in TABLES:
             self.store.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.rejections.clear()
+        self.asin_delay = None
 
     # -- seed / admin ---------------------------------------------------------------------------------
     def seed(self, catalog: Any, marketplaces: dict[str, Any], region_of: dict[str, str], seed: int = 0) -> int:
@@ -579,7 +584,8 @@ class Listings:
         existing = self.store.execute("SELECT asin FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
         asin = existing[0]["asin"] if existing else next((s.get("asin") for s in summaries.values() if s.get("asin")), None)
         self.store.execute("INSERT OR REPLACE INTO listing_attributes (region, sku, attributes, asin, asin_at) VALUES (?, ?, ?, ?, ?)",
-                           (region, sku, json.dumps(attributes), asin, time.time() + self.sb.progress_seconds))
+                           (region, sku, json.dumps(attributes), asin,
+                            time.time() + (self.sb.progress_seconds if self.asin_delay is None else self.asin_delay)))
 
     def _update_message(self, region: str, message: dict, base: dict[str, Any]) -> list[dict[str, Any]]:
         """A feed ``UPDATE`` message: the same validation as ``putListingsItem``; issues carry ``attributeName``

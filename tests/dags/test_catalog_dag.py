@@ -60,6 +60,9 @@ class World:
             httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
             httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 0}, timeout=60).raise_for_status()
         self.amazon, self.netsuite = servers.urls["amazon"], servers.urls["netsuite"]
+        # the ASIN at once: the runs below check what is written back after one run (the delayed ASIN is
+        # tests/integration/flows/test_catalog_flow.py's)
+        httpx.post(f"{self.amazon}/_sandbox/listings/asin_delay", json={"seconds": 0}, timeout=30).raise_for_status()
         self.env = {**airflow_env, **servers.env()}
         ledger_db = tmp_path / "ledger.db"
         self.env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from amazon_netsuite import staging
@@ -46,6 +46,8 @@ WATERMARK_SCOPE = "netsuite_items"
 #: more listings than this in one region go as a JSON_LISTINGS_FEED instead of one call each
 FEED_THRESHOLD_ENV = "AMAZON_NETSUITE_LISTINGS_FEED_THRESHOLD"
 DEFAULT_FEED_THRESHOLD = 20
+#: listings accepted without an ASIN yet, looked up again per run (getListingsItem, 5 per second)
+MAX_ASIN_CHECKS = 500
 
 
 def feed_threshold() -> int:
@@ -65,20 +67,32 @@ def extract(*, netsuite: Any, ledger: Any, mappings: Any, requirements: Mapping[
             window: tuple[dt.datetime, dt.datetime], advance_to: dt.datetime | None, dry_run: bool = False) -> dict[str, Any]:
     """Read the items changed in ``window``; stage the listings to send per region. Returns
     ``{"regions": [{conn_id, region, marketplace_ids, uri, count}], "incomplete_uri", "counts", "advance_to"}``."""
+    start, end = window
+    items = netsuite.search_modified_since("inventoryItem", start, end)
+    out = prepare(items, ledger=ledger, mappings=mappings, requirements=requirements, run_id=run_id, dry_run=dry_run)
+    log.info("NetSuite items %s..%s: %s", start.isoformat(), end.isoformat(), out["counts"])
+    return {**out, "advance_to": advance_to.isoformat() if advance_to else None}
+
+
+def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, requirements: Mapping[str, Sequence[str]],
+            run_id: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
+    """Items -> listings: incomplete ones dead-lettered (their items to mark INCOMPLETE, staged), unchanged
+    ones skipped (unless ``force``), the rest staged per region. Also returns the ``keys`` it produced."""
     from amazon_netsuite.ledger.store import content_hash
 
-    start, end = window
     targets = {t.region: t for t in mappings.sp_api_targets()}
     counts = {"items_read": 0, "items_published": 0, "listings_unchanged": 0, "listings_incomplete": 0,
               "listings_to_send": 0}
     candidates: dict[str, list[tuple[Listing, str]]] = {}
     incomplete: dict[str, WriteBack] = {}
-    for item in netsuite.search_modified_since("inventoryItem", start, end):
+    keys: list[str] = []
+    for item in items:
         counts["items_read"] += 1
         if not is_published(item):
             continue
         counts["items_published"] += 1
         for listing in build_listings(item, mappings.marketplaces.values(), requirements):
+            keys.append(listing.source_key)
             if listing.missing or listing.region not in targets:
                 counts["listings_incomplete"] += 1
                 text = _missing_text(listing)
@@ -86,19 +100,36 @@ def extract(*, netsuite: Any, ledger: Any, mappings: Any, requirements: Mapping[
                 if not dry_run:
                     ledger.record_failed(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=listing.source_key,
                                          error=text, reason="missing_attributes", run_id=run_id, external_id=listing.sku,
-                                         replay={"item_id": listing.item_id, "window_start": start.isoformat()})
+                                         replay={"item_id": listing.item_id})
                 incomplete.setdefault(listing.item_id, WriteBack(listing.item_id)).add("INCOMPLETE", issue=text)
                 continue
             candidates.setdefault(listing.region, []).append((listing, content_hash(listing.content)))
+    awaiting: dict[str, list[dict[str, Any]]] = {}
+    if not dry_run:
+        for record in ledger.synced_without_internal_id(DAG_ID, RECORD_TYPE, limit=MAX_ASIN_CHECKS):
+            region, _, sku = record.source_key.partition(":")
+            if region in targets:
+                awaiting.setdefault(region, []).append({"key": record.source_key, "sku": sku, "region": region,
+                                                        "item_id": str((record.replay or {}).get("item_id") or ""),
+                                                        "hash": record.content_hash})
     regions = []
+    for region in awaiting.keys() - candidates.keys():
+        target = targets[region]
+        regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
+                        "uri": None, "count": 0, "awaiting": awaiting[region]})
     for region, rows in candidates.items():
-        unchanged = ledger.unchanged(DAG_ID, RECORD_TYPE, {listing.source_key: digest for listing, digest in rows})
+        unchanged = set() if force else ledger.unchanged(DAG_ID, RECORD_TYPE, {x.source_key: digest for x, digest in rows})
         counts["listings_unchanged"] += sum(1 for listing, _ in rows if listing.source_key in unchanged)
         send = [(listing, digest) for listing, digest in rows if listing.source_key not in unchanged]
+        sending = {listing.source_key for listing, _ in send}
+        waiting = [a for a in awaiting.get(region, []) if a["key"] not in sending]
         if not send:
+            if waiting:
+                target = targets[region]
+                regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
+                                "uri": None, "count": 0, "awaiting": waiting})
             continue
-        keys = [listing.source_key for listing, _ in send]
-        known = ledger.get_many([f"{DAG_ID}:{RECORD_TYPE}:{k}" for k in keys]) if keys else {}
+        known = ledger.get_many([f"{DAG_ID}:{RECORD_TYPE}:{listing.source_key}" for listing, _ in send])
         listed = {r.source_key for r in known.values() if r.synced_at is not None or r.internal_id}
         target = targets[region]
         payload = [{"listing": listing.as_dict(), "hash": digest, "existing": listing.source_key in listed}
@@ -106,12 +137,10 @@ def extract(*, netsuite: Any, ledger: Any, mappings: Any, requirements: Mapping[
         counts["listings_to_send"] += len(payload)
         uri = staging.stage(payload, dag_id=DAG_ID, run_id=run_id, name=f"listings-{region}")
         regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
-                        "uri": uri, "count": len(payload)})
+                        "uri": uri, "count": len(payload), "awaiting": waiting})
     incomplete_uri = staging.stage([w.__dict__ for w in incomplete.values()], dag_id=DAG_ID, run_id=run_id,
                                    name="incomplete") if incomplete else None
-    log.info("NetSuite items %s..%s: %s", start.isoformat(), end.isoformat(), counts)
-    return {"regions": regions, "incomplete_uri": incomplete_uri, "counts": counts,
-            "advance_to": advance_to.isoformat() if advance_to else None}
+    return {"regions": regions, "incomplete_uri": incomplete_uri, "counts": counts, "keys": keys}
 
 
 def _missing_text(listing: Listing) -> str:
@@ -130,10 +159,11 @@ def submit(batch: Mapping[str, Any], *, hook: Any, run_id: str, threshold: int, 
     holds the per-listing outcome of direct calls; ``document_uris`` the feeds to submit (empty when direct)."""
     from amazon_netsuite.amazon.hook import json_numbers
 
-    rows = staging.load(batch["uri"])
+    rows = staging.load(batch["uri"]) if batch.get("uri") else []
     marketplaces = batch["marketplace_ids"]
     out = {"conn_id": batch["conn_id"], "region": batch["region"], "marketplace_ids": marketplaces,
-           "listings_uri": batch["uri"], "results_uri": None, "document_uris": [], "mode": "direct"}
+           "listings_uri": batch.get("uri"), "results_uri": None, "document_uris": [], "mode": "direct",
+           "awaiting": list(batch.get("awaiting") or [])}
     if dry_run or len(rows) <= threshold:
         results = []
         for row in rows:
@@ -176,6 +206,8 @@ def confirm(submitted: Mapping[str, Any], feeds: Mapping[str, Any] | None, *, ho
         results = _feed_results(submitted, feeds or {"feeds": []})
     else:
         results = staging.load(submitted["results_uri"])
+    # listings accepted by earlier runs that had no ASIN yet: looked up again, written back once assigned
+    results += [dict(a, status="ACCEPTED", issues="", operation="check") for a in submitted.get("awaiting") or []]
     accepted = [r for r in results if r["status"] == "ACCEPTED"]
     for result in accepted:
         item = hook.get_listings_item(result["sku"], marketplace_ids=submitted["marketplace_ids"],
@@ -232,8 +264,6 @@ def write_back(extracted: Mapping[str, Any], confirmed: Sequence[Mapping[str, An
                run_id: str, dry_run: bool = False) -> dict[str, Any]:
     """Record every outcome in the ledger and write it to the items (``updateList``, batched); then move
     the high-water mark. Returns counts."""
-    from amazon_netsuite.ledger.store import Ledger  # noqa: F401 - typing aid for readers
-
     write: dict[str, WriteBack] = {}
     if extracted.get("incomplete_uri"):
         for data in staging.load(extracted["incomplete_uri"]):
@@ -243,10 +273,20 @@ def write_back(extracted: Mapping[str, Any], confirmed: Sequence[Mapping[str, An
     counts = {"listed": 0, "rejected": 0, "previewed": 0, "written_back": 0}
     for region in confirmed:
         for result in staging.load(region["results_uri"]):
-            wb = write.setdefault(result["item_id"], WriteBack(result["item_id"]))
             status = result["status"]
+            if result.get("operation") == "check" and not result.get("asin"):
+                continue  # accepted earlier, still no ASIN: nothing new to write; the next run looks again
+            wb = write.setdefault(result["item_id"], WriteBack(result["item_id"]))
             if status == "PREVIEWED":
                 counts["previewed"] += 1
+                continue
+            if status == "ACCEPTED" and result.get("operation") == "check":
+                counts["asins_assigned"] = counts.get("asins_assigned", 0) + 1
+                wb.add("ACTIVE", asin=result["asin"])
+                if not dry_run:
+                    ledger.record_synced(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=result["key"],
+                                         external_id=result["sku"], internal_id=result["asin"], run_id=run_id,
+                                         content_hash=result["hash"], replay={"item_id": result["item_id"]})
                 continue
             if status == "ACCEPTED":
                 counts["listed"] += 1
@@ -279,3 +319,46 @@ def write_back(extracted: Mapping[str, Any], confirmed: Sequence[Mapping[str, An
     if extracted.get("advance_to"):
         ledger.advance_watermark(DAG_ID, WATERMARK_SCOPE, dt.datetime.fromisoformat(extracted["advance_to"]), run_id=run_id)
     return {"counts": counts, "items": len(write)}
+
+
+# -- replay -------------------------------------------------------------------------------------------------
+def replay(records: Sequence[Any], *, ledger: Any, run_id: str) -> None:
+    """Re-read the items of failed listings (or failed write-backs) from NetSuite (``getList``) and run
+    them through the same steps as a run, sending even unchanged listings (one call each). An item that
+    is gone or no longer published closes its record as skipped."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.mappings import load_mappings
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+    from amazon_netsuite.transforms.catalog import load_requirements
+
+    mappings = load_mappings()
+    netsuite = NetSuiteHook()
+    item_ids = list(dict.fromkeys(str((r.replay or {}).get("item_id") or "") for r in records))
+    items = netsuite.get_records("inventoryItem", [i for i in item_ids if i])
+    prepared = prepare(items.values(), ledger=ledger, mappings=mappings, requirements=load_requirements(mappings.directory),
+                       run_id=run_id, force=True)
+    confirmed = []
+    for batch in prepared["regions"]:
+        hook = SellingPartnerHook(batch["conn_id"], marketplace_ids=batch["marketplace_ids"])
+        try:
+            submitted = submit(batch, hook=hook, run_id=run_id, threshold=batch["count"])
+            confirmed.append(confirm(submitted, None, hook=hook, run_id=run_id))
+        finally:
+            hook.close()
+    write_back({**prepared, "advance_to": None}, confirmed, netsuite=netsuite, ledger=ledger, run_id=run_id)
+    produced = set(prepared["keys"])
+    for record in records:
+        item_id = str((record.replay or {}).get("item_id") or "")
+        if item_id not in items:
+            ledger.record_skipped(dag_id=record.dag_id, record_type=record.record_type, source_key=record.source_key,
+                                  reason="source_deleted", detail=f"NetSuite item {item_id or '?'} no longer exists",
+                                  run_id=run_id)
+        elif record.record_type == RECORD_TYPE and record.source_key not in produced:
+            ledger.record_skipped(dag_id=record.dag_id, record_type=record.record_type, source_key=record.source_key,
+                                  reason="not_published", run_id=run_id,
+                                  detail=f"item {item_id} is no longer published in this region (flag or price removed)")
+        elif record.record_type == WRITE_BACK_TYPE:
+            current = ledger.get(record.key)
+            if current is not None and current.run_id != run_id:
+                ledger.record_synced(dag_id=record.dag_id, record_type=record.record_type, source_key=record.source_key,
+                                     external_id=None, internal_id=item_id, run_id=run_id)

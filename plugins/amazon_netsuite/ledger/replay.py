@@ -40,6 +40,8 @@ _REGISTRY: dict[tuple[str, str], str | Callable[..., Any]] = {}
 BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("amazon_orders_to_netsuite", "salesOrder"): "amazon_netsuite.flows.orders:replay",
     ("amazon_settlements_to_netsuite", "journalEntry"): "amazon_netsuite.flows.settlements:replay",
+    ("netsuite_catalog_to_amazon", "listing"): "amazon_netsuite.flows.catalog:replay",
+    ("netsuite_catalog_to_amazon", "item_writeback"): "amazon_netsuite.flows.catalog:replay",
 }
 
 
