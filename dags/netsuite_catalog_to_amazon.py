@@ -19,9 +19,13 @@ The custom fields are listed in the README's NetSuite setup checklist.
 3. **confirm** (pool `amazon_sp_api`): each listing's outcome (feed processing report per message) and
    its ASIN (`getListingsItem`).
 4. **write_back** (pool `netsuite_api`): `custitem_amazon_asin`, `custitem_amazon_listing_status`
-   (`ACTIVE`, `SUBMITTED` until Amazon assigns the ASIN, `INCOMPLETE`, `ERROR`),
+   (`ACTIVE`, `SUBMITTED` until Amazon assigns the ASIN, `INCOMPLETE`, `ERROR`, `DELISTED`),
    `custitem_amazon_listing_issues` (Amazon's issues or the missing attributes) and
    `custitem_amazon_last_sync` on each item, `updateList` in batches; then the synced point moves on.
+
+An item this DAG listed that is **unflagged** (or made inactive) is deleted from Amazon
+(`deleteListingsItem`) and marked `DELISTED`. Listings accepted before Amazon assigned the ASIN are
+looked up again by every run until it is written back.
 
 **Params**: `window_start` / `window_end` (ISO 8601) re-read items modified in a period; `dry_run`
 validates everything with Amazon (`VALIDATION_PREVIEW`) and writes nothing, neither to Amazon nor to

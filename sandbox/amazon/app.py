@@ -1053,6 +1053,12 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         return await sb.call(request, region, operation,
                              lambda _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
 
+    @app.delete("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def delete_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        return await sb.call(request, region, "deleteListingsItem",
+                             lambda _f: sb.listings.delete_listings_item(request, region, seller_id, sku))
+
     @app.put("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
     @regional
     async def put_listings_item(request: Request, region: str, seller_id: str, sku: str):

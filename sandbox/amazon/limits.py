@@ -33,6 +33,7 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getListingsItem": (Decimal("5"), 10),
     "patchListingsItem": (Decimal("5"), 5),
     "putListingsItem": (Decimal("5"), 10),
+    "deleteListingsItem": (Decimal("5"), 5),
     "getInventorySummaries": (Decimal("2"), 2),
 }
 #: Plans Amazon documents outside the model files: putListingsItem/patchListingsItem with

@@ -558,6 +558,26 @@ class Listings:
         status = "INVALID" if issues else ("VALID" if preview else "ACCEPTED")
         return 200, {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": issues}, 1
 
+    def delete_listings_item(self, request: Any, region: str, seller_id: str, sku: str) -> tuple[int, Any, int]:
+        """``deleteListingsItem``: the listing leaves the request's marketplaces; when none is left the SKU is
+        gone (its quantity and attributes too). An unknown SKU is answered INVALID (the model declares no 404)."""
+        self._check_seller(seller_id)
+        marketplaces = self._marketplaces(request, region)
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        submission = uuid.uuid4().hex
+        if not rows:
+            return 200, {"sku": sku, "status": "INVALID", "submissionId": submission,
+                         "issues": [{"code": "4000003", "severity": "ERROR", "categories": [],
+                                     "message": f"SKU '{sku}' does not exist."}]}, 1
+        summaries = {m: v for m, v in json.loads(rows[0]["summaries"]).items() if m not in marketplaces}
+        if summaries:
+            self.store.execute("UPDATE listings SET summaries = ?, updated_time = ? WHERE region = ? AND sku = ?",
+                               (json.dumps(summaries), iso(datetime.now(UTC)), region, sku))
+        else:
+            self.store.execute("DELETE FROM listings WHERE region = ? AND sku = ?", (region, sku))
+            self.store.execute("DELETE FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
+        return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}, 1
+
     def _full_listing_issues(self, region: str, sku: str, product_type: str, attributes: dict, marketplaces: list[str],
                              requirements: str = "LISTING") -> list[dict[str, Any]]:
         from sandbox.amazon import product_types

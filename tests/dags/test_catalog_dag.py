@@ -149,7 +149,7 @@ class TestCatalogDag:
         assert world.calls("putListingsItem") == 3, "two 429s retried, one listing created"
         assert world.calls("createFeed") == 0
 
-    def test_given_a_listed_item_when_rerun_unchanged_then_nothing_sent_and_when_price_changes_then_patched(self, world):
+    def test_given_a_listed_item_when_rerun_unchanged_then_nothing_sent_price_change_patched_unflag_delisted(self, world):
         from amazon_netsuite.netsuite.hook import NetSuiteHook
 
         ids = world.add_items(_item("CAT-PRICE"))
@@ -174,6 +174,14 @@ class TestCatalogDag:
         attributes = hook.get_listings_item("CAT-PRICE", marketplace_ids=[US], included_data=("attributes",))["attributes"]
         assert Decimal(str(attributes["purchasable_offer"][0]["our_price"][0]["schedule"][0]["value_with_tax"])) == Decimal("13.49")
         assert world.item_fields(ids["CAT-PRICE"])["custitem_amazon_listing_status"] == "ACTIVE"
+
+        [result] = NetSuiteHook().update_records("inventoryItem", [
+            {"internalId": ids["CAT-PRICE"], "customFieldList": [{"scriptId": "custitem_amazon_publish", "value": False}]}])
+        assert result.ok
+        unflagged = world.run(WINDOW)
+        assert unflagged.returncode == 0, _out(unflagged)
+        assert world.calls("deleteListingsItem") == 1 and world.listing("CAT-PRICE") is None
+        assert world.item_fields(ids["CAT-PRICE"])["custitem_amazon_listing_status"] == "DELISTED"
 
     def test_given_many_items_when_dag_runs_then_one_feed_and_one_rejected_message_does_not_hold_the_others(self, world):
         skus = [f"CAT-BULK-{n:02d}" for n in range(6)]

@@ -1047,6 +1047,24 @@ class SellingPartnerHook(BaseHook):
         return self._call(operation, lambda: _expect_submission(listings.patch_listings_item(
             self.config.seller_id, sku, body=body, **params)), marketplace_ids=marketplaces).payload
 
+    def delete_listings_item(self, sku: str, *, marketplace_ids: Sequence[str] | None = None) -> dict:
+        """Delete one listing from these marketplaces (``deleteListingsItem``); returns Amazon's submission
+        (status ACCEPTED or INVALID, issues).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#deletelistingsitem
+        """
+        from sp_api.base import fill_query_params
+
+        marketplaces = self._marketplaces_for_call("deleteListingsItem", marketplace_ids)
+        listings = self._listings()
+        # python-amazon-sp-api's delete_listings_item sends its keyword arguments as a body, which a DELETE
+        # drops, and then adds the CLIENT's default marketplace as the query: marketplaceIds would be
+        # ignored and the listing deleted from another marketplace. The query is built here instead.
+        path = fill_query_params("/listings/2021-08-01/items/{}/{}", self.config.seller_id, sku)
+        params = {"marketplaceIds": ",".join(marketplaces), "method": "DELETE"}
+        return self._call("deleteListingsItem", lambda: _expect_submission(listings._request(
+            path, params=dict(params), add_marketplace=False)), marketplace_ids=marketplaces).payload
+
     def put_listings_item(self, sku: str, product_type: str, attributes: Mapping[str, Any], *,
                           marketplace_ids: Sequence[str] | None = None, requirements: str = "LISTING",
                           validation_preview: bool = False) -> dict:

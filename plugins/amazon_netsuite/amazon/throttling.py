@@ -29,6 +29,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
     "putListingsItem": (5.0, 10),
+    "deleteListingsItem": (5.0, 5),
     "getInventorySummaries": (2.0, 2),
 }
 DEFAULT_PLAN = (1.0, 5)

@@ -36,6 +36,7 @@ from amazon_netsuite.transforms.catalog import (
     feed_documents,
     is_published,
     issue_text,
+    item_sku,
     patches,
 )
 
@@ -78,17 +79,23 @@ def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, r
             run_id: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
     """Items -> listings: incomplete ones dead-lettered (their items to mark INCOMPLETE, staged), unchanged
     ones skipped (unless ``force``), the rest staged per region. Also returns the ``keys`` it produced."""
+    from amazon_netsuite.ledger.models import STATUS_SYNCED
     from amazon_netsuite.ledger.store import content_hash
 
     targets = {t.region: t for t in mappings.sp_api_targets()}
     counts = {"items_read": 0, "items_published": 0, "listings_unchanged": 0, "listings_incomplete": 0,
-              "listings_to_send": 0}
+              "listings_to_send": 0, "listings_to_delist": 0}
+    unpublished: dict[str, str] = {}
     candidates: dict[str, list[tuple[Listing, str]]] = {}
     incomplete: dict[str, WriteBack] = {}
     keys: list[str] = []
+    delist: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         counts["items_read"] += 1
         if not is_published(item):
+            sku = item_sku(item)
+            if sku:
+                unpublished[sku] = str(item.get("internalId") or "")
             continue
         counts["items_published"] += 1
         for listing in build_listings(item, mappings.marketplaces.values(), requirements):
@@ -104,6 +111,15 @@ def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, r
                 incomplete.setdefault(listing.item_id, WriteBack(listing.item_id)).add("INCOMPLETE", issue=text)
                 continue
             candidates.setdefault(listing.region, []).append((listing, content_hash(listing.content)))
+    # an unflagged (or inactivated) item that this flow listed: its listings are deleted from Amazon
+    if unpublished:
+        wanted = {f"{DAG_ID}:{RECORD_TYPE}:{region}:{sku}": (region, sku) for region in targets for sku in unpublished}
+        for key, record in ledger.get_many(list(wanted)).items():
+            if record.status == STATUS_SYNCED:
+                region, sku = wanted[key]
+                delist.setdefault(region, []).append({"key": record.source_key, "sku": sku, "region": region,
+                                                      "item_id": unpublished[sku]})
+                counts["listings_to_delist"] += 1
     awaiting: dict[str, list[dict[str, Any]]] = {}
     if not dry_run:
         for record in ledger.synced_without_internal_id(DAG_ID, RECORD_TYPE, limit=MAX_ASIN_CHECKS):
@@ -113,10 +129,10 @@ def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, r
                                                         "item_id": str((record.replay or {}).get("item_id") or ""),
                                                         "hash": record.content_hash})
     regions = []
-    for region in awaiting.keys() - candidates.keys():
+    for region in sorted((awaiting.keys() | delist.keys()) - candidates.keys()):
         target = targets[region]
         regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
-                        "uri": None, "count": 0, "awaiting": awaiting[region]})
+                        "uri": None, "count": 0, "awaiting": awaiting.get(region, []), "delist": delist.get(region, [])})
     for region, rows in candidates.items():
         unchanged = set() if force else ledger.unchanged(DAG_ID, RECORD_TYPE, {x.source_key: digest for x, digest in rows})
         counts["listings_unchanged"] += sum(1 for listing, _ in rows if listing.source_key in unchanged)
@@ -124,10 +140,10 @@ def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, r
         sending = {listing.source_key for listing, _ in send}
         waiting = [a for a in awaiting.get(region, []) if a["key"] not in sending]
         if not send:
-            if waiting:
+            if waiting or delist.get(region):
                 target = targets[region]
                 regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
-                                "uri": None, "count": 0, "awaiting": waiting})
+                                "uri": None, "count": 0, "awaiting": waiting, "delist": delist.get(region, [])})
             continue
         known = ledger.get_many([f"{DAG_ID}:{RECORD_TYPE}:{listing.source_key}" for listing, _ in send])
         listed = {r.source_key for r in known.values() if r.synced_at is not None or r.internal_id}
@@ -137,7 +153,7 @@ def prepare(items: Iterable[Mapping[str, Any]], *, ledger: Any, mappings: Any, r
         counts["listings_to_send"] += len(payload)
         uri = staging.stage(payload, dag_id=DAG_ID, run_id=run_id, name=f"listings-{region}")
         regions.append({"conn_id": target.conn_id, "region": region, "marketplace_ids": list(target.marketplace_ids),
-                        "uri": uri, "count": len(payload), "awaiting": waiting})
+                        "uri": uri, "count": len(payload), "awaiting": waiting, "delist": delist.get(region, [])})
     incomplete_uri = staging.stage([w.__dict__ for w in incomplete.values()], dag_id=DAG_ID, run_id=run_id,
                                    name="incomplete") if incomplete else None
     return {"regions": regions, "incomplete_uri": incomplete_uri, "counts": counts, "keys": keys}
@@ -164,6 +180,9 @@ def submit(batch: Mapping[str, Any], *, hook: Any, run_id: str, threshold: int, 
     out = {"conn_id": batch["conn_id"], "region": batch["region"], "marketplace_ids": marketplaces,
            "listings_uri": batch.get("uri"), "results_uri": None, "document_uris": [], "mode": "direct",
            "awaiting": list(batch.get("awaiting") or [])}
+    delisted = [_delist_one(hook, d, marketplaces, dry_run=dry_run) for d in batch.get("delist") or []]
+    if delisted:
+        out["delist_uri"] = staging.stage(delisted, dag_id=DAG_ID, run_id=run_id, name=f"delist-{batch['region']}")
     if dry_run or len(rows) <= threshold:
         results = []
         for row in rows:
@@ -178,6 +197,15 @@ def submit(batch: Mapping[str, Any], *, hook: Any, run_id: str, threshold: int, 
                             for n, doc in enumerate(documents)]
     log.info("%s: %s listings go as %s JSON_LISTINGS_FEED document(s)", batch["region"], len(rows), len(documents))
     return out
+
+
+def _delist_one(hook: Any, entry: Mapping[str, Any], marketplaces: Sequence[str], *, dry_run: bool) -> dict[str, Any]:
+    """Delete the listing of an unflagged item from the region's marketplaces (``deleteListingsItem``)."""
+    if dry_run:
+        return dict(entry, status="WOULD_DELIST", issues="", operation="delete")
+    answer = hook.delete_listings_item(entry["sku"], marketplace_ids=marketplaces)
+    status = "DELISTED" if answer["status"] == "ACCEPTED" else "INVALID"
+    return dict(entry, status=status, issues=issue_text(answer.get("issues") or []), operation="delete")
 
 
 def _send_one(hook: Any, listing: Listing, existing: bool, marketplaces: Sequence[str], *, preview_only: bool) -> dict[str, Any]:
@@ -217,6 +245,8 @@ def confirm(submitted: Mapping[str, Any], feeds: Mapping[str, Any] | None, *, ho
         later = issue_text(i for i in (item or {}).get("issues") or [] if i.get("severity") == "ERROR")
         if later:  # Amazon accepted the submission, then found a problem while processing it
             result["status"], result["issues"] = "INVALID", later
+    if submitted.get("delist_uri"):
+        results += staging.load(submitted["delist_uri"])
     counts: dict[str, int] = {}
     for r in results:
         counts[r["status"].lower()] = counts.get(r["status"].lower(), 0) + 1
@@ -277,6 +307,17 @@ def write_back(extracted: Mapping[str, Any], confirmed: Sequence[Mapping[str, An
             if result.get("operation") == "check" and not result.get("asin"):
                 continue  # accepted earlier, still no ASIN: nothing new to write; the next run looks again
             wb = write.setdefault(result["item_id"], WriteBack(result["item_id"]))
+            if status == "WOULD_DELIST":
+                counts["would_delist"] = counts.get("would_delist", 0) + 1
+                continue
+            if status == "DELISTED":
+                counts["delisted"] = counts.get("delisted", 0) + 1
+                wb.add("DELISTED")
+                if not dry_run:
+                    ledger.record_skipped(dag_id=DAG_ID, record_type=RECORD_TYPE, source_key=result["key"],
+                                          reason="unpublished", run_id=run_id, external_id=result["sku"],
+                                          detail=f"item {result['item_id']} unflagged: listing deleted from Amazon")
+                continue
             if status == "PREVIEWED":
                 counts["previewed"] += 1
                 continue

@@ -180,6 +180,11 @@ def _flag(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "t", "yes", "1"))
 
 
+def item_sku(item: Mapping[str, Any]) -> str:
+    """The item's Amazon SKU: ``custitem_amazon_sku``, else its name (``itemId``)."""
+    return _text(custom_fields(item).get(SKU)) or _text(item.get("itemId"))
+
+
 def is_published(item: Mapping[str, Any]) -> bool:
     return _flag(custom_fields(item).get(PUBLISH)) and not _flag(item.get("isInactive"))
 
@@ -222,7 +227,7 @@ def build_listings(item: Mapping[str, Any], marketplaces: Iterable[Any],
     """
     fields = custom_fields(item)
     item_id = str(item.get("internalId") or "")
-    sku = _text(fields.get(SKU)) or _text(item.get("itemId"))
+    sku = item_sku(item)
     product_type = _text(fields.get(PRODUCT_TYPE)).upper()
     by_region: dict[str, list[Any]] = {}
     problems_by_region: dict[str, list[str]] = {}
@@ -366,11 +371,11 @@ class WriteBack:
     """What goes back to one NetSuite item (several regions fold into one update)."""
 
     item_id: str
-    status: str = "ACTIVE"
+    status: str = ""
     asin: str | None = None
     issues: list[str] = field(default_factory=list)
 
-    RANK = {"ACTIVE": 0, "SUBMITTED": 1, "INCOMPLETE": 2, "ERROR": 3}
+    RANK = {"": -1, "DELISTED": 0, "ACTIVE": 1, "SUBMITTED": 2, "INCOMPLETE": 3, "ERROR": 4}
 
     def add(self, status: str, *, asin: str | None = None, issue: str | None = None) -> None:
         if self.RANK[status] > self.RANK[self.status]:

@@ -36,6 +36,7 @@ OPERATIONS = {
     "patchListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
     "patchListingsItemPreview": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "patch"),
     "putListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "put"),
+    "deleteListingsItem": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "delete"),
     "putListingsItemPreview": ("listingsItems_2021-08-01.json", "/listings/2021-08-01/items/{sellerId}/{sku}", "put"),
     "getInventorySummaries": ("fbaInventory.json", "/fba/inventory/v1/summaries", "get"),
 }

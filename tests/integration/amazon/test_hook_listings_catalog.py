@@ -161,3 +161,24 @@ class TestUpdateMessagesInAFeed:
                                      "message": "'brand' is required but not supplied.", "attributeName": "brand"}]
         assert _asin(hook, "KETTLE-1") and _asin(hook, "KETTLE-3")
         assert hook.get_listings_item("KETTLE-2", marketplace_ids=[US]) is None
+
+
+class TestDeleteListingsItem:
+    def test_given_a_listing_when_deleted_then_gone_and_an_unknown_sku_is_invalid(self, sandbox, hook):
+        assert hook.put_listings_item(SKU, "HOME", _attributes(), marketplace_ids=[US])["status"] == "ACCEPTED"
+        assert hook.delete_listings_item(SKU, marketplace_ids=[US])["status"] == "ACCEPTED"
+        delete = next(r for r in sandbox.responses() if r["operation"] == "deleteListingsItem")
+        assert delete["status"] == 200
+        assert hook.get_listings_item(SKU, marketplace_ids=[US]) is None
+        again = hook.delete_listings_item(SKU, marketplace_ids=[US])
+        assert again["status"] == "INVALID" and again["issues"][0]["severity"] == "ERROR"
+
+    def test_given_a_listing_in_two_marketplaces_when_deleted_from_one_then_only_that_one_is_left(self, sandbox, hook):
+        # python-amazon-sp-api would send the client's default marketplace instead of marketplaceIds on a
+        # DELETE: the hook builds the query itself (docs/amazon-quirks.md)
+        assert hook.put_listings_item(SKU, "HOME", _attributes(), marketplace_ids=[US, CA])["status"] == "ACCEPTED"
+        assert hook.delete_listings_item(SKU, marketplace_ids=[CA])["status"] == "ACCEPTED"
+        listing = next(x for x in sandbox.http.get("/_sandbox/listings", params={"region": "na"}).json() if x["sku"] == SKU)
+        assert listing["marketplaceIds"] == [US]
+        assert hook.delete_listings_item(SKU, marketplace_ids=[US])["status"] == "ACCEPTED"
+        assert SKU not in {x["sku"] for x in sandbox.http.get("/_sandbox/listings", params={"region": "na"}).json()}

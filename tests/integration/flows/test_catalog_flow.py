@@ -141,3 +141,28 @@ class TestCatalogFlow:
         [failed] = world.ledger.failed(dag_id=catalog.DAG_ID)
         assert failed.record_type == "item_writeback" and "INSUFFICIENT_PERMISSION" in failed.last_error
         assert failed.source_key in ids.values()
+
+
+class TestDelisting:
+    def test_given_a_listed_item_when_unflagged_then_its_listing_is_deleted_and_the_item_says_so(self, world):
+        ids = _add(world, _item("FLOW-UNFLAG"))
+        assert _run(world, "r1")["counts"]["listed"] == 1
+        [ok] = NetSuiteHook().update_records("inventoryItem", [
+            {"internalId": ids["FLOW-UNFLAG"], "customFieldList": [{"scriptId": "custitem_amazon_publish", "value": False}]}])
+        assert ok.ok
+
+        counts = _run(world, "r2")["counts"]
+
+        assert counts["delisted"] == 1
+        listings = world.amazon_admin.get("/_sandbox/listings", params={"region": "na"}).json()
+        assert "FLOW-UNFLAG" not in {x["sku"] for x in listings}
+        assert _fields(ids["FLOW-UNFLAG"])["custitem_amazon_listing_status"] == "DELISTED"
+        record = world.ledger.get(f"{catalog.DAG_ID}:listing:na:FLOW-UNFLAG")
+        assert (record.status, record.reason) == ("skipped", "unpublished")
+        assert _run(world, "r3")["counts"].get("delisted", 0) == 0, "deleted once, not again"
+
+    def test_given_an_unflagged_item_never_listed_then_nothing_is_deleted(self, world):
+        _add(world, _item("FLOW-NEVER", custitem_amazon_publish=False))
+        counts = _run(world, "r1")["counts"]
+        assert counts.get("delisted", 0) == 0
+        assert world.amazon_admin.get("/_sandbox/calls").json()["operations"].get("deleteListingsItem", {}).get("calls", 0) == 0
