@@ -19,7 +19,7 @@ Every 15 minutes:
    SKUs are dead-lettered with Amazon's message (the next run sends them again).
 4. **fba_counts** (pool `amazon_sp_api`) + **fba_reconcile** (pool `netsuite_api`): Amazon's FBA
    inventory summaries against the NetSuite FBA location of each marketplace; differences are listed in
-   the summary; with `fba_adjustment` one inventory adjustment `AMZ-IA-{date}` a day sets NetSuite to
+   the summary; with `fba_adjustment` one inventory adjustment a day per subsidiary, `AMZ-IA-{date}-{subsidiary}`, sets NetSuite to
    Amazon's counts (account: `AMAZON_NETSUITE_FBA_ADJUSTMENT_ACCOUNT_ID`).
 5. **summary**: counts, SKU mapping problems (a row pointing at a missing or inactive item, a SKU
    mapped to two items in one region, no product type), FATAL feeds; fails the run once if anything was
@@ -96,10 +96,12 @@ def record(pushed: dict[str, Any]) -> dict[str, Any]:
     """Accepted -> Amazon's known quantity in the ledger; rejected or FATAL -> dead-lettered with Amazon's words."""
     from amazon_netsuite.flows.inventory import record_feed_results
     from amazon_netsuite.ledger import Ledger
+    from amazon_netsuite.mappings import load_mappings
 
     context = get_current_context()
     context["sp_api_connection"] = pushed["sp_api_conn_id"]
-    return record_feed_results(pushed, ledger=Ledger.from_connection(), run_id=context["run_id"])
+    region = {t.conn_id: t.region for t in load_mappings().sp_api_targets()}.get(pushed["sp_api_conn_id"])
+    return record_feed_results(pushed, ledger=Ledger.from_connection(), run_id=context["run_id"], region=region)
 
 
 @task(pool=AMAZON_POOL)

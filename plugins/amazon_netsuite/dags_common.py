@@ -176,7 +176,7 @@ _PARAM_SPECS: dict[str, dict[str, Any]] = {
         "type": ["null", "boolean"],
         "title": "Post the FBA inventory adjustment",
         "description": "Inventory: after comparing Amazon's FBA counts with the NetSuite FBA locations, post one "
-                       "inventory adjustment AMZ-IA-{date} a day that sets NetSuite to Amazon's counts, e.g. tick it "
+                       "inventory adjustment a day per subsidiary (AMZ-IA-{date}-{subsidiary}) that sets NetSuite to Amazon's counts, e.g. tick it "
                        "for the daily reconciliation run.",
     },
     "adopt_customers": {

@@ -518,7 +518,8 @@ class Rules:
                 if row.get("locationId", {}).get("internalId") == location_id:
                     row["quantityCommitted"] = float(max(dec(row.get("quantityCommitted")) + delta, Decimal(0)))
                     self._available(row)
-                    self.store.put("inventoryItem", item, changed_at)
+                    # Stock moves never change the item's lastModifiedDate (only lastQtyAvailableChange).
+                    self.store.put("inventoryItem", item, item.get("lastModifiedDate") or changed_at)
                     self.store.touch_quantity(int(item_id), int(location_id), changed_at)
                     break
 

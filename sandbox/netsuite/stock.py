@@ -51,7 +51,9 @@ def move(store: Store, item_id: str, location_id: str, *, on_hand: Decimal = Dec
     row["quantityCommitted"] = float(max(dec(row.get("quantityCommitted")) + committed, Decimal(0)))
     recompute_available(row)
     changed_at = at or now_iso()
-    store.put("inventoryItem", item, changed_at)
+    # NetSuite records a stock move in lastQtyAvailableChange; the item's lastModifiedDate stays (a
+    # search of modified items never sees stock moves: getItemAvailability is the way to read them).
+    store.put("inventoryItem", item, item.get("lastModifiedDate") or changed_at)
     store.touch_quantity(int(item_id), int(location_id), changed_at)
     return row
 

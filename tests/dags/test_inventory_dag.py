@@ -89,6 +89,13 @@ class World:
             "inventoryList": [{"item": {"internalId": item}, "location": {"internalId": location}, "adjustQtyBy": qty}],
         }]).raise_for_status()
 
+    def fba_adjustments(self) -> list[dict]:
+        return [a for a in self.netsuite.get("/_sandbox/records/inventoryAdjustment").json()
+                if (a.get("externalId") or "").startswith("AMZ-IA-")]
+
+    def netsuite_calls(self, operation: str) -> int:
+        return self.netsuite.get("/_sandbox/calls").json()["operations"].get(operation, {}).get("calls", 0)
+
     def calls(self, operation: str) -> dict:
         return self.amazon.get("/_sandbox/calls").json()["operations"].get(operation, {"calls": 0, "throttled": 0})
 
@@ -119,9 +126,11 @@ class TestInventoryDag:
         feeds = world.calls("createFeed")["calls"]
         assert feeds == 2, "one feed per region"
 
-        # a quiet run: nothing moved, nothing is sent
+        # a quiet run: nothing moved, nothing is sent, NetSuite is read with one filtered call
+        availability = world.netsuite_calls("getItemAvailability")
         _ok(world.run())
         assert world.calls("createFeed")["calls"] == feeds
+        assert world.netsuite_calls("getItemAvailability") - availability == 2  # the MFN read + the FBA locations
 
         # stock to zero suppresses; orders read from Amazon but not in NetSuite hold units back
         world.adjust("504", "1", -float(world.available("504", ("1",))))
@@ -167,6 +176,23 @@ class TestInventoryDag:
         assert failed and {r.reason for r in failed} == {"feed_fatal"}
         assert all(r.source_key.startswith("na:") for r in failed)
         assert world.listings("eu")["ACME-KETTLE-UK"]["quantity"] is not None, "the EU feed applied"
+
+    def test_given_fba_adjustment_when_the_dag_runs_then_netsuite_fba_stock_is_set_to_amazons_once_a_day(self, world):
+        world.amazon.post("/_sandbox/fba_inventory", json=[
+            {"marketplaceId": US, "sku": "ACME-TEE-BLK-M", "fulfillable": 3}]).raise_for_status()
+        world.env["AMAZON_NETSUITE_FBA_ADJUSTMENT_ACCOUNT_ID"] = "5200"
+        fba_listing = world.listings()["ACME-TEE-BLK-M"]
+        done = world.run({"fba_adjustment": True})
+        _ok(done)
+        assert world.available("502", ("2",)) == 3  # US FBA location = Amazon's fulfillable units
+        adjustments = world.fba_adjustments()
+        assert adjustments and all(a["account"]["internalId"] == "5200" for a in adjustments)
+        assert world.listings()["ACME-TEE-BLK-M"] == fba_listing, "FBA listings are never pushed"
+
+        world.adjust("502", "2", 5)  # NetSuite drifts again the same day: reported, not adjusted twice
+        _ok(world.run({"fba_adjustment": True}))
+        assert world.fba_adjustments() == adjustments
+        assert world.available("502", ("2",)) == 8
 
     def test_given_a_dry_run_when_the_dag_runs_then_nothing_is_sent(self, world):
         _ok(world.run({"dry_run": True}))

@@ -13,7 +13,7 @@ Tasks (dags/netsuite_inventory_to_amazon.py wires them):
    report's errors. A SKU Amazon did not accept is not in the pushed state, so the next run sends it again.
 4. FBA: :func:`fba_amazon_counts` (pool ``amazon_sp_api``) reads Amazon's FBA inventory summaries;
    :func:`fba_reconcile` (pool ``netsuite_api``) compares them with the NetSuite FBA locations and,
-   when asked, posts one inventory adjustment ``AMZ-IA-{date}`` a day.
+   when asked, posts one inventory adjustment ``AMZ-IA-{date}-{subsidiary}`` a day per subsidiary.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def read_and_plan(
     unsynced = ledger.unsynced_order_units()
     out_regions, issues = [], []
     for region, targets in _targets(mappings).items():
+        if region not in conn_ids:
+            continue  # no connection asked for this region (the DAG passes every mapped region)
         plan = rules.plan_region(targets, region=region, stock=stock, item_states=states, unsynced=unsynced,
                                  pushed=ledger.pushed_quantities(pushed_scope(region)))
         issues.extend(i.as_dict() for i in plan.issues)
@@ -182,13 +184,13 @@ def read_and_plan(
                          "full_items": read.full_items, "state_checks": read.state_checks}}
 
 
-def record_feed_results(pushed: Mapping[str, Any], *, ledger: Ledger, run_id: str) -> dict[str, Any]:
+def record_feed_results(pushed: Mapping[str, Any], *, ledger: Ledger, run_id: str, region: str | None = None) -> dict[str, Any]:
     """One region's feeds, as SellingPartnerFeedOperator returned them: the ledger learns what Amazon
     accepted (pushed state, synced records) and what it rejected (dead-lettered with Amazon's message);
     a FATAL feed dead-letters every SKU it carried with the report's errors."""
     from amazon_netsuite import staging
 
-    region = pushed.get("region") or _region_of(pushed.get("sp_api_conn_id", ""))
+    region = region or _region_of(pushed.get("sp_api_conn_id", ""))
     scope = pushed_scope(region)
     counts = {"accepted": 0, "rejected": 0, "fatal": 0}
     fatal_errors: list[str] = []
@@ -221,6 +223,7 @@ def record_feed_results(pushed: Mapping[str, Any], *, ledger: Ledger, run_id: st
         counts["accepted"] += len(outcome.accepted)
         counts["rejected"] += len(outcome.rejected)
         staging.discard(feed["report_uri"])
+        staging.discard(feed["document_uri"])
     return {"region": region, "feeds": len(pushed.get("feeds") or []), **counts, "fatal_errors": fatal_errors}
 
 
@@ -254,7 +257,7 @@ def fba_reconcile(
     post_adjustment: bool, account_id: str | None, day: str, dry_run: bool = False,
 ) -> dict[str, Any]:
     """Compare Amazon's FBA counts with the NetSuite FBA locations; with ``post_adjustment``, one
-    inventory adjustment ``AMZ-IA-{day}`` (per subsidiary) sets NetSuite to Amazon's counts, once a day."""
+    inventory adjustment ``AMZ-IA-{day}-{subsidiary}`` a day per subsidiary sets NetSuite to Amazon's counts."""
     counts = {tuple(k.split("|", 1)): v for k, v in amazon_counts.items()}
     marketplace_ids = sorted({m for m, _ in counts} | {
         m.marketplace_id for m in mappings.marketplaces.values()

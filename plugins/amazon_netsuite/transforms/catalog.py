@@ -387,6 +387,8 @@ class WriteBack:
 
     def record(self, synced_at: str) -> dict[str, Any]:
         """The ``updateList`` record: the item by internalId, only the write-back custom fields."""
+        if not self.status:
+            raise ValueError(f"item {self.item_id}: no outcome added, nothing to write back")
         text = "; ".join(self.issues)
         if len(text) > ISSUES_MAX:
             text = text[:ISSUES_MAX - 1] + "…"

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
+from amazon_netsuite.netsuite.records import inventory_adjustment_external_id
+
 if TYPE_CHECKING:
     from amazon_netsuite.mappings import Mappings
 
@@ -304,8 +306,9 @@ def fba_differences(
 def fba_adjustment(
     differences: Sequence[FbaDifference], mappings: Mappings, *, day: str, account_id: str,
 ) -> list[dict[str, Any]]:
-    """One inventory adjustment per subsidiary (``AMZ-IA-{day}``, ``-{subsidiary}`` when several) that
-    sets NetSuite's FBA locations to Amazon's counts: lines keyed by number so a re-run replaces them.
+    """One inventory adjustment per subsidiary, ``AMZ-IA-{day}-{subsidiary}`` (an adjustment belongs to
+    one subsidiary; the id never depends on which subsidiaries differ that run), that sets NetSuite's FBA
+    locations to Amazon's counts; lines keyed by number.
     Several SKUs of one item at one location are summed once (Amazon counts per SKU, NetSuite per item)."""
     per_subsidiary: dict[str, dict[tuple[str, str], Decimal]] = {}
     for diff in differences:
@@ -314,14 +317,13 @@ def fba_adjustment(
         bucket = per_subsidiary.setdefault(str(marketplace.subsidiary_id), {})
         bucket[key] = bucket.get(key, Decimal(0)) + diff.delta
     records = []
-    many = len(per_subsidiary) > 1
     for subsidiary, moves in sorted(per_subsidiary.items()):
         lines = [{"line": n, "item": {"internalId": item}, "location": {"internalId": loc}, "adjustQtyBy": float(qty)}
                  for n, ((item, loc), qty) in enumerate(sorted(moves.items()), start=1) if qty != 0]
         if not lines:
             continue
         records.append({
-            "externalId": f"AMZ-IA-{day}" + (f"-{subsidiary}" if many else ""),
+            "externalId": inventory_adjustment_external_id(day, subsidiary),
             "subsidiary": {"internalId": subsidiary},
             "account": {"internalId": account_id},
             "tranDate": f"{day}T00:00:00+00:00",

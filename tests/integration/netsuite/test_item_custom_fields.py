@@ -35,7 +35,9 @@ class TestItemCustomFields:
         assert fields["custitem_amazon_listing_issues"].startswith("na: [8541]")
         assert fields["custitem_amazon_price_us"] == "12.99", "custom fields not sent keep their values"
 
-        [result] = hook.update_records("inventoryItem", [WriteBack(internal_id, asin="B0ACME0001").record("2026-12-02T07:00:00Z")])
+        listed = WriteBack(internal_id)
+        listed.add("ACTIVE", asin="B0ACME0001")
+        [result] = hook.update_records("inventoryItem", [listed.record("2026-12-02T07:00:00Z")])
         assert result.ok, result
         fields = custom_fields(hook.get_record("inventoryItem", internal_id=internal_id))
         assert fields["custitem_amazon_listing_status"] == "ACTIVE" and fields["custitem_amazon_asin"] == "B0ACME0001"

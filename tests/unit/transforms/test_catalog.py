@@ -153,9 +153,15 @@ class TestFeedAndWriteBack:
                           "custitem_amazon_last_sync": "2026-12-02T06:00:00Z"}
 
     def test_given_no_issues_then_the_last_runs_issues_are_cleared_with_null_field_list(self):
-        record = WriteBack("501", asin="B0ACME").record("2026-12-02T06:00:00Z")
+        wb = WriteBack("501")
+        wb.add("ACTIVE", asin="B0ACME")
+        record = wb.record("2026-12-02T06:00:00Z")
         assert record["nullFieldList"] == ["custitem_amazon_listing_issues"]
         assert "custitem_amazon_listing_issues" not in {f["scriptId"] for f in record["customFieldList"]}
+
+    def test_given_no_outcome_then_no_record_is_built(self):
+        with pytest.raises(ValueError, match="no outcome"):
+            WriteBack("501").record("2026-12-02T06:00:00Z")
 
     def test_given_amazon_issues_then_errors_only_with_attribute_names(self):
         text = catalog.issue_text([

@@ -135,6 +135,6 @@ class TestFba:
         assert [(d.seller_sku, d.marketplace_id, d.amazon, d.netsuite, d.delta) for d in diffs] == [
             ("ACME-TEE-BLK-M", US, 7, Decimal(10), Decimal(-3))]
         [record] = fba_adjustment(diffs, MAPPINGS, day="2026-12-01", account_id="5200")
-        assert record["externalId"] == "AMZ-IA-2026-12-01" and record["subsidiary"] == {"internalId": "2"}
+        assert record["externalId"] == "AMZ-IA-2026-12-01-2" and record["subsidiary"] == {"internalId": "2"}
         assert record["inventoryList"] == [{"line": 1, "item": {"internalId": "502"}, "location": {"internalId": "2"},
                                             "adjustQtyBy": -3.0}]
