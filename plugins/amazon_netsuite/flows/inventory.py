@@ -19,6 +19,7 @@ Tasks (dags/netsuite_inventory_to_amazon.py wires them):
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,9 +40,10 @@ DAG_ID = "netsuite_inventory_to_amazon"
 RECORD_TYPE = "listingQuantity"
 FBA_RECORD_TYPE = "inventoryAdjustment"
 FEED_TYPE = "JSON_LISTINGS_FEED"
-#: The NetSuite read's high-water mark (lastQtyAvailableChange), minus this overlap for clock skew.
+#: The NetSuite read's high-water mark (lastQtyAvailableChange), minus this overlap for clock skew
+#: (``AMAZON_NETSUITE_INVENTORY_OVERLAP_SECONDS``, default 300).
 STOCK_SCOPE = "netsuite_item_availability"
-OVERLAP = timedelta(minutes=5)
+OVERLAP = timedelta(seconds=float(os.environ.get("AMAZON_NETSUITE_INVENTORY_OVERLAP_SECONDS", "300")))
 
 
 def pushed_scope(region: str) -> str:
