@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from sandbox.amazon import finances, pii, shipments
 from sandbox.amazon import seed as seed_data
 from sandbox.amazon import settlements as settlement_data
-from sandbox.amazon.limits import USAGE_PLANS, Fault, FaultRegistry, RateLimiter
+from sandbox.amazon.limits import DOCUMENTED_PLANS, USAGE_PLANS, Fault, FaultRegistry, RateLimiter
 from sandbox.amazon.notifications import NotificationError, Notifications
 from sandbox.amazon.regions import MARKETPLACE_COUNTRY, MARKETPLACE_REGION, REGIONS, marketplaces_of
 from sandbox.amazon.store import AmazonStore
@@ -1228,7 +1228,7 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def faults(request: Request):
         body = await request.json()
         operation = body.get("operation")
-        if operation not in (*USAGE_PLANS, "lwaToken", "*"):
+        if operation not in (*USAGE_PLANS, *DOCUMENTED_PLANS, "lwaToken", "*"):
             return JSONResponse({"error": f"unknown operation {operation!r}; one of {sorted(USAGE_PLANS)} or lwaToken"}, status_code=400)
         status = body.get("status")
         fault = body.get("fault")
@@ -1354,11 +1354,29 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.patch("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
     @regional
     async def patch_listings_item(request: Request, region: str, seller_id: str, sku: str):
-        body, error = await _body_or_error(request, region, "patchListingsItem")
+        # VALIDATION_PREVIEW has its own, slower usage plan (1 request per second).
+        operation = "patchListingsItemPreview" if request.query_params.get("mode") else "patchListingsItem"
+        body, error = await _body_or_error(request, region, operation)
         if error is not None:
             return error
-        return await sb.call(request, region, "patchListingsItem",
+        return await sb.call(request, region, operation,
                              lambda _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
+
+    @app.delete("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def delete_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        return await sb.call(request, region, "deleteListingsItem",
+                             lambda _f: sb.listings.delete_listings_item(request, region, seller_id, sku))
+
+    @app.put("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
+    @regional
+    async def put_listings_item(request: Request, region: str, seller_id: str, sku: str):
+        operation = "putListingsItemPreview" if request.query_params.get("mode") else "putListingsItem"
+        body, error = await _body_or_error(request, region, operation)
+        if error is not None:
+            return error
+        return await sb.call(request, region, operation,
+                             lambda _f: sb.listings.put_listings_item(request, region, seller_id, sku, body))
 
     @app.get("/{region}/fba/inventory/v1/summaries")
     @regional
@@ -1391,6 +1409,15 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
             sb.listings.reject(row["sku"], str(row.get("code") or "8541"),
                                str(row.get("message") or "The listing was rejected by the SP-API sandbox."), row.get("region"))
         return {"rejections": len(sb.listings.rejections)}
+
+    @app.post("/_sandbox/listings/asin_delay")
+    async def set_asin_delay(request: Request):
+        body = await request.json()
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0):
+            return JSONResponse({"error": 'expected {"seconds": n >= 0} (null: the feed processing time)'}, status_code=400)
+        sb.listings.asin_delay = None if seconds is None else float(seconds)
+        return {"seconds": sb.listings.asin_delay}
 
     @app.post("/_sandbox/fba_inventory")
     async def set_fba_inventory(request: Request):

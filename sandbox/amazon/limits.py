@@ -33,6 +33,8 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "getFeedDocument": (Decimal("0.0222"), 10),
     "getListingsItem": (Decimal("5"), 10),
     "patchListingsItem": (Decimal("5"), 5),
+    "putListingsItem": (Decimal("5"), 10),
+    "deleteListingsItem": (Decimal("5"), 5),
     "getInventorySummaries": (Decimal("2"), 2),
     # Orders API v0 (the only shipment-confirmation path for merchant-fulfilled orders)
     "confirmShipment": (Decimal("2"), 10),
@@ -40,6 +42,10 @@ USAGE_PLANS: dict[str, tuple[Decimal, int]] = {
     "createSubscription": (Decimal("1"), 5),
     "getSubscription": (Decimal("1"), 5),
 }
+#: Plans Amazon documents outside the model files: putListingsItem/patchListingsItem with
+#: mode=VALIDATION_PREVIEW are throttled at 1 request per second (changelog, 2024-01-31; burst not stated: 1).
+DOCUMENTED_PLANS: dict[str, tuple[Decimal, int]] = {"putListingsItemPreview": (Decimal("1"), 1),
+                                                    "patchListingsItemPreview": (Decimal("1"), 1)}
 
 
 class TokenBucket:
@@ -78,7 +84,8 @@ class RateLimiter:
     def __init__(self, rate_scale: float = 1.0) -> None:
         self.rate_scale = rate_scale
         self.buckets = {
-            name: TokenBucket(float(rate) * rate_scale, burst) for name, (rate, burst) in USAGE_PLANS.items()
+            name: TokenBucket(float(rate) * rate_scale, burst)
+            for name, (rate, burst) in {**USAGE_PLANS, **DOCUMENTED_PLANS}.items()
         }
 
     def allow(self, operation: str) -> bool:

@@ -7,7 +7,12 @@
   (``header``, ``issues``, ``summary``; ``schemas/feeds/listings-feed-processing-report-schema-v2.json``).
   A document that is not a listings feed (not JSON, wrong header, more than 25,000 messages) ends the
   feed FATAL with a report whose issues carry no messageId.
-- Listings Items API 2021-08-01: ``getListingsItem`` and ``patchListingsItem``.
+- Listings Items API 2021-08-01: ``getListingsItem`` and ``patchListingsItem``; ``putListingsItem``
+  (catalog flow): full listings validated against the sandbox's product types
+  (``sandbox/amazon/product_types.py``: required attributes, Amazon's issue codes), ``mode=VALIDATION_PREVIEW``
+  on put and patch (status VALID/INVALID, nothing stored), the ASIN assigned a moment after acceptance
+  (``getListingsItem`` shows it once Amazon's catalog has matched the item), ``UPDATE`` messages in
+  ``JSON_LISTINGS_FEED`` documents with the same validation.
 - FBA Inventory API v1: ``getInventorySummaries`` (marketplace granularity, paged).
 
 Merchant-fulfilled quantity (``fulfillment_availability`` with channel ``DEFAULT``) is one number
@@ -16,7 +21,8 @@ per SKU and seller region: the listings live per region here, with a summary per
 Admin API (README, "The sandbox"): ``GET /_sandbox/listings`` (every listing: ``sku``, ``region``,
 ``quantity``, channel), ``POST /_sandbox/listings`` (add or replace listings),
 ``POST /_sandbox/listings/rejections`` (make Amazon reject a SKU's messages with a code and message),
-``POST /_sandbox/fba_inventory`` (set FBA fulfillable quantities). A FATAL feed is queued with
+``POST /_sandbox/fba_inventory`` (set FBA fulfillable quantities), ``POST /_sandbox/listings/asin_delay``
+(``{"seconds": n}``: how long Amazon takes to assign a new listing's ASIN). A FATAL feed is queued with
 ``POST /_sandbox/faults {"operation": "createFeed", "fault": "FATAL"}``.
 """
 
@@ -72,7 +78,18 @@ CREATE TABLE IF NOT EXISTS fba_inventory (
     PRIMARY KEY (marketplace_id, sku)
 );
 """
-TABLES = ("listings", "feed_documents", "feeds", "fba_inventory")
+CATALOG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS listing_attributes (
+    region TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    asin TEXT,
+    asin_at REAL NOT NULL,
+    PRIMARY KEY (region, sku)
+);
+"""
+TABLES = ("listings", "feed_documents", "feeds", "fba_inventory", "listing_attributes")
+LISTING_MODES = ("VALIDATION_PREVIEW",)
 FEED_TYPES = frozenset({"JSON_LISTINGS_FEED"})
 #: Amazon raised the JSON_LISTINGS_FEED limit from 10,000 to 25,000 messages a feed (May 2025 changelog).
 MAX_MESSAGES = 25_000
@@ -94,13 +111,20 @@ class Listings:
         self.store = sandbox.store
         with self.store._lock:
             self.store._db.executescript(SCHEMA)
+            self.store._db.executescript(CATALOG_SCHEMA)
         #: (region or None, sku) -> (code, message): Amazon's rejection of every message for that SKU.
         self.rejections: dict[tuple[str | None, str], tuple[str, str]] = {}
+        #: the marketplaces of the feed being processed (UPDATE messages are validated for them)
+        self._feed_marketplaces: list[str] = []
+        #: seconds between accepting a new listing and its ASIN (None: the feed processing time);
+        #: ``POST /_sandbox/listings/asin_delay {"seconds": n}``
+        self.asin_delay: float | None = None
 
     def reset(self) -> None:
         for table in TABLES:
             self.store.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self.rejections.clear()
+        self.asin_delay = None
 
     # -- seed / admin ---------------------------------------------------------------------------------
     def seed(self, catalog: Any, marketplaces: dict[str, Any], region_of: dict[str, str], seed: int = 0) -> int:
@@ -322,6 +346,7 @@ class Listings:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 fatal = True
                 issues.append({"code": "4000000", "severity": "ERROR", "message": f"The feed document is not valid JSON: {exc}"})
+        self._feed_marketplaces = json.loads(row["marketplace_ids"])
         if document is not None and row["feed_type"] == "JSON_LISTINGS_FEED":
             problem = _header_problem(document, SELLER_ID)
             if problem:
@@ -386,8 +411,10 @@ class Listings:
         if rejection is not None:
             return issue(*rejection)
         rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        if operation == "UPDATE":
+            return self._update_message(region, message, base)
         if operation != "PATCH":
-            return issue("4000002", f"The sandbox applies PATCH messages only (got {operation}).")
+            return issue("4000002", f"The sandbox applies PATCH and UPDATE messages only (got {operation}).")
         product_type = message.get("productType")
         if not isinstance(product_type, str) or not product_type:
             return issue("4000002", "productType is required for PATCH.")
@@ -396,7 +423,14 @@ class Listings:
             return issue("4000002", "patches is required for PATCH and must list at least one patch.")
         if not rows:
             return issue("4000003", f"SKU '{sku}' does not exist: a PATCH can update only an existing listing.")
-        return self._patch(region, rows[0], product_type, patches, base)
+        found = self._check_attribute_patches(region, sku, product_type, patches, self._feed_marketplaces)
+        if found:
+            return [{**base, **{k: v for k, v in i.items() if k not in ("attributeNames", "categories")},
+                     **({"attributeName": i["attributeNames"][0]} if i.get("attributeNames") else {})} for i in found]
+        found = self._patch(region, rows[0], product_type, patches, base)
+        if not found:
+            self._store_attribute_patches(region, sku, patches)
+        return found
 
     def _patch(self, region: str, row: Any, product_type: str, patches: list, base: dict[str, Any]) -> list[dict[str, Any]]:
         quantity: Any = row["quantity"]
@@ -454,10 +488,11 @@ class Listings:
         self._check_seller(seller_id)
         marketplaces = self._marketplaces(request, region)
         included = set(query_list(request, "includedData") or ["summaries"])
+        self._settle(region, sku)
         rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
         if not rows:
             raise ApiError(404, message=f"The requested SKU '{sku}' was not found.")
-        return 200, _item(rows[0], marketplaces, included), 1
+        return 200, self._catalog_view(_item(rows[0], marketplaces, included), region, sku, marketplaces, included), 1
 
     def patch_listings_item(self, request: Any, region: str, seller_id: str, sku: str, body: dict) -> tuple[int, Any, int]:
         from sandbox.amazon.app import ApiError
@@ -467,6 +502,8 @@ class Listings:
         product_type, patches = body.get("productType"), body.get("patches")
         if not isinstance(product_type, str) or not isinstance(patches, list) or not patches:
             raise ApiError(400, details="productType and patches are required.")
+        preview = self._mode(request)
+        marketplaces = self._marketplaces(request, region)
         submission = uuid.uuid4().hex
         rejection = self._rejection(region, sku)
         rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
@@ -476,10 +513,184 @@ class Listings:
             issues = [{"code": "4000003", "severity": "ERROR", "categories": [],
                        "message": f"SKU '{sku}' does not exist: a PATCH can update only an existing listing."}]
         else:
-            issues = [{k: v for k, v in i.items() if k not in ("messageId", "sku")} | {"categories": []}
-                      for i in self._patch(region, rows[0], product_type, patches, {})]
-        status = "INVALID" if issues else "ACCEPTED"
+            issues = self._check_attribute_patches(region, sku, product_type, patches, marketplaces)
+            if not issues and not preview:
+                issues = [{k: v for k, v in i.items() if k not in ("messageId", "sku")} | {"categories": []}
+                          for i in self._patch(region, rows[0], product_type, patches, {})]
+                if not issues:
+                    self._store_attribute_patches(region, sku, patches)
+        status = "INVALID" if issues else ("VALID" if preview else "ACCEPTED")
         return 200, {"sku": sku, "status": status, "submissionId": submission, "issues": issues}, 1
+
+    # -- Listings Items API: full listings (catalog flow) ---------------------------------------------------
+    def _mode(self, request: Any) -> bool:
+        """True for ``mode=VALIDATION_PREVIEW`` (validate, store nothing); 400 for any other mode."""
+        from sandbox.amazon.app import ApiError
+
+        mode = request.query_params.get("mode")
+        if mode is not None and mode not in LISTING_MODES:
+            raise ApiError(400, details=f"Invalid mode '{mode}': the only mode is VALIDATION_PREVIEW.")
+        return mode is not None
+
+    @staticmethod
+    def _currencies(marketplaces: list[str]) -> dict[str, str]:
+        from sandbox.amazon.seed import MARKETPLACES
+
+        return {m: MARKETPLACES[m].currency for m in marketplaces if m in MARKETPLACES}
+
+    def put_listings_item(self, request: Any, region: str, seller_id: str, sku: str, body: dict) -> tuple[int, Any, int]:
+        """``putListingsItem``: create or fully replace a listing. A submission Amazon finds invalid is
+        answered 200 with status INVALID and its issues, and nothing is created."""
+        from sandbox.amazon.app import ApiError
+
+        self._check_seller(seller_id)
+        marketplaces = self._marketplaces(request, region)
+        preview = self._mode(request)
+        product_type, attributes = body.get("productType"), body.get("attributes")
+        requirements = body.get("requirements", "LISTING")
+        if not isinstance(product_type, str) or not product_type or not isinstance(attributes, dict):
+            raise ApiError(400, details="productType and attributes are required.")
+        if requirements not in ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY"):
+            raise ApiError(400, details=f"Invalid requirements '{requirements}'.")
+        issues = self._full_listing_issues(region, sku, product_type, attributes, marketplaces, requirements)
+        if not issues and not preview:
+            self._store_full_listing(region, sku, product_type, attributes, marketplaces)
+        status = "INVALID" if issues else ("VALID" if preview else "ACCEPTED")
+        return 200, {"sku": sku, "status": status, "submissionId": uuid.uuid4().hex, "issues": issues}, 1
+
+    def delete_listings_item(self, request: Any, region: str, seller_id: str, sku: str) -> tuple[int, Any, int]:
+        """``deleteListingsItem``: the listing leaves the request's marketplaces; when none is left the SKU is
+        gone (its quantity and attributes too). An unknown SKU is answered INVALID (the model declares no 404)."""
+        self._check_seller(seller_id)
+        marketplaces = self._marketplaces(request, region)
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        submission = uuid.uuid4().hex
+        if not rows:
+            return 200, {"sku": sku, "status": "INVALID", "submissionId": submission,
+                         "issues": [{"code": "4000003", "severity": "ERROR", "categories": [],
+                                     "message": f"SKU '{sku}' does not exist."}]}, 1
+        summaries = {m: v for m, v in json.loads(rows[0]["summaries"]).items() if m not in marketplaces}
+        if summaries:
+            self.store.execute("UPDATE listings SET summaries = ?, updated_time = ? WHERE region = ? AND sku = ?",
+                               (json.dumps(summaries), iso(datetime.now(UTC)), region, sku))
+        else:
+            self.store.execute("DELETE FROM listings WHERE region = ? AND sku = ?", (region, sku))
+            self.store.execute("DELETE FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
+        return 200, {"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []}, 1
+
+    def _full_listing_issues(self, region: str, sku: str, product_type: str, attributes: dict, marketplaces: list[str],
+                             requirements: str = "LISTING") -> list[dict[str, Any]]:
+        from sandbox.amazon import product_types
+
+        rejection = self._rejection(region, sku)
+        if rejection is not None:
+            return [{"code": rejection[0], "severity": "ERROR", "message": rejection[1], "categories": []}]
+        return product_types.validate(product_type, attributes, self._currencies(marketplaces), requirements)
+
+    def _store_full_listing(self, region: str, sku: str, product_type: str, attributes: dict, marketplaces: list[str]) -> None:
+        """An accepted full listing: the listing (quantity and channel kept) and its attributes; the ASIN
+        comes a moment later, when Amazon's catalog has matched or created the item."""
+        from sandbox.amazon import product_types
+
+        rows = self.store.execute("SELECT * FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        old = rows[0] if rows else None
+        summaries = json.loads(old["summaries"]) if old is not None else {}
+        for m in marketplaces:
+            entry = summaries.setdefault(m, {})
+            entry["itemName"] = product_types.item_name(attributes, m) or sku
+        self.put_listing({"region": region, "sku": sku, "productType": product_type,
+                          "fulfillmentChannel": old["channel"] if old is not None else MFN_CHANNEL,
+                          "quantity": old["quantity"] if old is not None else 0, "marketplaces": summaries})
+        existing = self.store.execute("SELECT asin FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
+        asin = existing[0]["asin"] if existing else next((s.get("asin") for s in summaries.values() if s.get("asin")), None)
+        self.store.execute("INSERT OR REPLACE INTO listing_attributes (region, sku, attributes, asin, asin_at) VALUES (?, ?, ?, ?, ?)",
+                           (region, sku, json.dumps(attributes), asin,
+                            time.time() + (self.sb.progress_seconds if self.asin_delay is None else self.asin_delay)))
+
+    def _update_message(self, region: str, message: dict, base: dict[str, Any]) -> list[dict[str, Any]]:
+        """A feed ``UPDATE`` message: the same validation as ``putListingsItem``; issues carry ``attributeName``
+        (singular) as the processing report does."""
+        product_type, attributes = message.get("productType"), message.get("attributes")
+        if not isinstance(product_type, str) or not product_type or not isinstance(attributes, dict) or not attributes:
+            return [{**base, "code": "4000002", "severity": "ERROR", "message": "productType and attributes are required for UPDATE."}]
+        marketplaces = self._feed_marketplaces
+        found = self._full_listing_issues(region, base["sku"], product_type, attributes, marketplaces,
+                                          message.get("requirements", "LISTING"))
+        if found:
+            return [{**base, **{k: v for k, v in i.items() if k not in ("attributeNames", "categories")},
+                     **({"attributeName": i["attributeNames"][0]} if i.get("attributeNames") else {})} for i in found]
+        self._store_full_listing(region, base["sku"], product_type, attributes, marketplaces)
+        return []
+
+    def _attributes(self, region: str, sku: str) -> dict[str, Any] | None:
+        rows = self.store.execute("SELECT attributes FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
+        return json.loads(rows[0]["attributes"]) if rows else None
+
+    @staticmethod
+    def _patched(attributes: dict[str, Any], patches: list) -> dict[str, Any]:
+        out = dict(attributes)
+        for patch in patches:
+            if not isinstance(patch, dict) or not isinstance(patch.get("path"), str):
+                continue
+            name = patch["path"].removeprefix("/attributes/")
+            if patch.get("op") == "delete":
+                out.pop(name, None)
+            elif name != "fulfillment_availability":
+                out[name] = patch.get("value")
+        return out
+
+    def _check_attribute_patches(self, region: str, sku: str, product_type: str, patches: list,
+                                 marketplaces: list[str]) -> list[dict[str, Any]]:
+        """Issues of the listing as the patches would leave it (listings the catalog flow created: their
+        attributes are known); [] for listings whose attributes the sandbox does not hold."""
+        from sandbox.amazon import product_types
+
+        attributes = self._attributes(region, sku)
+        if attributes is None:
+            return []
+        issues = product_types.validate(product_type, self._patched(attributes, patches), self._currencies(marketplaces))
+        return [i for i in issues if i.get("code") != "90220" or any(
+            isinstance(p, dict) and p.get("path") == f"/attributes/{i['attributeNames'][0]}" for p in patches)] \
+            if issues else []
+
+    def _store_attribute_patches(self, region: str, sku: str, patches: list) -> None:
+        attributes = self._attributes(region, sku)
+        if attributes is not None:
+            self.store.execute("UPDATE listing_attributes SET attributes = ? WHERE region = ? AND sku = ?",
+                               (json.dumps(self._patched(attributes, patches)), region, sku))
+
+    def _settle(self, region: str, sku: str) -> None:
+        """Assign the ASIN of an accepted listing once its matching time has passed."""
+        import hashlib
+
+        rows = self.store.execute("SELECT asin, asin_at FROM listing_attributes WHERE region = ? AND sku = ?", (region, sku))
+        if not rows:
+            return
+        asin = rows[0]["asin"]
+        if asin is None:
+            if time.time() < rows[0]["asin_at"]:
+                return
+            asin = "B0" + hashlib.sha1(f"{region}:{sku}".encode()).hexdigest()[:8].upper()  # noqa: S324 - an id, not security
+            self.store.execute("UPDATE listing_attributes SET asin = ? WHERE region = ? AND sku = ?", (asin, region, sku))
+        listing = self.store.execute("SELECT summaries FROM listings WHERE region = ? AND sku = ?", (region, sku))
+        if listing:
+            summaries = json.loads(listing[0]["summaries"])
+            if any(entry.get("asin") != asin for entry in summaries.values()):
+                for entry in summaries.values():
+                    entry["asin"] = asin
+                self.store.execute("UPDATE listings SET summaries = ? WHERE region = ? AND sku = ?",
+                                   (json.dumps(summaries), region, sku))
+
+    def _catalog_view(self, item: dict[str, Any], region: str, sku: str, marketplaces: list[str], included: set[str]) -> dict[str, Any]:
+        """``getListingsItem`` for catalog listings: no ``asin`` until assigned, ``attributes`` when asked."""
+        for summary in item.get("summaries") or []:
+            if summary.get("asin") is None:
+                summary.pop("asin", None)
+        if "attributes" in included:
+            attributes = self._attributes(region, sku)
+            if attributes is not None:
+                item["attributes"] = attributes
+        return item
 
     # -- FBA Inventory API ------------------------------------------------------------------------------
     def inventory_summaries(self, request: Any, region: str) -> tuple[int, Any, int]:

@@ -411,7 +411,16 @@ class NetSuiteService:
             data = {k: v for k, v in data.items() if k != "externalId"}  # the stored spelling stays
         elif incoming and self.store.owner(record_type, incoming) is not None:
             raise RecordError("DUP_RCRD", "This record already exists")
+        nulls = data.pop("__null__", None) or []
         merged = self.rules.merge(existing, data, flags)
+        for name in nulls:  # nullFieldList: custom fields by scriptId, body fields by name
+            if name.startswith("cust"):
+                merged["customFieldList"] = [f for f in merged.get("customFieldList") or []
+                                             if (f.get("scriptId") or f.get("internalId")) != name]
+            else:
+                merged.pop(name, None)
+        if "customFieldList" in merged and not merged["customFieldList"]:
+            merged.pop("customFieldList")
         record = self.rules.apply(record_type, merged, existing)
         self._check_schema(record_type, record)
         self.store.put(record_type, record, now_iso())
@@ -424,6 +433,9 @@ class NetSuiteService:
             if record_type not in RECORD_TYPES:
                 raise RecordError("INVALID_RCRD_TYPE", f"The sandbox does not emulate record type {record_type}.")
             data, flags = to_json(value)
+            nulls = [str(n) for n in (getattr(getattr(value, "nullFieldList", None), "name", None) or [])]
+            if nulls and mode != "add":
+                data["__null__"] = nulls
             with self.store.transaction():
                 external_id = data.get("externalId")
                 if mode == "add":
@@ -446,7 +458,7 @@ class NetSuiteService:
                     if existing is None:
                         # a record of ANOTHER type may own the externalId in the group: create refuses
                         # it (DUP_RCRD) and that record is left untouched
-                        record = self.create(record_type, {k: v for k, v in data.items() if k != "internalId"})
+                        record = self.create(record_type, {k: v for k, v in data.items() if k not in ("internalId", "__null__")})
                     else:
                         record = self.update(record_type, existing, data, flags)
             return write_response(status=self._status(True), baseRef=self._ref(record_type, record))

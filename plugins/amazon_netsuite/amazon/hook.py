@@ -22,7 +22,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -1139,17 +1139,64 @@ class SellingPartnerHook(BaseHook):
             raise
 
     def patch_listings_item(self, sku: str, product_type: str, patches: Sequence[dict], *,
-                            marketplace_ids: Sequence[str] | None = None) -> dict:
+                            marketplace_ids: Sequence[str] | None = None, validation_preview: bool = False) -> dict:
         """Patch one listing (``patchListingsItem``); returns Amazon's submission (status ACCEPTED or INVALID, issues).
+
+        ``validation_preview``: ``mode=VALIDATION_PREVIEW``, Amazon validates and stores nothing (status
+        VALID or INVALID); that mode has its own usage plan, 1 request per second.
 
         .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#patchlistingsitem
         """
+        operation = "patchListingsItemPreview" if validation_preview else "patchListingsItem"
         marketplaces = self._marketplaces_for_call("patchListingsItem", marketplace_ids)
         listings = self._listings()
-        body = {"productType": product_type, "patches": [dict(p) for p in patches]}
-        return self._call("patchListingsItem", lambda: _expect(listings.patch_listings_item(
-            self.config.seller_id, sku, marketplaceIds=",".join(marketplaces), body=body), "status", str),
-            marketplace_ids=marketplaces).payload
+        body = json_numbers({"productType": product_type, "patches": [dict(p) for p in patches]})
+        params: dict[str, Any] = {"marketplaceIds": ",".join(marketplaces)}
+        if validation_preview:
+            params["mode"] = "VALIDATION_PREVIEW"
+        return self._call(operation, lambda: _expect_submission(listings.patch_listings_item(
+            self.config.seller_id, sku, body=body, **params)), marketplace_ids=marketplaces).payload
+
+    def delete_listings_item(self, sku: str, *, marketplace_ids: Sequence[str] | None = None) -> dict:
+        """Delete one listing from these marketplaces (``deleteListingsItem``); returns Amazon's submission
+        (status ACCEPTED or INVALID, issues).
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#deletelistingsitem
+        """
+        from sp_api.base import fill_query_params
+
+        marketplaces = self._marketplaces_for_call("deleteListingsItem", marketplace_ids)
+        listings = self._listings()
+        # python-amazon-sp-api's delete_listings_item sends its keyword arguments as a body, which a DELETE
+        # drops, and then adds the CLIENT's default marketplace as the query: marketplaceIds would be
+        # ignored and the listing deleted from another marketplace. The query is built here instead.
+        path = fill_query_params("/listings/2021-08-01/items/{}/{}", self.config.seller_id, sku)
+        params = {"marketplaceIds": ",".join(marketplaces), "method": "DELETE"}
+        return self._call("deleteListingsItem", lambda: _expect_submission(listings._request(
+            path, params=dict(params), add_marketplace=False)), marketplace_ids=marketplaces).payload
+
+    def put_listings_item(self, sku: str, product_type: str, attributes: Mapping[str, Any], *,
+                          marketplace_ids: Sequence[str] | None = None, requirements: str = "LISTING",
+                          validation_preview: bool = False) -> dict:
+        """Create or fully replace one listing (``putListingsItem``); returns Amazon's submission
+        ``{"sku", "status": ACCEPTED|INVALID|VALID, "submissionId", "issues"}``.
+
+        An invalid listing is answered HTTP 200 with status INVALID and its issues (nothing is created):
+        the caller reads ``status``, never only the HTTP code. ``validation_preview`` asks
+        ``mode=VALIDATION_PREVIEW`` (status VALID or INVALID, nothing stored; 1 request per second).
+        Money may be ``Decimal``: it is written as a JSON number with the same digits.
+
+        .. seealso:: https://developer-docs.amazon.com/sp-api/docs/listings-items-api-v2021-08-01-reference#putlistingsitem
+        """
+        operation = "putListingsItemPreview" if validation_preview else "putListingsItem"
+        marketplaces = self._marketplaces_for_call("putListingsItem", marketplace_ids)
+        listings = self._listings()
+        body = json_numbers({"productType": product_type, "requirements": requirements, "attributes": dict(attributes)})
+        params: dict[str, Any] = {"marketplaceIds": ",".join(marketplaces)}
+        if validation_preview:
+            params["mode"] = "VALIDATION_PREVIEW"
+        return self._call(operation, lambda: _expect_submission(listings.put_listings_item(
+            self.config.seller_id, sku, body=body, **params)), marketplace_ids=marketplaces).payload
 
     # -- FBA Inventory v1 ----------------------------------------------------------------------------
     def iter_inventory_summaries(self, marketplace_id: str, *, seller_skus: Sequence[str] | None = None) -> Iterator[dict]:
@@ -1238,6 +1285,34 @@ class SellingPartnerHook(BaseHook):
         except SellingPartnerError as exc:
             return False, str(exc)
         return True, "Connection to the Selling Partner API works"
+
+
+def _expect_submission(response: Any) -> Any:
+    """A listings submission answers ``{"sku", "status", "submissionId", "issues"}``: a status outside
+    Amazon's enum or issues that are not a list is an unreadable answer (retried), never "accepted"."""
+    payload = getattr(response, "payload", None)
+    if not isinstance(payload, dict) or payload.get("status") not in ("ACCEPTED", "INVALID", "VALID") \
+            or not isinstance(payload.get("issues", []), list):
+        raise UnreadableResponseError(200, "the listings submission came back without a status "
+                                      "(ACCEPTED, INVALID or VALID) and a list of issues")
+    return response
+
+
+def json_numbers(value: Any) -> Any:
+    """Decimals as JSON numbers with the same digits (the client serialises with ``json``, which knows
+    no Decimal; ``float(Decimal("19.99"))`` is written back as ``19.99``)."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        number = float(value)
+        if Decimal(repr(number)) != value:
+            raise ValueError(f"{value} cannot be written as a JSON number without changing it")
+        return number
+    if isinstance(value, Mapping):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_numbers(v) for v in value]
+    return value
 
 
 def _expect_summaries(response: Any) -> Any:

@@ -29,6 +29,8 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getFeedDocument": (0.0222, 10),
     "getListingsItem": (5.0, 10),
     "patchListingsItem": (5.0, 5),
+    "putListingsItem": (5.0, 10),
+    "deleteListingsItem": (5.0, 5),
     "getInventorySummaries": (2.0, 2),
     "confirmShipment": (2.0, 10),
     "getDestinations": (1.0, 5),
@@ -38,7 +40,10 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
 }
 DEFAULT_PLAN = (1.0, 5)
 #: Calls that are not SP-API operations (the S3 document download) but go through the same retry path.
-LOCAL_PLANS: dict[str, tuple[float, int]] = {"downloadReportDocument": (50.0, 50), "uploadFeedDocument": (50.0, 50),
+#: Plans Amazon documents outside the model files: putListingsItem/patchListingsItem with
+#: mode=VALIDATION_PREVIEW are throttled at 1 request per second (changelog, 2024-01-31; burst not stated: 1).
+DOCUMENTED_PLANS: dict[str, tuple[float, int]] = {"putListingsItemPreview": (1.0, 1), "patchListingsItemPreview": (1.0, 1)}
+LOCAL_PLANS: dict[str, tuple[float, int]] = {**DOCUMENTED_PLANS, "downloadReportDocument": (50.0, 50), "uploadFeedDocument": (50.0, 50),
                                              "downloadFeedDocument": (50.0, 50)}
 
 

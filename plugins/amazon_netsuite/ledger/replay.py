@@ -44,6 +44,8 @@ BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("netsuite_shipments_to_amazon", "cashSale"): "amazon_netsuite.flows.mfn_shipments:replay",
     ("netsuite_shipments_to_amazon", "invoice"): "amazon_netsuite.flows.mfn_shipments:replay",
     ("amazon_fba_shipments_to_netsuite", "itemFulfillment"): "amazon_netsuite.flows.fba_shipments:replay",
+    ("netsuite_catalog_to_amazon", "listing"): "amazon_netsuite.flows.catalog:replay",
+    ("netsuite_catalog_to_amazon", "item_writeback"): "amazon_netsuite.flows.catalog:replay",
 }
 
 

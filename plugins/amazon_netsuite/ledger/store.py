@@ -674,6 +674,20 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
 
+    def synced_without_internal_id(self, dag_id: str, record_type: str, *, limit: int | None = None) -> list[LedgerRecord]:
+        """Synced records still waiting for the target's id (e.g. listings Amazon accepted before assigning
+        the ASIN), oldest first: a later run looks them up again."""
+        if self._absent(sync_records):
+            return []
+        c = sync_records.c
+        stmt = (sa.select(sync_records)
+                .where(c.status == STATUS_SYNCED, c.dag_id == dag_id, c.record_type == record_type, c.internal_id.is_(None))
+                .order_by(c.updated_at, c.id))
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [_row_to_record(r) for r in conn.execute(stmt)]
+
     def pending(self, *, dag_id: str, record_type: str | None = None, limit: int | None = None) -> list[LedgerRecord]:
         """Records still pending (seen, waiting for something: e.g. a shipment whose sales order is not in
         NetSuite yet), oldest first; ``created_at`` is when the record was first seen."""

@@ -281,6 +281,10 @@ def to_soap(
         if child_type.name == "CustomFieldList":
             kwargs[key] = child_type(customField=_custom_fields(value, custom_field_type))
             continue
+        if child_type.name == "NullField":
+            # ``"nullFieldList": ["custitem_x", "memo"]``: clear these fields on update (custom fields by scriptId)
+            kwargs[key] = child_type(name=[str(name) for name in value])
+            continue
         wrapper = _list_wrapper_item(child_type)
         if isinstance(value, list) and element.max_occurs != "unbounded" and wrapper is not None:
             item_name, item_type = wrapper
