@@ -76,6 +76,10 @@ TRANSACTION_TYPES = {
     "inventoryAdjustment": "InvAdjst", "transferOrder": "TrnfrOrd", "itemReceipt": "ItemRcpt",
 }
 ITEM_TYPES = {"inventoryItem": "InvtPart", "otherChargeSaleItem": "OthCharge"}
+#: ItemFulfillment.shipStatus (SOAP) -> SuiteQL transaction.shipstatus
+SHIP_STATUS = {"_picked": "A", "_packed": "B", "_shipped": "C"}
+#: link types the sandbox's previoustransactionlinelink holds
+EMULATED_LINK_TYPES = frozenset({"ShipRcpt"})
 
 
 def _countries() -> tuple[dict[str, str], dict[str, str]]:
@@ -434,6 +438,22 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
                     "tranid": record.get("tranId"), "trandate": record.get("tranDate"),
                     "entity": _ref_id(record.get("entity")), "currency": _ref_id(record.get("currency")),
                     "memo": record.get("memo"), "lastmodifieddate": stamp,
+                    "shipstatus": SHIP_STATUS.get(record.get("shipStatus")) if record_type == "itemFulfillment" else None,
+                })
+    elif table == "previoustransactionlinelink":
+        # one row per fulfillment line and the order line it ships (link type ShipRcpt); other links are
+        # not emulated, so run_suiteql refuses a query that does not ask for ShipRcpt
+        for record, _ in store.all_with_modified("itemFulfillment"):
+            source = _ref_id(record.get("createdFrom"))
+            if source is None:
+                continue
+            source_type = next((TRANSACTION_TYPES[t] for t in ("salesOrder", "transferOrder")
+                                if store.get(t, internal_id=source) is not None), None)
+            for number, line in enumerate(record.get("itemList") or [], start=1):
+                rows.append({
+                    "previousdoc": source, "previousline": str(line.get("orderLine") or ""), "previoustype": source_type,
+                    "nextdoc": record["internalId"], "nextline": str(line.get("line") or number), "nexttype": "ItemShip",
+                    "linktype": "ShipRcpt",
                 })
     elif table == "item":
         for record_type, code in ITEM_TYPES.items():
@@ -479,6 +499,12 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
 
 def run_suiteql(store: Store, sql: str) -> list[dict[str, Any]]:
     query = _Parser(sql).parse()
+    if query["table"] == "previoustransactionlinelink" and not any(
+        cond[0] == "=" and cond[1] == ("col", "linktype") and cond[2][0] == "lit" and cond[2][1] in EMULATED_LINK_TYPES
+        for cond in query["where"]
+    ):
+        raise SuiteQLError("The sandbox's PreviousTransactionLineLink holds only linktype = 'ShipRcpt' (item "
+                           "fulfillment lines); filter on it.")
     rows = table_rows(store, query["table"])
     known = set().union(*(row.keys() for row in rows)) if rows else None
 

@@ -117,7 +117,13 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "currency": ("currency", None),
     "accountingPeriod": ("accountingperiod", None),
 }
-_TEXT, _BOOL, _REF, _DATE, _STAMP = "text", "bool", "ref", "date", "timestamp"
+_TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP = "text", "bool", "ref", "date", "timestamp", "shipstatus"
+#: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
+#: (saved-search status values ``ItemShip:A/B/C``: docs/netsuite-quirks.md, REST backend)
+SHIP_STATUS = {"A": "_picked", "B": "_packed", "C": "_shipped"}
+#: record type -> SuiteQL link type whose ``previousdoc`` is the record's ``createdFrom`` (SuiteQL has no
+#: createdFrom column on ``transaction``: ``PreviousTransactionLineLink`` links a line to its source line)
+CREATED_FROM_LINKS = {"itemFulfillment": "ShipRcpt"}
 #: SuiteQL table -> column -> (hook field, kind): the body fields a search returns
 SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "customer": {
@@ -130,6 +136,7 @@ SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "tranid": ("tranId", _TEXT),
         "trandate": ("tranDate", _DATE), "entity": ("entity", _REF), "currency": ("currency", _REF),
         "memo": ("memo", _TEXT), "lastmodifieddate": ("lastModifiedDate", _STAMP),
+        "shipstatus": ("shipStatus", _SHIP),
     },
     "item": {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "itemid": ("itemId", _TEXT),
@@ -503,6 +510,7 @@ class _Query:
     sql: str
     table: str
     email: tuple[str, str] | None = None  # (operator, value) checked exactly on each row
+    link_type: str | None = None  # createdFrom read from PreviousTransactionLineLink with this link type
 
 
 class RestBackend:
@@ -898,7 +906,7 @@ class RestBackend:
         sql = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - values go through sql_literal
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return _Query(sql=sql + " ORDER BY id", table=table, email=email)
+        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type))
 
     def _row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -910,6 +918,11 @@ class RestBackend:
                 out[name] = value in ("T", True, "true")
             elif kind == _REF:
                 out[name] = {"internalId": str(value)}
+            elif kind == _SHIP:
+                if str(value) not in SHIP_STATUS:
+                    raise NetSuiteMalformedResponseError(f"unknown shipstatus {value!r}", operation="search",
+                                                         code="MALFORMED_RESPONSE")
+                out[name] = SHIP_STATUS[str(value)]
             elif kind == _DATE:
                 out[name] = date.fromisoformat(str(value)[:10])
             elif kind == _STAMP:
@@ -928,9 +941,30 @@ class RestBackend:
             check = {"is": str.__eq__, "contains": lambda e, v: v in e, "startsWith": str.startswith,
                      "endsWith": str.endswith}[operator]
             records = [r for r in records if check(str(r.get("email") or "").lower(), value)]
+        if query.link_type is not None and records:
+            self._add_created_from(records, query.link_type)
         total = int(body["totalResults"])
         return SearchPage(records=records, total_records=total, total_pages=math.ceil(total / page_size),
                           page_index=page_index, search_id=search_id)
+
+    def _add_created_from(self, records: list[dict[str, Any]], link_type: str) -> None:
+        """``createdFrom`` of a page of transactions: one SuiteQL query over ``PreviousTransactionLineLink``
+        (``nextdoc`` = the record, ``previousdoc`` = its source; one row per linked line). A record linked
+        to two sources is malformed for a field that holds one."""
+        ids = [str(r["internalId"]) for r in records]
+        sql = ("SELECT nextdoc, previousdoc FROM previoustransactionlinelink WHERE linktype = "  # noqa: S608
+               f"{sql_literal(link_type)} AND nextdoc IN ({', '.join(sql_literal(i) for i in ids)}) ORDER BY nextdoc")
+        sources: dict[str, set[str]] = {}
+        for row in self.suiteql_all(sql):
+            sources.setdefault(str(row["nextdoc"]), set()).add(str(row["previousdoc"]))
+        for record in records:
+            found = sources.get(str(record["internalId"]), set())
+            if len(found) > 1:
+                raise NetSuiteMalformedResponseError(
+                    f"transaction {record['internalId']} links to {len(found)} sources ({link_type})", operation="search",
+                    code="MALFORMED_RESPONSE")
+            if found:
+                record["createdFrom"] = {"internalId": found.pop()}
 
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
         query = self.build_query(record_type, criteria)
