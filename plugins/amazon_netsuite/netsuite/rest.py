@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -182,6 +182,23 @@ _REF_KEYS = frozenset({"internalId", "externalId", "name", "type"})
 #: REST date fields (``YYYY-MM-DD``) and datetime fields (ISO 8601) read back as ``date`` / ``datetime``
 DATE_FIELDS = frozenset({"tranDate", "startDate", "endDate", "dueDate", "shipDate"})
 DATETIME_FIELDS = frozenset({"dateCreated", "createdDate", "lastModifiedDate"})
+#: SuiteQL ``transaction.type`` -> the SOAP ``RecordType`` enumeration value a GL search row's ``type`` holds
+SOAP_TRANSACTION_TYPES = {
+    "SalesOrd": "_salesOrder", "CashSale": "_cashSale", "CustInvc": "_invoice", "ItemShip": "_itemFulfillment",
+    "RtnAuth": "_returnAuthorization", "CustCred": "_creditMemo", "CashRfnd": "_cashRefund", "Journal": "_journal",
+    "InvAdjst": "_inventoryAdjustment", "TrnfrOrd": "_transferOrder", "ItemRcpt": "_itemReceipt",
+}
+#: the GL read (SOAP: TransactionSearchAdvanced over posting lines): one row per posting accounting line,
+#: with its transaction's header and its transaction line (subsidiary, transaction-currency amount)
+GL_SELECT = (
+    "SELECT tal.transaction AS id, t.externalid AS externalid, t.type AS type, "
+    "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate, tal.account AS account, tl.subsidiary AS subsidiary, "
+    "t.currency AS currency, t.exchangerate AS exchangerate, tal.debit AS debit, tal.credit AS credit, "
+    "tl.foreignamount AS foreignamount, tl.createdfrom AS createdfrom "
+    "FROM transactionaccountingline AS tal "
+    "INNER JOIN transaction AS t ON t.id = tal.transaction "
+    "INNER JOIN transactionline AS tl ON tl.transaction = tal.transaction AND tl.id = tal.transactionline"
+)
 AVAILABILITY_SELECT = (
     "SELECT item, location, BUILTIN.DF(location) AS locationname, quantityonhand, quantityavailable, "
     "quantitycommitted, quantityonorder, quantitybackordered, "
@@ -505,6 +522,10 @@ def whole_call_error(response: requests.Response, operation: str) -> NetSuiteErr
 # ----------------------------------------------------------------------------------------------
 # the backend
 # ----------------------------------------------------------------------------------------------
+#: marks a stored search as the GL read (paged by :meth:`RestBackend._gl_page`)
+GL_TABLE = "transactionaccountingline"
+
+
 @dataclass
 class _Query:
     sql: str
@@ -978,7 +999,60 @@ class RestBackend:
         query = self._searches.get(search_id)
         if query is None:
             raise NetSuiteRequestError(f"unknown search {search_id}", operation="searchMoreWithId", code="INVALID_SEARCH")
+        if query.table == GL_TABLE:
+            return self._gl_page(query, search_id, page_index)
         return self._search_page(query, search_id, page_index)
+
+    def search_gl(
+        self, account_ids: Iterable[str], *, subsidiary_ids: Iterable[str] | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+    ) -> SearchPage:
+        """SOAP ``search_gl`` on SuiteQL: posting lines of ``transactionaccountingline`` on ``account_ids``
+        joined to their transaction (type, date, currency, exchange rate) and transaction line
+        (subsidiary, ``foreignamount``, ``createdfrom``), ordered by date, transaction and line; rows in
+        the SOAP row shape (:data:`amazon_netsuite.netsuite.soap.GL_COLUMNS`), amounts ``Decimal``. Pages of
+        ``page_size`` rows, the next ones through :meth:`search_more`."""
+        accounts = [str(a) for a in account_ids]
+        if not accounts or len(accounts) > MAX_IN_VALUES:
+            raise ValueError(f"account_ids needs 1..{MAX_IN_VALUES} values")
+        where = ["tal.posting = 'T'", f"tal.account IN ({', '.join(sql_literal(a) for a in accounts)})"]
+        subsidiaries = [str(s) for s in subsidiary_ids or ()]
+        if subsidiaries:
+            where.append(f"tl.subsidiary IN ({', '.join(sql_literal(s) for s in subsidiaries)})")
+        if date_from is not None:
+            where.append(f"t.trandate >= TO_DATE({sql_literal(date_from.isoformat())}, 'YYYY-MM-DD')")
+        if date_to is not None:  # trandate is a day: before the next one
+            where.append(f"t.trandate < TO_DATE({sql_literal((date_to + timedelta(days=1)).isoformat())}, 'YYYY-MM-DD')")
+        sql = f"{GL_SELECT} WHERE {' AND '.join(where)} ORDER BY t.trandate, tal.transaction, tal.transactionline"
+        query = _Query(sql=sql, table=GL_TABLE)
+        search_id = uuid.uuid4().hex
+        self._searches[search_id] = query
+        if len(self._searches) > 100:
+            self._searches.pop(next(iter(self._searches)))
+        return self._gl_page(query, search_id, 1)
+
+    def _gl_page(self, query: _Query, search_id: str, page_index: int) -> SearchPage:
+        page_size = min(MAX_SUITEQL_PAGE, self.settings.page_size)
+        body = self.suiteql_page(query.sql, offset=(page_index - 1) * page_size, limit=page_size)
+        rows = []
+        for item in body["items"]:
+            kind = str(item.get("type") or "")
+            if kind not in SOAP_TRANSACTION_TYPES or not item.get("id") or not item.get("account"):
+                raise NetSuiteMalformedResponseError(f"GL row without id/account or of unknown type {kind!r}",
+                                                     operation="search", code="MALFORMED_RESPONSE")
+            row = {"internalId": str(item["id"]), "type": SOAP_TRANSACTION_TYPES[kind], "account": str(item["account"])}
+            for column, name in (("externalid", "externalId"), ("trandate", "tranDate"), ("subsidiary", "subsidiary"),
+                                 ("currency", "currency"), ("createdfrom", "createdFrom")):
+                if item.get(column) not in (None, ""):
+                    row[name] = str(item[column])
+            for column, name in (("exchangerate", "exchangeRate"), ("debit", "debitAmount"), ("credit", "creditAmount"),
+                                 ("foreignamount", "fxAmount")):
+                if item.get(column) not in (None, ""):
+                    row[name] = Decimal(str(item[column]))
+            rows.append(row)
+        total = int(body["totalResults"])
+        return SearchPage(records=[], rows=rows, total_records=total, total_pages=math.ceil(total / page_size),
+                          page_index=page_index, search_id=search_id)
 
     def item_availability(self, item_ids: Iterable[str], since: datetime | None) -> list[ItemAvailability]:
         """Per-location quantities from SuiteQL ``inventoryitemlocations`` (``since`` filters
