@@ -76,6 +76,10 @@ TRANSACTION_TYPES = {
     "inventoryAdjustment": "InvAdjst", "transferOrder": "TrnfrOrd", "itemReceipt": "ItemRcpt",
 }
 ITEM_TYPES = {"inventoryItem": "InvtPart", "otherChargeSaleItem": "OthCharge"}
+#: ItemFulfillment.shipStatus (SOAP) -> SuiteQL transaction.shipstatus
+SHIP_STATUS = {"_picked": "A", "_packed": "B", "_shipped": "C"}
+#: link types the sandbox's previoustransactionlinelink holds
+EMULATED_LINK_TYPES = frozenset({"ShipRcpt"})
 
 
 def _countries() -> tuple[dict[str, str], dict[str, str]]:
@@ -257,7 +261,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 # ----------------------------------------------------------------------------------------------
 _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|<>|!=|[=<>(),*])"
                     r"|(?P<id>[A-Za-z_][A-Za-z0-9_.]*))")
-_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "IN", "LIKE", "AS", "ORDER", "BY", "ASC", "DESC", "NOT"}
+_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "IN", "LIKE", "AS", "ORDER", "BY", "ASC", "DESC", "NOT", "INNER", "JOIN", "ON"}
 FUNCTIONS = {"TO_CHAR", "TO_TIMESTAMP", "TO_DATE", "LOWER", "UPPER", "BUILTIN.DF"}
 
 
@@ -344,6 +348,29 @@ class _Parser:
         kind, table = self.take()
         if kind != "id":
             raise SuiteQLError("Expected a table after FROM.")
+        alias = self.alias()
+        joins = []
+        while self.peek("INNER") or self.peek("JOIN"):
+            if self.peek("INNER"):
+                self.take("INNER")
+            self.take("JOIN")
+            kind, joined = self.take()
+            if kind != "id":
+                raise SuiteQLError("Expected a table after JOIN.")
+            joined_alias = self.alias()
+            if joined_alias is None or alias is None:
+                raise SuiteQLError("The sandbox joins aliased tables only (FROM a AS x INNER JOIN b AS y ON ...).")
+            self.take("ON")
+            keys = []
+            while True:
+                left, _, right = self.expr(), self.take("="), self.expr()
+                if left[0] != "col" or right[0] != "col":
+                    raise SuiteQLError("The sandbox joins ON column = column conditions only.")
+                keys.append((left[1], right[1]))
+                if not self.peek("AND"):
+                    break
+                self.take("AND")
+            joins.append((joined.lower(), joined_alias, keys))
         conditions = []
         if self.peek("WHERE"):
             self.take("WHERE")
@@ -382,7 +409,16 @@ class _Parser:
                 self.take(",")
         if self.pos != len(self.tokens):
             raise SuiteQLError(f"Unexpected {self.tokens[self.pos][1]!r}.")
-        return {"columns": columns, "table": table.lower(), "where": conditions, "order": order}
+        return {"columns": columns, "table": table.lower(), "alias": alias, "joins": joins, "where": conditions,
+                "order": order}
+
+    def alias(self) -> str | None:
+        if self.peek("AS"):
+            self.take("AS")
+            return self.take()[1].lower()
+        if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "id":
+            return self.take()[1].lower()
+        return None
 
 
 def _fmt(value: Any, fmt: str) -> str | None:
@@ -434,6 +470,46 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
                     "tranid": record.get("tranId"), "trandate": record.get("tranDate"),
                     "entity": _ref_id(record.get("entity")), "currency": _ref_id(record.get("currency")),
                     "memo": record.get("memo"), "lastmodifieddate": stamp,
+                    "shipstatus": SHIP_STATUS.get(record.get("shipStatus")) if record_type == "itemFulfillment" else None,
+                    "exchangerate": Decimal(str(record.get("exchangeRate") or 1)),
+                })
+    elif table == "previoustransactionlinelink":
+        # one row per fulfillment line and the order line it ships (link type ShipRcpt); other links are
+        # not emulated, so run_suiteql refuses a query that does not ask for ShipRcpt
+        for record, _ in store.all_with_modified("itemFulfillment"):
+            source = _ref_id(record.get("createdFrom"))
+            if source is None:
+                continue
+            source_type = next((TRANSACTION_TYPES[t] for t in ("salesOrder", "transferOrder")
+                                if store.get(t, internal_id=source) is not None), None)
+            for number, line in enumerate(record.get("itemList") or [], start=1):
+                rows.append({
+                    "previousdoc": source, "previousline": str(line.get("orderLine") or ""), "previoustype": source_type,
+                    "nextdoc": record["internalId"], "nextline": str(line.get("line") or number), "nexttype": "ItemShip",
+                    "linktype": "ShipRcpt",
+                })
+    elif table in ("transactionaccountingline", "transactionline"):
+        # the GL impact of every posting record (sandbox/netsuite/gl.py), one accounting line per GL line with
+        # the transaction line it belongs to; transactionline holds only those lines, so it is answered only
+        # joined to transactionaccountingline (run_suiteql refuses it alone)
+        from sandbox.netsuite import gl
+
+        counters: dict[str, int] = {}
+        for _record_type, record, (account, subsidiary, _currency, amount) in gl.posting_lines(store):
+            ident = str(record["internalId"])
+            counters[ident] = counters.get(ident, 0) + 1
+            rate = Decimal(str(record.get("exchangeRate") or 1))
+            base = (amount * rate).quantize(Decimal("0.01"))
+            if table == "transactionaccountingline":
+                rows.append({
+                    "transaction": ident, "transactionline": str(counters[ident]), "account": account,
+                    "accountingbook": "1", "amount": base, "netamount": base, "debit": base if base > 0 else None,
+                    "credit": -base if base < 0 else None, "exchangerate": rate, "posting": "T",
+                })
+            else:
+                rows.append({
+                    "transaction": ident, "id": str(counters[ident]), "subsidiary": subsidiary, "foreignamount": amount,
+                    "createdfrom": _ref_id(record.get("createdFrom")), "mainline": "F",
                 })
     elif table == "item":
         for record_type, code in ITEM_TYPES.items():
@@ -477,9 +553,50 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _joined(store: Store, query: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Inner joins on column equality; the joined rows' columns are qualified by alias (``t.trandate``)."""
+    if query["table"] != "transactionaccountingline":
+        raise SuiteQLError("The sandbox joins from transactionaccountingline only.")
+    out = [{f"{query['alias']}.{k}": v for k, v in row.items()} for row in rows]
+    for table, alias, keys in query["joins"]:
+        if table not in ("transaction", "transactionline"):
+            raise SuiteQLError(f"The sandbox does not join {table}.")
+        right_rows = table_rows(store, table)
+        pairs = []
+        for left, right in keys:  # (column of the joined table, column of the rows so far), either side
+            if left.startswith(f"{alias}.") and not right.startswith(f"{alias}."):
+                pairs.append((left, right))
+            elif right.startswith(f"{alias}.") and not left.startswith(f"{alias}."):
+                pairs.append((right, left))
+            else:
+                raise SuiteQLError(f"Join condition {left} = {right} does not name {alias} on one side.")
+        index: dict[tuple, list[dict[str, Any]]] = {}
+        for row in right_rows:
+            key = tuple(str(row.get(col.split(".", 1)[1])) for col, _ in pairs)
+            index.setdefault(key, []).append({f"{alias}.{k}": v for k, v in row.items()})
+        joined = []
+        for row in out:
+            if any(other not in row for _, other in pairs):
+                raise SuiteQLError(f"Field {', '.join(o for _, o in pairs if o not in row)} was not found.")
+            key = tuple(str(row.get(other)) for _, other in pairs)
+            joined.extend({**row, **match} for match in index.get(key, []))
+        out = joined
+    return out
+
+
 def run_suiteql(store: Store, sql: str) -> list[dict[str, Any]]:
     query = _Parser(sql).parse()
+    if query["table"] == "previoustransactionlinelink" and not any(
+        cond[0] == "=" and cond[1] == ("col", "linktype") and cond[2][0] == "lit" and cond[2][1] in EMULATED_LINK_TYPES
+        for cond in query["where"]
+    ):
+        raise SuiteQLError("The sandbox's PreviousTransactionLineLink holds only linktype = 'ShipRcpt' (item "
+                           "fulfillment lines); filter on it.")
+    if query["table"] == "transactionline":
+        raise SuiteQLError("The sandbox answers transactionline only joined to transactionaccountingline.")
     rows = table_rows(store, query["table"])
+    if query["joins"]:
+        rows = _joined(store, query, rows)
     known = set().union(*(row.keys() for row in rows)) if rows else None
 
     def value(expr: tuple, row: dict[str, Any]) -> Any:

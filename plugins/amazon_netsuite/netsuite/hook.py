@@ -812,7 +812,10 @@ class NetSuiteHook(BaseHook):
 
 
 def _money(value: Any) -> Decimal:
-    return Decimal(repr(value)).quantize(Decimal("0.01")) if value is not None else Decimal("0.00")
+    if value is None:
+        return Decimal("0.00")
+    # SOAP columns are floats (repr keeps their digits); SuiteQL rows are read as Decimal already
+    return (value if isinstance(value, Decimal) else Decimal(repr(value))).quantize(Decimal("0.01"))
 
 
 def _gl_line(row: Mapping[str, Any]) -> GlLine:
@@ -828,6 +831,7 @@ def _gl_line(row: Mapping[str, Any]) -> GlLine:
         record_type=str(row.get("type") or ""), tran_date=tran_date.date().isoformat() if isinstance(tran_date, datetime)
         else (tran_date.isoformat() if isinstance(tran_date, date) else tran_date),
         account_id=str(row.get("account") or ""), subsidiary_id=row.get("subsidiary"), currency_id=row.get("currency"),
-        exchange_rate=Decimal(repr(row["exchangeRate"])) if row.get("exchangeRate") is not None else Decimal(1),
+        exchange_rate=(row["exchangeRate"] if isinstance(row["exchangeRate"], Decimal) else Decimal(repr(row["exchangeRate"])))
+        if row.get("exchangeRate") is not None else Decimal(1),
         amount=amount, base_amount=base, created_from_id=row.get("createdFrom"),
     )

@@ -48,7 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -117,7 +117,13 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "currency": ("currency", None),
     "accountingPeriod": ("accountingperiod", None),
 }
-_TEXT, _BOOL, _REF, _DATE, _STAMP = "text", "bool", "ref", "date", "timestamp"
+_TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP = "text", "bool", "ref", "date", "timestamp", "shipstatus"
+#: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
+#: (saved-search status values ``ItemShip:A/B/C``: docs/netsuite-quirks.md, REST backend)
+SHIP_STATUS = {"A": "_picked", "B": "_packed", "C": "_shipped"}
+#: record type -> SuiteQL link type whose ``previousdoc`` is the record's ``createdFrom`` (SuiteQL has no
+#: createdFrom column on ``transaction``: ``PreviousTransactionLineLink`` links a line to its source line)
+CREATED_FROM_LINKS = {"itemFulfillment": "ShipRcpt"}
 #: SuiteQL table -> column -> (hook field, kind): the body fields a search returns
 SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "customer": {
@@ -130,6 +136,7 @@ SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "tranid": ("tranId", _TEXT),
         "trandate": ("tranDate", _DATE), "entity": ("entity", _REF), "currency": ("currency", _REF),
         "memo": ("memo", _TEXT), "lastmodifieddate": ("lastModifiedDate", _STAMP),
+        "shipstatus": ("shipStatus", _SHIP),
     },
     "item": {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "itemid": ("itemId", _TEXT),
@@ -175,6 +182,23 @@ _REF_KEYS = frozenset({"internalId", "externalId", "name", "type"})
 #: REST date fields (``YYYY-MM-DD``) and datetime fields (ISO 8601) read back as ``date`` / ``datetime``
 DATE_FIELDS = frozenset({"tranDate", "startDate", "endDate", "dueDate", "shipDate"})
 DATETIME_FIELDS = frozenset({"dateCreated", "createdDate", "lastModifiedDate"})
+#: SuiteQL ``transaction.type`` -> the SOAP ``RecordType`` enumeration value a GL search row's ``type`` holds
+SOAP_TRANSACTION_TYPES = {
+    "SalesOrd": "_salesOrder", "CashSale": "_cashSale", "CustInvc": "_invoice", "ItemShip": "_itemFulfillment",
+    "RtnAuth": "_returnAuthorization", "CustCred": "_creditMemo", "CashRfnd": "_cashRefund", "Journal": "_journal",
+    "InvAdjst": "_inventoryAdjustment", "TrnfrOrd": "_transferOrder", "ItemRcpt": "_itemReceipt",
+}
+#: the GL read (SOAP: TransactionSearchAdvanced over posting lines): one row per posting accounting line,
+#: with its transaction's header and its transaction line (subsidiary, transaction-currency amount)
+GL_SELECT = (
+    "SELECT tal.transaction AS id, t.externalid AS externalid, t.type AS type, "
+    "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate, tal.account AS account, tl.subsidiary AS subsidiary, "
+    "t.currency AS currency, t.exchangerate AS exchangerate, tal.debit AS debit, tal.credit AS credit, "
+    "tl.foreignamount AS foreignamount, tl.createdfrom AS createdfrom "
+    "FROM transactionaccountingline AS tal "
+    "INNER JOIN transaction AS t ON t.id = tal.transaction "
+    "INNER JOIN transactionline AS tl ON tl.transaction = tal.transaction AND tl.id = tal.transactionline"
+)
 AVAILABILITY_SELECT = (
     "SELECT item, location, BUILTIN.DF(location) AS locationname, quantityonhand, quantityavailable, "
     "quantitycommitted, quantityonorder, quantitybackordered, "
@@ -498,11 +522,16 @@ def whole_call_error(response: requests.Response, operation: str) -> NetSuiteErr
 # ----------------------------------------------------------------------------------------------
 # the backend
 # ----------------------------------------------------------------------------------------------
+#: marks a stored search as the GL read (paged by :meth:`RestBackend._gl_page`)
+GL_TABLE = "transactionaccountingline"
+
+
 @dataclass
 class _Query:
     sql: str
     table: str
     email: tuple[str, str] | None = None  # (operator, value) checked exactly on each row
+    link_type: str | None = None  # createdFrom read from PreviousTransactionLineLink with this link type
 
 
 class RestBackend:
@@ -898,7 +927,7 @@ class RestBackend:
         sql = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - values go through sql_literal
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return _Query(sql=sql + " ORDER BY id", table=table, email=email)
+        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type))
 
     def _row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -910,6 +939,11 @@ class RestBackend:
                 out[name] = value in ("T", True, "true")
             elif kind == _REF:
                 out[name] = {"internalId": str(value)}
+            elif kind == _SHIP:
+                if str(value) not in SHIP_STATUS:
+                    raise NetSuiteMalformedResponseError(f"unknown shipstatus {value!r}", operation="search",
+                                                         code="MALFORMED_RESPONSE")
+                out[name] = SHIP_STATUS[str(value)]
             elif kind == _DATE:
                 out[name] = date.fromisoformat(str(value)[:10])
             elif kind == _STAMP:
@@ -928,9 +962,30 @@ class RestBackend:
             check = {"is": str.__eq__, "contains": lambda e, v: v in e, "startsWith": str.startswith,
                      "endsWith": str.endswith}[operator]
             records = [r for r in records if check(str(r.get("email") or "").lower(), value)]
+        if query.link_type is not None and records:
+            self._add_created_from(records, query.link_type)
         total = int(body["totalResults"])
         return SearchPage(records=records, total_records=total, total_pages=math.ceil(total / page_size),
                           page_index=page_index, search_id=search_id)
+
+    def _add_created_from(self, records: list[dict[str, Any]], link_type: str) -> None:
+        """``createdFrom`` of a page of transactions: one SuiteQL query over ``PreviousTransactionLineLink``
+        (``nextdoc`` = the record, ``previousdoc`` = its source; one row per linked line). A record linked
+        to two sources is malformed for a field that holds one."""
+        ids = [str(r["internalId"]) for r in records]
+        sql = ("SELECT nextdoc, previousdoc FROM previoustransactionlinelink WHERE linktype = "  # noqa: S608
+               f"{sql_literal(link_type)} AND nextdoc IN ({', '.join(sql_literal(i) for i in ids)}) ORDER BY nextdoc")
+        sources: dict[str, set[str]] = {}
+        for row in self.suiteql_all(sql):
+            sources.setdefault(str(row["nextdoc"]), set()).add(str(row["previousdoc"]))
+        for record in records:
+            found = sources.get(str(record["internalId"]), set())
+            if len(found) > 1:
+                raise NetSuiteMalformedResponseError(
+                    f"transaction {record['internalId']} links to {len(found)} sources ({link_type})", operation="search",
+                    code="MALFORMED_RESPONSE")
+            if found:
+                record["createdFrom"] = {"internalId": found.pop()}
 
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
         query = self.build_query(record_type, criteria)
@@ -944,7 +999,60 @@ class RestBackend:
         query = self._searches.get(search_id)
         if query is None:
             raise NetSuiteRequestError(f"unknown search {search_id}", operation="searchMoreWithId", code="INVALID_SEARCH")
+        if query.table == GL_TABLE:
+            return self._gl_page(query, search_id, page_index)
         return self._search_page(query, search_id, page_index)
+
+    def search_gl(
+        self, account_ids: Iterable[str], *, subsidiary_ids: Iterable[str] | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+    ) -> SearchPage:
+        """SOAP ``search_gl`` on SuiteQL: posting lines of ``transactionaccountingline`` on ``account_ids``
+        joined to their transaction (type, date, currency, exchange rate) and transaction line
+        (subsidiary, ``foreignamount``, ``createdfrom``), ordered by date, transaction and line; rows in
+        the SOAP row shape (:data:`amazon_netsuite.netsuite.soap.GL_COLUMNS`), amounts ``Decimal``. Pages of
+        ``page_size`` rows, the next ones through :meth:`search_more`."""
+        accounts = [str(a) for a in account_ids]
+        if not accounts or len(accounts) > MAX_IN_VALUES:
+            raise ValueError(f"account_ids needs 1..{MAX_IN_VALUES} values")
+        where = ["tal.posting = 'T'", f"tal.account IN ({', '.join(sql_literal(a) for a in accounts)})"]
+        subsidiaries = [str(s) for s in subsidiary_ids or ()]
+        if subsidiaries:
+            where.append(f"tl.subsidiary IN ({', '.join(sql_literal(s) for s in subsidiaries)})")
+        if date_from is not None:
+            where.append(f"t.trandate >= TO_DATE({sql_literal(date_from.isoformat())}, 'YYYY-MM-DD')")
+        if date_to is not None:  # trandate is a day: before the next one
+            where.append(f"t.trandate < TO_DATE({sql_literal((date_to + timedelta(days=1)).isoformat())}, 'YYYY-MM-DD')")
+        sql = f"{GL_SELECT} WHERE {' AND '.join(where)} ORDER BY t.trandate, tal.transaction, tal.transactionline"
+        query = _Query(sql=sql, table=GL_TABLE)
+        search_id = uuid.uuid4().hex
+        self._searches[search_id] = query
+        if len(self._searches) > 100:
+            self._searches.pop(next(iter(self._searches)))
+        return self._gl_page(query, search_id, 1)
+
+    def _gl_page(self, query: _Query, search_id: str, page_index: int) -> SearchPage:
+        page_size = min(MAX_SUITEQL_PAGE, self.settings.page_size)
+        body = self.suiteql_page(query.sql, offset=(page_index - 1) * page_size, limit=page_size)
+        rows = []
+        for item in body["items"]:
+            kind = str(item.get("type") or "")
+            if kind not in SOAP_TRANSACTION_TYPES or not item.get("id") or not item.get("account"):
+                raise NetSuiteMalformedResponseError(f"GL row without id/account or of unknown type {kind!r}",
+                                                     operation="search", code="MALFORMED_RESPONSE")
+            row = {"internalId": str(item["id"]), "type": SOAP_TRANSACTION_TYPES[kind], "account": str(item["account"])}
+            for column, name in (("externalid", "externalId"), ("trandate", "tranDate"), ("subsidiary", "subsidiary"),
+                                 ("currency", "currency"), ("createdfrom", "createdFrom")):
+                if item.get(column) not in (None, ""):
+                    row[name] = str(item[column])
+            for column, name in (("exchangerate", "exchangeRate"), ("debit", "debitAmount"), ("credit", "creditAmount"),
+                                 ("foreignamount", "fxAmount")):
+                if item.get(column) not in (None, ""):
+                    row[name] = Decimal(str(item[column]))
+            rows.append(row)
+        total = int(body["totalResults"])
+        return SearchPage(records=[], rows=rows, total_records=total, total_pages=math.ceil(total / page_size),
+                          page_index=page_index, search_id=search_id)
 
     def item_availability(self, item_ids: Iterable[str], since: datetime | None) -> list[ItemAvailability]:
         """Per-location quantities from SuiteQL ``inventoryitemlocations`` (``since`` filters

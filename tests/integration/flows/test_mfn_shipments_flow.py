@@ -24,7 +24,9 @@ def _fulfill(world, sales_order: dict, *, status: str = "_shipped", external_id:
     return response.json()[0]
 
 
-def test_given_fulfillments_of_every_kind_when_found_then_only_shipped_mfn_amazon_ones_in_three_calls(world):
+def fulfillments_of_every_kind(world) -> list[dict]:
+    """12 synced MFN orders: 10 shipped fulfillments of ours, one packed, one of our FBA flow, and one shipped
+    fulfillment of another channel's order; returns the 10 that the MFN flow must find."""
     from amazon_netsuite.netsuite.hook import NetSuiteHook
 
     world.reset(orders=0)
@@ -41,6 +43,13 @@ def test_given_fulfillments_of_every_kind_when_found_then_only_shipped_mfn_amazo
     created = world.netsuite_admin.post("/_sandbox/records/salesOrder", json=[{**web, "externalId": "WEB-SO-77"}])
     assert created.status_code == 200, created.text
     _fulfill(world, created.json()[0])  # another channel's order
+    return shipped
+
+
+def test_given_fulfillments_of_every_kind_when_found_then_only_shipped_mfn_amazon_ones_in_three_calls(world):
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+
+    shipped = fulfillments_of_every_kind(world)
     before = world.netsuite_admin.get("/_sandbox/calls").json()["operations"]
 
     found, counts = find_fulfillments(NetSuiteHook(), since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))

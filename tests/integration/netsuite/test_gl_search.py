@@ -28,10 +28,10 @@ def _billed_order(admin, hook, n: int) -> dict:
                            "taxCode": {"internalId": "11"}}]}
     order = admin.post("/_sandbox/records/salesOrder", json=[order]).json()[0]
     fulfillment = build_item_fulfillment(external_id=f"AMZ-IF-GL-{n}", sales_order_id=order["internalId"],
-                                         lines=[FulfillmentLine(1, Decimal(1), "2")], ship_date=order["tranDate"])
+                                         lines=[FulfillmentLine(1, Decimal(1), "2")], ship_date=order["tranDate"][:10])
     assert hook.add_records("itemFulfillment", [fulfillment])[0].ok
     sale = build_billing_document(record_type="cashSale", external_id=f"AMZ-CS-GL-{n}", sales_order_id=order["internalId"],
-                                  account_id="1210", tran_date=order["tranDate"],
+                                  account_id="1210", tran_date=order["tranDate"][:10],
                                   lines=[BillingLine("501", Decimal(1), Decimal("10.00"), order_line=1, tax_code_id="11")])
     assert hook.add_records("cashSale", [sale])[0].ok
     return order
