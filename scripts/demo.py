@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,8 +47,52 @@ def discover_dags() -> list[str]:
 def order_dags(dag_ids: list[str]) -> list[str]:
     from amazon_netsuite.dags_common import MANUAL_DAG_IDS
 
-    # Scheduled flows first; the replay DAG last so it has something to look at.
-    return [d for d in dag_ids if d not in MANUAL_DAG_IDS] + [d for d in dag_ids if d in MANUAL_DAG_IDS]
+    # The order a seller's day runs in: orders reach NetSuite before their shipments are fulfilled and
+    # billed, billing before the settlement clears it and before refunds mirror it, stock and catalog
+    # after, the reconciliation of it all next, and the replay DAG last so it has something to look at.
+    known = [d for d in DEMO_ORDER if d in dag_ids]
+    scheduled = [d for d in dag_ids if d not in MANUAL_DAG_IDS and d not in DEMO_ORDER]
+    return known + scheduled + [d for d in dag_ids if d in MANUAL_DAG_IDS]
+
+
+#: A run that did all its work and failed only because it dead-lettered records or reconciliation found
+#: differences (the alert a seller gets): the summary lists them, and the demo still counts as working.
+#: The seeded world has such records on purpose, e.g. merchant-fulfilled orders Amazon shows shipped that
+#: no NetSuite fulfilment matches (shipped outside NetSuite), whose refunds wait for billing.
+RECORDS_REPORTED = "completed; records dead-lettered or differences found (listed below)"
+_RECORD_LEVEL = ("record(s) failed and were dead-lettered", "Reconciliation found ")
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*(?:Error|Exception): ")
+
+
+def record_level_failure(log_text: str) -> bool:
+    """True when every failed task of an ``airflow dags test`` log ended with the record-level
+    AirflowFailException of finish_run / the reconciliation (not a crash)."""
+    lines = log_text.splitlines()
+    starts = [i for i, line in enumerate(lines) if "Task failed with exception" in line]
+    if not starts:
+        return False
+    for start in starts:
+        end = next((j for j in range(start + 1, len(lines))
+                    if "::group::Post Execute" in lines[j] or "Task instance state updated" in lines[j]), len(lines))
+        raised = [line for line in lines[start:end] if _EXCEPTION_LINE.match(line)]
+        if not raised:
+            return False
+        last = raised[-1]
+        if not (last.startswith("airflow.sdk.exceptions.AirflowFailException: ") and any(m in last for m in _RECORD_LEVEL)):
+            return False
+    return True
+
+
+DEMO_ORDER = (
+    "amazon_orders_to_netsuite",
+    "amazon_fba_shipments_to_netsuite",
+    "netsuite_shipments_to_amazon",
+    "amazon_settlements_to_netsuite",
+    "amazon_returns_to_netsuite",
+    "netsuite_inventory_to_amazon",
+    "netsuite_catalog_to_amazon",
+    "sync_reconciliation",
+)
 
 
 def sandbox_calls(env: dict[str, str], ports: dict[str, int], names: list[str]) -> dict[str, dict]:
@@ -124,7 +169,12 @@ def main() -> int:
                     [airflow_setup.AIRFLOW, "dags", "test", dag_id, "--conf", json.dumps(conf)],
                     env={**env, **conn_env}, stdout=log, stderr=subprocess.STDOUT, timeout=1800, check=False,
                 )
-            outcome = "success" if done.returncode == 0 else f"failed (exit {done.returncode})"
+            if done.returncode == 0:
+                outcome = "success"
+            elif record_level_failure(log_file.read_text(errors="replace")):
+                outcome = RECORDS_REPORTED
+            else:
+                outcome = f"failed (exit {done.returncode})"
             results.append((dag_id, outcome, time.monotonic() - t0, log_file))
             print(f"  {dag_id}: {outcome} in {time.monotonic() - t0:.1f}s (log: {log_file})", flush=True)
 
@@ -147,7 +197,9 @@ def main() -> int:
         print("  metadata DB on SQLite, the pools" + (", the sandbox" if emulators else "") + ".")
     else:
         ok = sum(1 for _, outcome, _, _ in results if outcome == "success")
-        print(f"  DAG runs: {ok} succeeded, {len(results) - ok} failed")
+        reported = sum(1 for _, outcome, _, _ in results if outcome == RECORDS_REPORTED)
+        print(f"  DAG runs: {ok} succeeded, {reported} completed with records reported, "
+              f"{len(results) - ok - reported} failed")
         lines = ledger_report(ledger_url)
         print("  Sync ledger (dag, record type, status, count):" if lines else "  Sync ledger: no records written")
         for line in lines:
@@ -164,7 +216,7 @@ def main() -> int:
     print(f"Done in {time.monotonic() - started:.0f}s. Demo state and logs: {demo_dir}")
     if dag_ids:
         print("Inspect the demo's sync ledger: ./bin/ledger --demo failed   (one record: ./bin/ledger --demo show KEY)")
-    return 0 if all(outcome == "success" for _, outcome, _, _ in results) else 1
+    return 0 if all(outcome in ("success", RECORDS_REPORTED) for _, outcome, _, _ in results) else 1
 
 
 if __name__ == "__main__":
