@@ -166,7 +166,8 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
     # the SELLABLE return went back to the FBA location: exactly the returned units
     assert _on_hand(servers, sku.netsuite_item_id, marketplace.fba_location_id) - stock_before == returned_units
     receipts = [r for r in _records(servers, "itemReceipt") if r["externalId"] == f"AMZ-IR-{fba['orderId']}-LPNE2E00001"]
-    assert len(receipts) == 1 and receipts[0]["itemList"][0]["location"]["internalId"] == str(marketplace.fba_location_id)
+    assert len(receipts) == 1 and receipts[0]["itemList"][0]["location"]["internalId"] == str(marketplace.fba_location_id), \
+        [(r.get("externalId"), r.get("itemList")) for r in _records(servers, "itemReceipt")]
 
     mfn = [r for r in _records(servers, "itemReceipt") if r["externalId"] == f"AMZ-IR-{multi['orderId']}-RMAE2E0001"]
     assert len(mfn) == 1 and mfn[0]["itemList"][0]["location"]["internalId"] == str(marketplace.return_location_id)
