@@ -36,7 +36,10 @@ does not reconcile, NetSuite refusing a document, an order that never arrived) a
 the reason; the run ends failed once with the counts. Inspect with
 `python -m amazon_netsuite.ledger failed --dag amazon_returns_to_netsuite`; fix the cause, the next run
 (whose look-back still holds the event) or `airflow dags trigger amazon_returns_to_netsuite --conf
-'{"lookback_days": 30}'` books it.
+'{"lookback_days": 30}'` books it. Once the look-back has passed it, `sync_replay_failed_records` replays
+dead-lettered refunds and returns: the replayer (`flows/returns.py:replay`) reads the events and report rows
+back from Amazon and books them through the same code (what NetSuite already holds is found by externalId);
+one Amazon no longer returns is closed as skipped (`source_deleted`).
 """
 
 from __future__ import annotations
@@ -117,25 +120,13 @@ def returns_reports() -> list[dict[str, Any]]:
     marketplace has an FBA location and AFN SKUs, and the MFN returns report where it has MFN SKUs."""
     from datetime import UTC, datetime, timedelta
 
+    from amazon_netsuite.flows.returns import returns_report_requests
     from amazon_netsuite.mappings import load_mappings
 
     params = get_current_context()["params"]
     now = datetime.now(UTC)
     start = now - timedelta(days=int(params.get("lookback_days") or 7))
-    mappings = load_mappings()
-    channels: dict[str, set] = {"AFN": set(), "MFN": set()}
-    for sku in mappings.sku_items:
-        channels.setdefault(sku.fulfillment_channel, set()).add(sku.marketplace_id)
-    out = []
-    for marketplace in mappings.marketplaces.values():
-        for channel, report_type in (("AFN", FBA_RETURNS_REPORT), ("MFN", MFN_RETURNS_REPORT)):
-            sold = None in channels[channel] or marketplace.marketplace_id in channels[channel]
-            if not sold or (channel == "AFN" and not marketplace.fba_location_id):
-                continue
-            out.append({"sp_api_conn_id": marketplace.sp_api_connection, "marketplace_ids": [marketplace.marketplace_id],
-                        "report_type": report_type, "data_start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "data_end_time": (now - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")})
-    return out
+    return returns_report_requests(load_mappings(), start=start, end=now - timedelta(minutes=2))
 
 
 @task(pool=NETSUITE_POOL, map_index_template="{{ marketplace }}")

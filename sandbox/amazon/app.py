@@ -591,8 +591,10 @@ class AmazonSandbox:
             content, charset, outcome = None, "UTF-8", "CANCELLED"
         elif report_type == finances.FBA_RETURNS_REPORT:
             published = [r for r in self.customer_returns if r.get("report") != "mfn"]
+            # only the seeded refunds bring their own returned units: a test that publishes a refund event
+            # publishes its return too (else the same units would be returned twice, under two license plates)
             rows = published + finances.seeded_returns(
-                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
+                self.store.all_orders(), self._seeded_refund_events(now), now) if self.refund_seed is not None else published
             text = finances.fba_returns_file(rows, marketplaces, start or now - timedelta(days=30), end or now)
             content, charset = text.encode("utf-8"), "UTF-8"
             # Amazon cancels a report on its own when there is no data to return: no document.
@@ -600,7 +602,7 @@ class AmazonSandbox:
         elif report_type == finances.MFN_RETURNS_REPORT:
             published = [r for r in self.customer_returns if r.get("report") == "mfn"]
             rows = published + finances.seeded_mfn_returns(
-                self.store.all_orders(), self._refund_events(now), now) if self.refund_seed is not None else published
+                self.store.all_orders(), self._seeded_refund_events(now), now) if self.refund_seed is not None else published
             text = finances.mfn_returns_file(rows, marketplaces, start or now - timedelta(days=60), end or now)
             content, charset = text.encode("utf-8"), "UTF-8"
             outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
@@ -958,9 +960,12 @@ class AmazonSandbox:
             self.notifications.publish_order_changes(region, changed)
 
     # -- finances ----------------------------------------------------------------------------------
+    def _seeded_refund_events(self, now: datetime) -> list[dict]:
+        """The refunds the seeded orders carry (derived from the orders, like their settlement rows)."""
+        return finances.refund_events_from_orders(self.store.all_orders(), self.refund_seed, now) if self.refund_seed is not None else []
+
     def _refund_events(self, now: datetime) -> list[dict]:
-        seeded = finances.refund_events_from_orders(self.store.all_orders(), self.refund_seed, now) if self.refund_seed is not None else []
-        return seeded + self.financial_events
+        return self._seeded_refund_events(now) + self.financial_events
 
     def publish_financial_event(self, body: dict) -> dict:
         """``POST /_sandbox/financial-events``: ``{"event": ShipmentEvent, "releaseAt": iso | null}``, a refund

@@ -165,6 +165,9 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
     assert waiting is not None and waiting.status == "pending"
     # the SELLABLE return went back to the FBA location: exactly the returned units
     assert _on_hand(servers, sku.netsuite_item_id, marketplace.fba_location_id) - stock_before == returned_units
+    # the returned package is received once, under its own license plate (no second return of the same units)
+    assert [r["externalId"] for r in _records(servers, "itemReceipt") if r["externalId"].startswith(f"AMZ-IR-{fba['orderId']}-")] \
+        == [f"AMZ-IR-{fba['orderId']}-LPNE2E00001"]
     receipts = [r for r in _records(servers, "itemReceipt") if r["externalId"] == f"AMZ-IR-{fba['orderId']}-LPNE2E00001"]
     assert len(receipts) == 1 and receipts[0]["itemList"][0]["location"]["internalId"] == str(marketplace.fba_location_id), \
         [(r.get("externalId"), r.get("itemList")) for r in _records(servers, "itemReceipt")]

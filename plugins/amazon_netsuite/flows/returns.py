@@ -33,6 +33,7 @@ refund document) is completed by the next run.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -101,17 +102,48 @@ def stage_returns_report(amazon: SellingPartnerHook, report: Mapping[str, Any] |
     its parsed rows: the FBA customer returns report, or the MFN returns report (only the returns delivered
     to the seller; the count of those still in transit is returned too). Returns (staged path, in transit)."""
     from amazon_netsuite import staging
-    from amazon_netsuite.transforms.returns import parse_fba_returns_report, parse_mfn_returns_report
 
     if not report or not report.get("reportDocumentId"):
         return None, 0
+    parsed, in_transit = read_returns_report(amazon, report, report_type=report_type)
+    rows = [_row_dict(row) for row in parsed]
+    return staging.stage(rows, dag_id=DAG_ID, run_id=run_id, name=f"returns-{amazon.sp_api_conn_id}-{report_type}"), in_transit
+
+
+def read_returns_report(amazon: SellingPartnerHook, report: Mapping[str, Any] | None, *,
+                        report_type: str = FBA_RETURNS_REPORT) -> tuple[list[ReturnedUnits], int]:
+    """The returned units of a returns report (none when Amazon produced no document), and for the MFN
+    report the count of returns still in transit (not received yet, left out)."""
+    from amazon_netsuite.transforms.returns import parse_fba_returns_report, parse_mfn_returns_report
+
+    if not report or not report.get("reportDocumentId"):
+        return [], 0
     text = amazon.download_report_document(report["reportDocumentId"], report_type=report_type)
     if report_type == MFN_RETURNS_REPORT:
-        parsed, in_transit = parse_mfn_returns_report(text)
-    else:
-        parsed, in_transit = parse_fba_returns_report(text), 0
-    rows = [{**row.__dict__, "return_date": row.return_date.isoformat()} for row in parsed]
-    return staging.stage(rows, dag_id=DAG_ID, run_id=run_id, name=f"returns-{amazon.sp_api_conn_id}-{report_type}"), in_transit
+        return parse_mfn_returns_report(text)
+    return parse_fba_returns_report(text), 0
+
+
+def _row_dict(row: ReturnedUnits) -> dict[str, Any]:
+    return {**row.__dict__, "return_date": row.return_date.isoformat()}
+
+
+def returns_report_requests(mappings: Mappings, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per marketplace (the reports' rows do not name it): the FBA customer returns report where the
+    marketplace has an FBA location and AFN SKUs, and the MFN returns report where it has MFN SKUs."""
+    channels: dict[str, set] = {"AFN": set(), "MFN": set()}
+    for sku in mappings.sku_items:
+        channels.setdefault(sku.fulfillment_channel, set()).add(sku.marketplace_id)
+    out = []
+    for marketplace in mappings.marketplaces.values():
+        for channel, report_type in (("AFN", FBA_RETURNS_REPORT), ("MFN", MFN_RETURNS_REPORT)):
+            sold = None in channels[channel] or marketplace.marketplace_id in channels[channel]
+            if not sold or (channel == "AFN" and not marketplace.fba_location_id):
+                continue
+            out.append({"sp_api_conn_id": marketplace.sp_api_connection, "marketplace_ids": [marketplace.marketplace_id],
+                        "report_type": report_type, "data_start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "data_end_time": end.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    return out
 
 
 # ------------------------------------------------------------------------------------------ load
@@ -498,4 +530,108 @@ def finance_summary(results: Sequence[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-__all__ = ["DAG_ID", "extract_refunds", "finance_summary", "load_refunds", "load_returns", "stage_returns_report"]
+# ------------------------------------------------------------------------------------------ replay
+REPLAY_RECORD_TYPES = ("cashRefund", "creditMemo", "returnAuthorization", RETURN_RECORD_TYPE)
+#: how often a replay polls the returns report it requested, seconds (the DAG defers instead)
+REPORT_POLL_ENV = "AMAZON_NETSUITE_REPORT_POLL_SECONDS"
+
+
+def _replay_start(records: Sequence[Any], now: datetime) -> datetime:
+    """Where a replay reads from: the event or return was read by a run at most ``DEFAULT_LOOKBACK_DAYS`` after it
+    was posted, and that run wrote the ledger record; a day of margin (the look-back param can be longer: the
+    runs' default is what is read back)."""
+    oldest = min(r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC) for r in records)
+    return min(now - timedelta(days=DEFAULT_LOOKBACK_DAYS), oldest - timedelta(days=DEFAULT_LOOKBACK_DAYS + 1))
+
+
+def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str, now: datetime | None = None) -> None:
+    """``sync_replay_failed_records``: re-read the dead-lettered refunds and returns from Amazon and run them
+    through :func:`load_refunds` / :func:`load_returns` again (the ledger keeps only their keys).
+
+    Refunds (``cashRefund``, ``creditMemo``, ``returnAuthorization``, key ``{orderId}:{adjustment key}``): the
+    refund events of every mapped region since the oldest record's first run minus the look-back, keeping the
+    named adjustments. Returns (``itemReceipt``, key ``{orderId}:{license plate or RMA id}``): the returns reports
+    of the orders' marketplaces (the sales orders name them) over the same span, keeping the named rows.
+    Documents already written are found by externalId, never written twice; a record whose event or row Amazon
+    no longer returns is closed as skipped (``source_deleted``)."""
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.mappings import load_mappings, mappings_dir
+    from amazon_netsuite.netsuite.hook import NetSuiteHook
+    from amazon_netsuite.transforms.returns import load_dispositions
+
+    now = now or datetime.now(UTC)
+    mappings, netsuite = load_mappings(), NetSuiteHook()
+    refunds = {r.source_key: r for r in records if r.record_type != RETURN_RECORD_TYPE}
+    returns = {r.source_key: r for r in records if r.record_type == RETURN_RECORD_TYPE}
+
+    if refunds:
+        events, found = [], set()
+        for target in mappings.sp_api_targets():
+            amazon = SellingPartnerHook(target.conn_id, marketplace_ids=list(target.marketplace_ids))
+            for event in amazon.iter_refund_events(posted_after=_replay_start(list(refunds.values()), now)):
+                try:
+                    refund = parse_refund_event(event)
+                except RefundError:
+                    continue  # not one of these (a malformed event is its own ledger record, "refund")
+                key = f"{refund.amazon_order_id}:{refund.key}"
+                if key in refunds and key not in found:
+                    found.add(key)
+                    events.append(event)
+        if events:
+            load_refunds(events, mappings=mappings, netsuite=netsuite, ledger=ledger, run_id=run_id, now=now)
+        for key, record in refunds.items():
+            if key not in found:
+                ledger.record_skipped(dag_id=DAG_ID, record_type=record.record_type, source_key=key, reason="source_deleted",
+                                      run_id=run_id, external_id=record.external_id,
+                                      detail="Amazon no longer returns this refund adjustment (listFinancialEvents)")
+            elif record.record_type == "returnAuthorization":
+                # load_refunds keeps its outcome under the refund document; the authorization follows it
+                order_id, _, adjustment = key.partition(":")
+                external_id = document_external_id("returnAuthorization", order_id, adjustment)
+                written = netsuite.search_by_external_ids("returnAuthorization", [external_id])
+                if written:
+                    ledger.record_synced(dag_id=DAG_ID, record_type="returnAuthorization", source_key=key,
+                                         external_id=external_id, internal_id=str(written[0]["internalId"]), run_id=run_id)
+
+    if returns:
+        start = _replay_start(list(returns.values()), now)
+        order_ids = sorted({key.partition(":")[0] for key in returns})
+        orders = netsuite.get_records("salesOrder", [sales_order_external_id(o) for o in order_ids], by="externalId")
+        marketplaces = set()
+        for order in orders.values():
+            fields = {f.get("scriptId"): f.get("value") for f in order.get("customFieldList") or []}
+            marketplaces.add(fields.get("custbody_amazon_marketplace_id"))
+        for key, record in returns.items():
+            if sales_order_external_id(key.partition(":")[0]) not in orders:
+                ledger.record_failed(dag_id=DAG_ID, record_type=RETURN_RECORD_TYPE, source_key=key, run_id=run_id,
+                                     reason="order_not_in_netsuite", external_id=record.external_id,
+                                     error=f"{sales_order_external_id(key.partition(':')[0])} is not in NetSuite")
+        dispositions = load_dispositions(mappings_dir() / "return_dispositions.csv")
+        found = set()
+        for request in returns_report_requests(mappings, start=start, end=now - timedelta(minutes=2)):
+            marketplace_id = request["marketplace_ids"][0]
+            if marketplace_id not in marketplaces:
+                continue
+            amazon = SellingPartnerHook(request["sp_api_conn_id"], marketplace_ids=[marketplace_id])
+            report_id = amazon.create_report(request["report_type"], marketplace_ids=[marketplace_id],
+                                             data_start_time=request["data_start_time"], data_end_time=request["data_end_time"])
+            report = amazon.wait_for_report(report_id, poll_interval=float(os.environ.get(REPORT_POLL_ENV) or 30))
+            parsed, _in_transit = read_returns_report(amazon, report, report_type=request["report_type"])
+            rows = []
+            for row in parsed:
+                key = f"{row.amazon_order_id}:{row.key}"
+                if key in returns and key not in found:
+                    found.add(key)
+                    rows.append(_row_dict(row))
+            if rows:
+                load_returns(rows, marketplace_id=marketplace_id, mappings=mappings, netsuite=netsuite, ledger=ledger,
+                             dispositions=dispositions, run_id=run_id, now=now)
+        for key, record in returns.items():
+            if key not in found and sales_order_external_id(key.partition(":")[0]) in orders:
+                ledger.record_skipped(dag_id=DAG_ID, record_type=RETURN_RECORD_TYPE, source_key=key, reason="source_deleted",
+                                      run_id=run_id, external_id=record.external_id,
+                                      detail="Amazon's returns reports no longer hold this returned package")
+
+
+__all__ = ["DAG_ID", "REPLAY_RECORD_TYPES", "extract_refunds", "finance_summary", "load_refunds", "load_returns", "read_returns_report",
+           "replay", "returns_report_requests", "stage_returns_report"]

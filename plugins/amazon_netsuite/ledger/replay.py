@@ -46,6 +46,10 @@ BUILTIN_REPLAYERS: dict[tuple[str, str], str] = {
     ("amazon_fba_shipments_to_netsuite", "itemFulfillment"): "amazon_netsuite.flows.fba_shipments:replay",
     ("netsuite_catalog_to_amazon", "listing"): "amazon_netsuite.flows.catalog:replay",
     ("netsuite_catalog_to_amazon", "item_writeback"): "amazon_netsuite.flows.catalog:replay",
+    ("amazon_returns_to_netsuite", "cashRefund"): "amazon_netsuite.flows.returns:replay",
+    ("amazon_returns_to_netsuite", "creditMemo"): "amazon_netsuite.flows.returns:replay",
+    ("amazon_returns_to_netsuite", "returnAuthorization"): "amazon_netsuite.flows.returns:replay",
+    ("amazon_returns_to_netsuite", "itemReceipt"): "amazon_netsuite.flows.returns:replay",
 }
 
 

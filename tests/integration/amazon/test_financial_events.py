@@ -107,3 +107,43 @@ def test_returns_reports_are_generated_from_the_published_returns(sandbox, fast_
     mfn, in_transit = parse_mfn_returns_report(texts["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"])
     assert ("111-0000000-0000010", 2, "RMA10") in [(r.amazon_order_id, r.quantity, r.key) for r in mfn]
     assert "702-0000000-0000011" not in texts["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"]  # another marketplace's report
+
+
+def test_a_published_refund_brings_no_returned_units_of_its_own(sandbox, fast_hook_kwargs):
+    """Only the seeded refunds derive returned units: a published refund's return is published with it.
+    (Deriving one from the published refund too returned the same units twice, under two license plates,
+    and which of them NetSuite received depended on the clock: tests/dags/test_returns_dag.py.)"""
+    import hashlib
+
+    from amazon_netsuite.transforms.returns import parse_fba_returns_report, parse_mfn_returns_report
+    from sandbox.amazon.finances import refund_events_from_orders
+
+    hook = SellingPartnerHook("amazon_sp_api_na", **fast_hook_kwargs)
+    now = datetime.now(UTC)
+    orders = sandbox.http.get("/_sandbox/orders").json()
+    seeded = {e["event"]["AmazonOrderId"] for e in refund_events_from_orders(orders, 0, now)}
+    us = [o for o in orders if o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and o["orderId"] not in seeded
+          and o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"]
+    fba = next(o for o in us if o["fulfillment"]["fulfilledBy"] == "AMAZON")
+    # an MFN order the seeded data would give a return (half of them: the digest the sandbox draws from)
+    mfn = next(o for o in us if o["fulfillment"]["fulfilledBy"] == "MERCHANT"
+               and not int(hashlib.sha256(f"mfn-return|{o['orderId']}".encode()).hexdigest(), 16) % 2)
+    for order in (fba, mfn):
+        item = order["orderItems"][0]
+        event = refund_event(order["orderId"], now - timedelta(days=4))
+        event["ShipmentItemAdjustmentList"][0]["SellerSKU"] = item["product"]["sellerSku"]
+        publish(sandbox, event)
+    texts = {}
+    for report_type in ("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"):
+        report_id = hook.create_report(report_type, marketplace_ids=["ATVPDKIKX0DER"], data_start_time=now - timedelta(days=10))
+        report = hook.wait_for_report(report_id, poll_interval=0.05, timeout=30)
+        texts[report_type] = hook.download_report_document(report["reportDocumentId"], report_type=report_type) \
+            if report.get("reportDocumentId") else ""
+    fba_rows = parse_fba_returns_report(texts["GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"]) if texts[
+        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"] else []
+    mfn_rows = parse_mfn_returns_report(texts["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"])[0] if texts[
+        "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"] else []
+    assert fba["orderId"] not in {r.amazon_order_id for r in fba_rows}
+    assert mfn["orderId"] not in {r.amazon_order_id for r in mfn_rows}
+    # the seeded refunds still bring theirs
+    assert {r.amazon_order_id for r in fba_rows} | {r.amazon_order_id for r in mfn_rows} <= seeded

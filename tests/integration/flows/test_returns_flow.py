@@ -330,3 +330,80 @@ def test_seeded_refunds_book_exactly_what_the_seeded_settlements_put_in_refunds_
     both = sorted(set(pending) & set(documents))
     assert both, "some refunds are both settled and booked"
     assert {o: documents[o] for o in both} == {o: pending[o] for o in both}
+
+
+def test_a_refund_and_its_return_dead_lettered_before_billing_are_replayed_once_billed_then_replay_writes_nothing(
+    world, monkeypatch
+):
+    """sync_replay_failed_records on this flow's records: the replayer re-reads the refund event and the returns
+    report row from Amazon and runs them through load_refunds / load_returns; booked once, a second replay
+    writes nothing, and a record whose source Amazon no longer returns is closed (skipped, source_deleted)."""
+    from amazon_netsuite.flows.returns import DAG_ID, RETURN_RECORD_TYPE, replay
+    from amazon_netsuite.ledger.replay import replay_records
+    from sandbox.amazon.finances import refund_events_from_orders
+
+    monkeypatch.setenv("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "0.05")
+    world.reset(orders=20)
+    world.run("orders-1")
+    _amazon, netsuite = world.hooks()
+    amazon = {o["orderId"]: o for o in world.amazon_orders()}
+    seeded = {e["event"]["AmazonOrderId"] for e in refund_events_from_orders(list(amazon.values()), 0, datetime.now(UTC))}
+    so = next(o for o in world.records("salesOrder") if o["status"] != "Closed"
+              and fields(o)["custbody_amazon_marketplace_id"] == "ATVPDKIKX0DER"
+              and amazon[fields(o)["custbody_amazon_order_id"]]["fulfillment"]["fulfilledBy"] == "AMAZON"
+              and fields(o)["custbody_amazon_order_id"] not in seeded)
+    order = amazon[fields(so)["custbody_amazon_order_id"]]
+    item = order["orderItems"][0]
+    event = refund_event(order, item, key="RPL00001", posted=datetime.now(UTC) - timedelta(days=6))
+    world.amazon_admin.post("/_sandbox/financial-events", json={"event": event}).raise_for_status()
+    row = {"amazon_order_id": order["orderId"], "seller_sku": item["product"]["sellerSku"], "quantity": item["quantityOrdered"],
+           "disposition": "SELLABLE", "reason": "UNWANTED_ITEM", "license_plate": "LPNRPL0001",
+           "return_date": (datetime.now(UTC) - timedelta(days=6)).isoformat(timespec="seconds"), "fulfillment_center": "PHX7"}
+    world.amazon_admin.post("/_sandbox/customer-returns", json={"rows": [{
+        "marketplaceId": "ATVPDKIKX0DER", "return-date": row["return_date"], "order-id": row["amazon_order_id"],
+        "sku": row["seller_sku"], "quantity": str(row["quantity"]), "fulfillment-center-id": "PHX7",
+        "detailed-disposition": "SELLABLE", "reason": "UNWANTED_ITEM", "license-plate-number": "LPNRPL0001"}]}).raise_for_status()
+    dispositions = load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv")
+
+    # not billed for longer than max_wait_days: both dead-lettered
+    refunds = load_refunds([event], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="r1", max_wait_days=5)
+    assert refunds["counts"]["failed:not_billed"] == 1
+    returns = load_returns([row], marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite,
+                           ledger=world.ledger, dispositions=dispositions, run_id="r1", max_wait_days=5)
+    assert returns["counts"]["failed:refund_not_booked"] == 1
+    record_type = waiting_type(world, order)
+    refund_key = f"{DAG_ID}:{record_type}:{order['orderId']}:RPL00001"
+    return_key = f"{DAG_ID}:{RETURN_RECORD_TYPE}:{order['orderId']}:LPNRPL0001"
+    # and one whose source is gone: Amazon returns no such adjustment
+    world.ledger.record_failed(dag_id=DAG_ID, record_type=record_type, source_key=f"{order['orderId']}:GONE00001",
+                               error="not billed", reason="not_billed", run_id="r1")
+    failed = world.ledger.failed(dag_id=DAG_ID)
+    assert {r.key for r in failed} == {refund_key, return_key, f"{DAG_ID}:{record_type}:{order['orderId']}:GONE00001"}
+    assert world.records(record_type) == [] and world.records("itemReceipt") == []
+
+    bill(world, netsuite, [so])
+    marketplace = world.mappings.marketplace("ATVPDKIKX0DER")
+    sku = world.mappings.find_sku(item["product"]["sellerSku"], "ATVPDKIKX0DER")
+
+    def on_hand():
+        rows = world.netsuite_admin.get("/_sandbox/stock", params={"item": sku.netsuite_item_id,
+                                                                   "location": marketplace.fba_location_id}).json()
+        return Decimal(rows[0]["onHand"]) if rows else Decimal(0)
+
+    stock = on_hand()
+    # the refund group replays before the receipt group (sorted by record type), as the DAG's order has it
+    statuses = replay_records(failed, ledger=world.ledger, run_id="replay-1")
+    assert statuses == {refund_key: "synced", return_key: "synced",
+                        f"{DAG_ID}:{record_type}:{order['orderId']}:GONE00001": "skipped"}
+    docs = world.records(record_type)
+    assert [d["externalId"] for d in docs] == [f"{'AMZ-CR-' if record_type == 'cashRefund' else 'AMZ-CM-'}{order['orderId']}-RPL00001"]
+    assert Decimal(str(docs[0]["total"])) == parse_refund_event(event).total
+    assert [r["externalId"] for r in world.records("itemReceipt")] == [f"AMZ-IR-{order['orderId']}-LPNRPL0001"]
+    assert on_hand() - stock == item["quantityOrdered"] * sku.units_per_sku
+    assert world.ledger.get(f"{DAG_ID}:{record_type}:{order['orderId']}:GONE00001").reason == "source_deleted"
+
+    counts = {t: len(world.records(t)) for t in ("returnAuthorization", record_type, "itemReceipt")}
+    assert replay_records(world.ledger.failed(dag_id=DAG_ID), ledger=world.ledger, run_id="replay-2") == {}
+    replay(failed, ledger=world.ledger, run_id="replay-3")  # the replayer itself, on the stale records: nothing new
+    assert {t: len(world.records(t)) for t in counts} == counts and on_hand() - stock == item["quantityOrdered"] * sku.units_per_sku
+    assert world.ledger.get(refund_key).status == "synced" and world.ledger.get(return_key).status == "synced"

@@ -39,6 +39,12 @@ class TestRegistry:
         with pytest.raises(ValueError, match="package.module:function"):
             register(DAG, TYPE, "not_a_path")
 
+    @pytest.mark.parametrize("record_type", ["cashRefund", "creditMemo", "returnAuthorization", "itemReceipt"])
+    def test_returns_flow_records_have_the_returns_replayer(self, record_type):
+        from amazon_netsuite.flows.returns import replay
+
+        assert replayer_for("amazon_returns_to_netsuite", record_type) is replay
+
     def test_given_nothing_registered_then_error_names_flow(self):
         with pytest.raises(ReplayError, match="no replayer is registered for nobody / thing"):
             replayer_for("nobody", "thing")
