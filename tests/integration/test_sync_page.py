@@ -179,6 +179,7 @@ def test_in_headless_chromium_the_page_shows_the_failure_and_replay_starts_a_run
             assert "unknown_sku" in row.inner_text() and "ACME-UNMAPPED-SKU" in row.inner_text()
             page.locator("#settlements").get_by_text("nets to zero").wait_for(timeout=30_000)
             assert "AMZ-JE-77000000001" in page.locator("#settlements").inner_text()
+            page.locator("#checks").get_by_text("clearing").first.wait_for(timeout=30_000)  # filled after the records
             assert "clearing" in page.locator("#checks").inner_text()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)

@@ -123,7 +123,9 @@ class TestOrderReads:
 
         assert set(found) == {o["orderId"] for o in orders} and missing == ["113-0000000-0000000"]
         assert found[orders[0]["orderId"]]["orderItems"][0]["orderItemId"] == "90000000000000"
-        assert sandbox.calls("searchOrders")["calls"] == 1
+        search = sandbox.calls("searchOrders")
+        # pages served: an LWA token that expired on a loaded machine is answered 401 and retried once
+        assert search["calls"] - search["errors"] == 1, search
         assert sandbox.calls("getOrder")["calls"] == 1  # only the one the search did not return (404)
 
     def test_given_a_few_orders_then_each_is_read_with_get_order(self, hook, sandbox):
