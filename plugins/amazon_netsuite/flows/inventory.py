@@ -93,9 +93,18 @@ def read_stock(
     runs: ``getItemAvailability`` filtered by ``lastQtyAvailableChange`` since the last read (minus an
     overlap), and a full read only of the changed items whose other fulfillment locations are unknown.
     Item states (active, inactive, missing) come from the item records once, then from a search of
-    items modified since the last read (inactivation changes lastModifiedDate; stock moves don't)."""
+    items modified since the last read (inactivation changes lastModifiedDate; stock moves don't).
+
+    ``afresh``: ignore what the ledger knows (mark, snapshot, item states) and read every mapped item in full,
+    as sync_reconciliation does to check what was published (with ``dry_run``, so it never touches the
+    snapshot this flow keeps); ``region``: only that region's items (an afresh dry run only: the snapshot's
+    mark covers every region)."""
+    if region is not None and not (afresh and dry_run):
+        raise ValueError("read_stock(region=...) is for an afresh dry run only: the snapshot's mark covers every region")
     started = now or datetime.now(UTC)
     targets = _targets(mappings)
+    if region is not None:
+        targets = {region: targets.get(region, [])}
     wanted_locations: dict[str, set[str]] = {}
     for region_targets in targets.values():
         for target in region_targets:
