@@ -229,7 +229,9 @@ def test_replay_starts_a_replay_run_with_the_selected_keys(api_server):
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOT = ROOT / "docs" / "images" / "sync-page.png"
+#: The README's screenshot is refreshed only on request (a test run leaves the checkout as it was):
+#: AMAZON_NETSUITE_SCREENSHOT=docs/images/sync-page.png make test PYTEST_ARGS="-k chromium"
+SCREENSHOT_ENV = "AMAZON_NETSUITE_SCREENSHOT"
 
 
 def _fix_the_cause(stack: Stack) -> str:
@@ -277,7 +279,7 @@ def _wait_for_run(stack: Stack, run_id: str, log_path: Path, timeout: float = 24
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
-def test_in_headless_chromium_the_failure_is_fixed_replayed_and_shows_synced(api_server):
+def test_in_headless_chromium_the_failure_is_fixed_replayed_and_shows_synced(api_server, tmp_path):
     """A person's view: logged in (the UI's session cookie), the page lists the dead-lettered order, the
     settlement and the reconciliation. They fix the cause (item in NetSuite, row in sku_items.csv), tick the
     record and press Replay: the run starts and is linked; once the scheduler has run it, the reloaded page
@@ -304,8 +306,10 @@ def test_in_headless_chromium_the_failure_is_fixed_replayed_and_shows_synced(api
             assert "AMZ-JE-77000000001" in page.locator("#settlements").inner_text()
             page.locator("#checks").get_by_text("clearing").first.wait_for(timeout=30_000)  # filled after the records
             assert "clearing" in page.locator("#checks").inner_text()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot = ROOT / os.environ[SCREENSHOT_ENV] if os.environ.get(SCREENSHOT_ENV) else tmp_path / "page.png"
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert screenshot.stat().st_size > 10_000  # a rendered page, not a blank one
 
             item_id = _fix_the_cause(stack)
             with _scheduler(stack) as scheduler_log:
