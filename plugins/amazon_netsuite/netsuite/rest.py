@@ -9,15 +9,17 @@ The hook's record-level operations map onto REST web services (docs/netsuite-qui
   for concurrency (HTTP 429, ``CONCURRENCY_LIMIT_EXCEEDED``) was rejected before any work and is retried
   with backoff. A PATCH/PUT updates keyed sublist lines (``item`` by ``line``) and appends the others,
   which is SOAP's ``replaceAll="false"``.
-- ``addList`` of an item fulfillment, cash sale or invoice with a ``createdFrom`` -> ``POST
-  /record/v1/salesOrder/{id}/!transform/{type}?replace=item`` (REST creates from a source only by
+- ``addList`` of a record with a ``createdFrom`` (item fulfillment, cash sale, invoice, return authorization
+  from a sales order; item receipt, credit memo, cash refund from a return authorization:
+  ``TRANSFORM_SOURCES``) -> ``POST /record/v1/{source}/{id}/!transform/{type}?replace=item`` (REST creates from a source only by
   transform, saved in the same request), after one SuiteQL query per batch: externalIds that exist answer
   ``DUP_RCRD`` and are not sent. ``initializeList`` -> the same URL with ``Accept: ...; type=create-form``
   (the pre-filled record, not saved).
 - ``getList`` -> one SuiteQL query (``externalid IN (...)``) finds which records exist, then one
   ``GET /record/v1/{type}/{id}?expandSubResources=true`` per existing record (sublists included).
 - ``search`` / ``searchMoreWithId`` -> SuiteQL (``POST /services/rest/query/v1/suiteql``, ``limit``/
-  ``offset`` pages of at most 1,000 rows, ordered by id), body fields only, as SOAP searches return.
+  ``offset`` pages of at most 1,000 rows, ordered by id), body fields only, as SOAP searches return; a
+  ``created_from`` search first reads ``PreviousTransactionLineLink`` by the record's type and sources.
 - References given by externalId only (``{"externalId": "AMZ-CS-..."}``) are resolved to internal ids
   with one SuiteQL query per batch and referenced table: the record API is documented with ``{"id"}``
   references.
