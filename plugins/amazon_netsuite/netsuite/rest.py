@@ -579,7 +579,6 @@ class _Query:
     table: str
     email: tuple[str, str] | None = None  # (operator, value) checked exactly on each row
     link_type: str | None = None  # createdFrom read from PreviousTransactionLineLink with this link type
-    sources: dict[str, str] | None = None  # createdFrom per record, known from a created_from search
 
 
 class RestBackend:
@@ -1017,10 +1016,7 @@ class RestBackend:
             check = {"is": str.__eq__, "contains": lambda e, v: v in e, "startsWith": str.startswith,
                      "endsWith": str.endswith}[operator]
             records = [r for r in records if check(str(r.get("email") or "").lower(), value)]
-        if query.sources is not None:
-            for record in records:
-                record["createdFrom"] = {"internalId": query.sources[str(record["internalId"])]}
-        elif query.link_type is not None and records:
+        if query.link_type is not None and records:
             self._add_created_from(records, query.link_type)
         total = int(body["totalResults"])
         return SearchPage(records=records, total_records=total, total_pages=math.ceil(total / page_size),
@@ -1068,16 +1064,27 @@ class RestBackend:
                                                  code="MALFORMED_RESPONSE")
         return {doc: found.pop() for doc, found in sources.items()}
 
+    def _search_created_from(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
+        """A ``created_from`` search: the links (:meth:`_created_from`), then the records' body fields by id,
+        1,000 ids a query (an order may have more documents than that), each record with the ``createdFrom``
+        its link names; answered as one page (the hook reads every page anyway)."""
+        sources = self._created_from(record_type, list(criteria["created_from"]))
+        ids = sorted(sources, key=lambda i: (len(i), i))
+        others = {k: v for k, v in criteria.items() if k != "created_from"}
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(ids), MAX_IN_VALUES):
+            query = self.build_query(record_type, {**others, "internal_ids": ids[start : start + MAX_IN_VALUES]})
+            for row in self.suiteql_all(query.sql):
+                record = self._row(query.table, row)
+                record["createdFrom"] = {"internalId": sources[str(record["internalId"])]}
+                records.append(record)
+        return SearchPage(records=records, total_records=len(records), total_pages=1 if records else 0, page_index=1,
+                          search_id=None)
+
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
-        sources = None
         if "created_from" in criteria:
-            sources = self._created_from(record_type, list(criteria["created_from"]))
-            if not sources:
-                return SearchPage(records=[], total_records=0, total_pages=0, page_index=1, search_id=None)
-            criteria = {**{k: v for k, v in criteria.items() if k != "created_from"},
-                        "internal_ids": sorted(sources, key=lambda i: (len(i), i))}
+            return self._search_created_from(record_type, criteria)
         query = self.build_query(record_type, criteria)
-        query.sources = sources
         search_id = uuid.uuid4().hex
         self._searches[search_id] = query
         if len(self._searches) > 100:

@@ -269,12 +269,11 @@ class TestTransform:
              {"id": "30", "externalid": "AMZ-INV-B", "type": "CustInvc", "foreignamountunpaid": 0}],
         ]
 
-        def page(sql, *, offset, limit):
+        def query(sql):
             sent.append(sql)
-            items = answers[len(sent) - 1]
-            return {"items": items, "totalResults": len(items), "hasMore": False}
+            return answers[len(sent) - 1] if len(sent) <= len(answers) else []
 
-        monkeypatch.setattr(backend, "suiteql_page", page)
+        monkeypatch.setattr(backend, "suiteql_all", query)
         found = backend.search("invoice", {"created_from": ["10", "11"]})
         assert "FROM previoustransactionlinelink WHERE nexttype = 'CustInvc' AND previousdoc IN ('10', '11')" in sent[0]
         assert "type = 'CustInvc' AND id IN ('21', '30')" in sent[1] and "foreignamountunpaid" in sent[1]
@@ -292,6 +291,14 @@ class TestTransform:
             backend.search("invoice", {"created_from": ["10", "11"]})
         with pytest.raises(ValueError, match="not a transaction"):
             backend.search("customer", {"created_from": ["10"]})
+        # more linked documents than one IN list holds: the records are read 1,000 ids a query
+        sent.clear()
+        answers[:] = [[{"nextdoc": str(n), "previousdoc": "10"} for n in range(1, 1502)],
+                      [{"id": str(n), "type": "CustInvc"} for n in range(1, 1001)],
+                      [{"id": str(n), "type": "CustInvc"} for n in range(1001, 1502)]]
+        found = backend.search("invoice", {"created_from": ["10"]})
+        assert len(sent) == 3 and "id IN ('1', '2'," in sent[1] and "id IN ('1001'," in sent[2]
+        assert len(found.records) == 1501 and found.total_pages == 1
 
     def test_given_a_datetime_in_a_date_field_then_the_date_in_the_account_zone(self):
         from amazon_netsuite.netsuite.rest import local_dates
