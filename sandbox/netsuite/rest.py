@@ -7,6 +7,10 @@ other). docs/netsuite-quirks.md, "REST backend", lists the behaviours and their 
   ``?replace=item`` replaces), ``GET .../{type}/{id}`` (``expandSubResources=true`` inlines sublists).
   Writes answer 204 with the record's URL in ``Location``; errors answer NetSuite's REST error JSON
   (``o:errorDetails`` with ``detail`` and ``o:errorCode``; for business rules the code of the SOAP rule).
+- ``POST /services/rest/record/v1/{source}/{id}/!transform/{type}``: every pair SOAP ``initialize`` supports
+  (sales order -> item fulfillment, cash sale, invoice, return authorization; return authorization -> item
+  receipt, credit memo, cash refund), pre-filled and saved by the same code as SOAP ``initialize`` + ``add``;
+  with ``Accept: ...; type=create-form`` the pre-filled record, not saved.
 - ``POST /services/rest/query/v1/suiteql?limit=&offset=`` (``{"q": "SELECT ..."}``): the subset of SuiteQL
   the hook issues (``SELECT`` columns, ``TO_CHAR``, ``BUILTIN.DF``, ``LOWER`` / ``FROM`` one table /
   ``WHERE`` comparisons, ``IN``, ``LIKE`` joined by ``AND`` / ``ORDER BY``); anything else is refused

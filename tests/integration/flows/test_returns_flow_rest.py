@@ -113,7 +113,23 @@ def test_given_throttled_transforms_then_retried_and_each_document_written_once(
                             run_id="q2")
     assert returned["counts"]["synced"] == 1, returned
     assert [len(world.records(t)) for t in ("returnAuthorization", "itemReceipt")] == [1, 1]
-    assert world.records("returnAuthorization")[0]["status"] in ("Pending Refund", "Refunded")
+    (ra,) = world.records("returnAuthorization")
+    assert ra["status"] == "Refunded"  # every unit credited and received
+    # read back over REST: the return authorization's own status letter (G), not the sales order's (G = billed)
+    assert netsuite.get_record("returnAuthorization", internal_id=ra["internalId"])["orderStatus"] == "_refunded"
+
+
+def test_given_a_link_type_the_sandbox_does_not_emulate_then_the_query_is_refused_not_answered_empty(world):
+    from amazon_netsuite.netsuite.errors import NetSuiteError
+
+    _amazon, netsuite = world.hooks()
+    with pytest.raises(NetSuiteError, match="nexttype"):
+        netsuite.backend.suiteql_all("SELECT nextdoc FROM previoustransactionlinelink WHERE linktype = 'OrdBill'")
+    with pytest.raises(NetSuiteError, match="nexttype"):
+        netsuite.backend.suiteql_all("SELECT nextdoc FROM previoustransactionlinelink WHERE nexttype = 'RtnAuth' "
+                                     "AND linktype = 'OrdBill'")
+    assert netsuite.backend.suiteql_all("SELECT nextdoc FROM previoustransactionlinelink WHERE nexttype = 'RtnAuth' "
+                                        "AND previousdoc IN ('999999')") == []
 
 
 def test_given_a_lost_transform_answer_then_the_retry_is_a_duplicate_never_a_second_document(world, billed):
