@@ -79,10 +79,13 @@ def test_given_refunds_and_returns_on_rest_then_every_document_is_a_transform_an
     transforms = world.calls(admin, "restTransform")
     assert transforms - before == sum(len(d) for d in documents.values())
     assert world.calls(admin, "addList") == 0 and world.calls(admin, "initializeList") == 0  # no SOAP at all
-    # each document names its source (the transform's URL), and receipts are of the right return authorization
+    # each document names its source (the transform's URL): a return authorization of the same Amazon order
     ras = {r["internalId"]: r for r in documents["returnAuthorization"]}
     for record_type in ("creditMemo", "cashRefund", "itemReceipt"):
-        assert all(d["createdFrom"]["internalId"] in ras for d in documents[record_type])
+        for document in documents[record_type]:
+            source = ras[document["createdFrom"]["internalId"]]
+            order_id = document["externalId"].split("-", 2)[2].rsplit("-", 1)[0]  # AMZ-XX-{orderId}-{key}
+            assert source["externalId"].startswith(f"AMZ-RA-{order_id}-"), (document["externalId"], source["externalId"])
 
     # the ledger forgotten (a run that wrote NetSuite but not the ledger): every document is found by
     # externalId with SuiteQL and nothing is transformed again
