@@ -98,7 +98,7 @@ def test_given_refunds_and_returns_on_rest_then_every_document_is_a_transform_an
     assert world.calls(admin, "restTransform") == transforms
 
 
-def test_given_throttled_transforms_then_retried_and_each_document_written_once(world, billed):
+def test_given_throttled_transforms_create_forms_and_suiteql_then_retried_and_each_document_written_once(world, billed):
     netsuite, pairs = billed
     so, amazon = next((so, a) for so, a in pairs if a["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER")
     admin = world.netsuite_admin
@@ -110,11 +110,13 @@ def test_given_throttled_transforms_then_retried_and_each_document_written_once(
     assert world.calls(admin, "restTransform") - before == 2 + 3  # RA + refund document, three 429s retried
     admin.post("/_sandbox/faults", json={"operation": "restTransform", "status": 429, "times": 2}).raise_for_status()
     admin.post("/_sandbox/faults", json={"operation": "restCreateForm", "status": 429, "times": 2}).raise_for_status()
+    admin.post("/_sandbox/faults", json={"operation": "suiteql", "status": 429, "times": 2}).raise_for_status()
     returned = load_returns([_returned_row(amazon, plate="LPNQ000001")], marketplace_id="ATVPDKIKX0DER",
                             mappings=world.mappings, netsuite=netsuite, ledger=world.ledger,
                             dispositions=load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv"),
                             run_id="q2")
     assert returned["counts"]["synced"] == 1, returned
+    assert admin.delete("/_sandbox/faults").json()["cleared"] == 0  # every 429 was answered, and retried
     assert [len(world.records(t)) for t in ("returnAuthorization", "itemReceipt")] == [1, 1]
     (ra,) = world.records("returnAuthorization")
     assert ra["status"] == "Refunded"  # every unit credited and received
