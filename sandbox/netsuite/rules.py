@@ -814,6 +814,32 @@ class Rules:
                 out[int(line["orderLine"])] = out.get(int(line["orderLine"]), Decimal(0)) + dec(line.get("quantity"))
         return out
 
+    @staticmethod
+    def _parties_from(record: dict[str, Any], source: dict[str, Any]) -> str:
+        """A document created from ``source`` (a billing document or return authorization from its sales order,
+        a receipt or refund document from its return authorization) takes its customer and subsidiary, and its
+        currency unless one is sent. Returns the subsidiary's internalId."""
+        record["entity"], record["subsidiary"] = source["entity"], source["subsidiary"]
+        record.setdefault("currency", source.get("currency"))
+        return str(source["subsidiary"]["internalId"])
+
+    def _posting_account(
+        self, record: dict[str, Any], kind: str, account_types: tuple[str, ...], subsidiary_id: str, *, required: bool
+    ) -> None:
+        """The ``account`` a billing or refund document posts to: available to the subsidiary and of one of
+        ``account_types`` (INVALID_KEY_OR_REF naming the allowed types otherwise); when absent, asked for if
+        ``required`` (an invoice or a refund document: a cash sale may leave it out)."""
+        if record.get("account"):
+            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
+            if account.get("acctType") not in account_types:
+                raise RecordError(
+                    "INVALID_KEY_OR_REF",
+                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
+                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
+                )
+        elif required:
+            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+
     def _source_lines(
         self,
         lines: list[dict[str, Any]],
@@ -970,23 +996,11 @@ class Rules:
         (with "Expand Account Lists")."""
         order = self.source_order(record, kind) if old is None else self.resolve(
             "salesOrder", record["createdFrom"], "createdFrom")[1]
-        record["entity"] = order["entity"]
-        record["subsidiary"] = order["subsidiary"]
-        record.setdefault("currency", order.get("currency"))
-        subsidiary_id = str(order["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, order)
         for field in ("department", "class"):
             if field not in record and order.get(field):
                 record[field] = order[field]
-        if record.get("account"):
-            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
-            if account.get("acctType") not in account_types:
-                raise RecordError(
-                    "INVALID_KEY_OR_REF",
-                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
-                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
-                )
-        elif kind == "invoice":
-            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        self._posting_account(record, kind, account_types, subsidiary_id, required=kind == "invoice")
         order_lines = self.order_lines(order)
         lines = record.get("itemList") or []
         items = self._source_lines(lines, order_lines, "sales order", items_in_subsidiary=subsidiary_id)
@@ -1044,9 +1058,7 @@ class Rules:
         if order.get("orderStatus") in ("_cancelled", "_pendingApproval"):
             raise RecordError("INVALID_INITIALIZE_REF",
                               f"You can not initialize returnauthorization: invalid reference {order['internalId']} (the sales order is {order.get('status')}).")
-        record["entity"], record["subsidiary"] = order["entity"], order["subsidiary"]
-        record.setdefault("currency", order.get("currency"))
-        subsidiary_id = str(order["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, order)
         order_lines = self.order_lines(order)
         lines = record.get("itemList") or []
         items = self._source_lines(lines, order_lines, "sales order")
@@ -1115,9 +1127,7 @@ class Rules:
         if old is not None:
             raise RecordError("USER_ERROR", "The sandbox does not edit item receipts of return authorizations; delete and receive again.")
         ra = self.source_return(record, "itemreceipt")
-        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
-        record.setdefault("currency", ra.get("currency"))
-        subsidiary_id = str(ra["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, ra)
         ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
         kept = []
         for line in record.get("itemList") or []:
@@ -1206,19 +1216,8 @@ class Rules:
         if old is not None:
             raise RecordError("USER_ERROR", f"The sandbox does not edit a {kind} created from a return authorization.")
         ra = self.source_return(record, kind)
-        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
-        record.setdefault("currency", ra.get("currency"))
-        subsidiary_id = str(ra["subsidiary"]["internalId"])
-        if record.get("account"):
-            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
-            if account.get("acctType") not in account_types:
-                raise RecordError(
-                    "INVALID_KEY_OR_REF",
-                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
-                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
-                )
-        else:
-            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        subsidiary_id = self._parties_from(record, ra)
+        self._posting_account(record, kind, account_types, subsidiary_id, required=True)
         ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
         lines = record.get("itemList") or []
         items = self._source_lines(lines, ra_lines, "return authorization")

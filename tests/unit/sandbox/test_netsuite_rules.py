@@ -1,5 +1,5 @@
-"""The NetSuite emulator's rules, in process (no server): the line checks that billing documents,
-return authorizations and refund documents share (``Rules._source_lines``)."""
+"""The NetSuite emulator's rules, in process (no server): what billing documents, return authorizations
+and refund documents share (``Rules._source_lines``, ``_parties_from``, ``_posting_account``)."""
 
 from __future__ import annotations
 
@@ -68,3 +68,35 @@ class TestSourceLines:
         line = {"orderLine": 1, "quantity": 1, "amount": 1, "location": {"internalId": WAREHOUSE}}
         rules._source_lines([line], SOURCE, "return authorization")
         assert line["location"] == {"internalId": WAREHOUSE}
+
+
+class TestDocumentHead:
+    """``_parties_from`` and ``_posting_account``: what billing, return and refund documents take from the
+    transaction they are created from, and the account they post to."""
+
+    def test_given_a_source_then_customer_and_subsidiary_are_its_and_a_sent_currency_is_kept(self, rules):
+        source = {"entity": {"internalId": "90"}, "subsidiary": {"internalId": US}, "currency": {"internalId": "1"}}
+        record = {"entity": {"internalId": "91"}}
+        assert rules._parties_from(record, source) == US
+        assert record == {"entity": {"internalId": "90"}, "subsidiary": {"internalId": US}, "currency": {"internalId": "1"}}
+        record = {"currency": {"internalId": "2"}}
+        rules._parties_from(record, source)
+        assert record["currency"] == {"internalId": "2"}
+
+    def test_given_an_account_of_an_allowed_type_then_it_is_resolved(self, rules):
+        rules.store.put("account", {"internalId": "1212", "acctName": "Amazon clearing", "acctType": "_otherCurrentAsset"}, NOW)
+        record = {"account": {"internalId": "1212"}}
+        rules._posting_account(record, "cashsale", ("_bank", "_otherCurrentAsset"), US, required=False)
+        assert record["account"]["internalId"] == "1212"
+
+    def test_given_an_account_of_another_type_then_the_error_names_the_allowed_types(self, rules):
+        rules.store.put("account", {"internalId": "2330", "acctName": "Balance owed", "acctType": "_otherCurrentLiability"}, NOW)
+        with pytest.raises(RecordError, match="a cashrefund posts to an account of type bank or otherCurrentAsset, "
+                                              "not otherCurrentLiability"):
+            rules._posting_account({"account": {"internalId": "2330"}}, "cashrefund", ("_bank", "_otherCurrentAsset"), US,
+                                   required=True)
+
+    def test_given_no_account_then_it_is_asked_for_only_when_required(self, rules):
+        rules._posting_account({}, "cashsale", ("_bank",), US, required=False)
+        with pytest.raises(RecordError, match="Please enter value\\(s\\) for: Account"):
+            rules._posting_account({}, "invoice", ("_accountsReceivable",), US, required=True)
