@@ -163,6 +163,11 @@ def error_response(status: int, code: str, detail: str, *, path: str | None = No
 
 def _store_value(key: str, value: Any, path: str) -> Any:
     countries, _ = _countries()
+    if key == "doc":  # an apply line's document is a reference in REST ("doc": {"id": "104"}), a long in SOAP
+        if not (isinstance(value, dict) and set(value) <= {"id", "refName", "links"} and str(value.get("id", "")).isdigit()):
+            raise RestError(400, "INVALID_VALUE", f"Invalid value {value!r} for field doc: give a reference, {{\"id\": ...}}.",
+                            path=path)
+        return int(value["id"])
     if isinstance(value, dict):
         if "items" in value and set(value) <= {"items", "links"}:
             return [_store_value(key, item, path) for item in value["items"]]
@@ -228,6 +233,8 @@ def to_store(body: dict[str, Any], path: str = "", record_type: str | None = Non
 
 def _rest_value(key: str, value: Any) -> Any:
     _, iso_of = _countries()
+    if key == "doc" and isinstance(value, int | str) and not isinstance(value, bool):
+        return {"id": str(value)}
     if isinstance(value, dict):
         if value.get("internalId") is not None and set(value) <= {"internalId", "externalId", "name", "type"}:
             ref = {"id": str(value["internalId"])}

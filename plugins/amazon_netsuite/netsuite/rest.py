@@ -374,6 +374,8 @@ def _is_ref(value: Any) -> bool:
 
 
 def _rest_value(key: str, value: Any) -> Any:
+    if key == "doc" and isinstance(value, int | str) and not isinstance(value, bool):
+        return {"id": str(value)}  # an apply line's document: a long in SOAP, a reference in REST
     if _is_ref(value):
         if value.get("internalId"):
             return {"id": str(value["internalId"])}
@@ -470,6 +472,8 @@ def _hook_value(key: str, value: Any) -> Any:
             if key == "orderStatus":
                 back = {v: k for k, v in ORDER_STATUS.items()}
                 return back.get(str(value["id"]), value["id"])
+            if key == "doc":
+                return int(value["id"])  # SOAP's shape of an apply line's document
             ref = {"internalId": str(value["id"])}
             if value.get("refName"):
                 ref["name"] = value["refName"]

@@ -244,7 +244,10 @@ class TestTransform:
                                      lines=[BillingLine("611", Decimal(1), Decimal("10.00"), order_line=1)],
                                      apply_to=[(44, Decimal("10.00"))])
         body = json.loads(dumps(to_rest(memo)), parse_float=Decimal)
-        assert body["apply"] == {"items": [{"doc": 44, "apply": True, "amount": Decimal("10.00")}]}
+        # Oracle's REST samples give the applied document as a reference: "doc": {"id": "104"}
+        assert body["apply"] == {"items": [{"doc": {"id": "44"}, "apply": True, "amount": Decimal("10.00")}]}
+        assert from_rest({"apply": {"items": [{"doc": {"id": "44", "refName": "Invoice #INV44"}, "apply": True}]}}
+                         )["applyList"] == [{"doc": 44, "apply": True}]  # back in SOAP's shape (a long)
         assert body["autoApply"] is False and "applyList" not in body
         with pytest.raises(ValueError, match="replaceAll true"):
             to_rest({"applyList": {"replaceAll": True, "apply": []}})
