@@ -118,6 +118,7 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "accountingPeriod": ("accountingperiod", None),
 }
 _TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP = "text", "bool", "ref", "date", "timestamp", "shipstatus"
+_MONEY, _ORDER = "money", "orderstatus"
 #: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
 #: (saved-search status values ``ItemShip:A/B/C``: docs/netsuite-quirks.md, REST backend)
 SHIP_STATUS = {"A": "_picked", "B": "_packed", "C": "_shipped"}
@@ -136,11 +137,12 @@ SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "tranid": ("tranId", _TEXT),
         "trandate": ("tranDate", _DATE), "entity": ("entity", _REF), "currency": ("currency", _REF),
         "memo": ("memo", _TEXT), "lastmodifieddate": ("lastModifiedDate", _STAMP),
-        "shipstatus": ("shipStatus", _SHIP),
+        "shipstatus": ("shipStatus", _SHIP), "foreigntotal": ("total", _MONEY), "status": ("orderStatus", _ORDER),
     },
     "item": {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "itemid": ("itemId", _TEXT),
         "displayname": ("displayName", _TEXT), "isinactive": ("isInactive", _BOOL),
+        "salesdescription": ("salesDescription", _TEXT), "upccode": ("upcCode", _TEXT),
         "lastmodifieddate": ("lastModifiedDate", _STAMP),
     },
     "accountingperiod": {
@@ -387,11 +389,26 @@ def _rest_value(key: str, value: Any) -> Any:
     return value
 
 
+def _instant(value: Any) -> datetime | None:
+    """A ``datetime`` (pandas' Timestamp is one), or an ISO 8601 timestamp string with a time part
+    (``2026-11-20T05:30:00Z``, what SOAP takes for a dateTime), else None (a date, a plain day string)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
 def local_dates(record: Mapping[str, Any], timezone: str) -> Mapping[str, Any]:
-    """The record with its body date fields (``tranDate``...) given as a ``datetime`` turned into the date
-    it is in the account's time zone: a REST date field takes ``YYYY-MM-DD`` only, where SOAP takes a
-    dateTime and NetSuite keeps its date in the account's zone."""
-    moved = {key: value for key, value in record.items() if key in DATE_FIELDS and isinstance(value, datetime)}
+    """The record with its body date fields (``tranDate``...) given as a timestamp (a ``datetime``, or an
+    ISO 8601 string with a time) turned into the date it is in the account's time zone: a REST date field
+    takes ``YYYY-MM-DD`` only, where SOAP takes a dateTime and NetSuite keeps its date in the account's
+    zone. A naive timestamp is UTC."""
+    moved = {key: moment for key, value in record.items()
+             if key in DATE_FIELDS and (moment := _instant(value)) is not None}
     if not moved:
         return record
     zone = ZoneInfo(timezone)
@@ -403,7 +420,12 @@ def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
     """A hook record dict -> REST JSON (``internalId`` dropped: it goes in the URL)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
-        if value is None or key in ("internalId", "nullFieldList"):
+        if value is None or key == "internalId":
+            continue
+        if key == "nullFieldList":  # REST clears a body field sent as null (custom fields by script id)
+            names = value.get("name") if isinstance(value, Mapping) else value
+            for name in [names] if isinstance(names, str) else names or []:
+                out[FIELD_NAMES.get(str(name), str(name))] = None
             continue
         if key == "customFieldList":
             entries = value.get("customField") if isinstance(value, Mapping) else value
@@ -483,6 +505,20 @@ def from_rest(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_CUSTOM_COLUMN = re.compile(r"cust(body|entity|col|item|event|record)_[a-z0-9_]+")
+
+
+def _suiteql_custom(value: Any) -> Any:
+    """A custom field column as SuiteQL answers it -> the hook's value: a check box is ``'T'``/``'F'``
+    (read as bool), numbers stay ``Decimal`` (JSON read with ``parse_float=Decimal``), the rest text. A
+    select column holds the option's internal id (SuiteQL has no name without ``BUILTIN.DF``)."""
+    if value in ("T", "F"):
+        return value == "T"
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
 def sql_literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -532,6 +568,8 @@ class _Query:
     table: str
     email: tuple[str, str] | None = None  # (operator, value) checked exactly on each row
     link_type: str | None = None  # createdFrom read from PreviousTransactionLineLink with this link type
+    record_type: str | None = None
+    custom_fields: tuple[str, ...] = ()  # custom field columns selected, read back into customFieldList
 
 
 class RestBackend:
@@ -892,12 +930,19 @@ class RestBackend:
             raise ValueError(f"record type {record_type!r} has no SuiteQL table in SUITEQL_TABLES") from None
         columns = []
         for column, (_, kind) in SUITEQL_COLUMNS[table].items():
+            if kind == _ORDER and record_type != "salesOrder":
+                continue  # transaction.status letters mean something else on every other type
             if kind == _DATE:
                 columns.append(f"TO_CHAR({column}, 'YYYY-MM-DD') AS {column}")
             elif kind == _STAMP:
                 columns.append(f"TO_CHAR({column}, 'YYYY-MM-DD HH24:MI:SS') AS {column}")
             else:
                 columns.append(column)
+        custom = list(dict.fromkeys(str(c).lower() for c in criteria.get("custom_fields") or ()))
+        bad = [c for c in custom if not _CUSTOM_COLUMN.fullmatch(c)]
+        if bad:
+            raise ValueError(f"custom_fields must be custom field script ids (custbody_..., custitem_...), not {bad}")
+        columns += custom
         where: list[str] = []
         if type_value:
             where.append(f"type = {sql_literal(type_value)}")
@@ -927,15 +972,26 @@ class RestBackend:
         sql = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - values go through sql_literal
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type))
+        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type),
+                      record_type=record_type, custom_fields=tuple(custom))
 
-    def _row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _row(self, table: str, row: Mapping[str, Any], query: _Query | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for column, (name, kind) in SUITEQL_COLUMNS[table].items():
             value = row.get(column)
             if value is None or value == "":
                 continue
-            if kind == _BOOL:
+            if kind == _ORDER:
+                if query is None or query.record_type != "salesOrder":
+                    continue
+                back = {letter: status for status, letter in ORDER_STATUS.items()}
+                if str(value) not in back:
+                    raise NetSuiteMalformedResponseError(f"unknown sales order status {value!r}", operation="search",
+                                                         code="MALFORMED_RESPONSE")
+                out[name] = back[str(value)]
+            elif kind == _MONEY:
+                out[name] = Decimal(str(value))
+            elif kind == _BOOL:
                 out[name] = value in ("T", True, "true")
             elif kind == _REF:
                 out[name] = {"internalId": str(value)}
@@ -951,12 +1007,17 @@ class RestBackend:
                 out[name] = local.astimezone(UTC)
             else:
                 out[name] = str(value)
+        custom = [{"scriptId": column, "value": _suiteql_custom(row[column])}
+                  for column in (query.custom_fields if query is not None else ())
+                  if row.get(column) is not None and row.get(column) != ""]
+        if custom:
+            out["customFieldList"] = custom
         return out
 
     def _search_page(self, query: _Query, search_id: str, page_index: int) -> SearchPage:
         page_size = min(MAX_SUITEQL_PAGE, self.settings.page_size)
         body = self.suiteql_page(query.sql, offset=(page_index - 1) * page_size, limit=page_size)
-        records = [self._row(query.table, row) for row in body["items"]]
+        records = [self._row(query.table, row, query) for row in body["items"]]
         if query.email is not None:  # LIKE treats _ and % as wildcards: keep exact matches only
             operator, value = query.email
             check = {"is": str.__eq__, "contains": lambda e, v: v in e, "startsWith": str.startswith,
