@@ -552,7 +552,7 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
             for record, stamp in store.all_with_modified(record_type):
                 rows.append({
                     "id": record["internalId"], "externalid": record.get("externalId"), "itemtype": code,
-                    "type": code, "itemid": record.get("itemId"), "displayname": record.get("displayName"),
+                    "itemid": record.get("itemId"), "displayname": record.get("displayName"),
                     "isinactive": _flag(record.get("isInactive")), "lastmodifieddate": stamp,
                     "salesdescription": record.get("salesDescription"), "upccode": record.get("upcCode"),
                     **_custom_columns(record),

@@ -117,6 +117,8 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "currency": ("currency", None),
     "accountingPeriod": ("accountingperiod", None),
 }
+#: the column holding a table's record type: ``transaction.type`` (SalesOrd...), ``item.itemtype`` (InvtPart...)
+TYPE_COLUMNS = {"transaction": "type", "item": "itemtype"}
 _TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP = "text", "bool", "ref", "date", "timestamp", "shipstatus"
 _MONEY, _ORDER = "money", "orderstatus"
 #: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
@@ -680,7 +682,7 @@ class RestBackend:
             chunk = unique[start : start + MAX_IN_VALUES]
             where = f"externalid IN ({', '.join(sql_literal(e) for e in chunk)})"
             if type_value:
-                where += f" AND type = {sql_literal(type_value)}"
+                where += f" AND {TYPE_COLUMNS.get(table, 'type')} = {sql_literal(type_value)}"
             for row in self.suiteql_all(f"SELECT id, externalid FROM {table} WHERE {where} ORDER BY id"):  # noqa: S608 - sql_literal
                 key = str(row.get("externalid") or "").casefold()
                 if key in wanted:
@@ -945,12 +947,17 @@ class RestBackend:
         columns += custom
         where: list[str] = []
         if type_value:
-            where.append(f"type = {sql_literal(type_value)}")
+            where.append(f"{TYPE_COLUMNS.get(table, 'type')} = {sql_literal(type_value)}")
         if "external_ids" in criteria:
             ids = list(criteria["external_ids"])
             if not ids or len(ids) > MAX_IN_VALUES:
                 raise ValueError(f"external_ids needs 1..{MAX_IN_VALUES} values")
             where.append(f"externalid IN ({', '.join(sql_literal(e) for e in ids)})")
+        if "internal_ids" in criteria:
+            ids = [str(i) for i in criteria["internal_ids"]]
+            if not ids or len(ids) > MAX_IN_VALUES or not all(i.isdigit() for i in ids):
+                raise ValueError(f"internal_ids needs 1..{MAX_IN_VALUES} numeric ids")
+            where.append(f"id IN ({', '.join(sql_literal(i) for i in ids)})")
         if "modified_after" in criteria:
             where.append(f"lastmodifieddate >= {self._stamp(criteria['modified_after'])}")
         if criteria.get("modified_before") is not None:

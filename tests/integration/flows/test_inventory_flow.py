@@ -80,7 +80,13 @@ def _reads(world: World) -> dict[str, int]:
 
 
 def test_given_stock_then_every_mfn_sku_gets_its_quantity_and_later_runs_send_only_what_moved(world):
+    start = _reads(world)
     first = _plan(world, "r1")
+    used = {op: n - start[op] for op, n in _reads(world).items()}
+    if NetSuiteHook().api == "rest":  # item states + full availability: two SuiteQL queries, no record GET
+        assert (used["suiteql"], used["restGet"], used["getItemAvailability"], used["getList"]) == (2, 0, 0, 0), used
+    else:
+        assert (used["getList"], used["getItemAvailability"], used["suiteql"]) == (1, 1, 0), used
     na = first["na"]
     assert na["ACME-MUG-11OZ"] == max(0, int(_available(world, "501")) - 2)  # safety stock 2
     assert na["ACME-MUG-11OZ-6PK"] == int(_available(world, "501") // 6)  # 6 units a pack

@@ -52,7 +52,8 @@ class TestSearchColumns:
         query = backend().build_query("inventoryItem", {
             "modified_after": datetime(2026, 11, 1, tzinfo=UTC), "custom_fields": ["custitem_amazon_publish", "CUSTITEM_AMAZON_PRICE_US"]})
         assert "custitem_amazon_publish, custitem_amazon_price_us FROM item" in query.sql
-        assert "salesdescription" in query.sql and "upccode" in query.sql and "itemtype" not in query.sql
+        assert "salesdescription" in query.sql and "upccode" in query.sql
+        assert "WHERE itemtype = 'InvtPart' AND" in query.sql, "SuiteQL's item table names its type itemtype"
         record = backend()._row("item", {"id": "501", "itemid": "ACME-1", "isinactive": "F", "custitem_amazon_publish": "T",
                                          "custitem_amazon_price_us": Decimal("19.99")}, query)
         assert record["customFieldList"] == [{"scriptId": "custitem_amazon_publish", "value": True},
@@ -88,3 +89,9 @@ class TestSearchColumns:
         page = rest.search("salesOrder", {"external_ids": ["AMZ-SO-1"], "custom_fields": ["custbody_amazon_order_id"]})
         [record] = page.records
         assert record["orderStatus"] == "_fullyBilled" and record["customFieldList"][0]["value"] == "111-1"
+
+    def test_given_internal_ids_then_one_id_in_query_and_non_numeric_ids_refused(self):
+        query = backend().build_query("inventoryItem", {"internal_ids": ["501", "504"]})
+        assert "id IN ('501', '504')" in query.sql and query.sql.endswith("ORDER BY id")
+        with pytest.raises(ValueError, match="numeric ids"):
+            backend().build_query("inventoryItem", {"internal_ids": ["501) OR (1=1"]})
