@@ -178,6 +178,8 @@ FIELD_NAMES = {"addressbookAddress": "addressBookAddress"}
 #: SOAP enumeration fields whose REST form is a select ``{"id": ...}``
 ORDER_STATUS = {"_pendingApproval": "A", "_pendingFulfillment": "B", "_cancelled": "C", "_partiallyFulfilled": "D",
                 "_pendingBillingPartFulfilled": "E", "_pendingBilling": "F", "_fullyBilled": "G", "_closed": "H"}
+#: SuiteQL ``transaction.status`` letter of a sales order (``SalesOrd:B``...) -> the SOAP ``orderStatus``
+_ORDER_STATUS_OF = {letter: status for status, letter in ORDER_STATUS.items()}
 _ISO_OF = {value: iso for iso, value in COUNTRIES.items() if iso != "UK"}
 _CUSTOM = re.compile(r"^cust(body|entity|col|item|event|record)_")
 _SUBLIST_NAMES_BACK = {rest: soap for soap, rest in SUBLISTS.items()}
@@ -991,11 +993,10 @@ class RestBackend:
             if kind == _ORDER:
                 if query is None or query.record_type != "salesOrder":
                     continue
-                back = {letter: status for status, letter in ORDER_STATUS.items()}
-                if str(value) not in back:
+                if str(value) not in _ORDER_STATUS_OF:
                     raise NetSuiteMalformedResponseError(f"unknown sales order status {value!r}", operation="search",
                                                          code="MALFORMED_RESPONSE")
-                out[name] = back[str(value)]
+                out[name] = _ORDER_STATUS_OF[str(value)]
             elif kind == _MONEY:
                 out[name] = Decimal(str(value))
             elif kind == _BOOL:
