@@ -44,7 +44,6 @@ skipped. The task that failed says which side is down: **request_report**/**extr
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task, task_group
@@ -56,6 +55,7 @@ from amazon_netsuite.dags_common import (
     START_DATE,
     data_interval_schedule,
     default_args,
+    report_poll_seconds,
     sync_params,
 )
 from amazon_netsuite.notifiers import SyncAlertNotifier
@@ -63,7 +63,7 @@ from amazon_netsuite.notifiers import SyncAlertNotifier
 DAG_ID = "amazon_fba_shipments_to_netsuite"
 REPORT_TYPE = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
 #: how often the triggerer checks the report (Amazon generates this report in minutes)
-REPORT_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_REPORT_POLL_SECONDS") or 30)
+REPORT_POLL_SECONDS = report_poll_seconds()
 
 
 @task(pool=AMAZON_POOL)

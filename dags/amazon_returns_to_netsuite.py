@@ -44,7 +44,6 @@ one Amazon no longer returns is closed as skipped (`source_deleted`).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task, task_group
@@ -56,6 +55,7 @@ from amazon_netsuite.dags_common import (
     START_DATE,
     data_interval_schedule,
     default_args,
+    report_poll_seconds,
     sync_params,
 )
 from amazon_netsuite.notifiers import SyncAlertNotifier
@@ -64,7 +64,7 @@ DAG_ID = "amazon_returns_to_netsuite"
 FBA_RETURNS_REPORT = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
 MFN_RETURNS_REPORT = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 #: how often the deferred report is polled (Amazon: minutes; the sandbox's tests: a fraction of a second)
-REPORT_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "30"))
+REPORT_POLL_SECONDS = report_poll_seconds()
 
 
 @task(pool=AMAZON_POOL)

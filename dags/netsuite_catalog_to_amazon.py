@@ -40,7 +40,6 @@ the run ends failed once with the reasons. Inspect with
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -53,12 +52,13 @@ from amazon_netsuite.dags_common import (
     START_DATE,
     data_interval_schedule,
     default_args,
+    feed_poll_seconds,
     sync_params,
 )
 from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "netsuite_catalog_to_amazon"
-FEED_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_FEED_POLL_SECONDS", "60"))
+FEED_POLL_SECONDS = feed_poll_seconds()
 
 
 @task(pool=NETSUITE_POOL)

@@ -51,12 +51,13 @@ from amazon_netsuite.dags_common import (
     START_DATE,
     data_interval_schedule,
     default_args,
+    feed_poll_seconds,
     sync_params,
 )
 from amazon_netsuite.notifiers import SyncAlertNotifier
 
 DAG_ID = "netsuite_inventory_to_amazon"
-FEED_POLL_SECONDS = float(os.environ.get("AMAZON_NETSUITE_FEED_POLL_SECONDS", "60"))
+FEED_POLL_SECONDS = feed_poll_seconds()
 
 
 @task(pool=AMAZON_POOL)

@@ -9,10 +9,13 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 1. **extract** (pool `amazon_sp_api`): the orders **created** in the window (`searchOrders`, 100 a page,
    the same API and pages the orders flow reads; no per-order calls), kept as ids, status, total and dates
    (no buyer data); the settlements the settlements flow posted in the window, read again (Amazon keeps them
-   90 days; imports from their file) for the orders each one cleared. Staged encrypted.
+   90 days; imports from their file) for the orders each one cleared; the FBA inventory summaries of the
+   mapped AFN SKUs (`getInventorySummaries`). Staged encrypted.
 2. **compare** (pool `netsuite_api`): the sales orders `AMZ-SO-{orderId}` (`getList`), the sales orders
    NetSuite changed since the window's start, and every posting line on the region's Amazon clearing
-   accounts (a paged transaction search by account: `NetSuiteHook.gl_lines`). Then the checks:
+   accounts (a paged transaction search by account: `NetSuiteHook.gl_lines`), the FBA locations' and the
+   region's merchant-fulfilled stock (`getItemAvailability`, every mapped item afresh; the inventory flow's
+   own snapshot is not touched). Then the checks:
 
 | check | finding | meaning |
 |---|---|---|
@@ -25,8 +28,14 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 | clearing | `settled_not_billed` | the settlement cleared an order NetSuite never billed (dead-lettered: the reason is named) |
 | clearing | `fx_remainder` | zero in the settlement currency, not in the base currency: post it with `post_fx_remainder` + `fx_account_id` (`AMZ-JE-FX-{settlementId}`) |
 | clearing | `settlement_unreadable` | a posted settlement whose file could not be read again |
+| inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU differ from the marketplace's NetSuite FBA location (the unsynced shipment/return/removal, or run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
+| inventory | `mfn_oversell_risk` | Amazon offers more of a merchant-fulfilled SKU than the inventory formula gives from NetSuite's availability now |
+| inventory | `mfn_stale` | Amazon offers fewer than NetSuite's availability allows (sales lost) |
 
-Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes).
+Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes), nor MFN
+SKUs whose NetSuite stock moved in the last hour (the inventory flow runs every 15 minutes); SKUs the
+inventory flow never published are counted, not judged. The inventory check is of the state now, whatever
+the window.
 
 3. **summary**: counts per region and check in the log; the run **fails** when anything is off (the alert
    carries the counts by check and the first findings). Every finding is in the sync ledger

@@ -147,6 +147,10 @@ def main() -> int:
     env = dict(os.environ)
     # One run each, reported at once: no task retries with minutes of backoff in the demo.
     env.setdefault("AMAZON_NETSUITE_TASK_RETRIES", "0")
+    # The sandbox finishes a report or feed about 5 s after it is requested; production polls Amazon
+    # every 30 s (reports) / 60 s (feeds), which here would only be waiting.
+    env.setdefault("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "2")
+    env.setdefault("AMAZON_NETSUITE_FEED_POLL_SECONDS", "2")
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
 
     emulators = airflow_setup.available_emulators()

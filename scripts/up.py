@@ -47,29 +47,45 @@ def stop_group(process: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> 
         pass
 
 
+def expected_dag_files(dags_folder: Path) -> set[str]:
+    """The DAG files Airflow should register: every .py in the DAGs folder (one DAG per file)."""
+    return {p.name for p in dags_folder.glob("*.py") if not p.name.startswith("_")}
+
+
 def report_paused(env: dict[str, str], stop: threading.Event, timeout: float = 300) -> None:
-    """Wait until the DAGs are registered, then say which are paused and how to unpause them."""
+    """Wait until every DAG file is registered (the dag-processor parses them one by one, so an early
+    ``dags list`` shows only some), then say which DAGs are paused and how to unpause them. At the
+    deadline it reports what is registered and names the files that are not (an import error)."""
+    expected = expected_dag_files(Path(env.get("AIRFLOW__CORE__DAGS_FOLDER") or airflow_setup.PROJECT_ROOT / "dags"))
     deadline = time.monotonic() + timeout
-    while not stop.is_set() and time.monotonic() < deadline:
+    dags: list[dict] = []
+    while not stop.is_set():
         done = subprocess.run([airflow_setup.AIRFLOW, "dags", "list", "-o", "json"], env=env, capture_output=True,
                               text=True, timeout=120, check=False)
-        dags = []
         for line in reversed(done.stdout.splitlines() if done.returncode == 0 else []):
             if line.startswith("["):  # the JSON list; log lines may come before it on stdout
                 try:
                     dags = json.loads(line)
                 except json.JSONDecodeError:
-                    dags = []
+                    pass
                 break
-        if dags:
-            paused = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() == "true")
-            active = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() != "true")
-            print(f"\nDAGs running on their schedule: {', '.join(active) or 'none'}", flush=True)
-            if paused:
-                print(f"DAGs paused (new DAGs start paused): {', '.join(paused)}", flush=True)
-                print("Unpause one in the UI (toggle) or: ./bin/airflow dags unpause <dag_id>", flush=True)
+        missing = expected - {Path(str(d.get("fileloc", ""))).name for d in dags}
+        if dags and (not missing or time.monotonic() >= deadline):
+            break
+        if time.monotonic() >= deadline:
             return
         stop.wait(5)
+    else:
+        return
+    paused = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() == "true")
+    active = sorted(d["dag_id"] for d in dags if str(d.get("is_paused")).lower() != "true")
+    print(f"\nDAGs running on their schedule: {', '.join(active) or 'none'}", flush=True)
+    if paused:
+        print(f"DAGs paused (new DAGs start paused): {', '.join(paused)}", flush=True)
+        print("Unpause one in the UI (toggle) or: ./bin/airflow dags unpause <dag_id>", flush=True)
+    if missing:
+        print(f"Not registered after {timeout:.0f} s (see ./bin/airflow dags list-import-errors): "
+              f"{', '.join(sorted(missing))}", flush=True)
 
 
 def main() -> int:

@@ -7,6 +7,7 @@ no connections, Variables or network (the DAG policy tests enforce this for ever
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -329,6 +330,39 @@ def source_window(
     if end <= start:
         raise ValueError(f"empty window: start {start.isoformat()} is not before end {end.isoformat()}")
     return start, end, advances
+
+
+# How often the triggerer asks Amazon whether a report or feed is processed, seconds (README,
+# "Configuration"). Read when DAG files are parsed, so a bad value is an import error that names it.
+REPORT_POLL_ENV = "AMAZON_NETSUITE_REPORT_POLL_SECONDS"
+FEED_POLL_ENV = "AMAZON_NETSUITE_FEED_POLL_SECONDS"
+DEFAULT_REPORT_POLL_SECONDS = 30.0
+DEFAULT_FEED_POLL_SECONDS = 60.0
+
+
+def _poll_seconds(name: str, default: float) -> float:
+    """Environment variable ``name`` as a positive number of seconds; ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name}={raw!r} is not a positive number of seconds: set it to one (e.g. {default:g}) "
+                         f"or unset it for the default ({default:g})")
+    return seconds
+
+
+def report_poll_seconds() -> float:
+    """``AMAZON_NETSUITE_REPORT_POLL_SECONDS``: how often a requested SP-API report is checked (default 30)."""
+    return _poll_seconds(REPORT_POLL_ENV, DEFAULT_REPORT_POLL_SECONDS)
+
+
+def feed_poll_seconds() -> float:
+    """``AMAZON_NETSUITE_FEED_POLL_SECONDS``: how often a submitted SP-API feed is checked (default 60)."""
+    return _poll_seconds(FEED_POLL_ENV, DEFAULT_FEED_POLL_SECONDS)
 
 
 # SP-API notifications (README "Near real time"): the SQS queue(s) Amazon publishes ORDER_CHANGE to,

@@ -45,7 +45,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 MAPPINGS_DIR_ENV = "AMAZON_NETSUITE_MAPPINGS_DIR"
-DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "include" / "mappings"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MAPPINGS_DIR = PROJECT_ROOT / "include" / "mappings"
 
 MARKETPLACES_FILE = "marketplaces.csv"
 SKU_ITEMS_FILE = "sku_items.csv"
@@ -394,7 +395,7 @@ class Mappings:
         named = ship_method.get("name") or ship_method.get("internalId") or "no ship method"
         raise MappingLookupError(
             f"NetSuite ship method {named!r} (internal id {ship_method.get('internalId') or '-'}) has no row in "
-            f"{self.directory / CARRIERS_FILE} for marketplace {marketplace_id}: add it with Amazon's carrier_code "
+            f"{self.where(CARRIERS_FILE)} for marketplace {marketplace_id}: add it with Amazon's carrier_code "
             "(and carrier_name when the code is Other), then replay",
             reason="unmapped_carrier",
         )
@@ -409,7 +410,7 @@ class Mappings:
             return self.marketplaces[marketplace_id]
         except KeyError:
             raise MappingLookupError(
-                f"marketplace {marketplace_id!r} has no row in {self.directory / MARKETPLACES_FILE}; "
+                f"marketplace {marketplace_id!r} has no row in {self.where(MARKETPLACES_FILE)}; "
                 "add it (subsidiary, currency, locations, accounts) and replay the failed records",
                 reason="unknown_marketplace",
             ) from None
@@ -429,7 +430,7 @@ class Mappings:
             return self._by_name[marketplace_name.strip().casefold()]
         except KeyError:
             raise MappingLookupError(
-                f"marketplace name {marketplace_name!r} has no row in {self.directory / MARKETPLACES_FILE}",
+                f"marketplace name {marketplace_name!r} has no row in {self.where(MARKETPLACES_FILE)}",
                 reason="unknown_marketplace",
             ) from None
 
@@ -438,9 +439,18 @@ class Mappings:
             return self.tax_codes[tax_code_id]
         except KeyError:
             raise MappingLookupError(
-                f"tax code {tax_code_id!r} has no row in {self.directory / TAX_CODES_FILE}; add it with its rate",
+                f"tax code {tax_code_id!r} has no row in {self.where(TAX_CODES_FILE)}; add it with its rate",
                 reason="missing_mapping",
             ) from None
+
+    def where(self, file_name: str) -> str:
+        """A mapping file as an error names it: relative to the project for the shipped tables
+        (include/mappings/...), else its absolute path."""
+        path = self.directory / file_name
+        try:
+            return str(path.resolve().relative_to(PROJECT_ROOT))
+        except ValueError:
+            return str(path)
 
     def tax_codes_for(self, subsidiary_id: str) -> list[TaxCode]:
         """The seller's tax codes of a subsidiary (not the facilitator ones), highest rate first."""
@@ -456,7 +466,7 @@ class Mappings:
         if item is None:
             raise MappingLookupError(
                 f"seller SKU {seller_sku!r} (marketplace {marketplace_id}) has no row in "
-                f"{self.directory / SKU_ITEMS_FILE}; add it with its NetSuite item id and replay",
+                f"{self.where(SKU_ITEMS_FILE)}; add it with its NetSuite item id and replay",
                 reason="unknown_sku",
             )
         return item

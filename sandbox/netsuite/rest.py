@@ -7,6 +7,10 @@ other). docs/netsuite-quirks.md, "REST backend", lists the behaviours and their 
   ``?replace=item`` replaces), ``GET .../{type}/{id}`` (``expandSubResources=true`` inlines sublists).
   Writes answer 204 with the record's URL in ``Location``; errors answer NetSuite's REST error JSON
   (``o:errorDetails`` with ``detail`` and ``o:errorCode``; for business rules the code of the SOAP rule).
+- ``POST /services/rest/record/v1/{source}/{id}/!transform/{type}``: every pair SOAP ``initialize`` supports
+  (sales order -> item fulfillment, cash sale, invoice, return authorization; return authorization -> item
+  receipt, credit memo, cash refund), pre-filled and saved by the same code as SOAP ``initialize`` + ``add``;
+  with ``Accept: ...; type=create-form`` the pre-filled record, not saved.
 - ``POST /services/rest/query/v1/suiteql?limit=&offset=`` (``{"q": "SELECT ..."}``): the subset of SuiteQL
   the hook issues (``SELECT`` columns, ``TO_CHAR``, ``BUILTIN.DF``, ``LOWER`` / ``FROM`` one table /
   ``WHERE`` comparisons, ``IN``, ``LIKE`` joined by ``AND`` / ``ORDER BY``); anything else is refused
@@ -69,6 +73,11 @@ SUBLISTS = {"addressBook": "addressbookList", "locations": "locationsList"}
 FIELD_NAMES = {"addressBookAddress": "addressbookAddress"}
 ORDER_STATUS = {"A": "_pendingApproval", "B": "_pendingFulfillment", "C": "_cancelled", "D": "_partiallyFulfilled",
                 "E": "_pendingBillingPartFulfilled", "F": "_pendingBilling", "G": "_fullyBilled", "H": "_closed"}
+#: a return authorization's orderStatus select (saved-search status letters RtnAuth:A..H)
+RETURN_STATUS = {"A": "_pendingApproval", "B": "_pendingReceipt", "C": "_cancelled", "D": "_partiallyReceived",
+                 "E": "_pendingRefundPartReceived", "F": "_pendingRefund", "G": "_refunded", "H": "_closed"}
+#: record types whose orderStatus is not the sales order's
+TYPED_ORDER_STATUS = {"returnAuthorization": RETURN_STATUS}
 _CUSTOM = re.compile(r"^cust(body|entity|col|item|event|record)_")
 TRANSACTION_TYPES = {
     "salesOrder": "SalesOrd", "cashSale": "CashSale", "invoice": "CustInvc", "itemFulfillment": "ItemShip",
@@ -78,8 +87,18 @@ TRANSACTION_TYPES = {
 ITEM_TYPES = {"inventoryItem": "InvtPart", "otherChargeSaleItem": "OthCharge"}
 #: ItemFulfillment.shipStatus (SOAP) -> SuiteQL transaction.shipstatus
 SHIP_STATUS = {"_picked": "A", "_packed": "B", "_shipped": "C"}
-#: link types the sandbox's previoustransactionlinelink holds
+#: link types the sandbox's previoustransactionlinelink holds (filtering on any other is refused)
 EMULATED_LINK_TYPES = frozenset({"ShipRcpt"})
+#: transactions created from another (record type -> source types), one previoustransactionlinelink row per
+#: line naming its source line (``orderLine``), with the link type where it is known (None otherwise: such
+#: rows are found by ``nexttype``, the record's SuiteQL type, never by ``linktype``)
+LINKED_TYPES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "itemFulfillment": (("salesOrder", "transferOrder"), "ShipRcpt"),
+    "itemReceipt": (("returnAuthorization",), "ShipRcpt"),
+    "cashSale": (("salesOrder",), None), "invoice": (("salesOrder",), None),
+    "returnAuthorization": (("salesOrder",), None),
+    "creditMemo": (("returnAuthorization",), None), "cashRefund": (("returnAuthorization",), None),
+}
 
 
 def _countries() -> tuple[dict[str, str], dict[str, str]]:
@@ -177,8 +196,9 @@ def _store_value(key: str, value: Any, path: str) -> Any:
     return value
 
 
-def to_store(body: dict[str, Any], path: str = "") -> dict[str, Any]:
-    """REST JSON -> the store's record shape (the SOAP record as JSON)."""
+def to_store(body: dict[str, Any], path: str = "", record_type: str | None = None) -> dict[str, Any]:
+    """REST JSON -> the store's record shape (the SOAP record as JSON); ``record_type`` reads a top-level
+    ``orderStatus`` with that type's select (a return authorization's is not the sales order's)."""
     out: dict[str, Any] = {}
     custom = []
     nulls = []
@@ -188,6 +208,12 @@ def to_store(body: dict[str, Any], path: str = "") -> dict[str, Any]:
             nulls.append(FIELD_NAMES.get(key, key))  # a body field sent as null is cleared (on update)
             continue
         if key in ("id", "links", "refName") or value is None:
+            continue
+        if key == "orderStatus" and record_type in TYPED_ORDER_STATUS:
+            letter = str(value.get("id")) if isinstance(value, dict) else None
+            if letter not in TYPED_ORDER_STATUS[record_type]:
+                raise RestError(400, "INVALID_VALUE", f"Invalid value {value!r} for field orderStatus.", path=where)
+            out[key] = TYPED_ORDER_STATUS[record_type][letter]
             continue
         if _CUSTOM.match(key):
             custom.append({"scriptId": key, "value": _store_value(key, value, where)})
@@ -229,12 +255,15 @@ def _rest_value(key: str, value: Any) -> Any:
     return value
 
 
-def to_rest(record: dict[str, Any], *, expand: bool) -> dict[str, Any]:
+def to_rest(record: dict[str, Any], *, expand: bool, record_type: str | None = None) -> dict[str, Any]:
     """The store's record -> REST JSON; without ``expand`` sublists are left out (links only)."""
     out: dict[str, Any] = {"links": []}
     for key, value in record.items():
         if key == "internalId":
             out["id"] = str(value)
+        elif key == "orderStatus" and record_type in TYPED_ORDER_STATUS and isinstance(value, str):
+            back = {name: letter for letter, name in TYPED_ORDER_STATUS[record_type].items()}
+            out[key] = {"id": back.get(value, value)}
         elif key == "customFieldList":
             for entry in value or []:
                 if entry.get("scriptId"):
@@ -476,8 +505,21 @@ def _custom_columns(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: SuiteQL ``transaction.status`` of a sales order (the letters of ``SalesOrd:A`` ... ``SalesOrd:H``)
+#: SuiteQL ``transaction.status`` of a sales order (the letters of ``SalesOrd:A`` ... ``SalesOrd:H``) and of a
+#: return authorization (``RtnAuth:A`` ... ``H``)
 SALES_ORDER_STATUS = {v: k for k, v in ORDER_STATUS.items()}
+RETURN_STATUS_LETTER = {v: k for k, v in RETURN_STATUS.items()}
+
+
+def _status_letter(record_type: str, record: dict[str, Any]) -> str | None:
+    """``transaction.status`` of the types whose status the sandbox keeps (None on the others)."""
+    if record_type == "salesOrder":
+        return SALES_ORDER_STATUS.get(record.get("orderStatus"))
+    if record_type == "returnAuthorization":
+        return RETURN_STATUS_LETTER.get(record.get("orderStatus"))
+    if record_type == "itemFulfillment":
+        return SHIP_STATUS.get(record.get("shipStatus"))
+    return None
 
 
 def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
@@ -504,26 +546,30 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
                     "memo": record.get("memo"), "lastmodifieddate": stamp,
                     "shipstatus": SHIP_STATUS.get(record.get("shipStatus")) if record_type == "itemFulfillment" else None,
                     "exchangerate": Decimal(str(record.get("exchangeRate") or 1)),
-                    "status": (SALES_ORDER_STATUS.get(record.get("orderStatus")) if record_type == "salesOrder"
-                               else SHIP_STATUS.get(record.get("shipStatus")) if record_type == "itemFulfillment" else None),
+                    # an invoice's open amount in the transaction currency (SOAP amountRemaining)
+                    "foreignamountunpaid": Decimal(str(record["amountRemaining"]))
+                    if record_type == "invoice" and record.get("amountRemaining") is not None else None,
+                    "status": _status_letter(record_type, record),
                     "foreigntotal": Decimal(str(record["total"])) if record.get("total") is not None else None,
                     **_custom_columns(record),
                 })
     elif table == "previoustransactionlinelink":
-        # one row per fulfillment line and the order line it ships (link type ShipRcpt); other links are
-        # not emulated, so run_suiteql refuses a query that does not ask for ShipRcpt
-        for record, _ in store.all_with_modified("itemFulfillment"):
-            source = _ref_id(record.get("createdFrom"))
-            if source is None:
-                continue
-            source_type = next((TRANSACTION_TYPES[t] for t in ("salesOrder", "transferOrder")
-                                if store.get(t, internal_id=source) is not None), None)
-            for number, line in enumerate(record.get("itemList") or [], start=1):
-                rows.append({
-                    "previousdoc": source, "previousline": str(line.get("orderLine") or ""), "previoustype": source_type,
-                    "nextdoc": record["internalId"], "nextline": str(line.get("line") or number), "nexttype": "ItemShip",
-                    "linktype": "ShipRcpt",
-                })
+        # one row per line of a transaction created from another, naming the source line (LINKED_TYPES);
+        # run_suiteql refuses a query that filters on a link type the sandbox does not emulate
+        for record_type, (sources, link_type) in LINKED_TYPES.items():
+            for record, _ in store.all_with_modified(record_type):
+                source = _ref_id(record.get("createdFrom"))
+                if source is None:
+                    continue
+                source_type = next((TRANSACTION_TYPES[t] for t in sources if store.get(t, internal_id=source) is not None), None)
+                for number, line in enumerate(record.get("itemList") or [], start=1):
+                    if line.get("orderLine") is None:
+                        continue  # a line added on the document (a charge) links to no source line
+                    rows.append({
+                        "previousdoc": source, "previousline": str(line["orderLine"]), "previoustype": source_type,
+                        "nextdoc": record["internalId"], "nextline": str(line.get("line") or number),
+                        "nexttype": TRANSACTION_TYPES[record_type], "linktype": link_type,
+                    })
     elif table in ("transactionaccountingline", "transactionline"):
         # the GL impact of every posting record (sandbox/netsuite/gl.py), one accounting line per GL line with
         # the transaction line it belongs to; transactionline holds only those lines, so it is answered only
@@ -624,12 +670,14 @@ def _joined(store: Store, query: dict[str, Any], rows: list[dict[str, Any]]) -> 
 
 def run_suiteql(store: Store, sql: str) -> list[dict[str, Any]]:
     query = _Parser(sql).parse()
-    if query["table"] == "previoustransactionlinelink" and not any(
-        cond[0] == "=" and cond[1] == ("col", "linktype") and cond[2][0] == "lit" and cond[2][1] in EMULATED_LINK_TYPES
-        for cond in query["where"]
-    ):
-        raise SuiteQLError("The sandbox's PreviousTransactionLineLink holds only linktype = 'ShipRcpt' (item "
-                           "fulfillment lines); filter on it.")
+    if query["table"] == "previoustransactionlinelink":
+        link_types = [cond for cond in query["where"] if cond[1] == ("col", "linktype")]
+        by_type = any(cond[1] == ("col", "nexttype") for cond in query["where"])
+        if (not link_types and not by_type) or not all(
+            cond[0] == "=" and cond[2][0] == "lit" and cond[2][1] in EMULATED_LINK_TYPES for cond in link_types
+        ):
+            raise SuiteQLError("The sandbox's PreviousTransactionLineLink holds the links of documents created from "
+                               "another; filter on nexttype, or on linktype = 'ShipRcpt' (the only link type emulated).")
     if query["table"] == "transactionline":
         raise SuiteQLError("The sandbox answers transactionline only joined to transactionaccountingline.")
     rows = table_rows(store, query["table"])
@@ -904,7 +952,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
 
         def work() -> Response:
             kind = record_type_of(record_type)
-            data = to_store(body_of(raw))
+            data = to_store(body_of(raw), record_type=kind)
             data.pop("__null__", None)  # nothing to clear on a new record
             store.add_records_count("restAdd", 1)
             with store.transaction():
@@ -923,7 +971,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             ident = unquote(key)
             if upsert and not ident.startswith("eid:"):
                 raise RestError(400, "INVALID_ID", "Upsert (PUT) needs an external id in the URL: .../eid:{externalId}.")
-            data = to_store(body_of(raw))
+            data = to_store(body_of(raw), record_type=kind)
             store.add_records_count("restUpsert" if upsert else "restUpdate", 1)
             with store.transaction():
                 existing = find(kind, ident)
@@ -959,7 +1007,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             ident = unquote(key)
             if not ident.isdigit():
                 raise RestError(400, "INVALID_ID", f"Invalid record id {ident!r}: a transform names the source by its id.")
-            data = to_store(body_of(raw))
+            data = to_store(body_of(raw), record_type=goal)
             data.pop("__null__", None)
             if "createdFrom" in data:
                 raise RestError(400, "INVALID_CONTENT", "createdFrom is set by the transform (the source in the URL).",
@@ -980,7 +1028,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
                     record["itemList"] = kept + given
                 if create_form:  # the pre-filled form, not saved (SOAP initialize)
                     expand = request.query_params.get("expandSubResources", "false").lower() == "true"
-                    return json_response(to_rest(record, expand=expand))
+                    return json_response(to_rest(record, expand=expand, record_type=goal))
                 created = service.create(goal, record)
             service.sleep(record_cost(record))
             return location(request, goal, created)
@@ -995,7 +1043,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
                 raise RestError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid record instance ID ({unquote(key)}).")
             store.add_records_count("restGet", 1)
             expand = request.query_params.get("expandSubResources", "false").lower() == "true"
-            return json_response(to_rest(record, expand=expand))
+            return json_response(to_rest(record, expand=expand, record_type=kind))
 
         return await run_in_threadpool(governed, "restGet", request, work)
 

@@ -814,6 +814,71 @@ class Rules:
                 out[int(line["orderLine"])] = out.get(int(line["orderLine"]), Decimal(0)) + dec(line.get("quantity"))
         return out
 
+    @staticmethod
+    def _parties_from(record: dict[str, Any], source: dict[str, Any]) -> str:
+        """A document created from ``source`` (a billing document or return authorization from its sales order,
+        a receipt or refund document from its return authorization) takes its customer and subsidiary, and its
+        currency unless one is sent. Returns the subsidiary's internalId."""
+        record["entity"], record["subsidiary"] = source["entity"], source["subsidiary"]
+        record.setdefault("currency", source.get("currency"))
+        return str(source["subsidiary"]["internalId"])
+
+    def _posting_account(
+        self, record: dict[str, Any], kind: str, account_types: tuple[str, ...], subsidiary_id: str, *, required: bool
+    ) -> None:
+        """The ``account`` a billing or refund document posts to: available to the subsidiary and of one of
+        ``account_types`` (INVALID_KEY_OR_REF naming the allowed types otherwise); when absent, asked for if
+        ``required`` (an invoice or a refund document: a cash sale may leave it out)."""
+        if record.get("account"):
+            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
+            if account.get("acctType") not in account_types:
+                raise RecordError(
+                    "INVALID_KEY_OR_REF",
+                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
+                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
+                )
+        elif required:
+            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+
+    def _source_lines(
+        self,
+        lines: list[dict[str, Any]],
+        source_lines: dict[int, dict[str, Any]],
+        source: str,
+        *,
+        items_in_subsidiary: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Check and complete the lines of a document created from another transaction (a billing document or
+        return authorization from a sales order, a refund document from a return authorization), in place:
+        number them (``line``); a line naming an ``orderLine`` must name a line of ``source_lines`` (of the
+        ``source``, e.g. "sales order") and takes its item unless it names one; every line needs an item and
+        a quantity; ``amount`` defaults to quantity x rate. With ``items_in_subsidiary`` (billing documents)
+        each item must be available to that subsidiary and line locations are resolved in it. Returns the
+        lines' item records, in line order (for :meth:`_sales_totals`)."""
+        if not lines:
+            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        items = []
+        for index, line in enumerate(lines, start=1):
+            line["line"] = index
+            if line.get("orderLine") is not None:
+                if int(line["orderLine"]) not in source_lines:
+                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the {source} has no such line.")
+                line.setdefault("item", source_lines[int(line["orderLine"])]["item"])
+            if not line.get("item"):
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
+            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
+            subsidiary_id = items_in_subsidiary
+            if subsidiary_id is not None and not self.available_to(item, subsidiary_id):
+                raise RecordError("INVALID_KEY_OR_REF", f"Invalid item reference key {item['internalId']} for subsidiary {subsidiary_id}.")
+            items.append(item)
+            if line.get("quantity") is None:
+                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
+            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
+            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else quantity * rate)
+            if subsidiary_id is not None and line.get("location"):
+                line["location"] = self.resolve_for_subsidiary("location", line["location"], "location", subsidiary_id)[0]
+        return items
+
     def _order_status(self, order: dict[str, Any]) -> None:
         """NetSuite's sales order status from its lines' fulfilled and billed quantities."""
         lines = [line for line in order.get("itemList") or [] if not line.get("isClosed")]
@@ -931,47 +996,14 @@ class Rules:
         (with "Expand Account Lists")."""
         order = self.source_order(record, kind) if old is None else self.resolve(
             "salesOrder", record["createdFrom"], "createdFrom")[1]
-        record["entity"] = order["entity"]
-        record["subsidiary"] = order["subsidiary"]
-        record.setdefault("currency", order.get("currency"))
-        subsidiary_id = str(order["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, order)
         for field in ("department", "class"):
             if field not in record and order.get(field):
                 record[field] = order[field]
-        if record.get("account"):
-            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
-            if account.get("acctType") not in account_types:
-                raise RecordError(
-                    "INVALID_KEY_OR_REF",
-                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
-                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
-                )
-        elif kind == "invoice":
-            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        self._posting_account(record, kind, account_types, subsidiary_id, required=kind == "invoice")
         order_lines = self.order_lines(order)
         lines = record.get("itemList") or []
-        if not lines:
-            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
-        items = []
-        for index, line in enumerate(lines, start=1):
-            line["line"] = index
-            if line.get("orderLine") is not None:
-                if int(line["orderLine"]) not in order_lines:
-                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the sales order has no such line.")
-                source = order_lines[int(line["orderLine"])]
-                line.setdefault("item", source["item"])
-            if not line.get("item"):
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
-            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
-            if not self.available_to(item, subsidiary_id):
-                raise RecordError("INVALID_KEY_OR_REF", f"Invalid item reference key {item['internalId']} for subsidiary {subsidiary_id}.")
-            items.append(item)
-            if line.get("quantity") is None:
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
-            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
-            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else quantity * rate)
-            if line.get("location"):
-                line["location"] = self.resolve_for_subsidiary("location", line["location"], "location", subsidiary_id)[0]
+        items = self._source_lines(lines, order_lines, "sales order", items_in_subsidiary=subsidiary_id)
         before = self._by_order_line((old or {}).get("itemList") or [])
         after = self._by_order_line(lines)
         for order_line, quantity in after.items():
@@ -1026,30 +1058,13 @@ class Rules:
         if order.get("orderStatus") in ("_cancelled", "_pendingApproval"):
             raise RecordError("INVALID_INITIALIZE_REF",
                               f"You can not initialize returnauthorization: invalid reference {order['internalId']} (the sales order is {order.get('status')}).")
-        record["entity"], record["subsidiary"] = order["entity"], order["subsidiary"]
-        record.setdefault("currency", order.get("currency"))
-        subsidiary_id = str(order["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, order)
         order_lines = self.order_lines(order)
         lines = record.get("itemList") or []
-        if not lines:
-            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
+        items = self._source_lines(lines, order_lines, "sales order")
         old_lines = {int(line["line"]): line for line in (old or {}).get("itemList") or []}
-        items = []
-        for index, line in enumerate(lines, start=1):
-            line["line"] = index
-            if line.get("orderLine") is not None:
-                if int(line["orderLine"]) not in order_lines:
-                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the sales order has no such line.")
-                line.setdefault("item", order_lines[int(line["orderLine"])]["item"])
-            if not line.get("item"):
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
-            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
-            items.append(item)
-            if line.get("quantity") is None:
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
-            quantity, rate = dec(line["quantity"]), dec(line.get("rate"))
-            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else quantity * rate)
-            previous = old_lines.get(index, {})
+        for line in lines:
+            previous = old_lines.get(line["line"], {})
             line["quantityReceived"] = previous.get("quantityReceived", 0.0)
             line["quantityBilled"] = previous.get("quantityBilled", 0.0)
         elsewhere = self.returned_elsewhere(order["internalId"], exclude=record.get("internalId"))
@@ -1112,9 +1127,7 @@ class Rules:
         if old is not None:
             raise RecordError("USER_ERROR", "The sandbox does not edit item receipts of return authorizations; delete and receive again.")
         ra = self.source_return(record, "itemreceipt")
-        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
-        record.setdefault("currency", ra.get("currency"))
-        subsidiary_id = str(ra["subsidiary"]["internalId"])
+        subsidiary_id = self._parties_from(record, ra)
         ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
         kept = []
         for line in record.get("itemList") or []:
@@ -1203,37 +1216,11 @@ class Rules:
         if old is not None:
             raise RecordError("USER_ERROR", f"The sandbox does not edit a {kind} created from a return authorization.")
         ra = self.source_return(record, kind)
-        record["entity"], record["subsidiary"] = ra["entity"], ra["subsidiary"]
-        record.setdefault("currency", ra.get("currency"))
-        subsidiary_id = str(ra["subsidiary"]["internalId"])
-        if record.get("account"):
-            record["account"], account = self.resolve_for_subsidiary("account", record["account"], "account", subsidiary_id)
-            if account.get("acctType") not in account_types:
-                raise RecordError(
-                    "INVALID_KEY_OR_REF",
-                    f"Invalid account reference key {account['internalId']}: a {kind} posts to an account of type "
-                    f"{' or '.join(t.lstrip('_') for t in account_types)}, not {str(account.get('acctType')).lstrip('_')}.",
-                )
-        else:
-            raise RecordError("USER_ERROR", "Please enter value(s) for: Account")
+        subsidiary_id = self._parties_from(record, ra)
+        self._posting_account(record, kind, account_types, subsidiary_id, required=True)
         ra_lines = {int(line["line"]): line for line in ra.get("itemList") or []}
         lines = record.get("itemList") or []
-        if not lines:
-            raise RecordError("USER_ERROR", "You must enter at least one line item for this transaction.")
-        items = []
-        for index, line in enumerate(lines, start=1):
-            line["line"] = index
-            if line.get("orderLine") is not None:
-                if int(line["orderLine"]) not in ra_lines:
-                    raise RecordError("USER_ERROR", f"Invalid orderLine {line['orderLine']}: the return authorization has no such line.")
-                line.setdefault("item", ra_lines[int(line["orderLine"])]["item"])
-            if not line.get("item"):
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Item")
-            line["item"], item = self.resolve(ITEM_TYPES, line["item"], "item")
-            items.append(item)
-            if line.get("quantity") is None:
-                raise RecordError("USER_ERROR", "Please enter value(s) for: Quantity")
-            line["amount"] = money(dec(line["amount"]) if line.get("amount") is not None else dec(line["quantity"]) * dec(line.get("rate")))
+        items = self._source_lines(lines, ra_lines, "return authorization")
         credited = self._by_order_line(lines)
         for ra_line, quantity in credited.items():
             source = ra_lines[ra_line]

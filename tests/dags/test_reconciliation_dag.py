@@ -102,6 +102,25 @@ def _publish_settlement(servers, orders: list[dict]) -> None:  # noqa: F811
         "reportType": REPORT_TYPE, "marketplaceIds": [US], "content": text}, timeout=30).raise_for_status()
 
 
+#: marketplaces.csv fba_location_id, and the AFN SKUs of sku_items.csv (units_per_sku 1) with their items
+FBA_LOCATIONS = {"ATVPDKIKX0DER": "2", "A2EUQ1WTGCTBG2": "5", "A1F83G8C2ARO7P": "8", "A1PA6795UKMFR9": "11"}
+AFN_ITEMS = {"ACME-MUG-11OZ-FBA": "501", "ACME-TEE-BLK-M": "502", "ACME-TEE-BLK-L": "503"}
+
+
+def _align_fba(servers) -> dict[tuple[str, str], int]:  # noqa: F811
+    """Amazon's FBA fulfillable units set to what NetSuite's FBA locations hold (a reconciled inventory);
+    returns them per (marketplace, sku)."""
+    counts = {}
+    for market, location in FBA_LOCATIONS.items():
+        for sku, item in AFN_ITEMS.items():
+            rows = httpx.get(f"{servers.urls['netsuite']}/_sandbox/stock", params={"item": item, "location": location},
+                             timeout=30).json()
+            counts[(market, sku)] = int(sum((Decimal(r["available"]) for r in rows), Decimal(0)))
+    httpx.post(f"{servers.urls['amazon']}/_sandbox/fba_inventory", timeout=30, json=[
+        {"marketplaceId": m, "sku": sku, "fulfillable": n} for (m, sku), n in counts.items()]).raise_for_status()
+    return counts
+
+
 def _shipped(orders: list[dict], marketplace: str | None = None) -> list[dict]:
     return [o for o in orders if o["fulfillment"]["fulfillmentStatus"] == "SHIPPED" and o.get("packages")
             and (marketplace is None or o["salesChannel"]["marketplaceId"] == marketplace)]
@@ -127,6 +146,7 @@ class TestReconciliationDag:
         assert {j["externalId"] for j in journals} <= {f"AMZ-JE-{SETTLEMENT_ID}", f"AMZ-JE-{SETTLEMENT_ID}-1",
                                                        f"AMZ-JE-{SETTLEMENT_ID}-2"} and journals
         assert ledger.get(f"amazon_settlements_to_netsuite:journalEntry:{SETTLEMENT_ID}").status == "synced"
+        _align_fba(servers)
 
         done = _dags_test(env, "sync_reconciliation", WINDOW)
 
@@ -141,6 +161,8 @@ class TestReconciliationDag:
         assert result["settlement_id"] == SETTLEMENT_ID and result["net"] == "0.00" and result["orders"] == len(_shipped(orders, US))
         assert Decimal(result["journal_amount"]) == -Decimal(result["billed_amount"]) != 0
         assert runs[("amazon_sp_api_na", "orders")]["counts"]["compared"] > 0
+        inventory = runs[("amazon_sp_api_eu", "inventory")]
+        assert inventory["findings"] == 0 and inventory["counts"]["fba_skus"] == 2 * len(AFN_ITEMS)
         # the CSV of each check is archived, with its header even when empty
         with Path(runs[("amazon_sp_api_eu", "orders")]["counts"]["csv"]).open() as handle:
             assert next(csv.reader(handle))[:3] == ["check", "kind", "key"]
@@ -172,6 +194,9 @@ class TestReconciliationDag:
         cancelled["lastUpdatedTime"] = _iso(old)
         httpx.post(f"{servers.urls['amazon']}/_sandbox/orders", json=[missing, changed_total, cancelled],
                    timeout=30).raise_for_status()
+        fba = _align_fba(servers)  # then Amazon counts 2 more ACME-TEE-BLK-M in the US than NetSuite's FBA location
+        httpx.post(f"{servers.urls['amazon']}/_sandbox/fba_inventory", timeout=30, json=[
+            {"marketplaceId": US, "sku": "ACME-TEE-BLK-M", "fulfillable": fba[(US, "ACME-TEE-BLK-M")] + 2}]).raise_for_status()
 
         done = _dags_test(env, "sync_reconciliation", WINDOW)
 
@@ -185,7 +210,7 @@ class TestReconciliationDag:
         assert ("clearing_not_zero", SETTLEMENT_ID) in found
         expected = {("missing_sales_order", missing["orderId"]), ("total_mismatch", changed_total["orderId"]),
                     ("cancelled_open", cancelled["orderId"]), ("settled_not_billed", unbilled["orderId"]),
-                    ("clearing_not_zero", SETTLEMENT_ID)}
+                    ("clearing_not_zero", SETTLEMENT_ID), ("fba_mismatch", "ACME-TEE-BLK-M")}
         if late:
             expected.add(("shipped_not_billed", unbilled["orderId"]))
         assert found == expected, found
@@ -194,9 +219,10 @@ class TestReconciliationDag:
         # the failure says what is off, by check, and the alert went out through the notifier
         assert f"Reconciliation found {len(expected)} difference(s)" in output
         # counts by check and kind, per region (the planted orders may be of na or eu marketplaces)
-        for kind in {kind for kind, _ in expected if kind not in ("clearing_not_zero", "settled_not_billed")}:
+        for kind in {kind for kind, _ in expected if kind not in ("clearing_not_zero", "settled_not_billed", "fba_mismatch")}:
             assert f"{kind}=1" in output, kind
         assert "clearing: 2 finding(s) (clearing_not_zero=1, settled_not_billed=1)" in output
+        assert "amazon_sp_api_na inventory: 1 finding(s) (fba_mismatch=1)" in output
         assert "[Amazon-NetSuite] sync_reconciliation: run failed" in output
         # the findings are in the archived CSV too (ids and amounts, no buyer data)
         runs = {(r["scope"], r["check_name"]): r for r in ledger.reconciliation_runs()}

@@ -7,8 +7,12 @@ from airflow.sdk import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
 from amazon_netsuite.dags_common import (
     CONTRACT_PARAMS,
+    FEED_POLL_ENV,
+    REPORT_POLL_ENV,
     data_interval_schedule,
     default_args,
+    feed_poll_seconds,
+    report_poll_seconds,
     resolve_window,
     sync_params,
 )
@@ -152,3 +156,29 @@ class TestMappedResults:
         assert mapped_results({"conn_id": "na"}) == [{"conn_id": "na"}]  # Airflow hands one result as itself
         assert mapped_results([{"a": 1}, {"b": 2}]) == [{"a": 1}, {"b": 2}]
         assert mapped_results(None) == [] and mapped_results([]) == []
+
+
+class TestPollSeconds:
+    """AMAZON_NETSUITE_REPORT_POLL_SECONDS / AMAZON_NETSUITE_FEED_POLL_SECONDS, read by the DAG files at parse time."""
+
+    @pytest.mark.parametrize(("read", "name", "default"), [(report_poll_seconds, REPORT_POLL_ENV, 30.0),
+                                                           (feed_poll_seconds, FEED_POLL_ENV, 60.0)])
+    def test_given_unset_or_empty_then_the_default(self, monkeypatch, read, name, default):
+        monkeypatch.delenv(name, raising=False)
+        assert read() == default
+        monkeypatch.setenv(name, " ")
+        assert read() == default
+
+    @pytest.mark.parametrize(("read", "name"), [(report_poll_seconds, REPORT_POLL_ENV), (feed_poll_seconds, FEED_POLL_ENV)])
+    def test_given_a_number_then_those_seconds(self, monkeypatch, read, name):
+        monkeypatch.setenv(name, "0.2")
+        assert read() == 0.2
+        monkeypatch.setenv(name, "45")
+        assert read() == 45.0
+
+    @pytest.mark.parametrize("value", ["30s", "thirty", "0", "-5", "nan", "inf"])
+    @pytest.mark.parametrize(("read", "name"), [(report_poll_seconds, REPORT_POLL_ENV), (feed_poll_seconds, FEED_POLL_ENV)])
+    def test_given_a_bad_value_then_the_error_names_the_variable_and_the_value(self, monkeypatch, read, name, value):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValueError, match=f"^{name}='{value}' is not a positive number of seconds"):
+            read()

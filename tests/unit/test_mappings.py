@@ -426,3 +426,16 @@ class TestSettlementColumns:
         mappings = load_mappings(SHIPPED, settlement_gl_file="examples/settlement_gl_settlement_revenue.csv")
         mapping = mappings.gl_mapping(mappings.marketplace(UK), "Order", "ItemPrice", "Principal")
         assert (mapping.account_id, str(mapping.rule.vat_rate), mapping.rule.vat_account_id) == ("4010", "20", "2320")
+
+
+def test_given_the_shipped_tables_when_a_sku_is_missing_then_the_error_names_the_file_relative_to_the_project():
+    with pytest.raises(MappingLookupError) as raised:
+        load_mappings(SHIPPED).sku("NOT-A-SKU", US)
+    assert "has no row in include/mappings/sku_items.csv;" in str(raised.value)
+    assert str(PROJECT_ROOT) not in str(raised.value)
+
+
+def test_given_tables_outside_the_project_when_a_sku_is_missing_then_the_error_names_their_absolute_path(tables):
+    with pytest.raises(MappingLookupError) as raised:
+        load_mappings(tables).sku("NOT-A-SKU", US)
+    assert f"has no row in {tables.resolve() / 'sku_items.csv'};" in str(raised.value)

@@ -84,3 +84,15 @@ def test_dead_lettered_orders_and_shipments_are_named_by_their_amazon_order(tmp_
     reasons = _failed_reasons(ledger)
     assert reasons["111-1"] == "amazon_orders_to_netsuite unknown_sku"
     assert reasons["111-2"] == "amazon_fba_shipments_to_netsuite over_fulfilled"
+
+
+def test_the_inventory_read_of_one_region_is_only_ever_an_afresh_dry_run(tmp_path):
+    """Reconciliation reads one region's stock afresh without writing; reading one region into the inventory
+    flow's snapshot would advance its read mark past the other regions' unread changes."""
+    from amazon_netsuite.flows.inventory import read_stock
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    for kwargs in ({}, {"afresh": True}, {"dry_run": True}):
+        with pytest.raises(ValueError, match="afresh dry run only"):
+            read_stock(netsuite=None, ledger=ledger, mappings=load_mappings(), region="na", **kwargs)

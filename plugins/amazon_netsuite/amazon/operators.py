@@ -1,4 +1,5 @@
-"""Deferrable SP-API operators: reports (SellingPartnerReportOperator) and feeds (SellingPartnerFeedOperator).
+"""Deferrable SP-API operators: reports (SellingPartnerReportOperator) and feeds (SellingPartnerFeedOperator),
+on a common base (SellingPartnerBaseOperator: connection, poll interval, hook).
 
 SellingPartnerReportOperator requests an SP-API report and waits for it without holding a worker.
 
@@ -26,7 +27,22 @@ if TYPE_CHECKING:
 STATE_KEY = "amazon_report_id"
 
 
-class SellingPartnerReportOperator(BaseOperator):
+class SellingPartnerBaseOperator(BaseOperator):
+    """What the deferrable SP-API operators share: the connection of one region
+    (``amazon_sp_api_{region}``), how often their trigger polls Amazon, and the hook."""
+
+    def __init__(self, *, sp_api_conn_id: str, poll_interval: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sp_api_conn_id = sp_api_conn_id
+        self.poll_interval = poll_interval
+
+    def _hook(self) -> Any:
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        return SellingPartnerHook(self.sp_api_conn_id)
+
+
+class SellingPartnerReportOperator(SellingPartnerBaseOperator):
     """Create a report (or resume the one a previous try created), defer until it is processed.
 
     Returns ``{"reportId", "reportType", "reportDocumentId", "processingStatus"}``; the flow downloads
@@ -50,20 +66,13 @@ class SellingPartnerReportOperator(BaseOperator):
         report_timeout: float = 6 * 3600.0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(sp_api_conn_id=sp_api_conn_id, poll_interval=poll_interval, **kwargs)
         self.report_type = report_type
         self.marketplace_ids = marketplace_ids
         self.data_start_time = data_start_time
         self.data_end_time = data_end_time
         self.report_options = report_options
-        self.sp_api_conn_id = sp_api_conn_id
-        self.poll_interval = poll_interval
         self.report_timeout = report_timeout
-
-    def _hook(self) -> Any:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-
-        return SellingPartnerHook(self.sp_api_conn_id)
 
     def execute(self, context: Context) -> dict:
         from amazon_netsuite.amazon.triggers import ReportProcessingTrigger
@@ -170,7 +179,7 @@ def _result(report: dict) -> dict:
 FEED_STATE_KEY = "amazon_feed_id"
 
 
-class SellingPartnerFeedOperator(BaseOperator):
+class SellingPartnerFeedOperator(SellingPartnerBaseOperator):
     """Submit staged feed documents (or resume the feeds a previous try submitted), defer until Amazon
     has processed them all, read their processing reports.
 
@@ -216,21 +225,14 @@ class SellingPartnerFeedOperator(BaseOperator):
         report_dag_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(sp_api_conn_id=sp_api_conn_id, poll_interval=poll_interval, **kwargs)
         self.report_dag_id = report_dag_id
         self.document_uris = document_uris
         self.feed_type = feed_type
         self.marketplace_ids = marketplace_ids
-        self.sp_api_conn_id = sp_api_conn_id
         self.content_type = content_type
         self.fail_on_fatal = fail_on_fatal
-        self.poll_interval = poll_interval
         self.feed_timeout = feed_timeout
-
-    def _hook(self) -> Any:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-
-        return SellingPartnerHook(self.sp_api_conn_id)
 
     def _uris(self) -> list[str]:
         uris = self.document_uris
@@ -318,4 +320,10 @@ class SellingPartnerFeedOperator(BaseOperator):
         return {"sp_api_conn_id": self.sp_api_conn_id, "marketplace_ids": list(self.marketplace_ids), "feeds": results}
 
 
-__all__ = ["RegionReportOperator", "ReportProcessingError", "SellingPartnerFeedOperator", "SellingPartnerReportOperator"]
+__all__ = [
+    "RegionReportOperator",
+    "ReportProcessingError",
+    "SellingPartnerBaseOperator",
+    "SellingPartnerFeedOperator",
+    "SellingPartnerReportOperator",
+]

@@ -60,6 +60,9 @@ class StockRead:
     changed_rows: int = 0
     state_checks: int = 0
     rows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    #: item id -> the latest ``lastQtyAvailableChange`` of the rows read (reconciliation judges no SKU whose
+    #: stock moved too recently for the 15-minute flow to have sent it)
+    changed_at: dict[str, datetime] = field(default_factory=dict)
 
 
 def _targets(mappings: Mappings) -> dict[str, list[rules.SkuTarget]]:
@@ -71,8 +74,18 @@ def _rows(availability: Sequence[Any]) -> dict[tuple[str, str], Decimal]:
     return {(str(r.item_id), str(r.location_id)): r.quantity_available for r in availability if r.location_id is not None}
 
 
+def _note_changes(read: StockRead, availability: Sequence[Any]) -> None:
+    for row in availability:
+        when = row.last_qty_available_change
+        if isinstance(when, datetime) and when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)  # a dateTime without offset: assumed UTC
+        if when is not None and (str(row.item_id) not in read.changed_at or when > read.changed_at[str(row.item_id)]):
+            read.changed_at[str(row.item_id)] = when
+
+
 def read_stock(
     *, netsuite: NetSuiteHook, ledger: Ledger, mappings: Mappings, dry_run: bool = False, now: datetime | None = None,
+    afresh: bool = False, region: str | None = None,
 ) -> tuple[dict[tuple[str, str], Decimal], dict[str, str], StockRead]:
     """The stock snapshot and item states, brought up to date with as few NetSuite calls as possible.
 
@@ -81,18 +94,27 @@ def read_stock(
     runs: ``getItemAvailability`` filtered by ``lastQtyAvailableChange`` since the last read (minus an
     overlap), and a full read only of the changed items whose other fulfillment locations are unknown.
     Item states (active, inactive, missing) come from the item records once, then from a search of
-    items modified since the last read (inactivation changes lastModifiedDate; stock moves don't)."""
+    items modified since the last read (inactivation changes lastModifiedDate; stock moves don't).
+
+    ``afresh``: ignore what the ledger knows (mark, snapshot, item states) and read every mapped item in full,
+    as sync_reconciliation does to check what was published (with ``dry_run``, so it never touches the
+    snapshot this flow keeps); ``region``: only that region's items (an afresh dry run only: the snapshot's
+    mark covers every region)."""
+    if region is not None and not (afresh and dry_run):
+        raise ValueError("read_stock(region=...) is for an afresh dry run only: the snapshot's mark covers every region")
     started = now or datetime.now(UTC)
     targets = _targets(mappings)
+    if region is not None:
+        targets = {region: targets.get(region, [])}
     wanted_locations: dict[str, set[str]] = {}
     for region_targets in targets.values():
         for target in region_targets:
             for source in target.sources:
                 wanted_locations.setdefault(source.item_id, set()).update(source.location_ids)
     items = sorted(wanted_locations)
-    mark = ledger.watermark(DAG_ID, STOCK_SCOPE)
-    states = ledger.item_states()
-    stock = ledger.item_stock()
+    mark = None if afresh else ledger.watermark(DAG_ID, STOCK_SCOPE)
+    states = {} if afresh else ledger.item_states()
+    stock = {} if afresh else ledger.item_stock()
     read = StockRead()
     new_items = [i for i in items if i not in states]
     new_states: dict[str, str] = {}
@@ -114,7 +136,9 @@ def read_stock(
     rows: dict[tuple[str, str], Decimal] = {}
     if mark is not None:
         others = [i for i in readable if i not in set(full)]
-        changed = _rows(netsuite.item_availability(others, since=mark - OVERLAP)) if others else {}
+        changed_rows = netsuite.item_availability(others, since=mark - OVERLAP) if others else []
+        _note_changes(read, changed_rows)
+        changed = _rows(changed_rows)
         read.availability_calls += -(-len(others) // 10_000)
         read.changed_rows = len(changed)
         rows.update(changed)
@@ -126,7 +150,9 @@ def read_stock(
                       if any((i, loc) not in stock and loc not in locs for loc in wanted_locations[i])]
         full = sorted(set(full) | set(incomplete))
     if full:
-        rows.update(_rows(netsuite.item_availability(full)))
+        full_rows = netsuite.item_availability(full)
+        _note_changes(read, full_rows)
+        rows.update(_rows(full_rows))
         read.availability_calls += -(-len(full) // 10_000)
         for item_id in full:  # a location NetSuite has no row for holds nothing: known, 0
             for location_id in wanted_locations[item_id]:
@@ -255,20 +281,34 @@ def fba_amazon_counts(amazon: SellingPartnerHook, *, mappings: Mappings, marketp
     return counts
 
 
+def fba_compare(
+    amazon_counts: Mapping[str, int], *, netsuite: NetSuiteHook, mappings: Mappings,
+    marketplace_ids: Sequence[str] | None = None,
+) -> tuple[list[rules.FbaDifference], int]:
+    """Amazon's FBA counts (:func:`fba_amazon_counts`) against the NetSuite FBA locations (one
+    ``getItemAvailability`` of the AFN items): the differences, and how many (marketplace, SKU) were compared.
+    ``marketplace_ids``: only these (one region's); default every marketplace with an FBA location and AFN SKUs.
+    Shared by this flow (which may adjust NetSuite) and sync_reconciliation (which reports)."""
+    counts = {tuple(k.split("|", 1)): v for k, v in amazon_counts.items()}
+    markets = sorted({m for m, _ in counts} | {
+        m.marketplace_id for m in mappings.marketplaces.values()
+        if m.fba_location_id and any(r.fulfillment_channel == "AFN" for r in mappings.skus_for_marketplace(m.marketplace_id))})
+    if marketplace_ids is not None:
+        markets = [m for m in markets if m in set(marketplace_ids)]
+    afn = [(m, r) for m in markets if mappings.marketplaces[m].fba_location_id
+           for r in mappings.skus_for_marketplace(m) if r.fulfillment_channel == "AFN"]
+    items = sorted({str(r.netsuite_item_id) for _, r in afn})
+    stock = _rows(netsuite.item_availability(items)) if items else {}
+    return rules.fba_differences(mappings, markets, counts, stock), len(afn)
+
+
 def fba_reconcile(
     amazon_counts: Mapping[str, int], *, netsuite: NetSuiteHook, ledger: Ledger, mappings: Mappings, run_id: str,
     post_adjustment: bool, account_id: str | None, day: str, dry_run: bool = False,
 ) -> dict[str, Any]:
     """Compare Amazon's FBA counts with the NetSuite FBA locations; with ``post_adjustment``, one
     inventory adjustment ``AMZ-IA-{day}-{subsidiary}`` a day per subsidiary sets NetSuite to Amazon's counts."""
-    counts = {tuple(k.split("|", 1)): v for k, v in amazon_counts.items()}
-    marketplace_ids = sorted({m for m, _ in counts} | {
-        m.marketplace_id for m in mappings.marketplaces.values()
-        if m.fba_location_id and any(r.fulfillment_channel == "AFN" for r in mappings.skus_for_marketplace(m.marketplace_id))})
-    items = sorted({str(r.netsuite_item_id) for m in marketplace_ids for r in mappings.skus_for_marketplace(m)
-                    if r.fulfillment_channel == "AFN"})
-    stock = _rows(netsuite.item_availability(items)) if items else {}
-    differences = rules.fba_differences(mappings, marketplace_ids, counts, stock)
+    differences, _ = fba_compare(amazon_counts, netsuite=netsuite, mappings=mappings)
     result: dict[str, Any] = {"differences": [d.as_dict() for d in differences[:50]], "difference_count": len(differences),
                               "adjustments": []}
     if not post_adjustment or not differences or dry_run:

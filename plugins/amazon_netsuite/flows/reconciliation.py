@@ -2,14 +2,18 @@
 
 - :func:`extract_region` (Amazon side, pool ``amazon_sp_api``): the orders *created* in the window
   (``searchOrders`` with ``createdAfter``/``createdBefore``, 100 a page, no per-order calls) reduced to ids,
-  statuses, totals and dates (no PII), and the settlements the settlements flow posted in the window (their
-  files read again from Amazon or the import, parsed for the orders they cleared). Staged, path by XCom.
+  statuses, totals and dates (no PII), the settlements the settlements flow posted in the window (their
+  files read again from Amazon or the import, parsed for the orders they cleared), and the FBA inventory
+  summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``). Staged, path by XCom.
 - :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (one
   body-fields search per 500 ids: SOAP ``TransactionSearchBasic``, REST one SuiteQL query), the
   ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
   region's clearing accounts (``NetSuiteHook.gl_lines``: a paged transaction search by account, as
-  production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Every finding goes to the
-  ledger (``an_reconciliation_findings``) and to one CSV per check in the archive.
+  production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Inventory: the FBA locations
+  (the inventory flow's ``fba_compare``) and every MFN SKU's quantity from NetSuite's availability read
+  afresh (the inventory flow's ``read_stock`` as a dry run, so its snapshot is never touched, and its
+  formula) against what Amazon last accepted (its pushed state). Every finding goes to the ledger
+  (``an_reconciliation_findings``) and to one CSV per check in the archive.
 - :func:`finish`: one summary; the run fails (alert through the DAG's notifier) when anything is off.
 """
 
@@ -25,14 +29,17 @@ from typing import TYPE_CHECKING, Any
 
 from amazon_netsuite.transforms.reconciliation import (
     CHECK_CLEARING,
+    CHECK_INVENTORY,
     CHECK_ORDERS,
     ClearingResult,
     Finding,
     SettledPeriod,
     clearing_status,
     compare_orders,
+    compare_published,
     counts_by_check,
     custom_field,
+    fba_findings,
     fx_external_id,
     fx_journal,
     order_facts,
@@ -51,6 +58,9 @@ DAG_ID = "sync_reconciliation"
 BILLING_LOOKBACK = dt.timedelta(days=60)
 #: the sales order custom fields the checks read (a SuiteQL search returns only those it names)
 SALES_ORDER_FIELDS = ("custbody_amazon_order_id", "custbody_amazon_marketplace_id")
+#: MFN SKUs whose NetSuite stock moved this recently are not judged (netsuite_inventory_to_amazon runs every
+#: 15 minutes, and Amazon applies a feed within minutes)
+MFN_GRACE = dt.timedelta(hours=1)
 CSV_COLUMNS = ("check", "kind", "key", "marketplace_id", "currency", "amazon_value", "netsuite_value", "difference",
                "netsuite_id", "message")
 
@@ -120,6 +130,7 @@ def extract_region(
 ) -> dict[str, Any]:
     """Amazon's side of one region, staged: order facts and settled periods (see the module doc)."""
     from amazon_netsuite import staging
+    from amazon_netsuite.flows.inventory import fba_amazon_counts
     from amazon_netsuite.flows.settlements import read_settlement_document
 
     read = read or read_settlement_document
@@ -136,13 +147,14 @@ def extract_region(
             unreadable.append({"settlement_id": record.source_key, "error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
         periods.append(period.__dict__)
-    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable},
+    fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
+    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
-    log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check", target["conn_id"], len(orders),
-             window[0].isoformat(), window[1].isoformat(), len(periods))
+    log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s)", target["conn_id"],
+             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods), len(fba_counts))
     return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
             "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
-            "orders_read": len(orders), "settlements": len(periods)}
+            "orders_read": len(orders), "settlements": len(periods), "fba_skus": len(fba_counts)}
 
 
 def _failed_reasons(ledger: Ledger) -> dict[str, str]:
@@ -236,12 +248,17 @@ def compare_region(
             results.append(result)
             clearing_findings.extend(found)
 
+    inventory_findings, inventory_counts = compare_inventory(
+        data.get("fba_counts") or {}, region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
+        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now)
+
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (
         (CHECK_ORDERS, order_findings, order_counts, None),
         (CHECK_CLEARING, clearing_findings, {"settlements": len(periods),
                                              "balanced": sum(1 for r in results if r.balanced)},
          [r.as_dict() for r in results]),
+        (CHECK_INVENTORY, inventory_findings, inventory_counts, None),
     ):
         uri = archive_document("reconciliation", f"{run_id}-{extracted['conn_id']}-{check}", _csv(findings), suffix=".csv")
         if not dry_run:
@@ -256,6 +273,42 @@ def compare_region(
                             "currency": r.currency, "balanced": r.balanced} for r in results]
     staging.discard(extracted["staged"])
     return outcome
+
+
+def compare_inventory(
+    fba_counts: Mapping[str, int],
+    *,
+    region: str | None,
+    marketplace_ids: Sequence[str],
+    netsuite: NetSuiteHook,
+    ledger: Ledger,
+    mappings: Mappings,
+    now: dt.datetime,
+) -> tuple[list[Finding], dict[str, int]]:
+    """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
+    counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
+    formula gives now, against the quantities Amazon last accepted). Reads NetSuite only; writes nothing."""
+    from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
+    from amazon_netsuite.transforms import inventory as rules
+
+    differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings, marketplace_ids=marketplace_ids)
+    findings = fba_findings(differences)
+    counts: dict[str, int] = {"fba_skus": fba_compared, "fba_mismatch": len(differences)}
+    targets = rules.region_targets(mappings, region) if region else []
+    if targets:
+        stock, states, read = read_stock(netsuite=netsuite, ledger=ledger, mappings=mappings, dry_run=True, afresh=True,
+                                         region=region, now=now)
+        pushed = ledger.pushed_quantities(pushed_scope(region))
+        plan = rules.plan_region(targets, region=region, stock=stock, item_states=states,
+                                 unsynced=ledger.unsynced_order_units(), pushed=pushed)
+        moved = {item for item, when in read.changed_at.items() if when > now - MFN_GRACE}
+        recent = [t.seller_sku for t in targets if moved & set(t.item_ids)]
+        mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
+        findings.extend(mfn)
+        counts.update(mfn_counts)
+    log.info("Inventory %s: %s FBA SKU(s) compared (%s differ), %s", region, fba_compared, len(differences),
+             {k: v for k, v in counts.items() if k.startswith("mfn_")})
+    return findings, counts
 
 
 def _post_fx(netsuite: NetSuiteHook, period: SettledPeriod, result: ClearingResult, fx_account_id: str | None):

@@ -33,7 +33,6 @@ refund document) is completed by the next run.
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -532,8 +531,6 @@ def finance_summary(results: Sequence[Mapping[str, Any]]) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ replay
 REPLAY_RECORD_TYPES = ("cashRefund", "creditMemo", "returnAuthorization", RETURN_RECORD_TYPE)
-#: how often a replay polls the returns report it requested, seconds (the DAG defers instead)
-REPORT_POLL_ENV = "AMAZON_NETSUITE_REPORT_POLL_SECONDS"
 
 
 def _replay_start(records: Sequence[Any], now: datetime) -> datetime:
@@ -555,6 +552,7 @@ def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str, now: datetime
     Documents already written are found by externalId, never written twice; a record whose event or row Amazon
     no longer returns is closed as skipped (``source_deleted``)."""
     from amazon_netsuite.amazon.hook import SellingPartnerHook
+    from amazon_netsuite.dags_common import report_poll_seconds
     from amazon_netsuite.mappings import load_mappings, mappings_dir
     from amazon_netsuite.netsuite.hook import NetSuiteHook
     from amazon_netsuite.transforms.returns import load_dispositions
@@ -615,7 +613,7 @@ def replay(records: Sequence[Any], *, ledger: Ledger, run_id: str, now: datetime
             amazon = SellingPartnerHook(request["sp_api_conn_id"], marketplace_ids=[marketplace_id])
             report_id = amazon.create_report(request["report_type"], marketplace_ids=[marketplace_id],
                                              data_start_time=request["data_start_time"], data_end_time=request["data_end_time"])
-            report = amazon.wait_for_report(report_id, poll_interval=float(os.environ.get(REPORT_POLL_ENV) or 30))
+            report = amazon.wait_for_report(report_id, poll_interval=report_poll_seconds())
             parsed, _in_transit = read_returns_report(amazon, report, report_type=request["report_type"])
             rows = []
             for row in parsed:

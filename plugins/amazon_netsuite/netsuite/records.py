@@ -896,18 +896,49 @@ def build_billing_document(
     lines' tax codes; never send them."""
     if record_type not in BILLING_RECORD_TYPES.values():
         raise ValueError(f"a billing document is a cashSale or an invoice, not {record_type!r}")
+    record = document_head(
+        record_type=record_type, external_id=external_id, created_from=sales_order_id, account_id=account_id,
+        tran_date=tran_date, lines=lines, shipping_cost=shipping_cost, shipping_tax_code_id=shipping_tax_code_id,
+        handling_cost=handling_cost, handling_tax_code_id=handling_tax_code_id,
+    )
+    if record_type == "cashSale":
+        record["undepFunds"] = False
+    if memo:
+        record["memo"] = memo
+    if custom_field_values:
+        record["customFieldList"] = custom_fields(custom_field_values)
+    return _finish(record, record=record["externalId"])
+
+
+def document_head(
+    *,
+    record_type: str,
+    external_id: str,
+    created_from: str | int,
+    account_id: str | int,
+    tran_date: date | datetime,
+    lines: Sequence[BillingLine],
+    shipping_cost: Decimal | None = None,
+    shipping_tax_code_id: str | int | None = None,
+    handling_cost: Decimal | None = None,
+    handling_tax_code_id: str | int | None = None,
+) -> dict[str, Any]:
+    """The fields a billing document (:func:`build_billing_document`) and a refund document
+    (:func:`build_refund_document`) share: ``externalId`` (checked), ``createdFrom`` (the sales order or
+    return authorization), the posting ``account``, ``tranDate``, the lines, and the shipping and handling
+    charges with their tax codes (left out when zero). NetSuite sets entity, subsidiary and currency from
+    ``createdFrom`` and computes tax and totals; they are never sent. The caller adds its own fields and
+    finishes the record (:func:`_finish`)."""
     if not lines:
         raise ValueError(f"{record_type} {external_id!r} has no lines")
     external_id = _check_external_id(external_id)
     record: dict[str, Any] = {
         "externalId": external_id,
-        "createdFrom": ref(sales_order_id),
+        "createdFrom": ref(created_from),
         "account": ref(account_id),
         "tranDate": tran_date,
         "itemList": [line.to_record() for line in lines],
     }
-    if record_type == "cashSale":
-        record["undepFunds"] = False
     if shipping_cost:
         record["shippingCost"] = money(shipping_cost)
         if shipping_tax_code_id is not None:
@@ -916,11 +947,7 @@ def build_billing_document(
         record["handlingCost"] = money(handling_cost)
         if handling_tax_code_id is not None:
             record["handlingTaxCode"] = ref(handling_tax_code_id)
-    if memo:
-        record["memo"] = memo
-    if custom_field_values:
-        record["customFieldList"] = custom_fields(custom_field_values)
-    return _finish(record, record=external_id)
+    return record
 
 
 # ----------------------------------------------------------------------------------------------
@@ -977,24 +1004,12 @@ def build_refund_document(
     ``apply_to`` (credit memo): (invoice internalId, amount) pairs the credit is applied to (``applyList``)."""
     if record_type not in REFUND_RECORD_TYPES.values():
         raise ValueError(f"a refund document is a cashRefund or a creditMemo, not {record_type!r}")
-    if not lines:
-        raise ValueError(f"{record_type} {external_id!r} has no lines")
-    external_id = _check_external_id(external_id)
-    record: dict[str, Any] = {
-        "externalId": external_id,
-        "createdFrom": ref(return_authorization_id),
-        "account": ref(account_id),
-        "tranDate": tran_date,
-        "itemList": [line.to_record() for line in lines],
-    }
-    if shipping_cost:
-        record["shippingCost"] = money(shipping_cost)
-        if shipping_tax_code_id is not None:
-            record["shippingTaxCode"] = ref(shipping_tax_code_id)
-    if handling_cost:
-        record["handlingCost"] = money(handling_cost)
-        if handling_tax_code_id is not None:
-            record["handlingTaxCode"] = ref(handling_tax_code_id)
+    record = document_head(
+        record_type=record_type, external_id=external_id, created_from=return_authorization_id, account_id=account_id,
+        tran_date=tran_date, lines=lines, shipping_cost=shipping_cost, shipping_tax_code_id=shipping_tax_code_id,
+        handling_cost=handling_cost, handling_tax_code_id=handling_tax_code_id,
+    )
+    external_id = record["externalId"]
     if memo:
         record["memo"] = fit_field("memo", clean_text(memo), record=external_id)
     if apply_to:

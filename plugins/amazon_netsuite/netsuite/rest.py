@@ -9,15 +9,17 @@ The hook's record-level operations map onto REST web services (docs/netsuite-qui
   for concurrency (HTTP 429, ``CONCURRENCY_LIMIT_EXCEEDED``) was rejected before any work and is retried
   with backoff. A PATCH/PUT updates keyed sublist lines (``item`` by ``line``) and appends the others,
   which is SOAP's ``replaceAll="false"``.
-- ``addList`` of an item fulfillment, cash sale or invoice with a ``createdFrom`` -> ``POST
-  /record/v1/salesOrder/{id}/!transform/{type}?replace=item`` (REST creates from a source only by
+- ``addList`` of a record with a ``createdFrom`` (item fulfillment, cash sale, invoice, return authorization
+  from a sales order; item receipt, credit memo, cash refund from a return authorization:
+  ``TRANSFORM_SOURCES``) -> ``POST /record/v1/{source}/{id}/!transform/{type}?replace=item`` (REST creates from a source only by
   transform, saved in the same request), after one SuiteQL query per batch: externalIds that exist answer
   ``DUP_RCRD`` and are not sent. ``initializeList`` -> the same URL with ``Accept: ...; type=create-form``
   (the pre-filled record, not saved).
 - ``getList`` -> one SuiteQL query (``externalid IN (...)``) finds which records exist, then one
   ``GET /record/v1/{type}/{id}?expandSubResources=true`` per existing record (sublists included).
 - ``search`` / ``searchMoreWithId`` -> SuiteQL (``POST /services/rest/query/v1/suiteql``, ``limit``/
-  ``offset`` pages of at most 1,000 rows, ordered by id), body fields only, as SOAP searches return.
+  ``offset`` pages of at most 1,000 rows, ordered by id), body fields only, as SOAP searches return; a
+  ``created_from`` search first reads ``PreviousTransactionLineLink`` by the record's type and sources.
 - References given by externalId only (``{"externalId": "AMZ-CS-..."}``) are resolved to internal ids
   with one SuiteQL query per batch and referenced table: the record API is documented with ``{"id"}``
   references.
@@ -86,8 +88,14 @@ THROTTLE_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDE
 NOT_FOUND_CODES = frozenset({"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "RCRD_NOT_FOUND"})
 
 #: record type -> the record type it is created from by ``!transform`` when the hook adds it with a
-#: ``createdFrom`` (SOAP: ``initialize`` + ``add``; REST has no initialize, the transform saves at once)
-TRANSFORM_SOURCES: dict[str, str] = {"itemFulfillment": "salesOrder", "cashSale": "salesOrder", "invoice": "salesOrder"}
+#: ``createdFrom`` (SOAP: ``initialize`` + ``add``; REST has no initialize, the transform saves at once).
+#: One source per target: the flows create item receipts, credit memos and cash refunds only from return
+#: authorizations (flows/returns.py), never from a purchase order, transfer order or invoice.
+TRANSFORM_SOURCES: dict[str, str] = {
+    "itemFulfillment": "salesOrder", "cashSale": "salesOrder", "invoice": "salesOrder",
+    "returnAuthorization": "salesOrder",
+    "itemReceipt": "returnAuthorization", "creditMemo": "returnAuthorization", "cashRefund": "returnAuthorization",
+}
 #: media type of the create-form operation: the transform's pre-filled record, not saved (SOAP initialize)
 CREATE_FORM = "application/vnd.oracle.resource+json; type=create-form"
 #: body fields a sales-order transform carries over from the order when the request leaves them out: sent
@@ -119,8 +127,8 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
 }
 #: the column holding a table's record type: ``transaction.type`` (SalesOrd...), ``item.itemtype`` (InvtPart...)
 TYPE_COLUMNS = {"transaction": "type", "item": "itemtype"}
-_TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP = "text", "bool", "ref", "date", "timestamp", "shipstatus"
-_MONEY, _ORDER = "money", "orderstatus"
+_TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP, _MONEY = "text", "bool", "ref", "date", "timestamp", "shipstatus", "money"
+_ORDER = "orderstatus"
 #: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
 #: (saved-search status values ``ItemShip:A/B/C``: docs/netsuite-quirks.md, REST backend)
 SHIP_STATUS = {"A": "_picked", "B": "_packed", "C": "_shipped"}
@@ -139,7 +147,12 @@ SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "tranid": ("tranId", _TEXT),
         "trandate": ("tranDate", _DATE), "entity": ("entity", _REF), "currency": ("currency", _REF),
         "memo": ("memo", _TEXT), "lastmodifieddate": ("lastModifiedDate", _STAMP),
-        "shipstatus": ("shipStatus", _SHIP), "foreigntotal": ("total", _MONEY), "status": ("orderStatus", _ORDER),
+        "shipstatus": ("shipStatus", _SHIP),
+        # an invoice's open amount in the transaction currency: SOAP's amountRemaining (null on other types)
+        "foreignamountunpaid": ("amountRemaining", _MONEY),
+        # the total in the transaction currency (SOAP's total) and the status letter (sales orders and return
+        # authorizations: their orderStatus; the letters mean something else on every other type)
+        "foreigntotal": ("total", _MONEY), "status": ("orderStatus", _ORDER),
     },
     "item": {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "itemid": ("itemId", _TEXT),
@@ -178,8 +191,16 @@ FIELD_NAMES = {"addressbookAddress": "addressBookAddress"}
 #: SOAP enumeration fields whose REST form is a select ``{"id": ...}``
 ORDER_STATUS = {"_pendingApproval": "A", "_pendingFulfillment": "B", "_cancelled": "C", "_partiallyFulfilled": "D",
                 "_pendingBillingPartFulfilled": "E", "_pendingBilling": "F", "_fullyBilled": "G", "_closed": "H"}
-#: SuiteQL ``transaction.status`` letter of a sales order (``SalesOrd:B``...) -> the SOAP ``orderStatus``
-_ORDER_STATUS_OF = {letter: status for status, letter in ORDER_STATUS.items()}
+#: a return authorization's ``orderStatus`` (``ReturnAuthorizationOrderStatus``) <-> its REST select id: the
+#: letters of the saved-search status values ``RtnAuth:A``..``H``, as ORDER_STATUS is for ``SalesOrd:``
+RETURN_STATUS = {"_pendingApproval": "A", "_pendingReceipt": "B", "_cancelled": "C", "_partiallyReceived": "D",
+                 "_pendingRefundPartReceived": "E", "_pendingRefund": "F", "_refunded": "G", "_closed": "H"}
+#: record types whose ``orderStatus`` is not the sales order's enumeration
+TYPED_ORDER_STATUS = {"returnAuthorization": RETURN_STATUS}
+#: SuiteQL ``transaction.status`` letter (``SalesOrd:B``, ``RtnAuth:B``...) -> the SOAP ``orderStatus``, for the
+#: record types whose searches read it
+_ORDER_STATUS_OF = {record_type: {letter: status for status, letter in statuses.items()}
+                    for record_type, statuses in (("salesOrder", ORDER_STATUS), ("returnAuthorization", RETURN_STATUS))}
 _ISO_OF = {value: iso for iso, value in COUNTRIES.items() if iso != "UK"}
 _CUSTOM = re.compile(r"^cust(body|entity|col|item|event|record)_")
 _SUBLIST_NAMES_BACK = {rest: soap for soap, rest in SUBLISTS.items()}
@@ -420,6 +441,18 @@ def local_dates(record: Mapping[str, Any], timezone: str) -> Mapping[str, Any]:
                          for key, value in moved.items()}}
 
 
+def _sublist_lines(key: str, value: Mapping[str, Any]) -> list[Any]:
+    """A sublist in SOAP's list-object shape (``{"replaceAll": False, "apply": [...]}``, the credit memo's
+    ``applyList``) -> its lines. ``replaceAll`` false is REST's default (lines merged by key); true would
+    need the ``replace`` query parameter, which only transforms send (for ``item``)."""
+    if value.get("replaceAll"):
+        raise ValueError(f"{key} with replaceAll true cannot be sent to REST: give its lines as a list")
+    lines = [v for k, v in value.items() if k != "replaceAll"]
+    if len(lines) != 1 or not isinstance(lines[0], list):
+        raise ValueError(f"{key} needs exactly one list of lines besides replaceAll")
+    return lines[0]
+
+
 def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
     """A hook record dict -> REST JSON (``internalId`` dropped: it goes in the URL)."""
     out: dict[str, Any] = {}
@@ -443,6 +476,8 @@ def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
                 else:
                     out[script_id] = _rest_value(script_id, custom)
             continue
+        if isinstance(value, Mapping) and key.endswith("List") and "replaceAll" in value:
+            value = _sublist_lines(key, value)
         if isinstance(value, list) and key.endswith("List") and key != "subsidiaryList":
             name = SUBLISTS.get(key, key[: -len("List")])
             out[name] = {"items": [to_rest(line) if isinstance(line, Mapping) else line for line in value]}
@@ -486,12 +521,29 @@ def _hook_value(key: str, value: Any) -> Any:
     return value
 
 
-def from_rest(body: Mapping[str, Any]) -> dict[str, Any]:
-    """REST JSON (read with ``parse_float=Decimal``) -> the hook's record dict."""
+def typed_status(record_type: str, record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record with its ``orderStatus`` as the REST select of its own record type (a return
+    authorization's ``_pendingReceipt`` is ``{"id": "B"}``; :data:`ORDER_STATUS` is the sales order's)."""
+    table = TYPED_ORDER_STATUS.get(record_type)
+    status = record.get("orderStatus")
+    if table is None or not isinstance(status, str):
+        return record
+    if status not in table:
+        raise ValueError(f"{record_type} orderStatus {status!r} has no REST id")
+    return {**record, "orderStatus": {"id": table[status]}}
+
+
+def from_rest(body: Mapping[str, Any], record_type: str | None = None) -> dict[str, Any]:
+    """REST JSON (read with ``parse_float=Decimal``) -> the hook's record dict (``record_type`` reads its
+    ``orderStatus`` with that type's enumeration)."""
     out: dict[str, Any] = {}
     custom: list[dict[str, Any]] = []
     for key, value in body.items():
         if key == "links" or value is None:
+            continue
+        if key == "orderStatus" and record_type in TYPED_ORDER_STATUS and isinstance(value, Mapping):
+            back = {letter: name for name, letter in TYPED_ORDER_STATUS[record_type].items()}
+            out[key] = back.get(str(value.get("id")), value.get("id"))
             continue
         if key == "id":
             out["internalId"] = str(value)
@@ -724,7 +776,7 @@ class RestBackend:
         results: dict[int, RecordResult] = {}
         for index, record in enumerate(records):
             try:
-                bodies.append(to_rest(local_dates(record, self.settings.timezone)))
+                bodies.append(to_rest(local_dates(typed_status(record_type, record), self.settings.timezone)))
             except (ValueError, TypeError) as exc:
                 bodies.append(None)
                 results[index] = RecordResult(record_type, record.get("externalId"), error_code="INVALID_RECORD",
@@ -872,7 +924,7 @@ class RestBackend:
                 if not isinstance(body, Mapping):
                     raise NetSuiteMalformedResponseError(f"create-form {record_type} answered no record",
                                                          operation="initializeList", code="MALFORMED_RESPONSE")
-                return ident, from_rest(body), None, None
+                return ident, from_rest(body, record_type), None, None
             code, detail = error_details(response)
             return ident, None, code or f"HTTP_{response.status_code}", detail
 
@@ -887,7 +939,7 @@ class RestBackend:
             if not isinstance(body, Mapping) or "id" not in body:
                 raise NetSuiteMalformedResponseError(f"GET {record_type} answered a record without id", operation="get",
                                                      code="MALFORMED_RESPONSE")
-            return from_rest(body), None, None
+            return from_rest(body, record_type), None, None
         code, detail = error_details(response)
         if response.status_code == 404 or code in NOT_FOUND_CODES:
             return None, "RCRD_DSNT_EXIST", detail
@@ -934,7 +986,7 @@ class RestBackend:
             raise ValueError(f"record type {record_type!r} has no SuiteQL table in SUITEQL_TABLES") from None
         columns = []
         for column, (_, kind) in SUITEQL_COLUMNS[table].items():
-            if kind == _ORDER and record_type != "salesOrder":
+            if kind == _ORDER and record_type not in _ORDER_STATUS_OF:
                 continue  # transaction.status letters mean something else on every other type
             if kind == _DATE:
                 columns.append(f"TO_CHAR({column}, 'YYYY-MM-DD') AS {column}")
@@ -991,14 +1043,13 @@ class RestBackend:
             if value is None or value == "":
                 continue
             if kind == _ORDER:
-                if query is None or query.record_type != "salesOrder":
+                statuses = _ORDER_STATUS_OF.get(query.record_type or "") if query is not None else None
+                if statuses is None:
                     continue
-                if str(value) not in _ORDER_STATUS_OF:
-                    raise NetSuiteMalformedResponseError(f"unknown sales order status {value!r}", operation="search",
+                if str(value) not in statuses:
+                    raise NetSuiteMalformedResponseError(f"unknown {query.record_type} status {value!r}", operation="search",
                                                          code="MALFORMED_RESPONSE")
-                out[name] = _ORDER_STATUS_OF[str(value)]
-            elif kind == _MONEY:
-                out[name] = Decimal(str(value))
+                out[name] = statuses[str(value)]
             elif kind == _BOOL:
                 out[name] = value in ("T", True, "true")
             elif kind == _REF:
@@ -1010,6 +1061,8 @@ class RestBackend:
                 out[name] = SHIP_STATUS[str(value)]
             elif kind == _DATE:
                 out[name] = date.fromisoformat(str(value)[:10])
+            elif kind == _MONEY:
+                out[name] = Decimal(str(value))
             elif kind == _STAMP:
                 local = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(self.settings.timezone))
                 out[name] = local.astimezone(UTC)
@@ -1056,7 +1109,49 @@ class RestBackend:
             if found:
                 record["createdFrom"] = {"internalId": found.pop()}
 
+    def _created_from(self, record_type: str, source_ids: Sequence[str]) -> dict[str, str]:
+        """SOAP's ``createdFrom anyOf`` on SuiteQL: {record id: source id} of the ``record_type``
+        transactions created from ``source_ids``, from ``PreviousTransactionLineLink`` (``previousdoc`` the
+        source, ``nexttype`` the record's type; one row per linked line). A record linked to two sources is
+        malformed (a createdFrom holds one)."""
+        table, type_value = SUITEQL_TABLES[record_type]
+        ids = [str(i) for i in source_ids]
+        if table != "transaction" or not type_value:
+            raise ValueError(f"{record_type} is not a transaction: no created_from search")
+        if not ids or len(ids) > MAX_IN_VALUES:
+            raise ValueError(f"created_from needs 1..{MAX_IN_VALUES} values")
+        sql = ("SELECT nextdoc, previousdoc FROM previoustransactionlinelink WHERE nexttype = "  # noqa: S608
+               f"{sql_literal(type_value)} AND previousdoc IN ({', '.join(sql_literal(i) for i in ids)}) ORDER BY nextdoc")
+        sources: dict[str, set[str]] = {}
+        for row in self.suiteql_all(sql):
+            sources.setdefault(str(row["nextdoc"]), set()).add(str(row["previousdoc"]))
+        two = {doc: found for doc, found in sources.items() if len(found) > 1}
+        if two:
+            doc, found = next(iter(two.items()))
+            raise NetSuiteMalformedResponseError(f"transaction {doc} links to {len(found)} sources", operation="search",
+                                                 code="MALFORMED_RESPONSE")
+        return {doc: found.pop() for doc, found in sources.items()}
+
+    def _search_created_from(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
+        """A ``created_from`` search: the links (:meth:`_created_from`), then the records' body fields by id,
+        1,000 ids a query (an order may have more documents than that), each record with the ``createdFrom``
+        its link names; answered as one page (the hook reads every page anyway)."""
+        sources = self._created_from(record_type, list(criteria["created_from"]))
+        ids = sorted(sources, key=lambda i: (len(i), i))
+        others = {k: v for k, v in criteria.items() if k != "created_from"}
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(ids), MAX_IN_VALUES):
+            query = self.build_query(record_type, {**others, "internal_ids": ids[start : start + MAX_IN_VALUES]})
+            for row in self.suiteql_all(query.sql):
+                record = self._row(query.table, row, query)
+                record["createdFrom"] = {"internalId": sources[str(record["internalId"])]}
+                records.append(record)
+        return SearchPage(records=records, total_records=len(records), total_pages=1 if records else 0, page_index=1,
+                          search_id=None)
+
     def search(self, record_type: str, criteria: Mapping[str, Any]) -> SearchPage:
+        if "created_from" in criteria:
+            return self._search_created_from(record_type, criteria)
         query = self.build_query(record_type, criteria)
         search_id = uuid.uuid4().hex
         self._searches[search_id] = query

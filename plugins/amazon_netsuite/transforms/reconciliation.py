@@ -7,6 +7,11 @@
   transaction currency over the settlement's journal lines (``AMZ-JE-{settlementId}[-n]``) and the billing
   documents of the orders it settled; the base-currency remainder (exchange rates of the billing dates vs
   the deposit date) is reported, and orders the settlement cleared but NetSuite never billed are listed.
+- :func:`fba_findings`: Amazon's fulfillable FBA units against the NetSuite FBA location, per SKU (the
+  differences of the inventory flow's own comparison, ``flows.inventory.fba_compare``).
+- :func:`compare_published`: the merchant-fulfilled quantity Amazon last accepted per SKU (the inventory
+  flow's pushed state) against what the inventory formula gives from NetSuite's availability now: higher is
+  an overselling risk, lower a stale offer.
 
 Every difference is a :class:`Finding`; a run with findings fails (never silently green). Money is
 ``Decimal`` to the cent, compared per currency.
@@ -18,9 +23,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amazon_netsuite.netsuite.records import sales_order_external_id
+
+if TYPE_CHECKING:
+    from amazon_netsuite.transforms.inventory import FbaDifference, RegionPlan
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -46,8 +54,9 @@ class Finding:
 
     check: str  # orders | clearing | inventory
     kind: str  # missing_sales_order, extra_sales_order, total_mismatch, currency_mismatch, cancelled_open,
-    #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed
-    key: str  # the Amazon order id or settlement id it is about
+    #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed, fba_mismatch,
+    #            mfn_oversell_risk, mfn_stale
+    key: str  # the Amazon order id, settlement id or seller SKU it is about
     message: str
     marketplace_id: str | None = None
     currency: str | None = None
@@ -358,3 +367,71 @@ def counts_by_check(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
         kinds = out.setdefault(finding.check, {})
         kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
     return out
+
+
+# ------------------------------------------------------------------------------------------ inventory
+
+
+def _units(value: Decimal | int) -> str:
+    """A quantity as people write it: ``70``, not NetSuite's double ``70.0``; fractions kept."""
+    value = Decimal(value)
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+
+
+def fba_findings(differences: Iterable[FbaDifference]) -> list[Finding]:
+    """One ``fba_mismatch`` per (marketplace, AFN SKU) whose Amazon fulfillable units (in item units:
+    ``units_per_sku`` x Amazon's count) differ from NetSuite's available quantity at the marketplace's FBA
+    location. ``difference`` is NetSuite minus Amazon, as for order totals."""
+    findings = []
+    for diff in differences:
+        findings.append(Finding(
+            CHECK_INVENTORY, "fba_mismatch", diff.seller_sku,
+            f"FBA {diff.seller_sku} in {diff.marketplace_id}: Amazon counts {diff.amazon} fulfillable unit(s), the "
+            f"NetSuite FBA location has {_units(diff.netsuite)} of item {diff.item_id} available; find the unsynced FBA "
+            "shipment, return or removal, or post the day's FBA adjustment (netsuite_inventory_to_amazon, "
+            "param fba_adjustment)",
+            marketplace_id=diff.marketplace_id, amazon_value=_units(diff.amazon), netsuite_value=_units(diff.netsuite),
+            difference=_units(-diff.delta), netsuite_id=diff.item_id))
+    return findings
+
+
+def compare_published(
+    plan: RegionPlan, pushed: Mapping[str, int], *, recent_skus: Iterable[str] = (),
+) -> tuple[list[Finding], dict[str, int]]:
+    """Findings for the region's merchant-fulfilled SKUs, and counts of what was compared.
+
+    ``plan``: :func:`amazon_netsuite.transforms.inventory.plan_region` over NetSuite's availability read now
+    (the formula the inventory flow publishes); ``pushed``: seller SKU -> the quantity Amazon last accepted
+    (the inventory flow's pushed state). A SKU Amazon offers more of than the formula gives is
+    ``mfn_oversell_risk``; fewer, ``mfn_stale``. SKUs never published (no accepted quantity yet) and SKUs
+    whose stock moved in ``recent_skus`` (too recently for the 15-minute flow to have sent it) are counted,
+    not judged."""
+    recent = set(recent_skus)
+    findings: list[Finding] = []
+    counts = {"mfn_skus": len(plan.quantities), "mfn_compared": 0, "mfn_not_published": 0, "mfn_recent": 0}
+    for sku, quantity in sorted(plan.quantities.items()):
+        if sku not in pushed:
+            counts["mfn_not_published"] += 1
+            continue
+        if sku in recent:
+            counts["mfn_recent"] += 1
+            continue
+        counts["mfn_compared"] += 1
+        offered, now = int(pushed[sku]), int(quantity.quantity)
+        if offered == now:
+            continue
+        why = "" if quantity.why == "computed" else f" ({quantity.why.replace('_', ' ')})"
+        common = {"amazon_value": str(offered), "netsuite_value": str(now), "difference": str(now - offered)}
+        if offered > now:
+            findings.append(Finding(
+                CHECK_INVENTORY, "mfn_oversell_risk", sku,
+                f"Amazon offers {offered} of {sku} ({plan.region}) but NetSuite's availability gives {now}{why}: "
+                f"overselling risk. netsuite_inventory_to_amazon sends {now} on its next run; if it does not, read "
+                "its last runs and dead-lettered SKUs", **common))
+        else:
+            findings.append(Finding(
+                CHECK_INVENTORY, "mfn_stale", sku,
+                f"Amazon offers {offered} of {sku} ({plan.region}) but NetSuite's availability gives {now}{why}: the "
+                "offer is stale (sales lost). netsuite_inventory_to_amazon sends it on its next run; if it does "
+                "not, read its last runs and dead-lettered SKUs", **common))
+    return findings, counts

@@ -21,7 +21,16 @@ from amazon_netsuite.flows.orders import extract_orders_by_target, sync_orders
 from amazon_netsuite.flows.reconciliation import compare_region, extract_region, finish
 from amazon_netsuite.flows.settlements import find_settlement_reports, post_settlement
 from amazon_netsuite.netsuite.hook import NetSuiteHook
-from tests.dags.test_reconciliation_dag import SETTLEMENT_ID, US, _bill, _iso, _publish_settlement, _shipped
+from tests.dags.test_reconciliation_dag import (
+    AFN_ITEMS,
+    SETTLEMENT_ID,
+    US,
+    _align_fba,
+    _bill,
+    _iso,
+    _publish_settlement,
+    _shipped,
+)
 from tests.integration.flows.conftest import FAST_RETRY, World
 
 WINDOW = (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
@@ -91,6 +100,7 @@ def test_given_a_clean_world_then_zero_findings_and_clearing_nets_to_zero(world)
     _bill(_shipped(world.amazon_orders()))  # the fulfillments carry Amazon's shipTime strings as tranDate
     _publish_settlement(world.servers, _shipped(world.amazon_orders(), US))
     _settle(world)
+    _align_fba(world.servers)  # Amazon's FBA counts = NetSuite's FBA locations: the inventory check agrees
     before = _calls(world)
 
     results = _reconcile(world)
@@ -98,13 +108,14 @@ def test_given_a_clean_world_then_zero_findings_and_clearing_nets_to_zero(world)
     used = {op: n - before[op] for op, n in _calls(world).items()}
     assert finish(list(results.values()))["findings"] == 0
     na = results["amazon_sp_api_na"]
+    assert results["amazon_sp_api_eu"]["checks"]["inventory"]["counts"]["fba_skus"] == 2 * len(AFN_ITEMS)
     [clearing] = na["clearing"]
     assert (clearing["settlement_id"], clearing["net"], clearing["balanced"]) == (SETTLEMENT_ID, "0.00", True)
     assert na["checks"]["orders"]["counts"]["compared"] > 0
     if NetSuiteHook().api == "rest":  # every NetSuite read is a SuiteQL query; no record is fetched one by one
         assert used["restGet"] == 0 and used["search"] == used["getList"] == 0 and used["suiteql"] > 0, used
-    else:
-        assert used["getList"] == 0 and used["search"] > 0 and used["suiteql"] == 0, used
+    else:  # sales orders by search (the inventory check reads its items with getList)
+        assert used["search"] > 0 and used["suiteql"] == 0, used
 
 
 def test_given_planted_differences_then_each_is_found_and_the_run_fails(world):
@@ -116,6 +127,7 @@ def test_given_planted_differences_then_each_is_found_and_the_run_fails(world):
     _bill([o for o in _shipped(orders) if o["orderId"] != unbilled["orderId"]])
     _publish_settlement(world.servers, us_shipped)  # it settles the unbilled order too
     _settle(world)
+    _align_fba(world.servers)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     unshipped = [o for o in orders if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"]
     missing = copy.deepcopy(unshipped[0])

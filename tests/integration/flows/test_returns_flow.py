@@ -30,6 +30,12 @@ def fields(record):
     return {f["scriptId"]: f["value"] for f in record.get("customFieldList") or []}
 
 
+def day(record) -> datetime:
+    """A record's ``tranDate`` as the emulator's admin API shows it (ISO text) -> the ``datetime`` the record
+    builders take (SOAP would accept the text; REST sends a date, which the hook derives from a datetime)."""
+    return datetime.fromisoformat(record["tranDate"])
+
+
 def bill(world, netsuite, orders):
     """Fulfil and bill every item line of these sales orders (one shipment each)."""
     items = inventory_item_ids(world.mappings)
@@ -38,14 +44,14 @@ def bill(world, netsuite, orders):
         lines = {int(line["line"]): Decimal(str(line["quantity"])) for line in order["itemList"]
                  if line["item"]["internalId"] in items and not line.get("isClosed")}
         record = build_item_fulfillment(external_id=shipment_fulfillment_external_id(f"S-{order['internalId']}"),
-                                        sales_order_id=order["internalId"], ship_date=order["tranDate"],
+                                        sales_order_id=order["internalId"], ship_date=day(order),
                                         lines=[FulfillmentLine(n, q) for n, q in lines.items()])
         assert netsuite.add_records("itemFulfillment", [record])[0].ok
         shipments.append((order, lines))
     fresh = netsuite.get_records("salesOrder", [o["internalId"] for o, _ in shipments])
     outcomes = bill_shipments([
         ShipmentToBill(f"S-{o['internalId']}", fields(o)["custbody_amazon_order_id"], fields(o)["custbody_amazon_marketplace_id"],
-                       fresh[o["internalId"]], lines, o["tranDate"]) for o, lines in shipments], netsuite=netsuite, mappings=world.mappings)
+                       fresh[o["internalId"]], lines, day(o)) for o, lines in shipments], netsuite=netsuite, mappings=world.mappings)
     assert {o.status for o in outcomes} == {"billed"}, [(o.reason, o.message) for o in outcomes]
 
 
@@ -246,19 +252,32 @@ def test_netsuite_refuses_returning_receiving_or_crediting_more_and_a_refund_fro
     assert load_refunds([event], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="x1")["counts"]["synced"] == 1
     ra = next(r for r in world.records("returnAuthorization") if r["externalId"].endswith("X00001"))
     line = so["itemList"][0]
-    over = build_return_authorization(external_id="AMZ-RA-X-OVER", sales_order_id=so["internalId"], tran_date=so["tranDate"],
+    over = build_return_authorization(external_id="AMZ-RA-X-OVER", sales_order_id=so["internalId"], tran_date=day(so),
                                       lines=[BillingLine(line["item"]["internalId"], Decimal(str(line["quantity"])) + 1, Decimal("1.00"),
                                                          order_line=int(line["line"]), tax_code_id=line["taxCode"]["internalId"])])
     result = netsuite.add_records("returnAuthorization", [over])[0]
     assert result.error_code == "USER_ERROR" and "more than was billed" in result.error_message
     # everything on the return authorization is credited: nothing left to initialize a refund from
     assert netsuite.initialize_records("cashRefund", "returnAuthorization", [ra["internalId"]])[ra["internalId"]].error_code == "INVALID_INITIALIZE_REF"
-    wrong = build_refund_document(record_type="cashRefund", external_id="AMZ-CR-X-WRONG", return_authorization_id=ra["internalId"],
-                                  account_id="2330", tran_date=so["tranDate"],  # balance owed: a liability
-                                  lines=[BillingLine("611", Decimal(1), Decimal("0.01"), tax_code_id="11")])
+    # a refund from a liability account, on a return authorization with units left to credit (so the refusal is
+    # the account's on both backends: REST's transform pre-fills from the return authorization first)
+    other, _ = next((o, a) for o, a in pairs if a["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" and o is not so)
+    other_line = other["itemList"][0]
+    open_ra = build_return_authorization(external_id="AMZ-RA-X-OPEN", sales_order_id=other["internalId"], tran_date=day(other),
+                                         lines=[BillingLine(other_line["item"]["internalId"], Decimal(1), Decimal("1.00"),
+                                                            order_line=int(other_line["line"]),
+                                                            tax_code_id=other_line["taxCode"]["internalId"])])
+    added = netsuite.add_records("returnAuthorization", [open_ra])[0]
+    assert added.ok, added
+    wrong = build_refund_document(record_type="cashRefund", external_id="AMZ-CR-X-WRONG", return_authorization_id=added.internal_id,
+                                  account_id="2330", tran_date=day(other),  # balance owed: a liability
+                                  lines=[BillingLine(other_line["item"]["internalId"], Decimal(1), Decimal("1.00"),
+                                                     order_line=int(other_line["line"]),
+                                                     tax_code_id=other_line["taxCode"]["internalId"])])
     result = netsuite.add_records("cashRefund", [wrong])[0]
-    assert result.error_code == "INVALID_KEY_OR_REF"
-    receipt = build_item_receipt(external_id="AMZ-IR-X-OVER", return_authorization_id=ra["internalId"], tran_date=so["tranDate"],
+    assert result.error_code == "INVALID_KEY_OR_REF", result
+    assert "AMZ-CR-X-WRONG" not in {r["externalId"] for r in world.records("cashRefund")}
+    receipt = build_item_receipt(external_id="AMZ-IR-X-OVER", return_authorization_id=ra["internalId"], tran_date=day(so),
                                  lines=[ReceiptLine(1, Decimal(str(ra["itemList"][0]["quantity"])) + 1, "2")])
     result = netsuite.add_records("itemReceipt", [receipt])[0]
     assert result.error_code == "USER_ERROR" and "remaining quantity" in result.error_message

@@ -10,13 +10,16 @@ from amazon_netsuite.netsuite.records import (
     FIELD_LIMITS,
     MAX_JOURNAL_LINES,
     Address,
+    BillingLine,
     FieldTooLongError,
     JournalLine,
     RecordFieldError,
     SalesOrderLine,
     UnknownCountryError,
+    build_billing_document,
     build_customer,
     build_journal_entry,
+    build_refund_document,
     build_sales_order,
     cash_refund_external_id,
     cash_sale_external_id,
@@ -26,6 +29,7 @@ from amazon_netsuite.netsuite.records import (
     customer_entity_id,
     customer_external_id,
     document_external_id,
+    document_head,
     document_type_of,
     inventory_adjustment_external_id,
     invoice_external_id,
@@ -410,3 +414,48 @@ def test_given_a_shipment_then_its_fulfillment_and_billing_external_ids_and_reco
     with pytest.raises(ValueError):
         build_billing_document(record_type="salesOrder", external_id="X", sales_order_id="77", account_id="1",
                                tran_date=date(2026, 11, 20), lines=[BillingLine("501", Decimal(1), Decimal(1))])
+
+
+
+HEAD_DAY = date(2026, 11, 20)
+HEAD_LINES = (BillingLine("501", Decimal(3), Decimal("10.00"), order_line=1, tax_code_id="31"),)
+
+
+class TestDocumentHead:
+    """document_head: the fields a billing document and a refund document share, built in one place."""
+
+    def test_given_charges_then_the_head_carries_them_with_their_tax_codes(self):
+        head = document_head(record_type="cashSale", external_id="AMZ-CS-D1", created_from="77", account_id="1212",
+                             tran_date=HEAD_DAY, lines=HEAD_LINES, shipping_cost=Decimal("4.5"), shipping_tax_code_id="31",
+                             handling_cost=Decimal("1.00"))
+        assert head == {
+            "externalId": "AMZ-CS-D1", "createdFrom": {"internalId": "77"}, "account": {"internalId": "1212"},
+            "tranDate": HEAD_DAY, "itemList": [HEAD_LINES[0].to_record()],
+            "shippingCost": Decimal("4.50"), "shippingTaxCode": {"internalId": "31"}, "handlingCost": Decimal("1.00"),
+        }
+
+    def test_given_zero_charges_then_they_are_left_out(self):
+        head = document_head(record_type="creditMemo", external_id="AMZ-CM-1", created_from=9, account_id=1,
+                             tran_date=HEAD_DAY, lines=HEAD_LINES, shipping_cost=Decimal(0), shipping_tax_code_id="31")
+        assert not {"shippingCost", "shippingTaxCode", "handlingCost", "handlingTaxCode"} & set(head)
+
+    def test_given_no_lines_then_it_names_the_record(self):
+        with pytest.raises(ValueError, match="cashRefund 'AMZ-CR-1' has no lines"):
+            document_head(record_type="cashRefund", external_id="AMZ-CR-1", created_from=9, account_id=1,
+                          tran_date=HEAD_DAY, lines=())
+
+    def test_given_an_overlong_external_id_then_it_is_refused(self):
+        with pytest.raises(FieldTooLongError):
+            document_head(record_type="invoice", external_id="X" * 256, created_from=9, account_id=1,
+                          tran_date=HEAD_DAY, lines=HEAD_LINES)
+
+    def test_billing_and_refund_documents_share_the_head(self):
+        charges = {"shipping_cost": Decimal("4.99"), "shipping_tax_code_id": "31", "handling_cost": Decimal("2"),
+                   "handling_tax_code_id": "32", "tran_date": HEAD_DAY, "lines": HEAD_LINES, "account_id": "1212"}
+        sale = build_billing_document(record_type="cashSale", external_id="AMZ-CS-D1", sales_order_id="77", **charges)
+        refund = build_refund_document(record_type="cashRefund", external_id="AMZ-CR-D1", return_authorization_id="88",
+                                       **charges)
+        for document, external_id, source in ((sale, "AMZ-CS-D1", "77"), (refund, "AMZ-CR-D1", "88")):
+            head = document_head(record_type="x", external_id=external_id, created_from=source, **charges)
+            assert {key: document[key] for key in head} == head
+        assert sale["undepFunds"] is False and "undepFunds" not in refund

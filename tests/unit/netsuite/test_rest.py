@@ -227,6 +227,79 @@ class TestTransform:
         assert backend.transform_request("journalEntry", {"createdFrom": {"id": "5"}}) is None
         assert backend.transform_request("cashSale", {"createdFrom": {"externalId": "AMZ-SO-1"}}) is None  # unresolved
 
+    def test_given_returns_documents_then_each_is_a_transform_from_its_source(self):
+        backend = self.backend()
+        cases = {"returnAuthorization": "salesOrder", "itemReceipt": "returnAuthorization",
+                 "creditMemo": "returnAuthorization", "cashRefund": "returnAuthorization"}
+        for record_type, source in cases.items():
+            path, sent = backend.transform_request(record_type, {"createdFrom": {"id": "9"}, "item": {"items": []}})
+            assert path == f"/services/rest/record/v1/{source}/9/!transform/{record_type}?replace=item"
+            assert "createdFrom" not in sent and "shippingCost" not in sent  # a return authorization has no shipping
+
+    def test_given_a_credit_memo_applied_to_invoices_then_the_apply_sublist_as_rest_lines(self):
+        from amazon_netsuite.netsuite.records import BillingLine, build_refund_document
+
+        memo = build_refund_document(record_type="creditMemo", external_id="AMZ-CM-1", return_authorization_id=9,
+                                     account_id=1100, tran_date=date(2026, 11, 2),
+                                     lines=[BillingLine("611", Decimal(1), Decimal("10.00"), order_line=1)],
+                                     apply_to=[(44, Decimal("10.00"))])
+        body = json.loads(dumps(to_rest(memo)), parse_float=Decimal)
+        assert body["apply"] == {"items": [{"doc": 44, "apply": True, "amount": Decimal("10.00")}]}
+        assert body["autoApply"] is False and "applyList" not in body
+        with pytest.raises(ValueError, match="replaceAll true"):
+            to_rest({"applyList": {"replaceAll": True, "apply": []}})
+
+    def test_given_a_return_authorization_then_its_own_status_letters(self):
+        from amazon_netsuite.netsuite.rest import typed_status
+
+        record = {"orderStatus": "_pendingReceipt", "memo": "x"}
+        assert to_rest(typed_status("returnAuthorization", record))["orderStatus"] == {"id": "B"}
+        assert typed_status("salesOrder", {"orderStatus": "_pendingFulfillment"}) == {"orderStatus": "_pendingFulfillment"}
+        with pytest.raises(ValueError, match="_pendingFulfillment"):
+            typed_status("returnAuthorization", {"orderStatus": "_pendingFulfillment"})
+        assert from_rest({"id": "3", "orderStatus": {"id": "F"}}, "returnAuthorization")["orderStatus"] == "_pendingRefund"
+        assert from_rest({"id": "3", "orderStatus": {"id": "F"}})["orderStatus"] == "_pendingBilling"  # a sales order's F
+
+    def test_given_a_created_from_search_then_links_by_next_type_then_the_records_with_their_source(self, monkeypatch):
+        backend = self.backend()
+        sent: list[str] = []
+        answers = [
+            [{"nextdoc": "30", "previousdoc": "11"}, {"nextdoc": "21", "previousdoc": "10"}, {"nextdoc": "21", "previousdoc": "10"}],
+            [{"id": "21", "externalid": "AMZ-INV-A", "type": "CustInvc", "foreignamountunpaid": Decimal("12.50")},
+             {"id": "30", "externalid": "AMZ-INV-B", "type": "CustInvc", "foreignamountunpaid": 0}],
+        ]
+
+        def query(sql):
+            sent.append(sql)
+            return answers[len(sent) - 1] if len(sent) <= len(answers) else []
+
+        monkeypatch.setattr(backend, "suiteql_all", query)
+        found = backend.search("invoice", {"created_from": ["10", "11"]})
+        assert "FROM previoustransactionlinelink WHERE nexttype = 'CustInvc' AND previousdoc IN ('10', '11')" in sent[0]
+        assert "type = 'CustInvc' AND id IN ('21', '30')" in sent[1] and "foreignamountunpaid" in sent[1]
+        assert [(r["internalId"], r["createdFrom"], r["amountRemaining"]) for r in found.records] == [
+            ("21", {"internalId": "10"}, Decimal("12.50")), ("30", {"internalId": "11"}, Decimal(0))]
+
+        sent.clear()
+        answers[0] = []
+        assert backend.search("invoice", {"created_from": ["12"]}).records == [] and len(sent) == 1  # no second query
+        sent.clear()
+        answers[0] = [{"nextdoc": "21", "previousdoc": "10"}, {"nextdoc": "21", "previousdoc": "11"}]
+        from amazon_netsuite.netsuite.errors import NetSuiteMalformedResponseError
+
+        with pytest.raises(NetSuiteMalformedResponseError, match="2 sources"):
+            backend.search("invoice", {"created_from": ["10", "11"]})
+        with pytest.raises(ValueError, match="not a transaction"):
+            backend.search("customer", {"created_from": ["10"]})
+        # more linked documents than one IN list holds: the records are read 1,000 ids a query
+        sent.clear()
+        answers[:] = [[{"nextdoc": str(n), "previousdoc": "10"} for n in range(1, 1502)],
+                      [{"id": str(n), "type": "CustInvc"} for n in range(1, 1001)],
+                      [{"id": str(n), "type": "CustInvc"} for n in range(1001, 1502)]]
+        found = backend.search("invoice", {"created_from": ["10"]})
+        assert len(sent) == 3 and "id IN ('1', '2'," in sent[1] and "id IN ('1001'," in sent[2]
+        assert len(found.records) == 1501 and found.total_pages == 1
+
     def test_given_a_datetime_in_a_date_field_then_the_date_in_the_account_zone(self):
         from amazon_netsuite.netsuite.rest import local_dates
 

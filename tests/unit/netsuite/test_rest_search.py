@@ -73,8 +73,13 @@ class TestSearchColumns:
         assert (record["total"], record["orderStatus"], record["tranDate"]) == (Decimal("25.98"), "_pendingFulfillment",
                                                                                 date(2026, 11, 20))
         assert record["customFieldList"] == [{"scriptId": "custbody_amazon_marketplace_id", "value": "ATVPDKIKX0DER"}]
-        with pytest.raises(NetSuiteMalformedResponseError, match="sales order status"):
+        with pytest.raises(NetSuiteMalformedResponseError, match="unknown salesOrder status"):
             backend()._row("transaction", {**row, "status": "Z"}, query)
+
+    def test_given_a_return_authorization_search_then_its_own_status_letters(self):
+        query = backend().build_query("returnAuthorization", {"external_ids": ["AMZ-RA-1"]})
+        assert ", status FROM transaction" in query.sql
+        assert backend()._row("transaction", {"id": "9", "status": "B"}, query)["orderStatus"] == "_pendingReceipt"
 
     def test_given_another_transaction_type_then_its_status_letter_is_not_read_as_an_order_status(self):
         query = backend().build_query("cashSale", {"external_ids": ["AMZ-CS-1"]})

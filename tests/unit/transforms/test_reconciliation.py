@@ -146,3 +146,82 @@ class TestClearing:
                                                           ("AMZ-JE-5550", False), ("AMZ-JE-FX-555", False)])
     def test_journal_belongs(self, external_id, expected):
         assert journal_belongs(external_id, "555") is expected
+
+
+class TestInventory:
+    """The inventory check on the shipped mapping tables: FBA counts against the FBA locations, and what Amazon
+    last accepted for each MFN SKU against the inventory formula over NetSuite's availability now."""
+
+    US, CA = "ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"
+    # NA fulfillment locations: US warehouse 1, CA warehouse 4 (marketplaces.csv)
+    STOCK = {("501", "1"): Decimal(30), ("501", "4"): Decimal(10), ("504", "1"): Decimal(12), ("505", "1"): Decimal(9)}
+
+    @staticmethod
+    def _mappings():
+        from amazon_netsuite.mappings import load_mappings
+
+        return load_mappings()
+
+    def _plan(self, stock=None, states=None, unsynced=None):
+        from amazon_netsuite.transforms.inventory import plan_region, region_targets
+
+        return plan_region(region_targets(self._mappings(), "na"), region="na", stock=self.STOCK if stock is None else stock,
+                           item_states=states or {}, unsynced=unsynced or {}, pushed={})
+
+    def test_given_fba_counts_that_differ_then_one_finding_per_marketplace_and_sku_netsuite_minus_amazon(self):
+        from amazon_netsuite.transforms.inventory import fba_differences
+        from amazon_netsuite.transforms.reconciliation import fba_findings
+
+        amazon = {(self.US, "ACME-MUG-11OZ-FBA"): 40, (self.US, "ACME-TEE-BLK-M"): 7, (self.CA, "ACME-TEE-BLK-M"): 2}
+        stock = {("501", "2"): Decimal(40), ("502", "2"): Decimal(10), ("502", "5"): Decimal(2), ("503", "5"): Decimal(4)}
+
+        findings = fba_findings(fba_differences(self._mappings(), [self.US, self.CA], amazon, stock))
+
+        assert [(f.check, f.kind, f.key, f.marketplace_id, f.amazon_value, f.netsuite_value, f.difference, f.netsuite_id)
+                for f in findings] == [
+            ("inventory", "fba_mismatch", "ACME-TEE-BLK-L", self.CA, "0", "4", "4", "503"),
+            ("inventory", "fba_mismatch", "ACME-TEE-BLK-M", self.US, "7", "10", "3", "502")]
+        assert "fba_adjustment" in findings[1].message and "Amazon counts 7" in findings[1].message
+
+    def test_given_amazon_offers_more_than_netsuite_has_then_oversell_risk_and_fewer_then_stale(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan()
+        now = {sku: q.quantity for sku, q in plan.quantities.items()}
+        assert now["ACME-MUG-11OZ"] == 38 and now["ACME-MUG-11OZ-6PK"] == 6  # 30 + 10 - safety 2; floor(40 / 6)
+        pushed = {**now, "ACME-MUG-11OZ": 41, "ACME-MUG-11OZ-6PK": 4}
+
+        findings, counts = compare_published(plan, pushed)
+
+        assert [(f.kind, f.key, f.amazon_value, f.netsuite_value, f.difference) for f in findings] == [
+            ("mfn_oversell_risk", "ACME-MUG-11OZ", "41", "38", "-3"),
+            ("mfn_stale", "ACME-MUG-11OZ-6PK", "4", "6", "2")]
+        assert all(f.check == "inventory" for f in findings)
+        assert "overselling risk" in findings[0].message and "(na)" in findings[0].message
+        assert counts == {"mfn_skus": len(now), "mfn_compared": len(now), "mfn_not_published": 0, "mfn_recent": 0}
+
+    def test_given_an_inactive_item_then_any_published_quantity_is_an_oversell_risk_saying_why(self):
+        from amazon_netsuite.transforms.inventory import INACTIVE
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan(states={"501": INACTIVE})
+        findings, _ = compare_published(plan, {"ACME-MUG-11OZ": 38})
+        [finding] = findings
+        assert (finding.kind, finding.netsuite_value) == ("mfn_oversell_risk", "0") and "(inactive item)" in finding.message
+
+    def test_given_orders_not_yet_in_netsuite_then_their_units_lower_what_may_be_offered(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        # 5 units sold in the US are dead-lettered: Amazon still offering 38 would oversell
+        findings, _ = compare_published(self._plan(unsynced={(self.US, "ACME-MUG-11OZ"): 5}), {"ACME-MUG-11OZ": 38})
+        assert [(f.kind, f.netsuite_value) for f in findings] == [("mfn_oversell_risk", "33")]
+
+    def test_given_skus_never_published_or_moved_recently_then_counted_not_judged(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan()
+        findings, counts = compare_published(plan, {"ACME-MUG-11OZ": 1, "ACME-MUG-11OZ-6PK": 6},
+                                             recent_skus=["ACME-MUG-11OZ"])
+        assert findings == []
+        assert counts["mfn_recent"] == 1 and counts["mfn_compared"] == 1
+        assert counts["mfn_not_published"] == len(plan.quantities) - 2
