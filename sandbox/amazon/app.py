@@ -364,6 +364,17 @@ class AmazonSandbox:
         row = self.store.token(request.headers.get("x-amz-access-token", ""))
         return row is not None and row["kind"] == "rdt"
 
+    async def call_with_body(self, request: Request, region: str, operation: str,
+                             handler: Callable[[dict, Fault | None], tuple[int, Any, int]], *,
+                             grantless: bool = False) -> Response:
+        """:meth:`call` of an operation that takes a JSON object: ``handler(body, fault)``. A body that is not
+        one gets Amazon's 400 for the operation (the emulator checks it before faults, tokens and rate limits)."""
+        try:
+            body = await _json_body(request)
+        except ApiError as error:
+            return self._respond(request, region, operation, error.status, error.body())
+        return await self.call(request, region, operation, lambda fault: handler(body, fault), grantless=grantless)
+
     async def call(self, request: Request, region: str, operation: str,
                    handler: Callable[[Fault | None], tuple[int, Any, int]], *, grantless: bool = False) -> Response:
         self._count(region, operation, "calls")
@@ -1119,11 +1130,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/{region}/orders/v0/orders/{order_id}/shipmentConfirmation")
     @regional
     async def confirm_shipment(request: Request, region: str, order_id: str):
-        try:
-            body = await _json_body(request)
-        except ApiError as error:
-            return sb._respond(request, region, "confirmShipment", error.status, error.body())
-        return await sb.call(request, region, "confirmShipment", lambda _f: sb.confirm_shipment(region, order_id, body))
+        return await sb.call_with_body(request, region, "confirmShipment",
+                                       lambda body, _f: sb.confirm_shipment(region, order_id, body))
 
     @app.get("/{region}/reports/2021-06-30/reports")
     @regional
@@ -1133,11 +1141,7 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/{region}/reports/2021-06-30/reports")
     @regional
     async def create_report(request: Request, region: str):
-        try:
-            body = await _json_body(request)
-        except ApiError as error:
-            return sb._respond(request, region, "createReport", error.status, error.body())
-        return await sb.call(request, region, "createReport", lambda fault: sb.create_report(region, body, fault))
+        return await sb.call_with_body(request, region, "createReport", lambda body, fault: sb.create_report(region, body, fault))
 
     @app.get("/{region}/reports/2021-06-30/reports/{report_id}")
     @regional
@@ -1157,11 +1161,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/{region}/tokens/2021-03-01/restrictedDataToken")
     @regional
     async def create_rdt(request: Request, region: str):
-        try:
-            body = await _json_body(request)
-        except ApiError as error:
-            return sb._respond(request, region, "createRestrictedDataToken", error.status, error.body())
-        return await sb.call(request, region, "createRestrictedDataToken", lambda _f: sb.create_restricted_data_token(region, body))
+        return await sb.call_with_body(request, region, "createRestrictedDataToken",
+                                       lambda body, _f: sb.create_restricted_data_token(region, body))
 
     @app.get("/{region}/notifications/v1/destinations")
     @regional
@@ -1171,22 +1172,14 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @app.post("/{region}/notifications/v1/destinations")
     @regional
     async def create_destination(request: Request, region: str):
-        try:
-            body = await _json_body(request)
-        except ApiError as error:
-            return sb._respond(request, region, "createDestination", error.status, error.body())
-        return await sb.call(request, region, "createDestination",
-                             lambda _f: sb.notification_call(lambda: sb.notifications.create_destination(region, body)),
-                             grantless=True)
+        return await sb.call_with_body(
+            request, region, "createDestination",
+            lambda body, _f: sb.notification_call(lambda: sb.notifications.create_destination(region, body)), grantless=True)
 
     @app.post("/{region}/notifications/v1/subscriptions/{notification_type}")
     @regional
     async def create_subscription(request: Request, region: str, notification_type: str):
-        try:
-            body = await _json_body(request)
-        except ApiError as error:
-            return sb._respond(request, region, "createSubscription", error.status, error.body())
-        return await sb.call(request, region, "createSubscription", lambda _f: sb.notification_call(
+        return await sb.call_with_body(request, region, "createSubscription", lambda body, _f: sb.notification_call(
             lambda: sb.notifications.create_subscription(region, notification_type, body)))
 
     @app.get("/{region}/notifications/v1/subscriptions/{notification_type}")
@@ -1308,28 +1301,17 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
         return {"responses": items}
 
     # -- Feeds 2021-06-30, Listings Items 2021-08-01, FBA Inventory v1 (sandbox/amazon/listings.py) ------------
-    async def _body_or_error(request: Request, region: str, operation: str):
-        try:
-            return await _json_body(request), None
-        except ApiError as error:
-            return None, sb._respond(request, region, operation, error.status, error.body())
-
     @app.post("/{region}/feeds/2021-06-30/documents")
     @regional
     async def create_feed_document(request: Request, region: str):
-        body, error = await _body_or_error(request, region, "createFeedDocument")
-        if error is not None:
-            return error
-        return await sb.call(request, region, "createFeedDocument",
-                             lambda _f: sb.listings.create_feed_document(request, region, body))
+        return await sb.call_with_body(request, region, "createFeedDocument",
+                                       lambda body, _f: sb.listings.create_feed_document(request, region, body))
 
     @app.post("/{region}/feeds/2021-06-30/feeds")
     @regional
     async def create_feed(request: Request, region: str):
-        body, error = await _body_or_error(request, region, "createFeed")
-        if error is not None:
-            return error
-        return await sb.call(request, region, "createFeed", lambda fault: sb.listings.create_feed(region, body, fault))
+        return await sb.call_with_body(request, region, "createFeed",
+                                       lambda body, fault: sb.listings.create_feed(region, body, fault))
 
     @app.get("/{region}/feeds/2021-06-30/feeds/{feed_id}")
     @regional
@@ -1361,11 +1343,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     async def patch_listings_item(request: Request, region: str, seller_id: str, sku: str):
         # VALIDATION_PREVIEW has its own, slower usage plan (1 request per second).
         operation = "patchListingsItemPreview" if request.query_params.get("mode") else "patchListingsItem"
-        body, error = await _body_or_error(request, region, operation)
-        if error is not None:
-            return error
-        return await sb.call(request, region, operation,
-                             lambda _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
+        return await sb.call_with_body(request, region, operation,
+                                       lambda body, _f: sb.listings.patch_listings_item(request, region, seller_id, sku, body))
 
     @app.delete("/{region}/listings/2021-08-01/items/{seller_id}/{sku}")
     @regional
@@ -1377,11 +1356,8 @@ def build_app(sandbox: AmazonSandbox) -> FastAPI:
     @regional
     async def put_listings_item(request: Request, region: str, seller_id: str, sku: str):
         operation = "putListingsItemPreview" if request.query_params.get("mode") else "putListingsItem"
-        body, error = await _body_or_error(request, region, operation)
-        if error is not None:
-            return error
-        return await sb.call(request, region, operation,
-                             lambda _f: sb.listings.put_listings_item(request, region, seller_id, sku, body))
+        return await sb.call_with_body(request, region, operation,
+                                       lambda body, _f: sb.listings.put_listings_item(request, region, seller_id, sku, body))
 
     @app.get("/{region}/fba/inventory/v1/summaries")
     @regional

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 #: record types that ``POST /_sandbox/records/{type}`` updates when the internalId exists (close/reopen a
 #: period, put a subsidiary on another fiscal calendar, change a tax rate)
 UPDATABLE_BY_INTERNAL_ID = frozenset({"accountingPeriod", "subsidiary", "salesTaxItem"})
+#: the malformed answers the fault injector serves and on which operations, for its messages
+_MALFORMED_KINDS = "; ".join(f"{how} on {' or '.join(operations)}" for how, operations in MALFORMED.items())
 
 
 class SeedRequest(BaseModel):
@@ -35,7 +37,7 @@ class FaultRequest(BaseModel):
     status: int | None = Field(None, ge=400, le=599, description="answer with this HTTP status (no SOAP body)")
     fault: str | None = Field(None, description=f"SOAP fault: one of {', '.join(FAULTS)}")
     malformed: str | None = Field(
-        None, description=f"search/searchMoreWithId only: answer an inconsistent page, one of {', '.join(MALFORMED)}"
+        None, description=f"answer what NetSuite should never send: {_MALFORMED_KINDS}"
     )
     code: str | None = None
     message: str | None = None
@@ -108,8 +110,8 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
             raise HTTPException(422, "give exactly one of status, fault or malformed")
         if body.fault is not None and body.fault not in FAULTS:
             raise HTTPException(422, f"unknown fault {body.fault!r}; known: {', '.join(FAULTS)}")
-        if body.malformed is not None and (body.malformed not in MALFORMED or body.operation not in ("search", "searchMoreWithId")):
-            raise HTTPException(422, f"malformed is one of {', '.join(MALFORMED)} on search or searchMoreWithId")
+        if body.malformed is not None and body.operation not in MALFORMED.get(body.malformed, ()):
+            raise HTTPException(422, f"malformed is one of {_MALFORMED_KINDS}")
         service.inject(InjectedFault(**body.model_dump()))
         return {"injected": body.model_dump()}
 

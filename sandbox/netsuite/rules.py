@@ -788,19 +788,32 @@ class Rules:
     def source_order(self, record: dict[str, Any], kind: str) -> dict[str, Any]:
         """The sales order a fulfillment or billing document is created from (``createdFrom``); it must exist
         and be open (a cancelled or closed order can be neither fulfilled nor billed)."""
+        order = self.created_from(record, "salesOrder", kind)
+        if order.get("orderStatus") not in self._OPEN_ORDER:
+            raise self._not_initializable(kind, order, "sales order")
+        return order
+
+    def created_from(self, record: dict[str, Any], source_type: str, kind: str) -> dict[str, Any]:
+        """The ``source_type`` record that ``record`` (a ``kind`` document, NetSuite's lower-case name) is
+        created from: ``createdFrom`` is required and normalised in place; a reference to nothing is
+        INVALID_INITIALIZE_REF, as NetSuite answers initializing the document from it."""
         self._required(record, ("createdFrom", "Created From"))
         ref = record["createdFrom"]
         try:
-            record["createdFrom"], order = self.resolve("salesOrder", ref, "createdFrom")
+            record["createdFrom"], source = self.resolve(source_type, ref, "createdFrom")
         except RecordError:
             key = ref.get("internalId") or ref.get("externalId") if isinstance(ref, dict) else ref
             raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {key}.") from None
-        if order.get("orderStatus") not in self._OPEN_ORDER:
-            raise RecordError(
-                "INVALID_INITIALIZE_REF",
-                f"You can not initialize {kind}: invalid reference {order['internalId']} (the sales order is {order.get('status')}).",
-            )
-        return order
+        return source
+
+    @staticmethod
+    def _not_initializable(kind: str, source: dict[str, Any], what: str) -> RecordError:
+        """INVALID_INITIALIZE_REF for a ``kind`` document whose source (a ``what``) is not in a status it can
+        be created from."""
+        return RecordError(
+            "INVALID_INITIALIZE_REF",
+            f"You can not initialize {kind}: invalid reference {source['internalId']} (the {what} is {source.get('status')}).",
+        )
 
     @staticmethod
     def order_lines(order: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -1046,18 +1059,11 @@ class Rules:
         return at most what was billed on that line less what other return authorizations return; lines
         without one are added charges. Customer, subsidiary and currency are the order's; NetSuite computes
         tax and totals. Status: approved (``_pendingReceipt``) unless ``_pendingApproval`` is sent."""
-        self._required(record, ("createdFrom", "Created From"))
-        try:
-            record["createdFrom"], order = self.resolve("salesOrder", record["createdFrom"], "createdFrom")
-        except RecordError:
-            ref_ = record["createdFrom"]
-            key = ref_.get("internalId") or ref_.get("externalId") if isinstance(ref_, dict) else ref_
-            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize returnauthorization: invalid reference {key}.") from None
+        order = self.created_from(record, "salesOrder", "returnauthorization")
         if old is not None and (old.get("createdFrom") or {}).get("internalId") != order["internalId"]:
             raise RecordError("USER_ERROR", "The created-from transaction of a return authorization cannot be changed.")
         if order.get("orderStatus") in ("_cancelled", "_pendingApproval"):
-            raise RecordError("INVALID_INITIALIZE_REF",
-                              f"You can not initialize returnauthorization: invalid reference {order['internalId']} (the sales order is {order.get('status')}).")
+            raise self._not_initializable("returnauthorization", order, "sales order")
         subsidiary_id = self._parties_from(record, order)
         order_lines = self.order_lines(order)
         lines = record.get("itemList") or []
@@ -1106,16 +1112,9 @@ class Rules:
 
     def source_return(self, record: dict[str, Any], kind: str) -> dict[str, Any]:
         """The approved return authorization a receipt or refund document is created from."""
-        self._required(record, ("createdFrom", "Created From"))
-        ref_ = record["createdFrom"]
-        try:
-            record["createdFrom"], ra = self.resolve("returnAuthorization", ref_, "createdFrom")
-        except RecordError:
-            key = ref_.get("internalId") or ref_.get("externalId") if isinstance(ref_, dict) else ref_
-            raise RecordError("INVALID_INITIALIZE_REF", f"You can not initialize {kind}: invalid reference {key}.") from None
+        ra = self.created_from(record, "returnAuthorization", kind)
         if ra.get("orderStatus") not in self._OPEN_RETURN and ra.get("orderStatus") != "_refunded":
-            raise RecordError("INVALID_INITIALIZE_REF",
-                              f"You can not initialize {kind}: invalid reference {ra['internalId']} (the return authorization is {ra.get('status')}).")
+            raise self._not_initializable(kind, ra, "return authorization")
         return ra
 
     def _apply_itemReceipt(self, record, old, targets) -> None:  # noqa: N802

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import itertools
@@ -59,8 +60,18 @@ FAULTS: dict[str, tuple[str, str]] = {
     "InsufficientPermissionFault": ("INSUFFICIENT_PERMISSION", "Permission Violation: you need the role permission for this operation."),
     "InvalidAccountFault": ("INVALID_ACCT", "Invalid account number."),
 }
-#: malformed search answers the fault injector can produce (``{"malformed": ...}``)
-MALFORMED = ("no_status", "no_record_list", "page_index")
+#: answers NetSuite should never send that the fault injector can produce (``{"malformed": ...}``), each
+#: with the operations it applies to: inconsistent search pages, and list reads answering fewer or more
+#: ``readResponse`` than the refs asked
+_SEARCHES = ("search", "searchMoreWithId")
+_LIST_READS = ("getList", "initializeList")
+MALFORMED = {
+    "no_status": _SEARCHES,
+    "no_record_list": _SEARCHES,
+    "page_index": _SEARCHES,
+    "missing_response": _LIST_READS,
+    "extra_response": _LIST_READS,
+}
 #: code of the records a list write never reached before NetSuite's 15-minute cut-off (sandbox wording)
 NOT_PROCESSED = "EXCEEDED_MAX_TIME"
 #: NetSuite answers a list request this long before the HTTP connection's time limit ("Handling of
@@ -149,7 +160,7 @@ class InjectedFault:
     code: str | None = None
     message: str | None = None
     after: bool = False  # run the operation, then answer the failure (the response is "lost")
-    malformed: str | None = None  # a search page answered inconsistently (see MALFORMED)
+    malformed: str | None = None  # a search page or list read answered inconsistently (see MALFORMED)
 
 
 @dataclass
@@ -1069,10 +1080,18 @@ def _sax_message(payload: bytes) -> str:
 
 
 def _malform(answer: bytes, how: str | None) -> bytes:
-    """A search page NetSuite should never send, for the hook's defensive checks (fault injection)."""
+    """A search page or list read NetSuite should never send, for the hook's defensive checks (fault injection)."""
     if how is None:
         return answer
     root = etree.fromstring(answer)
+    if how in ("missing_response", "extra_response"):
+        response_list = root.find(".//{*}readResponseList")
+        responses = response_list.findall("{*}readResponse") if response_list is not None else []
+        if responses and how == "missing_response":
+            response_list.remove(responses[-1])
+        elif responses:
+            response_list.append(copy.deepcopy(responses[-1]))
+        return etree.tostring(root, xml_declaration=True, encoding="utf-8")
     result = root.find(".//{*}searchResult")
     if result is None:
         return answer

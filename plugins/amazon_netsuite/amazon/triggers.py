@@ -17,9 +17,35 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from amazon_netsuite.amazon.errors import SellingPartnerError
 
 TERMINAL = ("DONE", "FATAL", "CANCELLED")
+#: defaults: check every 30 s, give up after 6 hours
+POLL_INTERVAL = 30.0
+TIMEOUT = 6 * 3600.0
 
 
-class ReportProcessingTrigger(BaseTrigger):
+class _SellingPartnerPollTrigger(BaseTrigger):
+    """What the report and feed triggers share: the SP-API connection they poll through, how often and
+    for how long. Each subclass keeps its own ``serialize`` (the triggerer rebuilds it from that
+    classpath and those kwargs), naming its own arguments and adding these with ``_serialized``."""
+
+    def __init__(self, *, sp_api_conn_id: str, poll_interval: float, timeout: float) -> None:
+        super().__init__()
+        self.sp_api_conn_id = sp_api_conn_id
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def _serialized(self, **own: Any) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {**own, "sp_api_conn_id": self.sp_api_conn_id, "poll_interval": self.poll_interval, "timeout": self.timeout},
+        )
+
+    def _hook(self) -> Any:
+        from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+        return SellingPartnerHook(self.sp_api_conn_id)
+
+
+class ReportProcessingTrigger(_SellingPartnerPollTrigger):
     """Fires once report ``report_id`` is DONE, FATAL or CANCELLED (or polling failed / timed out).
 
     The event is ``{"status": "DONE"|"FATAL"|"CANCELLED"|"error"|"timeout", "report_id": ..., "report": {...}}``;
@@ -31,30 +57,14 @@ class ReportProcessingTrigger(BaseTrigger):
         *,
         report_id: str,
         sp_api_conn_id: str,
-        poll_interval: float = 30.0,
-        timeout: float = 6 * 3600.0,
+        poll_interval: float = POLL_INTERVAL,
+        timeout: float = TIMEOUT,
     ) -> None:
-        super().__init__()
+        super().__init__(sp_api_conn_id=sp_api_conn_id, poll_interval=poll_interval, timeout=timeout)
         self.report_id = report_id
-        self.sp_api_conn_id = sp_api_conn_id
-        self.poll_interval = poll_interval
-        self.timeout = timeout
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
-            {
-                "report_id": self.report_id,
-                "sp_api_conn_id": self.sp_api_conn_id,
-                "poll_interval": self.poll_interval,
-                "timeout": self.timeout,
-            },
-        )
-
-    def _hook(self) -> Any:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-
-        return SellingPartnerHook(self.sp_api_conn_id)
+        return self._serialized(report_id=self.report_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
@@ -84,11 +94,11 @@ class ReportProcessingTrigger(BaseTrigger):
             await asyncio.to_thread(hook.close)
 
 
+#: a feed's processingStatus values that end the wait (the same as a report's)
+FEED_TERMINAL = TERMINAL
 
-FEED_TERMINAL = ("DONE", "FATAL", "CANCELLED")
 
-
-class FeedProcessingTrigger(BaseTrigger):
+class FeedProcessingTrigger(_SellingPartnerPollTrigger):
     """Fires once every feed of ``feed_ids`` is DONE, FATAL or CANCELLED (or polling failed / timed out).
 
     One trigger watches all the feeds one task submitted (a feed holds at most 25,000 messages, so a
@@ -102,30 +112,14 @@ class FeedProcessingTrigger(BaseTrigger):
         *,
         feed_ids: list[str],
         sp_api_conn_id: str,
-        poll_interval: float = 30.0,
-        timeout: float = 6 * 3600.0,
+        poll_interval: float = POLL_INTERVAL,
+        timeout: float = TIMEOUT,
     ) -> None:
-        super().__init__()
+        super().__init__(sp_api_conn_id=sp_api_conn_id, poll_interval=poll_interval, timeout=timeout)
         self.feed_ids = list(feed_ids)
-        self.sp_api_conn_id = sp_api_conn_id
-        self.poll_interval = poll_interval
-        self.timeout = timeout
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
-            {
-                "feed_ids": self.feed_ids,
-                "sp_api_conn_id": self.sp_api_conn_id,
-                "poll_interval": self.poll_interval,
-                "timeout": self.timeout,
-            },
-        )
-
-    def _hook(self) -> Any:
-        from amazon_netsuite.amazon.hook import SellingPartnerHook
-
-        return SellingPartnerHook(self.sp_api_conn_id)
+        return self._serialized(feed_ids=self.feed_ids)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()

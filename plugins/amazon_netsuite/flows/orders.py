@@ -179,24 +179,12 @@ def extract_region(
 
     ``advance_to`` is the window end the high-water mark moves to once the load succeeds (None when
     the window must not move it: an explicit re-sync of an old period)."""
-    from amazon_netsuite import staging
-
     missing: list[str] = []
     if order_ids:
         orders, missing = fetch_orders_by_id(amazon, order_ids)
     else:
         orders = extract_orders(amazon, window=window)
-    uri = staging.stage(orders, dag_id=DAG_ID, run_id=run_id, name=amazon.sp_api_conn_id)
-    return {
-        "conn_id": amazon.sp_api_conn_id,
-        "region": amazon.region,
-        "marketplace_ids": list(amazon.marketplace_ids),
-        "uri": uri,
-        "orders": len(orders),
-        "missing_order_ids": missing,
-        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
-        "advance_to": advance_to.isoformat() if advance_to else None,
-    }
+    return _staged(amazon, orders, missing, run_id=run_id, window=window, advance_to=advance_to)
 
 
 def extract_notified(amazon: SellingPartnerHook, *, run_id: str, order_ids: Sequence[str]) -> dict[str, Any]:
@@ -205,9 +193,24 @@ def extract_notified(amazon: SellingPartnerHook, *, run_id: str, order_ids: Sequ
     searchOrders cannot see an order updated in the last two minutes), staged like any extract. No
     window, so the region's synced point does not move: the polling runs keep their own. An empty list
     stages nothing to write."""
+    orders, missing = fetch_orders_by_id(amazon, order_ids) if order_ids else ([], [])
+    return _staged(amazon, orders, missing, run_id=run_id, notified_order_ids=list(order_ids))
+
+
+def _staged(
+    amazon: SellingPartnerHook,
+    orders: list[dict[str, Any]],
+    missing: list[str],
+    *,
+    run_id: str,
+    window: tuple[datetime, datetime] | None = None,
+    advance_to: datetime | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Stage an extract task's ``orders`` encrypted and say what the load task needs: the staged path,
+    the region, counts and ids only (``extra`` adds what one kind of extract alone reports)."""
     from amazon_netsuite import staging
 
-    orders, missing = fetch_orders_by_id(amazon, order_ids) if order_ids else ([], [])
     uri = staging.stage(orders, dag_id=DAG_ID, run_id=run_id, name=amazon.sp_api_conn_id)
     return {
         "conn_id": amazon.sp_api_conn_id,
@@ -216,9 +219,9 @@ def extract_notified(amazon: SellingPartnerHook, *, run_id: str, order_ids: Sequ
         "uri": uri,
         "orders": len(orders),
         "missing_order_ids": missing,
-        "notified_order_ids": list(order_ids),
-        "window": None,
-        "advance_to": None,
+        **extra,
+        "window": [window[0].isoformat(), window[1].isoformat()] if window else None,
+        "advance_to": advance_to.isoformat() if advance_to else None,
     }
 
 

@@ -117,6 +117,10 @@ def record_type_of(record_type: str) -> tuple[str, str, str]:
         ) from None
 
 
+#: what a list read answers per id: (id, record or None, error code, message)
+ReadResult = tuple[str, dict[str, Any] | None, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class SearchPage:
     records: list[dict[str, Any]]
@@ -700,32 +704,15 @@ class SoapBackend:
         return results
 
     # ------------------------------------------------------------------ reads
-    def get_list(
-        self, record_type: str, ids: Sequence[str], *, by: str
-    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+    def get_list(self, record_type: str, ids: Sequence[str], *, by: str) -> list[ReadResult]:
         """``getList`` of at most 1000 refs: (id, record or None, error code, message) per id."""
         refs = [
             self.record_ref(record_type, **({"internal_id": i} if by == "internalId" else {"external_id": i}))
             for i in ids
         ]
-        body = self.call("getList", baseRef=refs)
-        response_list = body.readResponseList
-        responses = list(response_list.readResponse or [])
-        if not responses and response_list.status is not None and not response_list.status.isSuccess:
-            code, message = _status_error(response_list.status)
-            raise NetSuiteRequestError(message or "", operation="getList", code=code)
-        out = []
-        for ident, response in zip(ids, responses, strict=False):
-            if response.status.isSuccess and response.record is not None:
-                out.append((ident, from_soap(response.record), None, None))
-            else:
-                code, message = _status_error(response.status)
-                out.append((ident, None, code, message))
-        return out
+        return self._read_list("getList", self.call("getList", baseRef=refs), ids)
 
-    def initialize_list(
-        self, record_type: str, source_type: str, ids: Sequence[str], *, by: str
-    ) -> list[tuple[str, dict[str, Any] | None, str | None, str | None]]:
+    def initialize_list(self, record_type: str, source_type: str, ids: Sequence[str], *, by: str) -> list[ReadResult]:
         """``initializeList``: the ``record_type`` NetSuite pre-fills from each ``source_type`` record
         (not saved): (id, record or None, error code, message) per id, in order."""
         core = lambda name: self.type(self._ns_core, name)  # noqa: E731
@@ -738,22 +725,29 @@ class SoapBackend:
             )
             for i in ids
         ]
-        body = self.call("initializeList", initializeRecord=initialize)
+        return self._read_list("initializeList", self.call("initializeList", initializeRecord=initialize), ids)
+
+    @staticmethod
+    def _read_list(operation: str, body: Any, ids: Sequence[str]) -> list[ReadResult]:
+        """The ``readResponseList`` of a ``getList``/``initializeList`` of ``ids``: (id, record or None,
+        error code, message) per id, in order. An answer without the list, with a response lacking its
+        status, or with not exactly one response per id is malformed (retryable): pairing ids with fewer
+        responses would drop records, which a caller then takes for "not in NetSuite" and creates again."""
         response_list = getattr(body, "readResponseList", None)
         if response_list is None:
             raise NetSuiteMalformedResponseError(
-                "initializeList answered without a readResponseList", operation="initializeList", code="MALFORMED_RESPONSE"
+                f"{operation} answered without a readResponseList", operation=operation, code="MALFORMED_RESPONSE"
             )
         responses = list(response_list.readResponse or [])
         if not responses and response_list.status is not None and not response_list.status.isSuccess:
             code, message = _status_error(response_list.status)
-            raise NetSuiteRequestError(message or "", operation="initializeList", code=code)
+            raise NetSuiteRequestError(message or "", operation=operation, code=code)
         if len(responses) != len(ids) or any(response.status is None for response in responses):
             raise NetSuiteMalformedResponseError(
-                f"initializeList answered {len(responses)} responses for {len(ids)} records",
-                operation="initializeList", code="MALFORMED_RESPONSE",
+                f"{operation} answered {len(responses)} responses for {len(ids)} records",
+                operation=operation, code="MALFORMED_RESPONSE",
             )
-        out = []
+        out: list[ReadResult] = []
         for ident, response in zip(ids, responses, strict=True):
             if response.status.isSuccess and response.record is not None:
                 out.append((ident, from_soap(response.record), None, None))

@@ -46,14 +46,19 @@ from amazon_netsuite.netsuite.records import (
 CENT = Decimal("0.01")
 
 
-class BillingError(ValueError):
-    """A shipment that cannot be billed as the accounting model says: ``reason`` is the ledger's reason."""
+class AccountingModelError(ValueError):
+    """A document that cannot be booked as the accounting model (docs/accounting.md) says: ``key`` names
+    it, ``reason`` is the ledger's reason, ``message`` says what is wrong."""
 
     def __init__(self, key: str, reason: str, message: str):
         super().__init__(f"{key}: {message}")
         self.key = key
         self.reason = reason
         self.message = message
+
+
+class BillingError(AccountingModelError):
+    """A shipment that cannot be billed as the accounting model says: ``reason`` is the ledger's reason."""
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from amazon_netsuite.netsuite.records import REFUND_RECORD_TYPES, document_external_id
-from amazon_netsuite.transforms.billing import _round, _tax, dec
+from amazon_netsuite.transforms.billing import AccountingModelError, _round, _tax, dec
 
 CHARGE_PARTS = {
     "Principal": "principal", "Tax": "tax", "ShippingCharge": "shipping", "ShippingTax": "shipping_tax",
@@ -52,14 +52,8 @@ CHARGE_PARTS = {
 DISPOSITION_ACTIONS = ("fba", "returns", "write_off")
 
 
-class RefundError(ValueError):
+class RefundError(AccountingModelError):
     """A refund that cannot be booked as the accounting model says; ``reason`` is the ledger's reason."""
-
-    def __init__(self, key: str, reason: str, message: str):
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)

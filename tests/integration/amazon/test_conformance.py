@@ -118,3 +118,33 @@ class TestSearchOrdersPagination:
         assert "lastUpdatedAfter" in moved.json()["errors"][0]["details"]
         assert same.status_code == 200
         assert len(same.json()["orders"]) == 25
+
+
+#: every operation that takes a JSON body: (operation, method, path)
+BODY_OPERATIONS = [
+    ("confirmShipment", "POST", "/na/orders/v0/orders/113-0000000-0000000/shipmentConfirmation"),
+    ("createReport", "POST", "/na/reports/2021-06-30/reports"),
+    ("createRestrictedDataToken", "POST", "/na/tokens/2021-03-01/restrictedDataToken"),
+    ("createDestination", "POST", "/na/notifications/v1/destinations"),
+    ("createSubscription", "POST", "/na/notifications/v1/subscriptions/ANY_OFFER_CHANGED"),
+    ("createFeedDocument", "POST", "/na/feeds/2021-06-30/documents"),
+    ("createFeed", "POST", "/na/feeds/2021-06-30/feeds"),
+    ("patchListingsItem", "PATCH", "/na/listings/2021-08-01/items/SELLER/SKU-1"),
+    ("putListingsItem", "PUT", "/na/listings/2021-08-01/items/SELLER/SKU-1"),
+]
+
+
+def test_given_a_body_that_is_not_a_json_object_then_each_operation_answers_amazons_400_before_anything_else(start_sandbox):
+    sandbox = start_sandbox(rate_scale=1000)
+    headers = {"x-amz-access-token": _token(sandbox.http), "content-type": "application/json"}
+    for operation, method, path in BODY_OPERATIONS:
+        sandbox.fault(operation, status=503, times=1)  # a body Amazon cannot read is refused before any fault
+
+        not_json = sandbox.http.request(method, path, content=b"{not json", headers=headers)
+        not_object = sandbox.http.request(method, path, content=b"[1, 2]", headers=headers)
+
+        assert (not_json.status_code, not_object.status_code) == (400, 400), operation
+        assert not_json.json()["errors"][0]["details"] == "The request body is not valid JSON."
+        assert not_object.json()["errors"][0]["details"] == "The request body must be a JSON object."
+        assert sandbox.calls(operation)["errors"] == 2 and sandbox.calls(operation)["calls"] == 0, operation
+        assert sandbox.http.request(method, path, json={}, headers=headers).status_code == 503, operation

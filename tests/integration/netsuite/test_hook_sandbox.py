@@ -12,6 +12,7 @@ import pytest
 from amazon_netsuite.netsuite.errors import (
     NetSuiteAuthError,
     NetSuiteBatchError,
+    NetSuiteMalformedResponseError,
     NetSuiteRequestError,
     NetSuiteUnavailableError,
 )
@@ -25,6 +26,7 @@ from amazon_netsuite.netsuite.records import (
     ref,
     sales_order_external_id,
 )
+from tests.integration.netsuite.conftest import FAST_RETRY
 
 US_MARKETPLACE = "ATVPDKIKX0DER"
 US_SUBSIDIARY, UK_SUBSIDIARY = 2, 4
@@ -218,6 +220,48 @@ class TestReads:
         assert [(r.item_id, r.location_id) for r in changed] == [(str(MUG), str(US_WAREHOUSE))]
         assert changed[0].quantity_committed == before["1"].quantity_committed + 2
         assert changed[0].quantity_available == before["1"].quantity_available - 2
+
+
+
+class TestMalformedListReads:
+    """A ``getList``/``initializeList`` answering fewer or more ``readResponse`` than refs asked must fail,
+    never drop records: a caller reading "absent" as "not in NetSuite" would create a duplicate."""
+
+    def _malform(self, admin, operation, how, times):
+        admin.post("/_sandbox/faults", json={"operation": operation, "malformed": how, "times": times}).raise_for_status()
+
+    def test_given_a_get_list_short_of_one_response_then_retried_and_every_record_comes_back(self, hook, admin):
+        self._malform(admin, "getList", "missing_response", 1)
+
+        found = hook.get_records("inventoryItem", ["501", "502", "503"])
+
+        assert set(found) == {"501", "502", "503"}
+        assert hook.calls["getList"] == 2
+
+    @pytest.mark.parametrize("how", ["missing_response", "extra_response"])
+    def test_given_get_list_answers_that_never_match_the_refs_then_malformed_not_absent(self, hook, admin, how):
+        self._malform(admin, "getList", how, 50)
+
+        with pytest.raises(NetSuiteMalformedResponseError, match="getList answered [24] responses for 3 records") as error:
+            hook.get_records("inventoryItem", ["501", "502", "503"])
+
+        assert error.value.code == "MALFORMED_RESPONSE"
+        assert hook.calls["getList"] == FAST_RETRY["max_attempts"]
+
+    @pytest.mark.parametrize("how", ["missing_response", "extra_response"])
+    def test_given_initialize_list_answers_that_never_match_the_refs_then_malformed(self, hook, admin, how):
+        [saved] = hook.upsert_records("salesOrder", [order("IL-1")])
+        self._malform(admin, "initializeList", how, 50)
+
+        with pytest.raises(NetSuiteMalformedResponseError, match="initializeList answered [02] responses for 1 records"):
+            hook.initialize_records("itemFulfillment", "salesOrder", [saved.internal_id])
+
+        assert hook.calls["initializeList"] == FAST_RETRY["max_attempts"]
+
+    def test_given_a_list_read_malformation_on_a_search_then_refused(self, admin):
+        response = admin.post("/_sandbox/faults", json={"operation": "search", "malformed": "missing_response"})
+
+        assert response.status_code == 422 and "missing_response on getList or initializeList" in response.text
 
 
 class TestGovernance:

@@ -100,3 +100,50 @@ class TestDocumentHead:
         rules._posting_account({}, "cashsale", ("_bank",), US, required=False)
         with pytest.raises(RecordError, match="Please enter value\\(s\\) for: Account"):
             rules._posting_account({}, "invoice", ("_accountsReceivable",), US, required=True)
+
+
+ORDER, RETURN = "3001", "4001"
+
+#: what each document is created from: (check it, the createdFrom record type, NetSuite's lower-case kind)
+CREATED_FROM = {
+    "itemFulfillment": (lambda rules, record: rules.source_order(record, "itemfulfillment"), "salesOrder", "itemfulfillment"),
+    "returnAuthorization": (lambda rules, record: rules._apply_returnAuthorization(record, None, {}), "salesOrder",
+                            "returnauthorization"),
+    "itemReceipt": (lambda rules, record: rules.source_return(record, "itemreceipt"), "returnAuthorization", "itemreceipt"),
+}
+
+
+class TestCreatedFrom:
+    """Every document created from another resolves ``createdFrom`` alike: required, and a reference to
+    nothing is NetSuite's INVALID_INITIALIZE_REF naming the document kind and the key sent."""
+
+    @pytest.fixture
+    def sources(self, rules):
+        rules.store.put("salesOrder", {"internalId": ORDER, "externalId": "AMZ-SO-1", "orderStatus": "_cancelled",
+                                       "status": "Cancelled"}, NOW)
+        rules.store.put("returnAuthorization", {"internalId": RETURN, "externalId": "AMZ-RA-1",
+                                                "orderStatus": "_cancelled", "status": "Cancelled"}, NOW)
+        return rules
+
+    @pytest.mark.parametrize("document", CREATED_FROM)
+    def test_given_no_created_from_then_netsuite_asks_for_it(self, rules, document):
+        check, _, _ = CREATED_FROM[document]
+        with pytest.raises(RecordError, match="Please enter value\\(s\\) for: Created From") as error:
+            check(rules, {})
+        assert error.value.code == "USER_ERROR"
+
+    @pytest.mark.parametrize("document", CREATED_FROM)
+    @pytest.mark.parametrize("ref", [{"internalId": "999999"}, {"externalId": "999999"}, "999999"])
+    def test_given_a_reference_to_nothing_then_invalid_initialize_ref_naming_the_kind_and_key(self, rules, document, ref):
+        check, _, kind = CREATED_FROM[document]
+        with pytest.raises(RecordError, match=f"^You can not initialize {kind}: invalid reference 999999\\.$") as error:
+            check(rules, {"createdFrom": ref})
+        assert error.value.code == "INVALID_INITIALIZE_REF"
+
+    @pytest.mark.parametrize("document", CREATED_FROM)
+    def test_given_a_cancelled_source_then_invalid_initialize_ref_naming_its_status(self, sources, document):
+        check, source_type, kind = CREATED_FROM[document]
+        source = ORDER if source_type == "salesOrder" else RETURN
+        with pytest.raises(RecordError, match=f"^You can not initialize {kind}: invalid reference {source} \\(the .* is Cancelled\\)\\.$") as error:
+            check(sources, {"createdFrom": {"externalId": "AMZ-SO-1" if source == ORDER else "AMZ-RA-1"}})
+        assert error.value.code == "INVALID_INITIALIZE_REF"
