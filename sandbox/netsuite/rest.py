@@ -206,8 +206,12 @@ def to_store(body: dict[str, Any], path: str = "", record_type: str | None = Non
     ``orderStatus`` with that type's select (a return authorization's is not the sales order's)."""
     out: dict[str, Any] = {}
     custom = []
+    nulls = []
     for key, value in body.items():
         where = f"{path}.{key}" if path else key
+        if value is None and not path and key not in ("id", "links", "refName"):
+            nulls.append(FIELD_NAMES.get(key, key))  # a body field sent as null is cleared (on update)
+            continue
         if key in ("id", "links", "refName") or value is None:
             continue
         if key == "orderStatus" and record_type in TYPED_ORDER_STATUS:
@@ -228,6 +232,8 @@ def to_store(body: dict[str, Any], path: str = "", record_type: str | None = Non
         out[FIELD_NAMES.get(key, key)] = _store_value(key, value, where)
     if custom:
         out["customFieldList"] = custom
+    if nulls:
+        out["__null__"] = nulls
     return out
 
 
@@ -484,6 +490,45 @@ def _ref_id(value: Any) -> str | None:
     return str(value["internalId"]) if isinstance(value, dict) and value.get("internalId") else None
 
 
+_CUSTOM_COLUMN = re.compile(r"^cust(body|entity|col|item|event|record)_[a-z0-9_]+$")
+
+
+def _custom_columns(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's custom fields as SuiteQL columns (script id in lower case): check boxes ``'T'``/``'F'``,
+    selects their option's internal id, the rest as stored."""
+    out: dict[str, Any] = {}
+    for entry in record.get("customFieldList") or []:
+        script_id = str(entry.get("scriptId") or "").lower()
+        if not script_id:
+            continue
+        value = entry.get("value")
+        if isinstance(value, bool):
+            value = _flag(value)
+        elif isinstance(value, dict):
+            value = _ref_id(value)
+        elif isinstance(value, list):
+            value = ", ".join(str(_ref_id(v) or v) for v in value)
+        out[script_id] = value
+    return out
+
+
+#: SuiteQL ``transaction.status`` of a sales order (the letters of ``SalesOrd:A`` ... ``SalesOrd:H``) and of a
+#: return authorization (``RtnAuth:A`` ... ``H``)
+SALES_ORDER_STATUS = {v: k for k, v in ORDER_STATUS.items()}
+RETURN_STATUS_LETTER = {v: k for k, v in RETURN_STATUS.items()}
+
+
+def _status_letter(record_type: str, record: dict[str, Any]) -> str | None:
+    """``transaction.status`` of the types whose status the sandbox keeps (None on the others)."""
+    if record_type == "salesOrder":
+        return SALES_ORDER_STATUS.get(record.get("orderStatus"))
+    if record_type == "returnAuthorization":
+        return RETURN_STATUS_LETTER.get(record.get("orderStatus"))
+    if record_type == "itemFulfillment":
+        return SHIP_STATUS.get(record.get("shipStatus"))
+    return None
+
+
 def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
     """SuiteQL rows of a table (lower-case columns, T/F booleans, ids as text), with ``_df`` display names."""
     rows: list[dict[str, Any]] = []
@@ -511,6 +556,9 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
                     # an invoice's open amount in the transaction currency (SOAP amountRemaining)
                     "foreignamountunpaid": Decimal(str(record["amountRemaining"]))
                     if record_type == "invoice" and record.get("amountRemaining") is not None else None,
+                    "status": _status_letter(record_type, record),
+                    "foreigntotal": Decimal(str(record["total"])) if record.get("total") is not None else None,
+                    **_custom_columns(record),
                 })
     elif table == "previoustransactionlinelink":
         # one row per line of a transaction created from another, naming the source line (LINKED_TYPES);
@@ -557,8 +605,10 @@ def table_rows(store: Store, table: str) -> list[dict[str, Any]]:
             for record, stamp in store.all_with_modified(record_type):
                 rows.append({
                     "id": record["internalId"], "externalid": record.get("externalId"), "itemtype": code,
-                    "type": code, "itemid": record.get("itemId"), "displayname": record.get("displayName"),
+                    "itemid": record.get("itemId"), "displayname": record.get("displayName"),
                     "isinactive": _flag(record.get("isInactive")), "lastmodifieddate": stamp,
+                    "salesdescription": record.get("salesDescription"), "upccode": record.get("upcCode"),
+                    **_custom_columns(record),
                 })
     elif table == "accountingperiod":
         for record, _ in store.all_with_modified("accountingPeriod"):
@@ -646,7 +696,9 @@ def run_suiteql(store: Store, sql: str) -> list[dict[str, Any]]:
         if expr[0] == "lit":
             return expr[1]
         if expr[0] == "col":
-            if known is not None and expr[1] not in known:
+            # a custom field column is null on a record that holds no value (the emulator does not model
+            # which custom fields the account defines: every cust..._ script id exists)
+            if known is not None and expr[1] not in known and not _CUSTOM_COLUMN.match(expr[1].rsplit(".", 1)[-1]):
                 raise SuiteQLError(f"Field '{expr[1]}' for record '{query['table']}' was not found.")
             return row.get(expr[1])
         _, name, args = expr
@@ -908,6 +960,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
         def work() -> Response:
             kind = record_type_of(record_type)
             data = to_store(body_of(raw), record_type=kind)
+            data.pop("__null__", None)  # nothing to clear on a new record
             store.add_records_count("restAdd", 1)
             with store.transaction():
                 record = service.create(kind, data)
@@ -932,7 +985,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
                 if existing is None:
                     if not upsert:
                         raise RestError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid record instance ID ({ident}).")
-                    data = {k: v for k, v in data.items() if k != "internalId"}
+                    data = {k: v for k, v in data.items() if k not in ("internalId", "__null__")}
                     data["externalId"] = ident[4:]
                     record = service.create(kind, data)
                 else:
@@ -962,6 +1015,7 @@ def add_rest_routes(app: FastAPI, service: NetSuiteService, store: Store) -> Non
             if not ident.isdigit():
                 raise RestError(400, "INVALID_ID", f"Invalid record id {ident!r}: a transform names the source by its id.")
             data = to_store(body_of(raw), record_type=goal)
+            data.pop("__null__", None)
             if "createdFrom" in data:
                 raise RestError(400, "INVALID_CONTENT", "createdFrom is set by the transform (the source in the URL).",
                                 path="createdFrom")

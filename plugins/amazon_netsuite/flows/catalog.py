@@ -38,6 +38,7 @@ from amazon_netsuite.transforms.catalog import (
     issue_text,
     item_sku,
     patches,
+    read_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def extract(*, netsuite: Any, ledger: Any, mappings: Any, requirements: Mapping[
     """Read the items changed in ``window``; stage the listings to send per region. Returns
     ``{"regions": [{conn_id, region, marketplace_ids, uri, count}], "incomplete_uri", "counts", "advance_to"}``."""
     start, end = window
-    items = netsuite.search_modified_since("inventoryItem", start, end)
+    items = netsuite.search_modified_since("inventoryItem", start, end,
+                                           custom_fields=read_fields(mappings.marketplaces.values()))
     out = prepare(items, ledger=ledger, mappings=mappings, requirements=requirements, run_id=run_id, dry_run=dry_run)
     log.info("NetSuite items %s..%s: %s", start.isoformat(), end.isoformat(), out["counts"])
     return {**out, "advance_to": advance_to.isoformat() if advance_to else None}

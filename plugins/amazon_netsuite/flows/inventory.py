@@ -89,7 +89,8 @@ def read_stock(
 ) -> tuple[dict[tuple[str, str], Decimal], dict[str, str], StockRead]:
     """The stock snapshot and item states, brought up to date with as few NetSuite calls as possible.
 
-    First run (or items new to the mapping): their full availability and their item records. Later
+    First run (or items new to the mapping): their full availability and their item records (body fields:
+    ``getList``, or one SuiteQL query per 1,000 items on REST, never a GET per item). Later
     runs: ``getItemAvailability`` filtered by ``lastQtyAvailableChange`` since the last read (minus an
     overlap), and a full read only of the changed items whose other fulfillment locations are unknown.
     Item states (active, inactive, missing) come from the item records once, then from a search of
@@ -118,7 +119,7 @@ def read_stock(
     new_items = [i for i in items if i not in states]
     new_states: dict[str, str] = {}
     if new_items:
-        found = netsuite.get_records("inventoryItem", new_items)
+        found = netsuite.body_fields_by_internal_ids("inventoryItem", new_items)
         read.state_checks += len(new_items)
         for item_id in new_items:
             record = found.get(item_id)

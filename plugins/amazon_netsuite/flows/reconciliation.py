@@ -5,8 +5,9 @@
   statuses, totals and dates (no PII), the settlements the settlements flow posted in the window (their
   files read again from Amazon or the import, parsed for the orders they cleared), and the FBA inventory
   summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``). Staged, path by XCom.
-- :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (``getList``),
-  the ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
+- :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (one
+  body-fields search per 500 ids: SOAP ``TransactionSearchBasic``, REST one SuiteQL query), the
+  ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
   region's clearing accounts (``NetSuiteHook.gl_lines``: a paged transaction search by account, as
   production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Inventory: the FBA locations
   (the inventory flow's ``fba_compare``) and every MFN SKU's quantity from NetSuite's availability read
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 DAG_ID = "sync_reconciliation"
 #: how far before a settlement's start its orders may have been billed (GL search range)
 BILLING_LOOKBACK = dt.timedelta(days=60)
+#: the sales order custom fields the checks read (a SuiteQL search returns only those it names)
+SALES_ORDER_FIELDS = ("custbody_amazon_order_id", "custbody_amazon_marketplace_id")
 #: MFN SKUs whose NetSuite stock moved this recently are not judged (netsuite_inventory_to_amazon runs every
 #: 15 minutes, and Amazon applies a feed within minutes)
 MFN_GRACE = dt.timedelta(hours=1)
@@ -167,6 +170,16 @@ def _failed_reasons(ledger: Ledger) -> dict[str, str]:
     return out
 
 
+def _sales_orders(netsuite: NetSuiteHook, external_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Sales orders by externalId (case-folded, as NetSuite compares them), body fields only: what the checks
+    read (total, orderStatus, tranDate, the marketplace). One search per 500 ids (SOAP
+    ``TransactionSearchBasic``; REST one SuiteQL query), never a read per order."""
+    if not external_ids:
+        return {}
+    found = netsuite.search_by_external_ids("salesOrder", list(external_ids), custom_fields=SALES_ORDER_FIELDS)
+    return {str(so["externalId"]).casefold(): so for so in found if so.get("externalId")}
+
+
 def _csv(findings: Sequence[Finding]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
@@ -203,10 +216,10 @@ def compare_region(
 
     # orders
     facts = data["orders"]
-    by_external = netsuite.get_records("salesOrder", [sales_order_external_id(f["order_id"]) for f in facts], by="externalId")
-    sales_orders = {f["order_id"]: by_external[sales_order_external_id(f["order_id"])]
-                    for f in facts if sales_order_external_id(f["order_id"]) in by_external}
-    recent = [so for so in netsuite.search_modified_since("salesOrder", window[0])
+    by_external = _sales_orders(netsuite, [sales_order_external_id(f["order_id"]) for f in facts])
+    sales_orders = {f["order_id"]: by_external[sales_order_external_id(f["order_id"]).casefold()]
+                    for f in facts if sales_order_external_id(f["order_id"]).casefold() in by_external}
+    recent = [so for so in netsuite.search_modified_since("salesOrder", window[0], custom_fields=SALES_ORDER_FIELDS)
               if custom_field(so, "custbody_amazon_marketplace_id") in region_markets]
     order_findings, order_counts = compare_orders(
         facts, sales_orders, window=window, now=now, bill_after=dt.timedelta(days=bill_after_days),
@@ -223,9 +236,9 @@ def compare_region(
         earliest = min(dt.date.fromisoformat(p.start) for p in periods) - BILLING_LOOKBACK
         lines = netsuite.gl_lines(sorted({p.clearing_account_id for p in periods}), date_from=earliest)
         settled_orders = sorted({o for p in periods for o in p.order_ids})
-        their_orders = netsuite.get_records("salesOrder", [sales_order_external_id(o) for o in settled_orders], by="externalId")
+        their_orders = _sales_orders(netsuite, [sales_order_external_id(o) for o in settled_orders])
         so_map = {str(so["internalId"]): oid for oid in settled_orders
-                  if (so := their_orders.get(sales_order_external_id(oid))) is not None}
+                  if (so := their_orders.get(sales_order_external_id(oid).casefold())) is not None}
         for period in periods:
             result, found = clearing_status(period, lines, order_of_sales_order=so_map, failed_reasons=failed_reasons)
             if post_fx_remainder and not dry_run and any(f.kind == "fx_remainder" for f in found):

@@ -627,13 +627,38 @@ class NetSuiteHook(BaseHook):
             page = self._call("searchMoreWithId", self.backend.search_more, page.search_id, index)
             yield from page.records
 
-    def search_by_external_ids(self, record_type: str, external_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Records whose externalId is any of ``external_ids`` (basic search, body fields, paged)."""
+    def _with_custom_fields(self, criteria: dict[str, Any], custom_fields: Sequence[str]) -> dict[str, Any]:
+        """SOAP searches return every custom field with the body; SuiteQL (REST) returns the columns it
+        selects, so the custom fields a caller reads are named (and selected on REST only)."""
+        if custom_fields and self.api == "rest":
+            criteria["custom_fields"] = list(dict.fromkeys(custom_fields))
+        return criteria
+
+    def search_by_external_ids(
+        self, record_type: str, external_ids: Sequence[str], *, custom_fields: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Records whose externalId is any of ``external_ids`` (basic search, body fields, paged; REST: one
+        SuiteQL query per 500 ids). ``custom_fields``: the custom fields (script ids) the caller reads."""
         out: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(external_ids))
         for chunk in _chunks(unique, MAX_SEARCH_EXTERNAL_IDS):
-            out.extend(self._search_all(record_type, {"external_ids": list(chunk)}))
+            out.extend(self._search_all(record_type, self._with_custom_fields({"external_ids": list(chunk)}, custom_fields)))
         return out
+
+    def body_fields_by_internal_ids(
+        self, record_type: str, internal_ids: Sequence[str], *, custom_fields: Sequence[str] = ()
+    ) -> dict[str, dict[str, Any]]:
+        """``{internalId: record}`` of the records that exist, body fields at least (a search's shape): SOAP
+        ``getList`` (1,000 a call; it returns the sublists too), REST one SuiteQL query per 1,000 ids
+        (``id IN (...)``) instead of one record GET each. ``custom_fields``: the custom fields read (REST)."""
+        unique = list(dict.fromkeys(str(i) for i in internal_ids))
+        if self.api != "rest":
+            return self.get_records(record_type, unique)
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(unique, MAX_GET_LIST):
+            for record in self._search_all(record_type, self._with_custom_fields({"internal_ids": list(chunk)}, custom_fields)):
+                found[str(record["internalId"])] = record
+        return found
 
     def search_created_from(self, record_type: str, internal_ids: Sequence[str]) -> list[dict[str, Any]]:
         """Transactions of ``record_type`` created from any of these transactions (``TransactionSearchBasic``
@@ -705,16 +730,18 @@ class NetSuiteHook(BaseHook):
         log.info("NetSuite customer e-mail search (%s): %s customers", operator, count)
 
     def search_modified_since(
-        self, record_type: str, since: datetime, until: datetime | None = None
+        self, record_type: str, since: datetime, until: datetime | None = None, *, custom_fields: Sequence[str] = ()
     ) -> Iterator[dict[str, Any]]:
         """Records modified in ``[since, until]`` (``search`` then ``searchMoreWithId`` page by page).
 
-        Searches return body fields only; fetch sublists with :meth:`get_records`.
+        Searches return body fields only; fetch sublists with :meth:`get_records`. ``custom_fields``: the
+        custom fields (script ids) the caller reads; SOAP returns all of them anyway, REST's SuiteQL only
+        those named (each must exist in the account, or NetSuite refuses the query).
         """
         criteria: dict[str, Any] = {"modified_after": since}
         if until is not None:
             criteria["modified_before"] = until
-        return self._search_all(record_type, criteria)
+        return self._search_all(record_type, self._with_custom_fields(criteria, custom_fields))
 
     def get_accounting_periods(self) -> list[dict[str, Any]]:
         """Every accounting period (``AccountingPeriodSearchBasic`` without filters, paged): ``periodName``,

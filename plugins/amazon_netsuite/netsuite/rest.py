@@ -125,7 +125,10 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "currency": ("currency", None),
     "accountingPeriod": ("accountingperiod", None),
 }
+#: the column holding a table's record type: ``transaction.type`` (SalesOrd...), ``item.itemtype`` (InvtPart...)
+TYPE_COLUMNS = {"transaction": "type", "item": "itemtype"}
 _TEXT, _BOOL, _REF, _DATE, _STAMP, _SHIP, _MONEY = "text", "bool", "ref", "date", "timestamp", "shipstatus", "money"
+_ORDER = "orderstatus"
 #: SuiteQL ``transaction.shipstatus`` (item fulfillments) -> the SOAP ``ItemFulfillmentShipStatus`` value
 #: (saved-search status values ``ItemShip:A/B/C``: docs/netsuite-quirks.md, REST backend)
 SHIP_STATUS = {"A": "_picked", "B": "_packed", "C": "_shipped"}
@@ -147,10 +150,14 @@ SUITEQL_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "shipstatus": ("shipStatus", _SHIP),
         # an invoice's open amount in the transaction currency: SOAP's amountRemaining (null on other types)
         "foreignamountunpaid": ("amountRemaining", _MONEY),
+        # the total in the transaction currency (SOAP's total) and the status letter (sales orders and return
+        # authorizations: their orderStatus; the letters mean something else on every other type)
+        "foreigntotal": ("total", _MONEY), "status": ("orderStatus", _ORDER),
     },
     "item": {
         "id": ("internalId", _TEXT), "externalid": ("externalId", _TEXT), "itemid": ("itemId", _TEXT),
         "displayname": ("displayName", _TEXT), "isinactive": ("isInactive", _BOOL),
+        "salesdescription": ("salesDescription", _TEXT), "upccode": ("upcCode", _TEXT),
         "lastmodifieddate": ("lastModifiedDate", _STAMP),
     },
     "accountingperiod": {
@@ -190,6 +197,10 @@ RETURN_STATUS = {"_pendingApproval": "A", "_pendingReceipt": "B", "_cancelled": 
                  "_pendingRefundPartReceived": "E", "_pendingRefund": "F", "_refunded": "G", "_closed": "H"}
 #: record types whose ``orderStatus`` is not the sales order's enumeration
 TYPED_ORDER_STATUS = {"returnAuthorization": RETURN_STATUS}
+#: SuiteQL ``transaction.status`` letter (``SalesOrd:B``, ``RtnAuth:B``...) -> the SOAP ``orderStatus``, for the
+#: record types whose searches read it
+_ORDER_STATUS_OF = {record_type: {letter: status for status, letter in statuses.items()}
+                    for record_type, statuses in (("salesOrder", ORDER_STATUS), ("returnAuthorization", RETURN_STATUS))}
 _ISO_OF = {value: iso for iso, value in COUNTRIES.items() if iso != "UK"}
 _CUSTOM = re.compile(r"^cust(body|entity|col|item|event|record)_")
 _SUBLIST_NAMES_BACK = {rest: soap for soap, rest in SUBLISTS.items()}
@@ -405,11 +416,26 @@ def _rest_value(key: str, value: Any) -> Any:
     return value
 
 
+def _instant(value: Any) -> datetime | None:
+    """A ``datetime`` (pandas' Timestamp is one), or an ISO 8601 timestamp string with a time part
+    (``2026-11-20T05:30:00Z``, what SOAP takes for a dateTime), else None (a date, a plain day string)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
 def local_dates(record: Mapping[str, Any], timezone: str) -> Mapping[str, Any]:
-    """The record with its body date fields (``tranDate``...) given as a ``datetime`` turned into the date
-    it is in the account's time zone: a REST date field takes ``YYYY-MM-DD`` only, where SOAP takes a
-    dateTime and NetSuite keeps its date in the account's zone."""
-    moved = {key: value for key, value in record.items() if key in DATE_FIELDS and isinstance(value, datetime)}
+    """The record with its body date fields (``tranDate``...) given as a timestamp (a ``datetime``, or an
+    ISO 8601 string with a time) turned into the date it is in the account's time zone: a REST date field
+    takes ``YYYY-MM-DD`` only, where SOAP takes a dateTime and NetSuite keeps its date in the account's
+    zone. A naive timestamp is UTC."""
+    moved = {key: moment for key, value in record.items()
+             if key in DATE_FIELDS and (moment := _instant(value)) is not None}
     if not moved:
         return record
     zone = ZoneInfo(timezone)
@@ -433,7 +459,12 @@ def to_rest(record: Mapping[str, Any]) -> dict[str, Any]:
     """A hook record dict -> REST JSON (``internalId`` dropped: it goes in the URL)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
-        if value is None or key in ("internalId", "nullFieldList"):
+        if value is None or key == "internalId":
+            continue
+        if key == "nullFieldList":  # REST clears a body field sent as null (custom fields by script id)
+            names = value.get("name") if isinstance(value, Mapping) else value
+            for name in [names] if isinstance(names, str) else names or []:
+                out[FIELD_NAMES.get(str(name), str(name))] = None
             continue
         if key == "customFieldList":
             entries = value.get("customField") if isinstance(value, Mapping) else value
@@ -534,6 +565,20 @@ def from_rest(body: Mapping[str, Any], record_type: str | None = None) -> dict[s
     return out
 
 
+_CUSTOM_COLUMN = re.compile(r"cust(body|entity|col|item|event|record)_[a-z0-9_]+")
+
+
+def _suiteql_custom(value: Any) -> Any:
+    """A custom field column as SuiteQL answers it -> the hook's value: a check box is ``'T'``/``'F'``
+    (read as bool), numbers stay ``Decimal`` (JSON read with ``parse_float=Decimal``), the rest text. A
+    select column holds the option's internal id (SuiteQL has no name without ``BUILTIN.DF``)."""
+    if value in ("T", "F"):
+        return value == "T"
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
 def sql_literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -583,6 +628,8 @@ class _Query:
     table: str
     email: tuple[str, str] | None = None  # (operator, value) checked exactly on each row
     link_type: str | None = None  # createdFrom read from PreviousTransactionLineLink with this link type
+    record_type: str | None = None
+    custom_fields: tuple[str, ...] = ()  # custom field columns selected, read back into customFieldList
 
 
 class RestBackend:
@@ -693,7 +740,7 @@ class RestBackend:
             chunk = unique[start : start + MAX_IN_VALUES]
             where = f"externalid IN ({', '.join(sql_literal(e) for e in chunk)})"
             if type_value:
-                where += f" AND type = {sql_literal(type_value)}"
+                where += f" AND {TYPE_COLUMNS.get(table, 'type')} = {sql_literal(type_value)}"
             for row in self.suiteql_all(f"SELECT id, externalid FROM {table} WHERE {where} ORDER BY id"):  # noqa: S608 - sql_literal
                 key = str(row.get("externalid") or "").casefold()
                 if key in wanted:
@@ -943,15 +990,22 @@ class RestBackend:
             raise ValueError(f"record type {record_type!r} has no SuiteQL table in SUITEQL_TABLES") from None
         columns = []
         for column, (_, kind) in SUITEQL_COLUMNS[table].items():
+            if kind == _ORDER and record_type not in _ORDER_STATUS_OF:
+                continue  # transaction.status letters mean something else on every other type
             if kind == _DATE:
                 columns.append(f"TO_CHAR({column}, 'YYYY-MM-DD') AS {column}")
             elif kind == _STAMP:
                 columns.append(f"TO_CHAR({column}, 'YYYY-MM-DD HH24:MI:SS') AS {column}")
             else:
                 columns.append(column)
+        custom = list(dict.fromkeys(str(c).lower() for c in criteria.get("custom_fields") or ()))
+        bad = [c for c in custom if not _CUSTOM_COLUMN.fullmatch(c)]
+        if bad:
+            raise ValueError(f"custom_fields must be custom field script ids (custbody_..., custitem_...), not {bad}")
+        columns += custom
         where: list[str] = []
         if type_value:
-            where.append(f"type = {sql_literal(type_value)}")
+            where.append(f"{TYPE_COLUMNS.get(table, 'type')} = {sql_literal(type_value)}")
         if "external_ids" in criteria:
             ids = list(criteria["external_ids"])
             if not ids or len(ids) > MAX_IN_VALUES:
@@ -959,8 +1013,8 @@ class RestBackend:
             where.append(f"externalid IN ({', '.join(sql_literal(e) for e in ids)})")
         if "internal_ids" in criteria:
             ids = [str(i) for i in criteria["internal_ids"]]
-            if not ids or len(ids) > MAX_IN_VALUES:
-                raise ValueError(f"internal_ids needs 1..{MAX_IN_VALUES} values")
+            if not ids or len(ids) > MAX_IN_VALUES or not all(i.isdigit() for i in ids):
+                raise ValueError(f"internal_ids needs 1..{MAX_IN_VALUES} numeric ids")
             where.append(f"id IN ({', '.join(sql_literal(i) for i in ids)})")
         if "modified_after" in criteria:
             where.append(f"lastmodifieddate >= {self._stamp(criteria['modified_after'])}")
@@ -983,15 +1037,24 @@ class RestBackend:
         sql = f"SELECT {', '.join(columns)} FROM {table}"  # noqa: S608 - values go through sql_literal
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type))
+        return _Query(sql=sql + " ORDER BY id", table=table, email=email, link_type=CREATED_FROM_LINKS.get(record_type),
+                      record_type=record_type, custom_fields=tuple(custom))
 
-    def _row(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _row(self, table: str, row: Mapping[str, Any], query: _Query | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for column, (name, kind) in SUITEQL_COLUMNS[table].items():
             value = row.get(column)
             if value is None or value == "":
                 continue
-            if kind == _BOOL:
+            if kind == _ORDER:
+                statuses = _ORDER_STATUS_OF.get(query.record_type or "") if query is not None else None
+                if statuses is None:
+                    continue
+                if str(value) not in statuses:
+                    raise NetSuiteMalformedResponseError(f"unknown {query.record_type} status {value!r}", operation="search",
+                                                         code="MALFORMED_RESPONSE")
+                out[name] = statuses[str(value)]
+            elif kind == _BOOL:
                 out[name] = value in ("T", True, "true")
             elif kind == _REF:
                 out[name] = {"internalId": str(value)}
@@ -1009,12 +1072,17 @@ class RestBackend:
                 out[name] = local.astimezone(UTC)
             else:
                 out[name] = str(value)
+        custom = [{"scriptId": column, "value": _suiteql_custom(row[column])}
+                  for column in (query.custom_fields if query is not None else ())
+                  if row.get(column) is not None and row.get(column) != ""]
+        if custom:
+            out["customFieldList"] = custom
         return out
 
     def _search_page(self, query: _Query, search_id: str, page_index: int) -> SearchPage:
         page_size = min(MAX_SUITEQL_PAGE, self.settings.page_size)
         body = self.suiteql_page(query.sql, offset=(page_index - 1) * page_size, limit=page_size)
-        records = [self._row(query.table, row) for row in body["items"]]
+        records = [self._row(query.table, row, query) for row in body["items"]]
         if query.email is not None:  # LIKE treats _ and % as wildcards: keep exact matches only
             operator, value = query.email
             check = {"is": str.__eq__, "contains": lambda e, v: v in e, "startsWith": str.startswith,
@@ -1079,7 +1147,7 @@ class RestBackend:
         for start in range(0, len(ids), MAX_IN_VALUES):
             query = self.build_query(record_type, {**others, "internal_ids": ids[start : start + MAX_IN_VALUES]})
             for row in self.suiteql_all(query.sql):
-                record = self._row(query.table, row)
+                record = self._row(query.table, row, query)
                 record["createdFrom"] = {"internalId": sources[str(record["internalId"])]}
                 records.append(record)
         return SearchPage(records=records, total_records=len(records), total_pages=1 if records else 0, page_index=1,

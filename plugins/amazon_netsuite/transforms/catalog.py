@@ -155,6 +155,14 @@ def load_requirements(directory: str | os.PathLike[str] | None = None) -> dict[s
 
 
 # -- reading the item ----------------------------------------------------------------------------------------
+def read_fields(marketplaces: Iterable[Any]) -> list[str]:
+    """The item custom fields a listing is built from (the README's NetSuite setup checklist): the flag,
+    the listing attributes and one price per mapped marketplace's country. A search on SuiteQL (REST)
+    returns only the custom fields it names."""
+    prices = sorted({f"{PRICE_PREFIX}{m.country_code.lower()}" for m in marketplaces})
+    return [PUBLISH, SKU, PRODUCT_TYPE, BRAND, BULLETS, CONDITION, GTIN_EXEMPT, IMAGE_URL, *prices]
+
+
 def custom_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """``{scriptId: value}`` of an item's ``customFieldList`` (either the SOAP form ``{"customField": [...]}``
     or a plain list)."""

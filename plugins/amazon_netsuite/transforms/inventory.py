@@ -318,7 +318,7 @@ def fba_adjustment(
         bucket[key] = bucket.get(key, Decimal(0)) + diff.delta
     records = []
     for subsidiary, moves in sorted(per_subsidiary.items()):
-        lines = [{"line": n, "item": {"internalId": item}, "location": {"internalId": loc}, "adjustQtyBy": float(qty)}
+        lines = [{"line": n, "item": {"internalId": item}, "location": {"internalId": loc}, "adjustQtyBy": qty}
                  for n, ((item, loc), qty) in enumerate(sorted(moves.items()), start=1) if qty != 0]
         if not lines:
             continue

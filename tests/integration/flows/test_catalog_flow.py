@@ -1,5 +1,6 @@
 """The catalog flow's steps against both sandboxes, without Airflow: replay after the item is fixed, a
-FATAL feed, a 5xx on the write-back."""
+FATAL feed, a 5xx on the write-back. Every scenario runs on both NetSuite backends (``soap``; ``rest``:
+the item search in SuiteQL with the catalog's custom fields, the write-back a record API PATCH)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,21 @@ WINDOW = (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2031, 1, 1, tzinfo
 @pytest.fixture(autouse=True)
 def _staging(tmp_path, monkeypatch):
     monkeypatch.setenv(staging.STAGING_ENV, f"file://{tmp_path}/staging")
+
+
+@pytest.fixture(params=["soap", "rest"])
+def world(request, servers, tmp_path, monkeypatch):
+    """The flows' world with ``netsuite_default`` on one backend."""
+    from amazon_netsuite.netsuite import rest
+    from tests.integration.flows.conftest import World
+
+    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
+    w.env = servers.env(netsuite_api=request.param)
+    for name, value in w.env.items():
+        monkeypatch.setenv(name, value)
+    rest._TOKENS.clear()
+    assert NetSuiteHook().api == request.param
+    return w
 
 
 def _item(sku: str, **fields) -> dict:
@@ -166,3 +182,25 @@ class TestDelisting:
         counts = _run(world, "r1")["counts"]
         assert counts.get("delisted", 0) == 0
         assert world.amazon_admin.get("/_sandbox/calls").json()["operations"].get("deleteListingsItem", {}).get("calls", 0) == 0
+
+
+class TestCatalogBackends:
+    def test_given_flagged_items_then_one_search_reads_them_and_each_item_is_written_back_on_either_backend(self, world):
+        ids = _add(world, _item("FLOW-BK-1"), _item("FLOW-BK-2", custitem_amazon_publish=False),
+                   _item("FLOW-BK-3", custitem_amazon_condition="new_open_box"))
+        before = {op: world.calls(world.netsuite_admin, op) for op in ("search", "updateList", "suiteql", "restUpdate", "restGet")}
+
+        counts = _run(world, "r1")["counts"]
+
+        assert counts["listed"] == 2 and counts["written_back"] == 2, counts
+        used = {op: world.calls(world.netsuite_admin, op) - n for op, n in before.items()}
+        if NetSuiteHook().api == "rest":  # SuiteQL search (custom fields selected), one PATCH per item, no GET
+            assert (used["suiteql"], used["restUpdate"], used["restGet"], used["search"]) == (1, 2, 0, 0), used
+        else:
+            assert (used["search"], used["updateList"], used["suiteql"]) == (1, 1, 0), used
+        listings = {x["sku"]: x for x in world.amazon_admin.get("/_sandbox/listings", params={"region": "na"}).json()}
+        assert set(listings) >= {"FLOW-BK-1", "FLOW-BK-3"} and "FLOW-BK-2" not in listings
+        for sku in ("FLOW-BK-1", "FLOW-BK-3"):
+            fields = _fields(ids[sku])
+            assert fields["custitem_amazon_listing_status"] == "ACTIVE" and fields["custitem_amazon_asin"].startswith("B0")
+        assert "custitem_amazon_listing_status" not in _fields(ids["FLOW-BK-2"]), "unflagged: never written"
