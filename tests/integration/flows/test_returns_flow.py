@@ -137,8 +137,9 @@ def test_partial_refunds_and_several_refunds_of_one_order_each_get_their_documen
     so, amazon = next((so, a) for so, a in pairs if a["orderItems"][0]["quantityOrdered"] >= 2
                       and MARKETPLACES[a["salesChannel"]["marketplaceId"]].currency == "USD")
     item = amazon["orderItems"][0]
-    first = refund_event(amazon, item, key="P00001", fraction=Decimal("0.5"), quantity=1)
-    second = refund_event(amazon, item, key="P00002", fraction=Decimal("0.5"), quantity=1)
+    units = item["quantityOrdered"]  # two refunds return every unit: units - 1, then the last one
+    first = refund_event(amazon, item, key="P00001", fraction=Decimal(units - 1) / units, quantity=units - 1)
+    second = refund_event(amazon, item, key="P00002", fraction=Decimal(1) / units, quantity=1)
     result = load_refunds([first, second], mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="p1")
     assert result["counts"]["synced"] == 2, result
     docs = {r["externalId"]: r for r in world.records("cashRefund")}
