@@ -12,7 +12,7 @@ import httpx
 
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - shared fixtures
+from tests.dags.test_dag_runs import _dags_test
 
 DAG_ID = "amazon_fba_shipments_to_netsuite"
 ORDERS_WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - shared module fixtures
+from tests.dags.test_dag_runs import _dags_test
 
 CENT = Decimal("0.01")
 DAG = "amazon_returns_to_netsuite"
