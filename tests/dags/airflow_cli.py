@@ -2,11 +2,15 @@
 
 One warm process per test worker imports Airflow's CLI and the libraries the DAGs use, then forks a
 child per command: the child takes the caller's environment as its own, sends its stdout/stderr to
-files and runs ``airflow.__main__.main`` with the command's arguments, the console script ``airflow``
-runs. Each command is still a process of its own (nothing a run caches outlives it: tokens, SOAP
-clients, ledger engines, module-level settings of the DAG files); only the imports are shared. The
-project's own modules (plugins/, dags/) are never imported before the fork, so the module-level
-settings they read from the environment come from the command's environment.
+files and runs ``airflow.__main__.main`` with the command's arguments, what the console script
+``airflow`` runs. The warm process also builds the in-process Execution API app that ``dags test``
+runs its tasks against, with its versioned routes (Airflow caches the app per process and builds it
+the same way on a run's first task; each run starts its own event-loop thread for it).
+
+Each command is still a process of its own: nothing a run caches outlives it (tokens, SOAP clients,
+ledger engines, the DAG files' module-level settings); only imports are shared. The project's own
+modules (plugins/, dags/) are never imported before the fork, so the settings they read from the
+environment at import come from the command's environment.
 
 ``run(args, env)`` answers a ``subprocess.CompletedProcess`` like ``subprocess.run(capture_output=True,
 text=True)`` did; a command over ``timeout`` is killed and raises ``subprocess.TimeoutExpired``.
@@ -107,6 +111,15 @@ def serve() -> None:
                 importlib.import_module(name)
             except ImportError:
                 pass
+        # the in-process Execution API app `dags test` runs its tasks against, as the first task of
+        # every run would build it: the app (Airflow caches it per process), then the versioned routes
+        # Cadwyn generates on the app's first request (seconds of CPU). Its event-loop thread is not
+        # started here: each run starts its own.
+        from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+        app = in_process_api_server().app
+        if not getattr(app, "_cadwyn_initialized", True):
+            app._cadwyn_initialize()
     project = sorted(m for m in sys.modules if m.split(".")[0] in ("amazon_netsuite", "sandbox"))
     assert not project, f"the warm process imported project modules: {project[:5]}"
     assert threading.active_count() == 1, "a thread in the warm process: forking it is unsafe"

@@ -27,7 +27,6 @@ def _world(servers, airflow_env, tmp_path, *, orders: int):  # noqa: F811
     env = {**airflow_env, **servers.env()}
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
-    env["AMAZON_NETSUITE_REPORT_POLL_SECONDS"] = "0.2"
     env["AMAZON_NETSUITE_ARCHIVE_DIR"] = str(tmp_path / "archive")
     return env, Ledger(f"sqlite:///{ledger_db}")
 
