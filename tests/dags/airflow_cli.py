@@ -23,11 +23,13 @@ import json
 import os
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,6 +227,23 @@ atexit.register(_CLI.close)
 def airflow(args: list[str], env: dict[str, str], *, timeout: float = 600) -> subprocess.CompletedProcess:
     """``subprocess.run(["airflow", *args], env=env, capture_output=True, text=True, timeout=timeout)``."""
     return _CLI.run(args, env, timeout=timeout)
+
+
+def base_env() -> dict[str, str]:
+    """The test process's environment for an ``airflow`` command of the DAG tests."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])
+    env["AMAZON_NETSUITE_TASK_RETRIES"] = "0"
+    # the deferred waits on Amazon's reports and feeds check often: the sandbox finishes them at once
+    env["AMAZON_NETSUITE_FEED_POLL_SECONDS"] = "0.05"
+    env["AMAZON_NETSUITE_REPORT_POLL_SECONDS"] = "0.05"
+    return env
+
+
+def copy_airflow_db(template: Path, path: Path) -> None:
+    """A consistent copy of a SQLite metadata DB (sqlite3's backup: whatever is still in its journal too)."""
+    with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
 
 
 def airflow_db(env: dict[str, str]) -> Path:
