@@ -42,3 +42,20 @@ def reference_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference material not found at {path} (set AMAZON_NETSUITE_REFERENCE_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow_db(tmp_path_factory) -> Path:
+    """A SQLite metadata DB ``airflow db migrate`` made once per test worker, with the DAGs' pools: a
+    template, copied (``sqlite3`` backup) by the tests that need a migrated Airflow DB of their own."""
+    from amazon_netsuite.dags_common import POOLS
+    from tests.dags.airflow_cli import airflow, base_env
+
+    path = tmp_path_factory.mktemp("airflow-template") / "airflow.db"
+    env = {**base_env(), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{path}"}
+    done = airflow(["db", "migrate"], env, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name, (slots, description) in POOLS.items():
+        done = airflow(["pools", "set", name, str(slots), description], env, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return path

@@ -7,44 +7,18 @@ them on the SP-API sandbox and writes the result back to the items.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
-from sandbox.runner import start_servers
+from tests.dags.airflow_cli import airflow
 
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAG_ID = "netsuite_catalog_to_amazon"
 US = "ATVPDKIKX0DER"
 WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2031-01-01T00:00:00Z"}
-
-
-@pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory, reference_dir):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])
-    env["AMAZON_NETSUITE_TASK_RETRIES"] = "0"
-    env["AMAZON_NETSUITE_FEED_POLL_SECONDS"] = "0.2"
-    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    for name in ("amazon_sp_api", "netsuite_api"):
-        done = subprocess.run([AIRFLOW, "pools", "set", name, "4", name], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert done.returncode == 0, done.stderr[-2000:]
-    return env
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, reference_dir):
-    with start_servers(state_dir=tmp_path_factory.mktemp("catalog-sandbox"), rate_scale=500) as running:
-        yield running
 
 
 def _item(sku: str, *, price: str = "12.99", brand: str | None = "Acme", publish: bool = True, upc: str = "012345678905") -> dict:
@@ -89,10 +63,10 @@ class World:
         return httpx.get(f"{self.amazon}/_sandbox/calls", timeout=30).json()["operations"].get(operation, {}).get("calls", 0)
 
     def run(self, conf: dict | None = None, **env: str) -> subprocess.CompletedProcess:
-        args = [AIRFLOW, "dags", "test", DAG_ID]
+        args = ["dags", "test", DAG_ID]
         if conf:
             args += ["--conf", json.dumps(conf)]
-        return subprocess.run(args, env={**self.env, **env}, capture_output=True, text=True, timeout=600, check=False)
+        return airflow(args, {**self.env, **env})
 
     def ledger_rows(self) -> dict[str, tuple[str, str | None, str | None]]:
         return {r.source_key: (r.status, r.reason, r.internal_id)

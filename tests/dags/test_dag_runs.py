@@ -3,51 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from amazon_netsuite.ledger import Ledger
-from sandbox.runner import start_servers
+from tests.dags.airflow_cli import airflow_db, dags_test
 
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
-
-
-@pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory, reference_dir):
-    """A migrated SQLite metadata DB in this session's AIRFLOW_HOME, pools created."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])
-    env["AMAZON_NETSUITE_TASK_RETRIES"] = "0"
-    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    for name in ("amazon_sp_api", "netsuite_api"):
-        done = subprocess.run([AIRFLOW, "pools", "set", name, "4", name], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert done.returncode == 0, done.stderr[-2000:]
-    return env
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, reference_dir):
-    with start_servers(state_dir=tmp_path_factory.mktemp("dag-sandbox"), rate_scale=500) as running:
-        yield running
 
 
 def _dags_test(env: dict, dag_id: str, conf: dict | None = None) -> subprocess.CompletedProcess:
-    args = [AIRFLOW, "dags", "test", dag_id]
-    if conf:
-        args += ["--conf", json.dumps(conf)]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode == 0:  # a successful run logs no error line (e.g. no "XCom not found" probes)
-        errors = [line for line in (done.stdout + done.stderr).splitlines() if "[error" in line]
-        assert errors == [], errors[:5]
-    return done
+    """``airflow dags test`` (tests/dags/airflow_cli.py); the other DAG test modules import it from here."""
+    return dags_test(env, dag_id, conf)
 
 
 class TestOrdersDag:
@@ -194,7 +163,7 @@ class TestSettlementsDag:
         assert "Settlement " in output and "balance carried -321.69 CAD" in output  # the finance summary
         assert "Totals per currency" in output
         # the mapped post tasks are labelled by settlement id
-        db = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+        db = sqlite3.connect(airflow_db(env))
         labels = [row[0] for row in db.execute(
             "SELECT rendered_map_index FROM task_instance WHERE dag_id = 'amazon_settlements_to_netsuite' "
             "AND task_id = 'settlement.post'")]

@@ -12,7 +12,7 @@ import httpx
 
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - shared fixtures
+from tests.dags.test_dag_runs import _dags_test
 
 DAG_ID = "amazon_fba_shipments_to_netsuite"
 ORDERS_WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
@@ -27,7 +27,6 @@ def _world(servers, airflow_env, tmp_path, *, orders: int):  # noqa: F811
     env = {**airflow_env, **servers.env()}
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
-    env["AMAZON_NETSUITE_REPORT_POLL_SECONDS"] = "0.2"
     env["AMAZON_NETSUITE_ARCHIVE_DIR"] = str(tmp_path / "archive")
     return env, Ledger(f"sqlite:///{ledger_db}")
 

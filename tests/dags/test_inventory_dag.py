@@ -7,45 +7,19 @@ what Amazon shows is read back from ``GET /_sandbox/listings``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
-from sandbox.runner import start_servers
+from tests.dags.airflow_cli import airflow
 
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAG_ID = "netsuite_inventory_to_amazon"
 US = "ATVPDKIKX0DER"
 # include/mappings: US warehouse 1 and CA warehouse 4 serve the NA region; UK 7 and DE 10 the EU region
 NA_LOCATIONS = ("1", "4")
-
-
-@pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory, reference_dir):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])
-    env["AMAZON_NETSUITE_TASK_RETRIES"] = "0"
-    env["AMAZON_NETSUITE_FEED_POLL_SECONDS"] = "0.2"
-    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    for name in ("amazon_sp_api", "netsuite_api"):
-        done = subprocess.run([AIRFLOW, "pools", "set", name, "4", name], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert done.returncode == 0, done.stderr[-2000:]
-    return env
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory, reference_dir):
-    with start_servers(state_dir=tmp_path_factory.mktemp("inventory-sandbox"), rate_scale=500) as running:
-        yield running
 
 
 @pytest.fixture
@@ -68,10 +42,10 @@ class World:
         self.ledger = ledger
 
     def run(self, conf: dict | None = None) -> subprocess.CompletedProcess:
-        args = [AIRFLOW, "dags", "test", DAG_ID]
+        args = ["dags", "test", DAG_ID]
         if conf:
             args += ["--conf", json.dumps(conf)]
-        return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=600, check=False)
+        return airflow(args, self.env)
 
     def listings(self, region: str = "na") -> dict[str, dict]:
         return {x["sku"]: x for x in self.amazon.get("/_sandbox/listings", params={"region": region}).json()}

@@ -16,7 +16,7 @@ import pytest
 
 from amazon_netsuite.ledger import Ledger
 from sandbox.netsuite.schema import RECORD_TYPES
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - module fixtures
+from tests.dags.test_dag_runs import _dags_test
 from tests.fixtures.mfn import mfn_order
 
 # Until the NetSuite sandbox emulates item fulfillments (issue 15 adds them), there is no warehouse to ship.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from tests.dags import test_mfn_shipments_dag as soap_dag
-from tests.dags.test_dag_runs import airflow_env, servers  # noqa: F401 - module fixtures
 from tests.dags.test_mfn_shipments_dag import World
 
 

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import httpx
 
-from sandbox.runner import start_servers
+from tests.dags.airflow_cli import airflow
 from tests.dags.policy import violations  # noqa: I001
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 DAG_FILE = ROOT / "dags" / "amazon_orders_to_netsuite.py"
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 #: a port nothing listens on: the queue is unreachable
 DEAD_QUEUE = "http://127.0.0.1:9/123456789012/sp-api-notifications"
 
@@ -57,24 +56,16 @@ def test_without_a_queue_the_schedule_is_the_timetable_alone(monkeypatch):
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
 
 
-def test_queue_unreachable_the_polling_run_still_syncs(tmp_path, reference_dir):
+def test_queue_unreachable_the_polling_run_still_syncs(tmp_path, airflow_env, servers):
     """The watcher runs in the triggerer, apart from the runs: with the queue down, a timetable run
     (here `airflow dags test` for a window, as the schedule would) syncs the orders as before."""
-    env = dict(os.environ)
-    env.update({"PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]), "AMAZON_NETSUITE_TASK_RETRIES": "0",
-                "AMAZON_NETSUITE_SQS_QUEUE_URL": DEAD_QUEUE,
-                "AIRFLOW_CONN_SYNC_LEDGER_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "ledger.db")})})
-    done = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    for pool in ("amazon_sp_api", "netsuite_api"):
-        subprocess.run([AIRFLOW, "pools", "set", pool, "4", pool], env=env, capture_output=True, timeout=120, check=True)
-    with start_servers(state_dir=tmp_path / "sandbox", rate_scale=500) as servers:
-        for url in servers.urls.values():
-            httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
-            httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 20}, timeout=60).raise_for_status()
-        conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
-        done = subprocess.run([AIRFLOW, "dags", "test", "amazon_orders_to_netsuite", "--conf", json.dumps(conf)],
-                              env={**env, **servers.env()}, capture_output=True, text=True, timeout=600, check=False)
-        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-        sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
+    env = {**airflow_env, **servers.env(), "AMAZON_NETSUITE_SQS_QUEUE_URL": DEAD_QUEUE,
+           "AIRFLOW_CONN_SYNC_LEDGER_DEFAULT": json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "ledger.db")})}
+    for url in servers.urls.values():
+        httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
+        httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 20}, timeout=60).raise_for_status()
+    conf = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
+    done = airflow(["dags", "test", "amazon_orders_to_netsuite", "--conf", json.dumps(conf)], env)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    sales_orders = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()
     assert sales_orders

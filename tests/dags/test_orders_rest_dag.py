@@ -9,7 +9,7 @@ import httpx
 import sqlalchemy as sa
 
 from amazon_netsuite.ledger import Ledger
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - module fixtures reused
+from tests.dags.test_dag_runs import _dags_test
 
 
 def test_given_seeded_sandbox_when_the_orders_dag_runs_on_rest_then_orders_land_through_rest_only(

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - shared fixtures
+from tests.dags.test_dag_runs import _dags_test
 
 WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
 US = "ATVPDKIKX0DER"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
-from tests.dags.test_dag_runs import _dags_test, airflow_env, servers  # noqa: F401 - shared module fixtures
+from tests.dags.test_dag_runs import _dags_test
 
 CENT = Decimal("0.01")
 DAG = "amazon_returns_to_netsuite"
@@ -53,7 +53,7 @@ def world(servers, airflow_env, tmp_path, monkeypatch):  # noqa: F811
     for url in servers.urls.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 40}, timeout=60).raise_for_status()
-    env = {**airflow_env, **servers.env(), "AMAZON_NETSUITE_REPORT_POLL_SECONDS": "0.2"}
+    env = {**airflow_env, **servers.env()}  # airflow_env: reports polled every 0.05 s
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
     for name, value in servers.env().items():

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
+from tests.dags.airflow_cli import copy_airflow_db
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -93,7 +94,7 @@ def sandbox(tmp_path_factory, reference_dir):
 
 
 @pytest.fixture(scope="module")
-def api_server(tmp_path_factory, sandbox):
+def api_server(tmp_path_factory, sandbox, migrated_airflow_db):
     home = tmp_path_factory.mktemp("api-home")
     ledger_db = home / "ledger.db"
     ledger = Ledger(f"sqlite:///{ledger_db}")
@@ -131,13 +132,10 @@ def api_server(tmp_path_factory, sandbox):
         "AMAZON_NETSUITE_STAGING_URI": f"file://{home}/staging",
         **sandbox.env(),
     })
-    from amazon_netsuite.dags_common import POOLS
-
-    (home / "pools.json").write_text(json.dumps({name: {"slots": slots, "description": desc, "include_deferred": False}
-                                                 for name, (slots, desc) in POOLS.items()}))
-    for command in (["db", "migrate"], ["dags", "reserialize"], ["pools", "import", str(home / "pools.json")]):
-        done = subprocess.run([AIRFLOW, *command], env=env, capture_output=True, text=True, timeout=600, check=False)
-        assert done.returncode == 0, done.stderr[-3000:]
+    # `airflow db migrate` and the DAGs' pools: the template made once per worker, copied
+    copy_airflow_db(migrated_airflow_db, home / "airflow.db")
+    done = subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
     log = (home / "api-server.log").open("w")
     server = subprocess.Popen([AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
