@@ -171,7 +171,9 @@ ITEMS = [
 
 #: Items the merchandisers flagged for Amazon (``custitem_amazon_publish``) and saved a few days ago, for the
 #: catalog DAG (use case 6): new products, so no sku_items.csv row (the stock flows leave them alone until
-#: one is added). (internal id, itemId, display name, sales description, UPC, days since last saved,
+#: one is added). Seeded with ``catalog=True``: the world a fresh sandbox starts with (``make demo``,
+#: ``make up``) has them; ``POST /_sandbox/seed`` adds them only when asked (``"catalog": true``), so a test
+#: of the catalog flow decides which flagged items exist. (internal id, itemId, display name, sales description, UPC, days since last saved,
 #: custom fields). 509 and 510 carry every attribute listing_requirements.csv asks of their product type;
 #: 511 lacks the bullet points and the image LUGGAGE requires, so it is reported, not sent.
 CATALOG_ITEMS = [
@@ -208,9 +210,9 @@ def _ref(internal_id: int) -> dict[str, str]:
 
 
 def _saved_days_ago(service: NetSuiteService, record_type: str, internal_id: int, days: int) -> None:
-    """Date the record's last save (``lastModifiedDate``) ``days`` back, at 09:30 UTC that day."""
+    """Date the record's last save (``lastModifiedDate``) ``days`` back (to the minute)."""
     record = service.store.get(record_type, internal_id=str(internal_id))
-    saved = datetime.now(UTC).replace(hour=9, minute=30, second=0, microsecond=0) - timedelta(days=days)
+    saved = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=days)
     record["lastModifiedDate"] = saved.isoformat(timespec="milliseconds")
     if "createdDate" in record:  # created that day too: never after its last save
         record["createdDate"] = record["lastModifiedDate"]
@@ -218,8 +220,10 @@ def _saved_days_ago(service: NetSuiteService, record_type: str, internal_id: int
         service.store.put(record_type, record, record["lastModifiedDate"])
 
 
-def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, customers: int = 0) -> dict[str, int]:
-    """Write the demo data (ids fixed by the mapping tables; quantities drawn from ``seed``)."""
+def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, customers: int = 0,
+              catalog: bool = False) -> dict[str, int]:
+    """Write the demo data (ids fixed by the mapping tables; quantities drawn from ``seed``); ``catalog``
+    adds the items flagged for Amazon (:data:`CATALOG_ITEMS`)."""
     rng = random.Random(seed)
     counts: dict[str, int] = {}
 
@@ -285,7 +289,7 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
             "itemId": item_id, "displayName": display, "includeChildren": True, "incomeAccount": _ref(4010),
             "subsidiaryList": [_ref(1)], "locationsList": rows,
         })
-    for internal_id, item_id, display, description, upc, days_ago, fields in CATALOG_ITEMS:
+    for internal_id, item_id, display, description, upc, days_ago, fields in CATALOG_ITEMS if catalog else ():
         add("inventoryItem", internal_id, {
             "itemId": item_id, "displayName": display, "salesDescription": description, "upcCode": upc,
             "includeChildren": True, "incomeAccount": _ref(4010), "subsidiaryList": [_ref(1)],
