@@ -58,7 +58,8 @@ def order_dags(dag_ids: list[str]) -> list[str]:
 #: A run that did all its work and failed only because it dead-lettered records or reconciliation found
 #: differences (the alert a seller gets): the summary lists them, and the demo still counts as working.
 #: The seeded world has such records on purpose, e.g. merchant-fulfilled orders Amazon shows shipped that
-#: no NetSuite fulfilment matches (shipped outside NetSuite), whose refunds wait for billing.
+#: no NetSuite fulfilment matches (shipped outside NetSuite), whose refunds wait for billing, or the item
+#: flagged for Amazon that lacks attributes its product type requires (reported to the merchandiser).
 RECORDS_REPORTED = "completed; records dead-lettered or differences found (listed below)"
 _RECORD_LEVEL = ("record(s) failed and were dead-lettered", "Reconciliation found ")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)*[A-Za-z_][A-Za-z0-9_]*(?:Error|Exception): ")

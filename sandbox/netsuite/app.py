@@ -30,6 +30,7 @@ class SeedRequest(BaseModel):
     seed: int = 0
     items: int = Field(0, ge=0, le=100_000, description="extra generated inventory items")
     customers: int = Field(0, ge=0, le=100_000, description="extra generated customers")
+    catalog: bool = Field(False, description="also the items flagged for Amazon (seed.CATALOG_ITEMS), as a fresh sandbox has")
 
 
 class FaultRequest(BaseModel):
@@ -70,7 +71,7 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
     store = Store(Path(state_dir))
     service = NetSuiteService(store, schema, credentials, rate_scale=rate_scale)
     if seed is not None and store.is_empty():
-        seed_data(service, seed)
+        seed_data(service, seed, catalog=True)
 
     app = FastAPI(title="NetSuite SuiteTalk SOAP sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
     app.state.service = service
@@ -95,7 +96,7 @@ def create_app(*, state_dir: Path, rate_scale: float = 1.0, seed: int | None = 0
     def seed_endpoint(body: SeedRequest | None = None) -> dict[str, Any]:
         body = body or SeedRequest()
         try:
-            counts = seed_data(service, body.seed, items=body.items, customers=body.customers)
+            counts = seed_data(service, body.seed, items=body.items, customers=body.customers, catalog=body.catalog)
         except RecordError as exc:
             raise HTTPException(409, f"{exc.code}: {exc.message} (reset first: POST /_sandbox/reset)") from None
         return {"seed": body.seed, "records": counts}

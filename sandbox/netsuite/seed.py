@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -169,13 +169,61 @@ ITEMS = [
     (508, "Bottle 750ml (DE)", "Acme Bottle 750ml (DE)", [5]),
 ]
 
+#: Items the merchandisers flagged for Amazon (``custitem_amazon_publish``) and saved a few days ago, for the
+#: catalog DAG (use case 6): new products, so no sku_items.csv row (the stock flows leave them alone until
+#: one is added). Seeded with ``catalog=True``: the world a fresh sandbox starts with (``make demo``,
+#: ``make up``) has them; ``POST /_sandbox/seed`` adds them only when asked (``"catalog": true``), so a test
+#: of the catalog flow decides which flagged items exist. (internal id, itemId, display name, sales description, UPC, days since last saved,
+#: custom fields). 509 and 510 carry every attribute listing_requirements.csv asks of their product type;
+#: 511 lacks the bullet points and the image LUGGAGE requires, so it is reported, not sent.
+CATALOG_ITEMS = [
+    (509, "Travel mug 12oz", "Acme Insulated Travel Mug 12oz",
+     "Double-walled stainless steel travel mug with a leak-proof lid; keeps drinks hot for 6 hours.",
+     "840123450913", 3, {
+         "custitem_amazon_sku": "ACME-TRAVELMUG-12OZ", "custitem_amazon_product_type": "DRINKING_CUP",
+         "custitem_amazon_brand": "Acme", "custitem_amazon_condition": "new_new",
+         "custitem_amazon_bullets": "Keeps drinks hot for 6 hours, cold for 12\nLeak-proof flip lid\n"
+                                    "Fits most car cup holders",
+         "custitem_amazon_image_url": "https://images.acme.example/travel-mug-12oz/main.jpg",
+         "custitem_amazon_price_us": "19.99", "custitem_amazon_price_ca": "26.99",
+     }),
+    (510, "Linen cushion 45cm", "Acme Linen Cushion Cover 45 x 45 cm",
+     "Stonewashed linen cushion cover with a hidden zip; machine washable at 40 degrees.",
+     "840123451019", 2, {
+         "custitem_amazon_sku": "ACME-CUSHION-LIN-45", "custitem_amazon_product_type": "HOME",
+         "custitem_amazon_brand": "Acme", "custitem_amazon_bullets": "100% stonewashed linen\nHidden zip closure\n"
+                                                                     "Machine washable at 40 degrees",
+         "custitem_amazon_image_url": "https://images.acme.example/cushion-linen-45/main.jpg",
+         "custitem_amazon_price_us": "24.50", "custitem_amazon_price_gb": "19.95",
+     }),
+    (511, "Weekender bag", "Acme Canvas Weekender Bag 40L",
+     "Waxed canvas weekender bag with leather handles and a separate shoe compartment.",
+     "840123451118", 1, {
+         "custitem_amazon_sku": "ACME-WEEKENDER-40L", "custitem_amazon_product_type": "LUGGAGE",
+         "custitem_amazon_brand": "Acme", "custitem_amazon_price_us": "89.00",
+     }),
+]
+
 
 def _ref(internal_id: int) -> dict[str, str]:
     return {"internalId": str(internal_id)}
 
 
-def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, customers: int = 0) -> dict[str, int]:
-    """Write the demo data (ids fixed by the mapping tables; quantities drawn from ``seed``)."""
+def _saved_days_ago(service: NetSuiteService, record_type: str, internal_id: int, days: int) -> None:
+    """Date the record's last save (``lastModifiedDate``) ``days`` back (to the minute)."""
+    record = service.store.get(record_type, internal_id=str(internal_id))
+    saved = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=days)
+    record["lastModifiedDate"] = saved.isoformat(timespec="milliseconds")
+    if "createdDate" in record:  # created that day too: never after its last save
+        record["createdDate"] = record["lastModifiedDate"]
+    with service.store.transaction():
+        service.store.put(record_type, record, record["lastModifiedDate"])
+
+
+def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, customers: int = 0,
+              catalog: bool = False) -> dict[str, int]:
+    """Write the demo data (ids fixed by the mapping tables; quantities drawn from ``seed``); ``catalog``
+    adds the items flagged for Amazon (:data:`CATALOG_ITEMS`)."""
     rng = random.Random(seed)
     counts: dict[str, int] = {}
 
@@ -241,6 +289,14 @@ def seed_data(service: NetSuiteService, seed: int = 0, *, items: int = 0, custom
             "itemId": item_id, "displayName": display, "includeChildren": True, "incomeAccount": _ref(4010),
             "subsidiaryList": [_ref(1)], "locationsList": rows,
         })
+    for internal_id, item_id, display, description, upc, days_ago, fields in CATALOG_ITEMS if catalog else ():
+        add("inventoryItem", internal_id, {
+            "itemId": item_id, "displayName": display, "salesDescription": description, "upcCode": upc,
+            "includeChildren": True, "incomeAccount": _ref(4010), "subsidiaryList": [_ref(1)],
+            "customFieldList": [{"scriptId": "custitem_amazon_publish", "value": True},
+                                *({"scriptId": k, "value": v} for k, v in fields.items())],
+        })
+        _saved_days_ago(service, "inventoryItem", internal_id, days_ago)
     for n in range(items):
         internal_id = 10_000 + n
         rows = [

@@ -26,7 +26,11 @@ from amazon_netsuite.netsuite.records import (
     ref,
     sales_order_external_id,
 )
+from sandbox.runner import start_servers
 from tests.integration.netsuite.conftest import FAST_RETRY
+
+#: the items flagged for Amazon in the demo world (sandbox/netsuite/seed.py CATALOG_ITEMS)
+CATALOG_IDS = {"509", "510", "511"}
 
 US_MARKETPLACE = "ATVPDKIKX0DER"
 US_SUBSIDIARY, UK_SUBSIDIARY = 2, 4
@@ -398,6 +402,41 @@ class TestAdminApi:
         assert {"1010", "1213", "1220", "2313", "4010", "6150"} <= accounts
         items = {i["internalId"] for i in admin.get("/_sandbox/records/inventoryItem").json()}
         assert {str(n) for n in range(501, 509)} <= items
+        assert not items & CATALOG_IDS, "the flagged items come only when asked for"
+
+    def test_given_seed_with_catalog_then_two_items_list_and_one_reports_what_the_merchandiser_must_add(self, admin):
+        from amazon_netsuite.mappings import load_mappings
+        from amazon_netsuite.transforms.catalog import build_listings, is_published, load_requirements
+        from sandbox.amazon.product_types import validate
+
+        admin.post("/_sandbox/reset").raise_for_status()
+        admin.post("/_sandbox/seed", json={"seed": 0, "catalog": True}).raise_for_status()
+        items = {i["internalId"]: i for i in admin.get("/_sandbox/records/inventoryItem").json()}
+        mappings = load_mappings()
+        requirements = load_requirements(mappings.directory)
+        now = datetime.now(UTC)
+        assert {i for i, item in items.items() if is_published(item)} == CATALOG_IDS
+        listings = {}
+        for item_id in sorted(CATALOG_IDS):
+            saved = datetime.fromisoformat(items[item_id]["lastModifiedDate"])
+            assert 1 <= (now - saved).days <= 3, "saved in the last days: inside the demo's 30-day window"
+            for listing in build_listings(items[item_id], mappings.marketplaces.values(), requirements):
+                listings[(item_id, listing.region)] = listing
+        assert sorted(listings) == [("509", "na"), ("510", "eu"), ("510", "na"), ("511", "na")]
+        for key in [("509", "na"), ("510", "eu"), ("510", "na")]:
+            listing = listings[key]
+            assert (listing.missing, listing.problems) == ((), ()), key
+            currencies = {m: mappings.marketplaces[m].currency for m in listing.marketplace_ids}
+            assert validate(listing.product_type, listing.attributes, currencies) == [], "Amazon accepts it"
+        assert listings[("511", "na")].missing == ("bullet_point", "main_product_image_locator")
+        assert not {row.netsuite_item_id for row in mappings.sku_items} & CATALOG_IDS, "no stock flow touches them"
+
+    def test_given_a_fresh_sandbox_then_it_starts_with_the_flagged_items(self, tmp_path, reference_dir):
+        import httpx
+
+        with start_servers(state_dir=tmp_path, only=("netsuite",)) as servers:
+            items = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/inventoryItem", timeout=30).json()
+        assert CATALOG_IDS <= {i["internalId"] for i in items}
 
 
 AMAZON_ORDER_ID = "113-7654321-7654321"
