@@ -96,3 +96,62 @@ def test_the_inventory_read_of_one_region_is_only_ever_an_afresh_dry_run(tmp_pat
     for kwargs in ({}, {"afresh": True}, {"dry_run": True}):
         with pytest.raises(ValueError, match="afresh dry run only"):
             read_stock(netsuite=None, ledger=ledger, mappings=load_mappings(), region="na", **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ inventory check
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+SETTLED = NOW - dt.timedelta(hours=5)  # long past the MFN grace
+
+
+class _StockNetSuite:
+    """Just the two reads the inventory check makes: item records (states) and ``getItemAvailability``, from
+    ``{(item, location): (available, lastQtyAvailableChange)}``; every item exists and is active."""
+
+    def __init__(self, stock):
+        self.stock = stock
+
+    def get_records(self, record_type, ids, by="internalId"):
+        assert record_type == "inventoryItem"
+        return {i: {"internalId": i, "isInactive": False} for i in ids}
+
+    def item_availability(self, items, since=None):
+        from amazon_netsuite.netsuite.results import ItemAvailability
+
+        return [ItemAvailability(item_id=item, location_id=loc, location_name=None, quantity_on_hand=Decimal(qty),
+                                 quantity_available=Decimal(qty), quantity_committed=Decimal(0),
+                                 quantity_on_order=Decimal(0), quantity_back_ordered=Decimal(0),
+                                 last_qty_available_change=when)
+                for (item, loc), (qty, when) in sorted(self.stock.items()) if item in set(items)]
+
+
+def _mug_stock(**moved_at):
+    """Item 501 (ACME-MUG-11OZ MFN, -6PK MFN, -FBA AFN): 40 at each NA warehouse (1 US, 4 CA), 30 at each FBA
+    location (2 US, 5 CA); ``moved_at``: location -> when it last moved (default long settled)."""
+    stock = {("501", loc): (qty, moved_at.get(f"loc{loc}", SETTLED)) for loc, qty in
+             (("1", 40), ("4", 40), ("2", 30), ("5", 30))}
+    return stock
+
+
+def _inventory(tmp_path, stock, *, pushed, fba=None):
+    from amazon_netsuite.flows.reconciliation import compare_inventory
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="r", feed_id="1")
+    fba = {f"{m}|ACME-MUG-11OZ-FBA": 30 for m in NA["marketplace_ids"]} if fba is None else fba
+    return compare_inventory(fba, region="na", marketplace_ids=NA["marketplace_ids"], netsuite=_StockNetSuite(stock),
+                             ledger=ledger, mappings=load_mappings(), now=NOW), ledger
+
+
+def test_an_mfn_sku_is_judged_when_only_its_items_fba_location_moved_recently(tmp_path):
+    """Item 501 is sold FBA and MFN: its FBA location moves with every FBA order. Only the warehouses the MFN
+    SKU's quantity comes from (1 and 4) make it too recent to judge."""
+    pushed = {"ACME-MUG-11OZ": 90, "ACME-MUG-11OZ-6PK": 13}  # 80 - 2 safety = 78 is right; 90 oversells
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(loc2=NOW - dt.timedelta(minutes=5)), pushed=pushed)
+    assert [(f.kind, f.key) for f in findings if f.kind.startswith("mfn_")] == [("mfn_oversell_risk", "ACME-MUG-11OZ")]
+    assert (counts["mfn_recent"], counts["mfn_compared"]) == (0, 2)
+
+    (findings, counts), _ = _inventory(tmp_path / "w", _mug_stock(loc4=NOW - dt.timedelta(minutes=5)), pushed=pushed)
+    assert [f for f in findings if f.kind.startswith("mfn_")] == []
+    assert (counts["mfn_recent"], counts["mfn_compared"]) == (2, 0)

@@ -60,9 +60,10 @@ class StockRead:
     changed_rows: int = 0
     state_checks: int = 0
     rows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    #: item id -> the latest ``lastQtyAvailableChange`` of the rows read (reconciliation judges no SKU whose
-    #: stock moved too recently for the 15-minute flow to have sent it)
-    changed_at: dict[str, datetime] = field(default_factory=dict)
+    #: (item id, location id) -> ``lastQtyAvailableChange`` of the rows read (reconciliation judges no SKU whose
+    #: stock moved, at the locations its quantity comes from, too recently for the 15-minute flow to have sent it;
+    #: per location, since an item sold FBA too moves at its FBA location with every FBA order)
+    changed_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 def _targets(mappings: Mappings) -> dict[str, list[rules.SkuTarget]]:
@@ -79,8 +80,11 @@ def _note_changes(read: StockRead, availability: Sequence[Any]) -> None:
         when = row.last_qty_available_change
         if isinstance(when, datetime) and when.tzinfo is None:
             when = when.replace(tzinfo=UTC)  # a dateTime without offset: assumed UTC
-        if when is not None and (str(row.item_id) not in read.changed_at or when > read.changed_at[str(row.item_id)]):
-            read.changed_at[str(row.item_id)] = when
+        if when is None or row.location_id is None:
+            continue
+        key = (str(row.item_id), str(row.location_id))
+        if key not in read.changed_at or when > read.changed_at[key]:
+            read.changed_at[key] = when
 
 
 def read_stock(

@@ -301,8 +301,11 @@ def compare_inventory(
         pushed = ledger.pushed_quantities(pushed_scope(region))
         plan = rules.plan_region(targets, region=region, stock=stock, item_states=states,
                                  unsynced=ledger.unsynced_order_units(), pushed=pushed)
-        moved = {item for item, when in read.changed_at.items() if when > now - MFN_GRACE}
-        recent = [t.seller_sku for t in targets if moved & set(t.item_ids)]
+        # only the locations the SKU's quantity comes from: its item's FBA location (and other regions'
+        # warehouses) move with every FBA order, which never changes the merchant-fulfilled quantity
+        moved = {key for key, when in read.changed_at.items() if when > now - MFN_GRACE}
+        recent = [t.seller_sku for t in targets
+                  if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)]
         mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
         findings.extend(mfn)
         counts.update(mfn_counts)
