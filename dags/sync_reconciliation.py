@@ -29,11 +29,12 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 | clearing | `fx_remainder` | zero in the settlement currency, not in the base currency: post it with `post_fx_remainder` + `fx_account_id` (`AMZ-JE-FX-{settlementId}`) |
 | clearing | `settlement_unreadable` | a posted settlement whose file could not be read again |
 | inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU differ from the marketplace's NetSuite FBA location (the unsynced shipment/return/removal, or run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
-| inventory | `mfn_oversell_risk` | Amazon offers more of a merchant-fulfilled SKU than the inventory formula gives from NetSuite's availability now |
-| inventory | `mfn_stale` | Amazon offers fewer than NetSuite's availability allows (sales lost) |
+| inventory | `mfn_oversell_risk` | the quantity last published to Amazon (the inventory flow's accepted feeds, not a read of the listing) of a merchant-fulfilled SKU is higher than the inventory formula gives from NetSuite's availability now |
+| inventory | `mfn_stale` | the quantity last published to Amazon is lower than NetSuite's availability allows (sales lost) |
 
 Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes), nor MFN
-SKUs whose NetSuite stock moved in the last hour (the inventory flow runs every 15 minutes); SKUs the
+SKUs whose NetSuite stock moved at their own locations, or whose items' unsynced (failed or pending) orders
+changed, in the last hour (the inventory flow runs every 15 minutes); SKUs the
 inventory flow never published are counted, not judged. The inventory check is of the state now, whatever
 the window.
 

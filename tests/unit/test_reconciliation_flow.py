@@ -133,15 +133,15 @@ def _mug_stock(**moved_at):
     return stock
 
 
-def _inventory(tmp_path, stock, *, pushed, fba=None):
+def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW):
     from amazon_netsuite.flows.reconciliation import compare_inventory
     from amazon_netsuite.mappings import load_mappings
 
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = ledger or Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="r", feed_id="1")
     fba = {f"{m}|ACME-MUG-11OZ-FBA": 30 for m in NA["marketplace_ids"]} if fba is None else fba
     return compare_inventory(fba, region="na", marketplace_ids=NA["marketplace_ids"], netsuite=_StockNetSuite(stock),
-                             ledger=ledger, mappings=load_mappings(), now=NOW), ledger
+                             ledger=ledger, mappings=load_mappings(), now=now), ledger
 
 
 def test_an_mfn_sku_is_judged_when_only_its_items_fba_location_moved_recently(tmp_path):
@@ -155,3 +155,25 @@ def test_an_mfn_sku_is_judged_when_only_its_items_fba_location_moved_recently(tm
     (findings, counts), _ = _inventory(tmp_path / "w", _mug_stock(loc4=NOW - dt.timedelta(minutes=5)), pushed=pushed)
     assert [f for f in findings if f.kind.startswith("mfn_")] == []
     assert (counts["mfn_recent"], counts["mfn_compared"]) == (2, 0)
+
+
+def test_mfn_skus_whose_unsynced_orders_changed_within_the_grace_are_not_judged_yet(tmp_path):
+    """A sales order dead-lettered (or skipped, or replayed) just now changes the units the formula holds back
+    without NetSuite's stock moving: the inventory flow has not published the new quantity yet."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_failed(dag_id="amazon_orders_to_netsuite", record_type="salesOrder", source_key="111-6", run_id="r",
+                         reason="unknown_customer", error="x",
+                         replay={"marketplace_id": "ATVPDKIKX0DER", "units": {"ACME-MUG-11OZ-6PK": 1}})
+    # published before the order was dead-lettered: 80 available, nothing held back
+    pushed = {"ACME-MUG-11OZ": 78, "ACME-MUG-11OZ-6PK": 13}
+
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=pushed, ledger=ledger)
+    assert [f for f in findings if f.kind.startswith("mfn_")] == []
+    assert counts["mfn_recent"] == 2  # the six-pack's order holds back 6 mugs: both SKUs of item 501
+
+    # once the grace has passed, the held-back units are judged: Amazon was last given more than the formula gives
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=pushed, ledger=ledger,
+                                       now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert sorted((f.kind, f.key, f.amazon_value, f.netsuite_value) for f in findings if f.kind.startswith("mfn_")) == [
+        ("mfn_oversell_risk", "ACME-MUG-11OZ", "78", "72"), ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", "13", "12")]
+    assert "last published to Amazon" in findings[-1].message

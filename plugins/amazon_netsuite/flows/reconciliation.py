@@ -12,7 +12,8 @@
   production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Inventory: the FBA locations
   (the inventory flow's ``fba_compare``) and every MFN SKU's quantity from NetSuite's availability read
   afresh (the inventory flow's ``read_stock`` as a dry run, so its snapshot is never touched, and its
-  formula) against what Amazon last accepted (its pushed state). Every finding goes to the ledger
+  formula) against the quantity last published to Amazon (the pushed state: what Amazon's feed accepted, not
+  a read of Amazon's listing). Every finding goes to the ledger
   (``an_reconciliation_findings``) and to one CSV per check in the archive.
 - :func:`finish`: one summary; the run fails (alert through the DAG's notifier) when anything is off.
 """
@@ -287,7 +288,9 @@ def compare_inventory(
 ) -> tuple[list[Finding], dict[str, int]]:
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
-    formula gives now, against the quantities Amazon last accepted). Reads NetSuite only; writes nothing."""
+    formula gives now, against the quantities last published to Amazon: the pushed state, not a read of Amazon's
+    listings). SKUs whose stock moved at their own locations, or whose items' unsynced order units changed, within
+    ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
 
@@ -304,14 +307,34 @@ def compare_inventory(
         # only the locations the SKU's quantity comes from: its item's FBA location (and other regions'
         # warehouses) move with every FBA order, which never changes the merchant-fulfilled quantity
         moved = {key for key, when in read.changed_at.items() if when > now - MFN_GRACE}
+        # and the items whose unsynced order units changed (an order dead-lettered, skipped or replayed):
+        # the formula moved without NetSuite's stock moving, and the flow has not published it yet
+        held = rules.unsynced_item_units(_order_units_changed(ledger, since=now - MFN_GRACE), targets)
         recent = [t.seller_sku for t in targets
-                  if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)]
+                  if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)
+                  or any(s.item_id in held for s in t.sources)]
         mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
         findings.extend(mfn)
         counts.update(mfn_counts)
     log.info("Inventory %s: %s FBA SKU(s) compared (%s differ), %s", region, fba_compared, len(differences),
              {k: v for k, v in counts.items() if k.startswith("mfn_")})
     return findings, counts
+
+
+def _order_units_changed(ledger: Ledger, *, since: dt.datetime) -> dict[tuple[str, str], int]:
+    """(marketplace id, seller SKU) -> units, of the orders flow's sales-order records (any status) the ledger
+    changed since ``since``: the orders whose unsynced units (``Ledger.unsynced_order_units``) may have changed."""
+    from amazon_netsuite.flows.orders import DAG_ID as ORDERS_DAG
+    from amazon_netsuite.flows.orders import RECORD_TYPE as SALES_ORDER
+
+    units: dict[tuple[str, str], int] = {}
+    for record in ledger.records(dag_id=ORDERS_DAG, record_type=SALES_ORDER, updated_after=since, limit=None):
+        replay = record.replay or {}
+        marketplace = replay.get("marketplace_id")
+        for sku, qty in (replay.get("units") or {}).items():
+            if marketplace and isinstance(qty, int) and qty > 0:
+                units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
+    return units
 
 
 def _post_fx(netsuite: NetSuiteHook, period: SettledPeriod, result: ClearingResult, fx_account_id: str | None):
