@@ -133,7 +133,7 @@ def _mug_stock(**moved_at):
     return stock
 
 
-def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW):
+def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW, recent_afn=()):
     from amazon_netsuite.flows.reconciliation import compare_inventory
     from amazon_netsuite.mappings import load_mappings
 
@@ -141,7 +141,7 @@ def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW):
     ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="r", feed_id="1")
     fba = {f"{m}|ACME-MUG-11OZ-FBA": 30 for m in NA["marketplace_ids"]} if fba is None else fba
     return compare_inventory(fba, region="na", marketplace_ids=NA["marketplace_ids"], netsuite=_StockNetSuite(stock),
-                             ledger=ledger, mappings=load_mappings(), now=now), ledger
+                             ledger=ledger, mappings=load_mappings(), now=now, recent_afn=recent_afn), ledger
 
 
 def test_an_mfn_sku_is_judged_when_only_its_items_fba_location_moved_recently(tmp_path):
@@ -177,3 +177,78 @@ def test_mfn_skus_whose_unsynced_orders_changed_within_the_grace_are_not_judged_
     assert sorted((f.kind, f.key, f.amazon_value, f.netsuite_value) for f in findings if f.kind.startswith("mfn_")) == [
         ("mfn_oversell_risk", "ACME-MUG-11OZ", "78", "72"), ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", "13", "12")]
     assert "last published to Amazon" in findings[-1].message
+
+
+def _afn_order(ledger, *, units, status="failed"):
+    common = {"dag_id": "amazon_orders_to_netsuite", "record_type": "salesOrder", "source_key": "111-9", "run_id": "r"}
+    replay = {"order_id": "111-9", "marketplace_id": "ATVPDKIKX0DER", "afn_units": units}
+    if status == "failed":
+        ledger.record_failed(**common, reason="unknown_customer", error="x", replay=replay)
+    else:
+        ledger.record_pending(**common, replay=replay)
+
+
+def test_fba_units_of_orders_not_in_netsuite_are_allowed_for_and_recent_fba_orders_not_judged(tmp_path):
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)  # the ledger rows below are past the grace
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _afn_order(ledger, units={"ACME-MUG-11OZ-FBA": 2})
+    settled = {"ACME-MUG-11OZ": 78, "ACME-MUG-11OZ-6PK": 13}
+    us, ca = (f"{m}|ACME-MUG-11OZ-FBA" for m in NA["marketplace_ids"])
+    # Amazon took the 2 units of the dead-lettered order: 28 fulfillable, NetSuite's FBA location still 30
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 28, ca: 30})
+    assert findings == [] and (counts["fba_mismatch"], counts["fba_recent"]) == (0, 0)
+
+    # one more unit gone at Amazon: a real difference, whose message points at unsynced records first
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 27, ca: 30})
+    [finding] = findings
+    assert (finding.kind, finding.key, finding.amazon_value, finding.netsuite_value, finding.difference) == (
+        "fba_mismatch", "ACME-MUG-11OZ-FBA", "27", "30", "1")
+    assert "+ 2 unit(s) of orders not in NetSuite yet" in finding.message
+    assert finding.message.index("did not sync") < finding.message.index("Only once those are ruled out")
+
+    # an FBA order Amazon changed within the hour (not read by the orders flow yet): counted, not judged
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 25, ca: 30}, recent_afn=[us])
+    assert findings == [] and (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
+    # ...nor one the ledger changed within the hour (just dead-lettered, replayed or skipped)
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, fba={us: 25, ca: 30})
+    assert (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
+
+
+def test_the_inventory_flows_fba_adjustment_does_not_take_unsynced_order_units_out_twice(tmp_path):
+    """fba_reconcile shares fba_compare: an FBA order NetSuite has not synced is not a difference to adjust (its
+    sales order takes the units out when it syncs)."""
+    from amazon_netsuite.flows.inventory import fba_reconcile
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _afn_order(ledger, units={"ACME-MUG-11OZ-FBA": 2}, status="pending")
+    us, ca = (f"{m}|ACME-MUG-11OZ-FBA" for m in NA["marketplace_ids"])
+    result = fba_reconcile({us: 28, ca: 30}, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger,
+                           mappings=load_mappings(), run_id="r", post_adjustment=True, account_id="5200",
+                           day="2026-12-01", dry_run=True)
+    assert result["difference_count"] == 0
+
+
+def test_recent_fba_orders_are_read_with_their_items_once_per_region(tmp_path):
+    from amazon_netsuite.flows.reconciliation import recent_afn_orders
+    from amazon_netsuite.mappings import load_mappings
+
+    calls = []
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            calls.append(kwargs)
+            return iter([
+                {"salesChannel": {"marketplaceId": "ATVPDKIKX0DER"},
+                 "orderItems": [{"product": {"sellerSku": "ACME-MUG-11OZ-FBA"}, "quantityOrdered": 1},
+                                {"product": {"sellerSku": "NOT-MAPPED"}, "quantityOrdered": 1}]},
+                {"salesChannel": {"marketplaceId": "A2EUQ1WTGCTBG2"},
+                 "orderItems": [{"product": {"sellerSku": "ACME-TEE-BLK-M"}, "quantityOrdered": 2}]}])
+
+    since = dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
+    keys = recent_afn_orders(_Hook(), mappings=load_mappings(), marketplace_ids=NA["marketplace_ids"], since=since)
+    assert keys == ["A2EUQ1WTGCTBG2|ACME-TEE-BLK-M", "ATVPDKIKX0DER|ACME-MUG-11OZ-FBA"]
+    assert len(calls) == 1 and calls[0]["fulfilled_by"] == ["AMAZON"] and calls[0]["last_updated_after"] == since

@@ -3,8 +3,9 @@
 - :func:`extract_region` (Amazon side, pool ``amazon_sp_api``): the orders *created* in the window
   (``searchOrders`` with ``createdAfter``/``createdBefore``, 100 a page, no per-order calls) reduced to ids,
   statuses, totals and dates (no PII), the settlements the settlements flow posted in the window (their
-  files read again from Amazon or the import, parsed for the orders they cleared), and the FBA inventory
-  summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``). Staged, path by XCom.
+  files read again from Amazon or the import, parsed for the orders they cleared), the FBA inventory
+  summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``) and the AFN SKUs of
+  Amazon-fulfilled orders changed within ``FBA_GRACE`` (:func:`recent_afn_orders`). Staged, path by XCom.
 - :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (one
   body-fields search per 500 ids: SOAP ``TransactionSearchBasic``, REST one SuiteQL query), the
   ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
@@ -62,6 +63,9 @@ SALES_ORDER_FIELDS = ("custbody_amazon_order_id", "custbody_amazon_marketplace_i
 #: MFN SKUs whose NetSuite stock moved this recently are not judged (netsuite_inventory_to_amazon runs every
 #: 15 minutes, and Amazon applies a feed within minutes)
 MFN_GRACE = dt.timedelta(hours=1)
+#: AFN SKUs with an Amazon-fulfilled order this recent are not judged: Amazon's fulfillable count dropped when
+#: the order was placed, NetSuite's FBA location only when the 15-minute orders flow syncs its sales order
+FBA_GRACE = dt.timedelta(hours=1)
 CSV_COLUMNS = ("check", "kind", "key", "marketplace_id", "currency", "amazon_value", "netsuite_value", "difference",
                "netsuite_id", "message")
 
@@ -128,6 +132,7 @@ def extract_region(
     run_id: str,
     settlement_ids: Sequence[str] | None = None,
     read: Callable[[Mapping[str, Any]], str] | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Amazon's side of one region, staged: order facts and settled periods (see the module doc)."""
     from amazon_netsuite import staging
@@ -149,13 +154,35 @@ def extract_region(
             continue
         periods.append(period.__dict__)
     fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
-    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts},
+    recent_afn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
+                                   since=(now or dt.datetime.now(dt.UTC)) - FBA_GRACE)
+    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
+                            "recent_afn": recent_afn},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
     log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s)", target["conn_id"],
              len(orders), window[0].isoformat(), window[1].isoformat(), len(periods), len(fba_counts))
     return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
             "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
             "orders_read": len(orders), "settlements": len(periods), "fba_skus": len(fba_counts)}
+
+
+def recent_afn_orders(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
+                      since: dt.datetime) -> list[str]:
+    """``{marketplace}|{sku}`` of the mapped AFN SKUs in Amazon-fulfilled orders Amazon changed since ``since``
+    (one ``searchOrders`` with ``fulfilledBy=AMAZON``, items included): the FBA SKUs not judged yet. None when
+    the region maps no AFN SKU (no call)."""
+    from amazon_netsuite.transforms.orders import merchant_units
+
+    afn = {(m, row.seller_sku) for m in marketplace_ids for row in mappings.skus_for_marketplace(m)
+           if row.fulfillment_channel == "AFN"}
+    if not afn:
+        return []
+    keys: set[str] = set()
+    for order in hook.iter_orders(last_updated_after=since, marketplace_ids=sorted({m for m, _ in afn}),
+                                  fulfilled_by=["AMAZON"]):
+        marketplace = (order.get("salesChannel") or {}).get("marketplaceId")
+        keys.update(f"{marketplace}|{sku}" for sku in merchant_units(order) if (marketplace, sku) in afn)
+    return sorted(keys)
 
 
 def _failed_reasons(ledger: Ledger) -> dict[str, str]:
@@ -251,7 +278,7 @@ def compare_region(
 
     inventory_findings, inventory_counts = compare_inventory(
         data.get("fba_counts") or {}, region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
-        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now)
+        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or ())
 
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (
@@ -285,6 +312,7 @@ def compare_inventory(
     ledger: Ledger,
     mappings: Mappings,
     now: dt.datetime,
+    recent_afn: Sequence[str] = (),
 ) -> tuple[list[Finding], dict[str, int]]:
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
@@ -294,9 +322,17 @@ def compare_inventory(
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
 
-    differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings, marketplace_ids=marketplace_ids)
-    findings = fba_findings(differences)
-    counts: dict[str, int] = {"fba_skus": fba_compared, "fba_mismatch": len(differences)}
+    # FBA: NetSuite is expected to hold the units of Amazon-fulfilled orders not synced yet on top of Amazon's
+    # count; SKUs with such an order Amazon changed (recent_afn) or the ledger changed within the grace are not
+    # judged (the orders flow may not have read or synced it yet)
+    differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings, marketplace_ids=marketplace_ids,
+                                            unsynced=ledger.unsynced_order_units(key="afn_units"))
+    recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in
+                                    _order_units_changed(ledger, since=now - FBA_GRACE, key="afn_units")}
+    judged = [d for d in differences if f"{d.marketplace_id}|{d.seller_sku}" not in recent_fba]
+    findings = fba_findings(judged)
+    counts: dict[str, int] = {"fba_skus": fba_compared, "fba_mismatch": len(judged),
+                              "fba_recent": len(differences) - len(judged)}
     targets = rules.region_targets(mappings, region) if region else []
     if targets:
         stock, states, read = read_stock(netsuite=netsuite, ledger=ledger, mappings=mappings, dry_run=True, afresh=True,
@@ -321,9 +357,10 @@ def compare_inventory(
     return findings, counts
 
 
-def _order_units_changed(ledger: Ledger, *, since: dt.datetime) -> dict[tuple[str, str], int]:
+def _order_units_changed(ledger: Ledger, *, since: dt.datetime, key: str = "units") -> dict[tuple[str, str], int]:
     """(marketplace id, seller SKU) -> units, of the orders flow's sales-order records (any status) the ledger
-    changed since ``since``: the orders whose unsynced units (``Ledger.unsynced_order_units``) may have changed."""
+    changed since ``since``: the orders whose unsynced units (``Ledger.unsynced_order_units``; ``key``
+    ``units`` merchant-fulfilled, ``afn_units`` Amazon-fulfilled) may have changed."""
     from amazon_netsuite.flows.orders import DAG_ID as ORDERS_DAG
     from amazon_netsuite.flows.orders import RECORD_TYPE as SALES_ORDER
 
@@ -331,7 +368,7 @@ def _order_units_changed(ledger: Ledger, *, since: dt.datetime) -> dict[tuple[st
     for record in ledger.records(dag_id=ORDERS_DAG, record_type=SALES_ORDER, updated_after=since, limit=None):
         replay = record.replay or {}
         marketplace = replay.get("marketplace_id")
-        for sku, qty in (replay.get("units") or {}).items():
+        for sku, qty in (replay.get(key) or {}).items():
             if marketplace and isinstance(qty, int) and qty > 0:
                 units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
     return units

@@ -909,9 +909,10 @@ class Ledger:
             conn.execute(stmt, [{"item_id": str(i), "state": st, "updated_at": now} for i, st in states.items()])
 
     def unsynced_order_units(self, dag_id: str = "amazon_orders_to_netsuite",
-                             record_type: str = "salesOrder") -> dict[tuple[str, str], int]:
+                             record_type: str = "salesOrder", *, key: str = "units") -> dict[tuple[str, str], int]:
         """(marketplace id, seller SKU) -> units of orders read from Amazon but not in NetSuite yet
-        (failed or pending in the ledger), from the ``units`` the orders flow keeps in ``replay``."""
+        (failed or pending in the ledger), from what the orders flow keeps in ``replay``: ``units``
+        (merchant-fulfilled orders) or ``afn_units`` (Amazon-fulfilled orders)."""
         if self._absent(sync_records):
             return {}
         c = sync_records.c
@@ -922,7 +923,7 @@ class Ledger:
             for (replay,) in rows:
                 replay = replay if isinstance(replay, dict) else json.loads(replay or "{}")
                 marketplace = replay.get("marketplace_id")
-                for sku, qty in (replay.get("units") or {}).items():
+                for sku, qty in (replay.get(key) or {}).items():
                     if marketplace and isinstance(qty, int) and qty > 0:
                         units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
         return units

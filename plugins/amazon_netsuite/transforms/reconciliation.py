@@ -380,16 +380,20 @@ def _units(value: Decimal | int) -> str:
 
 def fba_findings(differences: Iterable[FbaDifference]) -> list[Finding]:
     """One ``fba_mismatch`` per (marketplace, AFN SKU) whose Amazon fulfillable units (in item units:
-    ``units_per_sku`` x Amazon's count) differ from NetSuite's available quantity at the marketplace's FBA
-    location. ``difference`` is NetSuite minus Amazon, as for order totals."""
+    ``units_per_sku`` x Amazon's count) plus the units of its orders not in NetSuite yet differ from NetSuite's
+    available quantity at the marketplace's FBA location. ``difference`` is NetSuite minus that, as for order
+    totals."""
     findings = []
     for diff in differences:
+        held = (f" + {diff.unsynced} unit(s) of orders not in NetSuite yet (failed or pending in the ledger) = "
+                f"{_units(diff.expected)}") if diff.unsynced else ""
         findings.append(Finding(
             CHECK_INVENTORY, "fba_mismatch", diff.seller_sku,
-            f"FBA {diff.seller_sku} in {diff.marketplace_id}: Amazon counts {diff.amazon} fulfillable unit(s), the "
-            f"NetSuite FBA location has {_units(diff.netsuite)} of item {diff.item_id} available; find the unsynced FBA "
-            "shipment, return or removal, or post the day's FBA adjustment (netsuite_inventory_to_amazon, "
-            "param fba_adjustment)",
+            f"FBA {diff.seller_sku} in {diff.marketplace_id}: Amazon counts {diff.amazon} fulfillable unit(s){held}, the "
+            f"NetSuite FBA location has {_units(diff.netsuite)} of item {diff.item_id} available; look first for an "
+            "Amazon-fulfilled order, FBA shipment, return or removal that did not sync (the ledger's dead-lettered "
+            "records; sync_replay_failed_records). Only once those are ruled out, post the day's FBA adjustment "
+            "(netsuite_inventory_to_amazon, param fba_adjustment)",
             marketplace_id=diff.marketplace_id, amazon_value=_units(diff.amazon), netsuite_value=_units(diff.netsuite),
             difference=_units(-diff.delta), netsuite_id=diff.item_id))
     return findings
