@@ -30,6 +30,7 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 | clearing | `fx_remainder` | zero in the settlement currency, not in the base currency: post it with `post_fx_remainder` + `fx_account_id` (`AMZ-JE-FX-{settlementId}`) |
 | clearing | `settlement_unreadable` | a posted settlement whose file could not be read again |
 | inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU plus the units of its orders not in NetSuite yet (failed or pending in the ledger) differ from the marketplace's NetSuite FBA location (the unsynced order/shipment/return/removal; only once those are ruled out, run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
+| inventory | `inventory_unreadable` | Amazon's FBA inventory (`getInventorySummaries`) could not be read: the FBA check was not made (the region's orders and clearing checks still are) |
 | inventory | `mfn_oversell_risk` | the quantity last published to Amazon (the inventory flow's accepted feeds, not a read of the listing) of a merchant-fulfilled SKU is higher than the inventory formula gives from NetSuite's availability now |
 | inventory | `mfn_stale` | the quantity last published to Amazon is lower than NetSuite's availability allows (sales lost) |
 

@@ -112,8 +112,12 @@ class _StockNetSuite:
         self.stock = stock
 
     def get_records(self, record_type, ids, by="internalId"):
-        assert record_type == "inventoryItem"
+        if record_type != "inventoryItem":
+            return {}  # no sales order
         return {i: {"internalId": i, "isInactive": False} for i in ids}
+
+    def search_modified_since(self, record_type, since):
+        return []
 
     def item_availability(self, items, since=None):
         from amazon_netsuite.netsuite.results import ItemAvailability
@@ -252,3 +256,37 @@ def test_recent_fba_orders_are_read_with_their_items_once_per_region(tmp_path):
     keys = recent_afn_orders(_Hook(), mappings=load_mappings(), marketplace_ids=NA["marketplace_ids"], since=since)
     assert keys == ["A2EUQ1WTGCTBG2|ACME-TEE-BLK-M", "ATVPDKIKX0DER|ACME-MUG-11OZ-FBA"]
     assert len(calls) == 1 and calls[0]["fulfilled_by"] == ["AMAZON"] and calls[0]["last_updated_after"] == since
+
+
+def test_an_unreadable_fba_inventory_is_a_finding_and_the_regions_other_checks_still_run(tmp_path, monkeypatch):
+    """getInventorySummaries failing costs the FBA check only: the extract still stages the orders (and
+    settlements), the inventory check says it could not be made, and nothing is compared against zero."""
+    from amazon_netsuite.amazon.errors import SellingPartnerApiError
+    from amazon_netsuite.flows.reconciliation import compare_region, extract_region
+    from amazon_netsuite.mappings import load_mappings
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+    created = "2026-11-20T10:00:00Z"
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            return iter([{"orderId": "111-1", "salesChannel": {"marketplaceId": "ATVPDKIKX0DER"},
+                          "fulfillment": {"fulfillmentStatus": "UNSHIPPED"}, "createdTime": created,
+                          "lastUpdatedTime": created, "proceeds": {"grandTotal": {"amount": "10.00", "currencyCode": "USD"}}}])
+
+        def iter_inventory_summaries(self, marketplace_id):
+            raise SellingPartnerApiError("getInventorySummaries", 503, [{"code": "ServiceUnavailable", "message": "down"}])
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+    extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
+    assert extracted["orders_read"] == 1 and extracted["fba_skus"] is None
+
+    outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
+                             run_id="r", now=NOW + dt.timedelta(days=1))
+    assert outcome["checks"]["orders"]["by_kind"] == {"missing_sales_order": 1}  # the orders check still ran
+    inventory = outcome["checks"]["inventory"]
+    assert inventory["by_kind"] == {"inventory_unreadable": 1}  # no fba_mismatch against "Amazon has zero"
+    assert "HTTP 503" in inventory["first"][0] and "FBA check was not made" in inventory["first"][0]
+    assert inventory["counts"]["fba_not_checked"] == 1 and inventory["counts"]["fba_skus"] == 0

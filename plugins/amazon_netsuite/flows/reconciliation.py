@@ -153,17 +153,28 @@ def extract_region(
             unreadable.append({"settlement_id": record.source_key, "error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
         periods.append(period.__dict__)
-    fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
-    recent_afn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
-                                   since=(now or dt.datetime.now(dt.UTC)) - FBA_GRACE)
+    # the FBA check's reads: a failure costs that check only (an inventory_unreadable finding), not the region's
+    # orders and clearing checks
+    fba_counts: dict[str, int] | None = None
+    recent_afn: list[str] = []
+    fba_error: str | None = None
+    try:
+        fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
+        recent_afn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
+                                       since=(now or dt.datetime.now(dt.UTC)) - FBA_GRACE)
+    except Exception as exc:  # noqa: BLE001 - reported as a finding: an FBA check never made is not "fine"
+        log.warning("%s: Amazon's FBA inventory could not be read for reconciliation: %s", target["conn_id"], exc)
+        fba_counts, recent_afn, fba_error = None, [], f"{type(exc).__name__}: {exc}"[:500]
     staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
-                            "recent_afn": recent_afn},
+                            "recent_afn": recent_afn, "fba_error": fba_error},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
+    fba_skus = len(fba_counts) if fba_counts is not None else None
     log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s)", target["conn_id"],
-             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods), len(fba_counts))
+             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods),
+             fba_skus if fba_skus is not None else "no (unreadable)")
     return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
             "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
-            "orders_read": len(orders), "settlements": len(periods), "fba_skus": len(fba_counts)}
+            "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus}
 
 
 def recent_afn_orders(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
@@ -276,9 +287,15 @@ def compare_region(
             results.append(result)
             clearing_findings.extend(found)
 
+    # fba_counts None or absent: Amazon's FBA inventory was not read (not "Amazon holds nothing")
     inventory_findings, inventory_counts = compare_inventory(
-        data.get("fba_counts") or {}, region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
+        data.get("fba_counts"), region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
         netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or ())
+    if data.get("fba_error"):
+        inventory_findings.insert(0, Finding(
+            CHECK_INVENTORY, "inventory_unreadable", extracted["conn_id"],
+            f"Amazon's FBA inventory ({extracted['conn_id']}) could not be read, so the FBA check was not made: "
+            f"{data['fba_error']}. Re-run this day once getInventorySummaries answers"))
 
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (
@@ -304,7 +321,7 @@ def compare_region(
 
 
 def compare_inventory(
-    fba_counts: Mapping[str, int],
+    fba_counts: Mapping[str, int] | None,
     *,
     region: str | None,
     marketplace_ids: Sequence[str],
@@ -317,7 +334,8 @@ def compare_inventory(
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
     formula gives now, against the quantities last published to Amazon: the pushed state, not a read of Amazon's
-    listings). SKUs whose stock moved at their own locations, or whose items' unsynced order units changed, within
+    listings). ``fba_counts`` None: Amazon's FBA inventory was not read; the FBA check is counted not checked
+    (``fba_not_checked``), never compared against zero. SKUs whose stock moved at their own locations, or whose items' unsynced order units changed, within
     ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
@@ -325,14 +343,19 @@ def compare_inventory(
     # FBA: NetSuite is expected to hold the units of Amazon-fulfilled orders not synced yet on top of Amazon's
     # count; SKUs with such an order Amazon changed (recent_afn) or the ledger changed within the grace are not
     # judged (the orders flow may not have read or synced it yet)
-    differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings, marketplace_ids=marketplace_ids,
-                                            unsynced=ledger.unsynced_order_units(key="afn_units"))
-    recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in
-                                    _order_units_changed(ledger, since=now - FBA_GRACE, key="afn_units")}
-    judged = [d for d in differences if f"{d.marketplace_id}|{d.seller_sku}" not in recent_fba]
-    findings = fba_findings(judged)
-    counts: dict[str, int] = {"fba_skus": fba_compared, "fba_mismatch": len(judged),
-                              "fba_recent": len(differences) - len(judged)}
+    if fba_counts is None:
+        findings: list[Finding] = []
+        counts: dict[str, int] = {"fba_skus": 0, "fba_mismatch": 0, "fba_not_checked": 1}
+        fba_compared, differences = 0, []
+    else:
+        differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings,
+                                                marketplace_ids=marketplace_ids,
+                                                unsynced=ledger.unsynced_order_units(key="afn_units"))
+        recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in
+                                        _order_units_changed(ledger, since=now - FBA_GRACE, key="afn_units")}
+        judged = [d for d in differences if f"{d.marketplace_id}|{d.seller_sku}" not in recent_fba]
+        findings = fba_findings(judged)
+        counts = {"fba_skus": fba_compared, "fba_mismatch": len(judged), "fba_recent": len(differences) - len(judged)}
     targets = rules.region_targets(mappings, region) if region else []
     if targets:
         stock, states, read = read_stock(netsuite=netsuite, ledger=ledger, mappings=mappings, dry_run=True, afresh=True,

@@ -55,7 +55,7 @@ class Finding:
     check: str  # orders | clearing | inventory
     kind: str  # missing_sales_order, extra_sales_order, total_mismatch, currency_mismatch, cancelled_open,
     #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed, fba_mismatch,
-    #            mfn_oversell_risk, mfn_stale
+    #            inventory_unreadable, mfn_oversell_risk, mfn_stale
     key: str  # the Amazon order id, settlement id or seller SKU it is about
     message: str
     marketplace_id: str | None = None
