@@ -216,7 +216,11 @@ def test_fba_units_of_orders_not_in_netsuite_are_allowed_for_and_recent_fba_orde
     (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
                                        fba={us: 25, ca: 30}, recent_afn=[us])
     assert findings == [] and (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
-    # ...nor one the ledger changed within the hour (just dead-lettered, replayed or skipped)
+    # ...nor one the ledger skipped within the hour (its units left the allowance, NetSuite's stock did not move)
+    common = {"dag_id": "amazon_orders_to_netsuite", "record_type": "salesOrder", "source_key": "111-8", "run_id": "r"}
+    ledger.record_pending(**common, replay={"order_id": "111-8", "marketplace_id": "ATVPDKIKX0DER",
+                                            "afn_units": {"ACME-MUG-11OZ-FBA": 1}})
+    ledger.record_skipped(**common, reason="cancelled_before_sync")
     (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, fba={us: 25, ca: 30})
     assert (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
 

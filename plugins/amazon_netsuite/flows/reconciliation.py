@@ -351,8 +351,10 @@ def compare_inventory(
         differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings,
                                                 marketplace_ids=marketplace_ids,
                                                 unsynced=ledger.unsynced_order_units(key="afn_units"))
-        recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in
-                                        _order_units_changed(ledger, since=now - FBA_GRACE, key="afn_units")}
+        # Amazon's count is live, so only a ledger change that drops units from the allowance without NetSuite's
+        # stock moving needs the grace: an order skipped just now (one synced takes them out of NetSuite too)
+        recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in _order_units_changed(
+            ledger, since=now - FBA_GRACE, key="afn_units", statuses=("skipped",))}
         judged = [d for d in differences if f"{d.marketplace_id}|{d.seller_sku}" not in recent_fba]
         findings = fba_findings(judged)
         counts = {"fba_skus": fba_compared, "fba_mismatch": len(judged), "fba_recent": len(differences) - len(judged)}
@@ -380,7 +382,8 @@ def compare_inventory(
     return findings, counts
 
 
-def _order_units_changed(ledger: Ledger, *, since: dt.datetime, key: str = "units") -> dict[tuple[str, str], int]:
+def _order_units_changed(ledger: Ledger, *, since: dt.datetime, key: str = "units",
+                         statuses: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
     """(marketplace id, seller SKU) -> units, of the orders flow's sales-order records (any status) the ledger
     changed since ``since``: the orders whose unsynced units (``Ledger.unsynced_order_units``; ``key``
     ``units`` merchant-fulfilled, ``afn_units`` Amazon-fulfilled) may have changed."""
@@ -388,7 +391,8 @@ def _order_units_changed(ledger: Ledger, *, since: dt.datetime, key: str = "unit
     from amazon_netsuite.flows.orders import RECORD_TYPE as SALES_ORDER
 
     units: dict[tuple[str, str], int] = {}
-    for record in ledger.records(dag_id=ORDERS_DAG, record_type=SALES_ORDER, updated_after=since, limit=None):
+    for record in ledger.records(dag_id=ORDERS_DAG, record_type=SALES_ORDER, updated_after=since, limit=None,
+                                 statuses=statuses):
         replay = record.replay or {}
         marketplace = replay.get("marketplace_id")
         for sku, qty in (replay.get(key) or {}).items():
