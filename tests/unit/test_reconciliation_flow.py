@@ -105,18 +105,20 @@ SETTLED = NOW - dt.timedelta(hours=5)  # long past the MFN grace
 
 
 class _StockNetSuite:
-    """Just the two reads the inventory check makes: item records (states) and ``getItemAvailability``, from
-    ``{(item, location): (available, lastQtyAvailableChange)}``; every item exists and is active."""
+    """Just the reads the checks make: item states and ``getItemAvailability``, from
+    ``{(item, location): (available, lastQtyAvailableChange)}`` (every item exists and is active); no sales order."""
 
     def __init__(self, stock):
         self.stock = stock
 
-    def get_records(self, record_type, ids, by="internalId"):
-        if record_type != "inventoryItem":
-            return {}  # no sales order
+    def body_fields_by_internal_ids(self, record_type, ids):
+        assert record_type == "inventoryItem"
         return {i: {"internalId": i, "isInactive": False} for i in ids}
 
-    def search_modified_since(self, record_type, since):
+    def search_by_external_ids(self, record_type, external_ids, **kwargs):
+        return []
+
+    def search_modified_since(self, record_type, since, **kwargs):
         return []
 
     def item_availability(self, items, since=None):
