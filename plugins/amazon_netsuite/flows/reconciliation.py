@@ -335,18 +335,21 @@ def compare_inventory(
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
     formula gives now, against the quantities last published to Amazon: the pushed state, not a read of Amazon's
     listings). ``fba_counts`` None: Amazon's FBA inventory was not read; the FBA check is counted not checked
-    (``fba_not_checked``), never compared against zero. SKUs whose stock moved at their own locations, or whose items' unsynced order units changed, within
-    ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite only; writes nothing."""
+    (``fba_not_checked``), never compared against zero. FBA: NetSuite is expected to hold Amazon's count plus
+    the units of unsynced AFN orders; SKUs in ``recent_afn`` (an AFN order Amazon changed within ``FBA_GRACE``)
+    are counted ``fba_recent``, not judged. MFN: SKUs whose stock moved at their own locations, or whose items'
+    unsynced order units changed, within ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite
+    only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
 
     # FBA: NetSuite is expected to hold the units of Amazon-fulfilled orders not synced yet on top of Amazon's
-    # count; SKUs with such an order Amazon changed (recent_afn) or the ledger changed within the grace are not
-    # judged (the orders flow may not have read or synced it yet)
+    # count; SKUs with an order Amazon changed within the grace (recent_afn: the orders flow may not have read
+    # it yet) are not judged
     if fba_counts is None:
         findings: list[Finding] = []
         counts: dict[str, int] = {"fba_skus": 0, "fba_mismatch": 0, "fba_not_checked": 1}
-        fba_compared, differences = 0, []
+        fba_compared = 0
     else:
         differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings,
                                                 marketplace_ids=marketplace_ids,
@@ -377,8 +380,8 @@ def compare_inventory(
         mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
         findings.extend(mfn)
         counts.update(mfn_counts)
-    log.info("Inventory %s: %s FBA SKU(s) compared (%s differ), %s", region, fba_compared, len(differences),
-             {k: v for k, v in counts.items() if k.startswith("mfn_")})
+    log.info("Inventory %s: %s FBA SKU(s) compared (%s differ, %s not judged yet), %s", region, fba_compared,
+             counts["fba_mismatch"], counts.get("fba_recent", 0), {k: v for k, v in counts.items() if k.startswith("mfn_")})
     return findings, counts
 
 
