@@ -10,7 +10,8 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
    the same API and pages the orders flow reads; no per-order calls), kept as ids, status, total and dates
    (no buyer data); the settlements the settlements flow posted in the window, read again (Amazon keeps them
    90 days; imports from their file) for the orders each one cleared; the FBA inventory summaries of the
-   mapped AFN SKUs (`getInventorySummaries`). Staged encrypted.
+   mapped AFN SKUs (`getInventorySummaries`) and the AFN SKUs of Amazon-fulfilled orders changed in the last
+   hour (one `searchOrders` with `fulfilledBy=AMAZON`). Staged encrypted.
 2. **compare** (pool `netsuite_api`): the sales orders `AMZ-SO-{orderId}` (`getList`), the sales orders
    NetSuite changed since the window's start, and every posting line on the region's Amazon clearing
    accounts (a paged transaction search by account: `NetSuiteHook.gl_lines`), the FBA locations' and the
@@ -28,12 +29,15 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 | clearing | `settled_not_billed` | the settlement cleared an order NetSuite never billed (dead-lettered: the reason is named) |
 | clearing | `fx_remainder` | zero in the settlement currency, not in the base currency: post it with `post_fx_remainder` + `fx_account_id` (`AMZ-JE-FX-{settlementId}`) |
 | clearing | `settlement_unreadable` | a posted settlement whose file could not be read again |
-| inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU differ from the marketplace's NetSuite FBA location (the unsynced shipment/return/removal, or run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
-| inventory | `mfn_oversell_risk` | Amazon offers more of a merchant-fulfilled SKU than the inventory formula gives from NetSuite's availability now |
-| inventory | `mfn_stale` | Amazon offers fewer than NetSuite's availability allows (sales lost) |
+| inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU plus the units of its orders not in NetSuite yet (failed or pending in the ledger) differ from the marketplace's NetSuite FBA location (the unsynced order/shipment/return/removal; only once those are ruled out, run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
+| inventory | `inventory_unreadable` | Amazon's FBA inventory (`getInventorySummaries`) could not be read: the FBA check was not made (the region's orders and clearing checks still are) |
+| inventory | `mfn_oversell_risk` | the quantity last published to Amazon (the inventory flow's accepted feeds, not a read of the listing) of a merchant-fulfilled SKU is higher than the inventory formula gives from NetSuite's availability now |
+| inventory | `mfn_stale` | the quantity last published to Amazon is lower than NetSuite's availability allows (sales lost) |
 
-Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes), nor MFN
-SKUs whose NetSuite stock moved in the last hour (the inventory flow runs every 15 minutes); SKUs the
+Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes), nor AFN SKUs
+with an Amazon-fulfilled order changed in the last hour (read in the extract), nor MFN
+SKUs whose NetSuite stock moved at their own locations, or whose items' unsynced (failed or pending) orders
+changed, in the last hour (the inventory flow runs every 15 minutes); SKUs the
 inventory flow never published are counted, not judged. The inventory check is of the state now, whatever
 the window.
 

@@ -107,15 +107,18 @@ FBA_LOCATIONS = {"ATVPDKIKX0DER": "2", "A2EUQ1WTGCTBG2": "5", "A1F83G8C2ARO7P": 
 AFN_ITEMS = {"ACME-MUG-11OZ-FBA": "501", "ACME-TEE-BLK-M": "502", "ACME-TEE-BLK-L": "503"}
 
 
-def _align_fba(servers) -> dict[tuple[str, str], int]:  # noqa: F811
-    """Amazon's FBA fulfillable units set to what NetSuite's FBA locations hold (a reconciled inventory);
-    returns them per (marketplace, sku)."""
+def _align_fba(servers, ledger: Ledger) -> dict[tuple[str, str], int]:  # noqa: F811
+    """Amazon's FBA fulfillable units set to what NetSuite's FBA locations hold less the units of Amazon-fulfilled
+    orders not in NetSuite yet (Amazon reserved them when they were placed): a reconciled inventory; returns them
+    per (marketplace, sku)."""
+    unsynced = ledger.unsynced_order_units(key="afn_units")
     counts = {}
     for market, location in FBA_LOCATIONS.items():
         for sku, item in AFN_ITEMS.items():
             rows = httpx.get(f"{servers.urls['netsuite']}/_sandbox/stock", params={"item": item, "location": location},
                              timeout=30).json()
-            counts[(market, sku)] = int(sum((Decimal(r["available"]) for r in rows), Decimal(0)))
+            available = int(sum((Decimal(r["available"]) for r in rows), Decimal(0)))
+            counts[(market, sku)] = max(0, available - unsynced.get((market, sku), 0))
     httpx.post(f"{servers.urls['amazon']}/_sandbox/fba_inventory", timeout=30, json=[
         {"marketplaceId": m, "sku": sku, "fulfillable": n} for (m, sku), n in counts.items()]).raise_for_status()
     return counts
@@ -146,7 +149,7 @@ class TestReconciliationDag:
         assert {j["externalId"] for j in journals} <= {f"AMZ-JE-{SETTLEMENT_ID}", f"AMZ-JE-{SETTLEMENT_ID}-1",
                                                        f"AMZ-JE-{SETTLEMENT_ID}-2"} and journals
         assert ledger.get(f"amazon_settlements_to_netsuite:journalEntry:{SETTLEMENT_ID}").status == "synced"
-        _align_fba(servers)
+        _align_fba(servers, ledger)
 
         done = _dags_test(env, "sync_reconciliation", WINDOW)
 
@@ -194,9 +197,18 @@ class TestReconciliationDag:
         cancelled["lastUpdatedTime"] = _iso(old)
         httpx.post(f"{servers.urls['amazon']}/_sandbox/orders", json=[missing, changed_total, cancelled],
                    timeout=30).raise_for_status()
-        fba = _align_fba(servers)  # then Amazon counts 2 more ACME-TEE-BLK-M in the US than NetSuite's FBA location
+        # then Amazon counts 2 more of a US AFN SKU than NetSuite's FBA location: one with no Amazon-fulfilled order
+        # changed in the last hour (those are not judged yet)
+        hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=70)
+        recent = {line["product"]["sellerSku"] for o in orders
+                  if o["fulfillment"].get("fulfilledBy") == "AMAZON" and o["salesChannel"]["marketplaceId"] == US
+                  and dt.datetime.fromisoformat(o["lastUpdatedTime"].replace("Z", "+00:00")) > hour_ago
+                  for line in o.get("orderItems") or []}
+        planted = next((sku for sku in sorted(AFN_ITEMS) if sku not in recent), None)
+        assert planted, f"the seed needs a US AFN SKU without an order in the last hour: {sorted(recent)}"
+        fba = _align_fba(servers, ledger)
         httpx.post(f"{servers.urls['amazon']}/_sandbox/fba_inventory", timeout=30, json=[
-            {"marketplaceId": US, "sku": "ACME-TEE-BLK-M", "fulfillable": fba[(US, "ACME-TEE-BLK-M")] + 2}]).raise_for_status()
+            {"marketplaceId": US, "sku": planted, "fulfillable": fba[(US, planted)] + 2}]).raise_for_status()
 
         done = _dags_test(env, "sync_reconciliation", WINDOW)
 
@@ -210,7 +222,7 @@ class TestReconciliationDag:
         assert ("clearing_not_zero", SETTLEMENT_ID) in found
         expected = {("missing_sales_order", missing["orderId"]), ("total_mismatch", changed_total["orderId"]),
                     ("cancelled_open", cancelled["orderId"]), ("settled_not_billed", unbilled["orderId"]),
-                    ("clearing_not_zero", SETTLEMENT_ID), ("fba_mismatch", "ACME-TEE-BLK-M")}
+                    ("clearing_not_zero", SETTLEMENT_ID), ("fba_mismatch", planted)}
         if late:
             expected.add(("shipped_not_billed", unbilled["orderId"]))
         assert found == expected, found

@@ -96,3 +96,203 @@ def test_the_inventory_read_of_one_region_is_only_ever_an_afresh_dry_run(tmp_pat
     for kwargs in ({}, {"afresh": True}, {"dry_run": True}):
         with pytest.raises(ValueError, match="afresh dry run only"):
             read_stock(netsuite=None, ledger=ledger, mappings=load_mappings(), region="na", **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ inventory check
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+SETTLED = NOW - dt.timedelta(hours=5)  # long past the MFN grace
+
+
+class _StockNetSuite:
+    """Just the reads the checks make: item states and ``getItemAvailability``, from
+    ``{(item, location): (available, lastQtyAvailableChange)}`` (every item exists and is active); no sales order."""
+
+    def __init__(self, stock):
+        self.stock = stock
+
+    def body_fields_by_internal_ids(self, record_type, ids):
+        assert record_type == "inventoryItem"
+        return {i: {"internalId": i, "isInactive": False} for i in ids}
+
+    def search_by_external_ids(self, record_type, external_ids, **kwargs):
+        return []
+
+    def search_modified_since(self, record_type, since, **kwargs):
+        return []
+
+    def item_availability(self, items, since=None):
+        from amazon_netsuite.netsuite.results import ItemAvailability
+
+        return [ItemAvailability(item_id=item, location_id=loc, location_name=None, quantity_on_hand=Decimal(qty),
+                                 quantity_available=Decimal(qty), quantity_committed=Decimal(0),
+                                 quantity_on_order=Decimal(0), quantity_back_ordered=Decimal(0),
+                                 last_qty_available_change=when)
+                for (item, loc), (qty, when) in sorted(self.stock.items()) if item in set(items)]
+
+
+def _mug_stock(**moved_at):
+    """Item 501 (ACME-MUG-11OZ MFN, -6PK MFN, -FBA AFN): 40 at each NA warehouse (1 US, 4 CA), 30 at each FBA
+    location (2 US, 5 CA); ``moved_at``: location -> when it last moved (default long settled)."""
+    stock = {("501", loc): (qty, moved_at.get(f"loc{loc}", SETTLED)) for loc, qty in
+             (("1", 40), ("4", 40), ("2", 30), ("5", 30))}
+    return stock
+
+
+def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW, recent_afn=()):
+    from amazon_netsuite.flows.reconciliation import compare_inventory
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = ledger or Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="r", feed_id="1")
+    fba = {f"{m}|ACME-MUG-11OZ-FBA": 30 for m in NA["marketplace_ids"]} if fba is None else fba
+    return compare_inventory(fba, region="na", marketplace_ids=NA["marketplace_ids"], netsuite=_StockNetSuite(stock),
+                             ledger=ledger, mappings=load_mappings(), now=now, recent_afn=recent_afn), ledger
+
+
+def test_an_mfn_sku_is_judged_when_only_its_items_fba_location_moved_recently(tmp_path):
+    """Item 501 is sold FBA and MFN: its FBA location moves with every FBA order. Only the warehouses the MFN
+    SKU's quantity comes from (1 and 4) make it too recent to judge."""
+    pushed = {"ACME-MUG-11OZ": 90, "ACME-MUG-11OZ-6PK": 13}  # 80 - 2 safety = 78 is right; 90 oversells
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(loc2=NOW - dt.timedelta(minutes=5)), pushed=pushed)
+    assert [(f.kind, f.key) for f in findings if f.kind.startswith("mfn_")] == [("mfn_oversell_risk", "ACME-MUG-11OZ")]
+    assert (counts["mfn_recent"], counts["mfn_compared"]) == (0, 2)
+
+    (findings, counts), _ = _inventory(tmp_path / "w", _mug_stock(loc4=NOW - dt.timedelta(minutes=5)), pushed=pushed)
+    assert [f for f in findings if f.kind.startswith("mfn_")] == []
+    assert (counts["mfn_recent"], counts["mfn_compared"]) == (2, 0)
+
+
+def test_mfn_skus_whose_unsynced_orders_changed_within_the_grace_are_not_judged_yet(tmp_path):
+    """A sales order dead-lettered (or skipped, or replayed) just now changes the units the formula holds back
+    without NetSuite's stock moving: the inventory flow has not published the new quantity yet."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_failed(dag_id="amazon_orders_to_netsuite", record_type="salesOrder", source_key="111-6", run_id="r",
+                         reason="unknown_customer", error="x",
+                         replay={"marketplace_id": "ATVPDKIKX0DER", "units": {"ACME-MUG-11OZ-6PK": 1}})
+    # published before the order was dead-lettered: 80 available, nothing held back
+    pushed = {"ACME-MUG-11OZ": 78, "ACME-MUG-11OZ-6PK": 13}
+
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=pushed, ledger=ledger)
+    assert [f for f in findings if f.kind.startswith("mfn_")] == []
+    assert counts["mfn_recent"] == 2  # the six-pack's order holds back 6 mugs: both SKUs of item 501
+
+    # once the grace has passed, the held-back units are judged: Amazon was last given more than the formula gives
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=pushed, ledger=ledger,
+                                       now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert sorted((f.kind, f.key, f.amazon_value, f.netsuite_value) for f in findings if f.kind.startswith("mfn_")) == [
+        ("mfn_oversell_risk", "ACME-MUG-11OZ", "78", "72"), ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", "13", "12")]
+    assert "last published to Amazon" in findings[-1].message
+
+
+def _afn_order(ledger, *, units, status="failed"):
+    common = {"dag_id": "amazon_orders_to_netsuite", "record_type": "salesOrder", "source_key": "111-9", "run_id": "r"}
+    replay = {"order_id": "111-9", "marketplace_id": "ATVPDKIKX0DER", "afn_units": units}
+    if status == "failed":
+        ledger.record_failed(**common, reason="unknown_customer", error="x", replay=replay)
+    else:
+        ledger.record_pending(**common, replay=replay)
+
+
+def test_fba_units_of_orders_not_in_netsuite_are_allowed_for_and_recent_fba_orders_not_judged(tmp_path):
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)  # the ledger rows below are past the grace
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _afn_order(ledger, units={"ACME-MUG-11OZ-FBA": 2})
+    settled = {"ACME-MUG-11OZ": 78, "ACME-MUG-11OZ-6PK": 13}
+    us, ca = (f"{m}|ACME-MUG-11OZ-FBA" for m in NA["marketplace_ids"])
+    # Amazon took the 2 units of the dead-lettered order: 28 fulfillable, NetSuite's FBA location still 30
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 28, ca: 30})
+    assert findings == [] and (counts["fba_mismatch"], counts["fba_recent"]) == (0, 0)
+
+    # one more unit gone at Amazon: a real difference, whose message points at unsynced records first
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 27, ca: 30})
+    [finding] = findings
+    assert (finding.kind, finding.key, finding.amazon_value, finding.netsuite_value, finding.difference) == (
+        "fba_mismatch", "ACME-MUG-11OZ-FBA", "27", "30", "1")
+    assert "+ 2 unit(s) of orders not in NetSuite yet" in finding.message
+    assert finding.message.index("did not sync") < finding.message.index("Only once those are ruled out")
+
+    # an FBA order Amazon changed within the hour (not read by the orders flow yet): counted, not judged
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, now=later,
+                                       fba={us: 25, ca: 30}, recent_afn=[us])
+    assert findings == [] and (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
+    # ...nor one the ledger skipped within the hour (its units left the allowance, NetSuite's stock did not move)
+    common = {"dag_id": "amazon_orders_to_netsuite", "record_type": "salesOrder", "source_key": "111-8", "run_id": "r"}
+    ledger.record_pending(**common, replay={"order_id": "111-8", "marketplace_id": "ATVPDKIKX0DER",
+                                            "afn_units": {"ACME-MUG-11OZ-FBA": 1}})
+    ledger.record_skipped(**common, reason="cancelled_before_sync")
+    (findings, counts), _ = _inventory(tmp_path, _mug_stock(), pushed=settled, ledger=ledger, fba={us: 25, ca: 30})
+    assert (counts["fba_mismatch"], counts["fba_recent"]) == (0, 1)
+
+
+def test_the_inventory_flows_fba_adjustment_does_not_take_unsynced_order_units_out_twice(tmp_path):
+    """fba_reconcile shares fba_compare: an FBA order NetSuite has not synced is not a difference to adjust (its
+    sales order takes the units out when it syncs)."""
+    from amazon_netsuite.flows.inventory import fba_reconcile
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _afn_order(ledger, units={"ACME-MUG-11OZ-FBA": 2}, status="pending")
+    us, ca = (f"{m}|ACME-MUG-11OZ-FBA" for m in NA["marketplace_ids"])
+    result = fba_reconcile({us: 28, ca: 30}, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger,
+                           mappings=load_mappings(), run_id="r", post_adjustment=True, account_id="5200",
+                           day="2026-12-01", dry_run=True)
+    assert result["difference_count"] == 0
+
+
+def test_recent_fba_orders_are_read_with_their_items_once_per_region(tmp_path):
+    from amazon_netsuite.flows.reconciliation import recent_afn_orders
+    from amazon_netsuite.mappings import load_mappings
+
+    calls = []
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            calls.append(kwargs)
+            return iter([
+                {"salesChannel": {"marketplaceId": "ATVPDKIKX0DER"},
+                 "orderItems": [{"product": {"sellerSku": "ACME-MUG-11OZ-FBA"}, "quantityOrdered": 1},
+                                {"product": {"sellerSku": "NOT-MAPPED"}, "quantityOrdered": 1}]},
+                {"salesChannel": {"marketplaceId": "A2EUQ1WTGCTBG2"},
+                 "orderItems": [{"product": {"sellerSku": "ACME-TEE-BLK-M"}, "quantityOrdered": 2}]}])
+
+    since = dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
+    keys = recent_afn_orders(_Hook(), mappings=load_mappings(), marketplace_ids=NA["marketplace_ids"], since=since)
+    assert keys == ["A2EUQ1WTGCTBG2|ACME-TEE-BLK-M", "ATVPDKIKX0DER|ACME-MUG-11OZ-FBA"]
+    assert len(calls) == 1 and calls[0]["fulfilled_by"] == ["AMAZON"] and calls[0]["last_updated_after"] == since
+
+
+def test_an_unreadable_fba_inventory_is_a_finding_and_the_regions_other_checks_still_run(tmp_path, monkeypatch):
+    """getInventorySummaries failing costs the FBA check only: the extract still stages the orders (and
+    settlements), the inventory check says it could not be made, and nothing is compared against zero."""
+    from amazon_netsuite.amazon.errors import SellingPartnerApiError
+    from amazon_netsuite.flows.reconciliation import compare_region, extract_region
+    from amazon_netsuite.mappings import load_mappings
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+    created = "2026-11-20T10:00:00Z"
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            return iter([{"orderId": "111-1", "salesChannel": {"marketplaceId": "ATVPDKIKX0DER"},
+                          "fulfillment": {"fulfillmentStatus": "UNSHIPPED"}, "createdTime": created,
+                          "lastUpdatedTime": created, "proceeds": {"grandTotal": {"amount": "10.00", "currencyCode": "USD"}}}])
+
+        def iter_inventory_summaries(self, marketplace_id):
+            raise SellingPartnerApiError("getInventorySummaries", 503, [{"code": "ServiceUnavailable", "message": "down"}])
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+    extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
+    assert extracted["orders_read"] == 1 and extracted["fba_skus"] is None
+
+    outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
+                             run_id="r", now=NOW + dt.timedelta(days=1))
+    assert outcome["checks"]["orders"]["by_kind"] == {"missing_sales_order": 1}  # the orders check still ran
+    inventory = outcome["checks"]["inventory"]
+    assert inventory["by_kind"] == {"inventory_unreadable": 1}  # no fba_mismatch against "Amazon has zero"
+    assert "HTTP 503" in inventory["first"][0] and "FBA check was not made" in inventory["first"][0]
+    assert inventory["counts"]["fba_not_checked"] == 1 and inventory["counts"]["fba_skus"] == 0

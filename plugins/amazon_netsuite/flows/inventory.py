@@ -60,9 +60,10 @@ class StockRead:
     changed_rows: int = 0
     state_checks: int = 0
     rows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
-    #: item id -> the latest ``lastQtyAvailableChange`` of the rows read (reconciliation judges no SKU whose
-    #: stock moved too recently for the 15-minute flow to have sent it)
-    changed_at: dict[str, datetime] = field(default_factory=dict)
+    #: (item id, location id) -> ``lastQtyAvailableChange`` of the rows read (reconciliation judges no SKU whose
+    #: stock moved, at the locations its quantity comes from, too recently for the 15-minute flow to have sent it;
+    #: per location, since an item sold FBA too moves at its FBA location with every FBA order)
+    changed_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 def _targets(mappings: Mappings) -> dict[str, list[rules.SkuTarget]]:
@@ -79,8 +80,11 @@ def _note_changes(read: StockRead, availability: Sequence[Any]) -> None:
         when = row.last_qty_available_change
         if isinstance(when, datetime) and when.tzinfo is None:
             when = when.replace(tzinfo=UTC)  # a dateTime without offset: assumed UTC
-        if when is not None and (str(row.item_id) not in read.changed_at or when > read.changed_at[str(row.item_id)]):
-            read.changed_at[str(row.item_id)] = when
+        if when is None or row.location_id is None:
+            continue
+        key = (str(row.item_id), str(row.location_id))
+        if key not in read.changed_at or when > read.changed_at[key]:
+            read.changed_at[key] = when
 
 
 def read_stock(
@@ -283,11 +287,13 @@ def fba_amazon_counts(amazon: SellingPartnerHook, *, mappings: Mappings, marketp
 
 def fba_compare(
     amazon_counts: Mapping[str, int], *, netsuite: NetSuiteHook, mappings: Mappings,
-    marketplace_ids: Sequence[str] | None = None,
+    marketplace_ids: Sequence[str] | None = None, unsynced: Mapping[tuple[str, str], int] | None = None,
 ) -> tuple[list[rules.FbaDifference], int]:
     """Amazon's FBA counts (:func:`fba_amazon_counts`) against the NetSuite FBA locations (one
     ``getItemAvailability`` of the AFN items): the differences, and how many (marketplace, SKU) were compared.
     ``marketplace_ids``: only these (one region's); default every marketplace with an FBA location and AFN SKUs.
+    ``unsynced``: the units of Amazon-fulfilled orders not in NetSuite yet (``Ledger.unsynced_order_units(
+    key="afn_units")``), which NetSuite is expected to hold on top of Amazon's count (``rules.fba_differences``).
     Shared by this flow (which may adjust NetSuite) and sync_reconciliation (which reports)."""
     counts = {tuple(k.split("|", 1)): v for k, v in amazon_counts.items()}
     markets = sorted({m for m, _ in counts} | {
@@ -299,7 +305,7 @@ def fba_compare(
            for r in mappings.skus_for_marketplace(m) if r.fulfillment_channel == "AFN"]
     items = sorted({str(r.netsuite_item_id) for _, r in afn})
     stock = _rows(netsuite.item_availability(items)) if items else {}
-    return rules.fba_differences(mappings, markets, counts, stock), len(afn)
+    return rules.fba_differences(mappings, markets, counts, stock, unsynced), len(afn)
 
 
 def fba_reconcile(
@@ -307,8 +313,11 @@ def fba_reconcile(
     post_adjustment: bool, account_id: str | None, day: str, dry_run: bool = False,
 ) -> dict[str, Any]:
     """Compare Amazon's FBA counts with the NetSuite FBA locations; with ``post_adjustment``, one
-    inventory adjustment ``AMZ-IA-{day}-{subsidiary}`` a day per subsidiary sets NetSuite to Amazon's counts."""
-    differences, _ = fba_compare(amazon_counts, netsuite=netsuite, mappings=mappings)
+    inventory adjustment ``AMZ-IA-{day}-{subsidiary}`` a day per subsidiary sets NetSuite to Amazon's counts plus
+    the units of Amazon-fulfilled orders not in NetSuite yet (their sales orders take them out when they sync:
+    adjusting them away as well would take them out twice)."""
+    differences, _ = fba_compare(amazon_counts, netsuite=netsuite, mappings=mappings,
+                                 unsynced=ledger.unsynced_order_units(key="afn_units"))
     result: dict[str, Any] = {"differences": [d.as_dict() for d in differences[:50]], "difference_count": len(differences),
                               "adjustments": []}
     if not post_adjustment or not differences or dry_run:

@@ -3,8 +3,9 @@
 - :func:`extract_region` (Amazon side, pool ``amazon_sp_api``): the orders *created* in the window
   (``searchOrders`` with ``createdAfter``/``createdBefore``, 100 a page, no per-order calls) reduced to ids,
   statuses, totals and dates (no PII), the settlements the settlements flow posted in the window (their
-  files read again from Amazon or the import, parsed for the orders they cleared), and the FBA inventory
-  summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``). Staged, path by XCom.
+  files read again from Amazon or the import, parsed for the orders they cleared), the FBA inventory
+  summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``) and the AFN SKUs of
+  Amazon-fulfilled orders changed within ``FBA_GRACE`` (:func:`recent_afn_orders`). Staged, path by XCom.
 - :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (one
   body-fields search per 500 ids: SOAP ``TransactionSearchBasic``, REST one SuiteQL query), the
   ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
@@ -12,7 +13,8 @@
   production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Inventory: the FBA locations
   (the inventory flow's ``fba_compare``) and every MFN SKU's quantity from NetSuite's availability read
   afresh (the inventory flow's ``read_stock`` as a dry run, so its snapshot is never touched, and its
-  formula) against what Amazon last accepted (its pushed state). Every finding goes to the ledger
+  formula) against the quantity last published to Amazon (the pushed state: what Amazon's feed accepted, not
+  a read of Amazon's listing). Every finding goes to the ledger
   (``an_reconciliation_findings``) and to one CSV per check in the archive.
 - :func:`finish`: one summary; the run fails (alert through the DAG's notifier) when anything is off.
 """
@@ -61,6 +63,9 @@ SALES_ORDER_FIELDS = ("custbody_amazon_order_id", "custbody_amazon_marketplace_i
 #: MFN SKUs whose NetSuite stock moved this recently are not judged (netsuite_inventory_to_amazon runs every
 #: 15 minutes, and Amazon applies a feed within minutes)
 MFN_GRACE = dt.timedelta(hours=1)
+#: AFN SKUs with an Amazon-fulfilled order this recent are not judged: Amazon's fulfillable count dropped when
+#: the order was placed, NetSuite's FBA location only when the 15-minute orders flow syncs its sales order
+FBA_GRACE = dt.timedelta(hours=1)
 CSV_COLUMNS = ("check", "kind", "key", "marketplace_id", "currency", "amazon_value", "netsuite_value", "difference",
                "netsuite_id", "message")
 
@@ -127,6 +132,7 @@ def extract_region(
     run_id: str,
     settlement_ids: Sequence[str] | None = None,
     read: Callable[[Mapping[str, Any]], str] | None = None,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Amazon's side of one region, staged: order facts and settled periods (see the module doc)."""
     from amazon_netsuite import staging
@@ -147,14 +153,47 @@ def extract_region(
             unreadable.append({"settlement_id": record.source_key, "error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
         periods.append(period.__dict__)
-    fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
-    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts},
+    # the FBA check's reads: a failure costs that check only (an inventory_unreadable finding), not the region's
+    # orders and clearing checks
+    fba_counts: dict[str, int] | None = None
+    recent_afn: list[str] = []
+    fba_error: str | None = None
+    try:
+        fba_counts = fba_amazon_counts(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
+        recent_afn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
+                                       since=(now or dt.datetime.now(dt.UTC)) - FBA_GRACE)
+    except Exception as exc:  # noqa: BLE001 - reported as a finding: an FBA check never made is not "fine"
+        log.warning("%s: Amazon's FBA inventory could not be read for reconciliation: %s", target["conn_id"], exc)
+        fba_counts, recent_afn, fba_error = None, [], f"{type(exc).__name__}: {exc}"[:500]
+    staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
+                            "recent_afn": recent_afn, "fba_error": fba_error},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
+    fba_skus = len(fba_counts) if fba_counts is not None else None
     log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s)", target["conn_id"],
-             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods), len(fba_counts))
+             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods),
+             fba_skus if fba_skus is not None else "no (unreadable)")
     return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
             "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
-            "orders_read": len(orders), "settlements": len(periods), "fba_skus": len(fba_counts)}
+            "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus}
+
+
+def recent_afn_orders(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
+                      since: dt.datetime) -> list[str]:
+    """``{marketplace}|{sku}`` of the mapped AFN SKUs in Amazon-fulfilled orders Amazon changed since ``since``
+    (one ``searchOrders`` with ``fulfilledBy=AMAZON``, items included): the FBA SKUs not judged yet. None when
+    the region maps no AFN SKU (no call)."""
+    from amazon_netsuite.transforms.orders import merchant_units
+
+    afn = {(m, row.seller_sku) for m in marketplace_ids for row in mappings.skus_for_marketplace(m)
+           if row.fulfillment_channel == "AFN"}
+    if not afn:
+        return []
+    keys: set[str] = set()
+    for order in hook.iter_orders(last_updated_after=since, marketplace_ids=sorted({m for m, _ in afn}),
+                                  fulfilled_by=["AMAZON"]):
+        marketplace = (order.get("salesChannel") or {}).get("marketplaceId")
+        keys.update(f"{marketplace}|{sku}" for sku in merchant_units(order) if (marketplace, sku) in afn)
+    return sorted(keys)
 
 
 def _failed_reasons(ledger: Ledger) -> dict[str, str]:
@@ -248,9 +287,15 @@ def compare_region(
             results.append(result)
             clearing_findings.extend(found)
 
+    # fba_counts None or absent: Amazon's FBA inventory was not read (not "Amazon holds nothing")
     inventory_findings, inventory_counts = compare_inventory(
-        data.get("fba_counts") or {}, region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
-        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now)
+        data.get("fba_counts"), region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
+        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or ())
+    if data.get("fba_error"):
+        inventory_findings.insert(0, Finding(
+            CHECK_INVENTORY, "inventory_unreadable", extracted["conn_id"],
+            f"Amazon's FBA inventory ({extracted['conn_id']}) could not be read, so the FBA check was not made: "
+            f"{data['fba_error']}. Re-run this day once getInventorySummaries answers"))
 
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (
@@ -276,7 +321,7 @@ def compare_region(
 
 
 def compare_inventory(
-    fba_counts: Mapping[str, int],
+    fba_counts: Mapping[str, int] | None,
     *,
     region: str | None,
     marketplace_ids: Sequence[str],
@@ -284,16 +329,38 @@ def compare_inventory(
     ledger: Ledger,
     mappings: Mappings,
     now: dt.datetime,
+    recent_afn: Sequence[str] = (),
 ) -> tuple[list[Finding], dict[str, int]]:
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
-    formula gives now, against the quantities Amazon last accepted). Reads NetSuite only; writes nothing."""
+    formula gives now, against the quantities last published to Amazon: the pushed state, not a read of Amazon's
+    listings). ``fba_counts`` None: Amazon's FBA inventory was not read; the FBA check is counted not checked
+    (``fba_not_checked``), never compared against zero. FBA: NetSuite is expected to hold Amazon's count plus
+    the units of unsynced AFN orders; SKUs in ``recent_afn`` (an AFN order Amazon changed within ``FBA_GRACE``)
+    are counted ``fba_recent``, not judged. MFN: SKUs whose stock moved at their own locations, or whose items'
+    unsynced order units changed, within ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite
+    only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
 
-    differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings, marketplace_ids=marketplace_ids)
-    findings = fba_findings(differences)
-    counts: dict[str, int] = {"fba_skus": fba_compared, "fba_mismatch": len(differences)}
+    # FBA: NetSuite is expected to hold the units of Amazon-fulfilled orders not synced yet on top of Amazon's
+    # count; SKUs with an order Amazon changed within the grace (recent_afn: the orders flow may not have read
+    # it yet) are not judged
+    if fba_counts is None:
+        findings: list[Finding] = []
+        counts: dict[str, int] = {"fba_skus": 0, "fba_mismatch": 0, "fba_not_checked": 1}
+        fba_compared = 0
+    else:
+        differences, fba_compared = fba_compare(fba_counts, netsuite=netsuite, mappings=mappings,
+                                                marketplace_ids=marketplace_ids,
+                                                unsynced=ledger.unsynced_order_units(key="afn_units"))
+        # Amazon's count is live, so only a ledger change that drops units from the allowance without NetSuite's
+        # stock moving needs the grace: an order skipped just now (one synced takes them out of NetSuite too)
+        recent_fba = set(recent_afn) | {f"{m}|{sku}" for m, sku in _order_units_changed(
+            ledger, since=now - FBA_GRACE, key="afn_units", statuses=("skipped",))}
+        judged = [d for d in differences if f"{d.marketplace_id}|{d.seller_sku}" not in recent_fba]
+        findings = fba_findings(judged)
+        counts = {"fba_skus": fba_compared, "fba_mismatch": len(judged), "fba_recent": len(differences) - len(judged)}
     targets = rules.region_targets(mappings, region) if region else []
     if targets:
         stock, states, read = read_stock(netsuite=netsuite, ledger=ledger, mappings=mappings, dry_run=True, afresh=True,
@@ -301,14 +368,40 @@ def compare_inventory(
         pushed = ledger.pushed_quantities(pushed_scope(region))
         plan = rules.plan_region(targets, region=region, stock=stock, item_states=states,
                                  unsynced=ledger.unsynced_order_units(), pushed=pushed)
-        moved = {item for item, when in read.changed_at.items() if when > now - MFN_GRACE}
-        recent = [t.seller_sku for t in targets if moved & set(t.item_ids)]
+        # only the locations the SKU's quantity comes from: its item's FBA location (and other regions'
+        # warehouses) move with every FBA order, which never changes the merchant-fulfilled quantity
+        moved = {key for key, when in read.changed_at.items() if when > now - MFN_GRACE}
+        # and the items whose unsynced order units changed (an order dead-lettered, skipped or replayed):
+        # the formula moved without NetSuite's stock moving, and the flow has not published it yet
+        held = rules.unsynced_item_units(_order_units_changed(ledger, since=now - MFN_GRACE), targets)
+        recent = [t.seller_sku for t in targets
+                  if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)
+                  or any(s.item_id in held for s in t.sources)]
         mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
         findings.extend(mfn)
         counts.update(mfn_counts)
-    log.info("Inventory %s: %s FBA SKU(s) compared (%s differ), %s", region, fba_compared, len(differences),
-             {k: v for k, v in counts.items() if k.startswith("mfn_")})
+    log.info("Inventory %s: %s FBA SKU(s) compared (%s differ, %s not judged yet), %s", region, fba_compared,
+             counts["fba_mismatch"], counts.get("fba_recent", 0), {k: v for k, v in counts.items() if k.startswith("mfn_")})
     return findings, counts
+
+
+def _order_units_changed(ledger: Ledger, *, since: dt.datetime, key: str = "units",
+                         statuses: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
+    """(marketplace id, seller SKU) -> units, of the orders flow's sales-order records (any status) the ledger
+    changed since ``since``: the orders whose unsynced units (``Ledger.unsynced_order_units``; ``key``
+    ``units`` merchant-fulfilled, ``afn_units`` Amazon-fulfilled) may have changed."""
+    from amazon_netsuite.flows.orders import DAG_ID as ORDERS_DAG
+    from amazon_netsuite.flows.orders import RECORD_TYPE as SALES_ORDER
+
+    units: dict[tuple[str, str], int] = {}
+    for record in ledger.records(dag_id=ORDERS_DAG, record_type=SALES_ORDER, updated_after=since, limit=None,
+                                 statuses=statuses):
+        replay = record.replay or {}
+        marketplace = replay.get("marketplace_id")
+        for sku, qty in (replay.get(key) or {}).items():
+            if marketplace and isinstance(qty, int) and qty > 0:
+                units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
+    return units
 
 
 def _post_fx(netsuite: NetSuiteHook, period: SettledPeriod, result: ClearingResult, fx_account_id: str | None):

@@ -642,6 +642,35 @@ class Ledger:
         with self.engine.connect() as conn:
             return [_row_to_record(r) for r in conn.execute(stmt)]
 
+    @staticmethod
+    def _record_filter(*, statuses: Iterable[str] | None, dag_id: str | None, reason: str | None) -> list[Any]:
+        c = sync_records.c
+        where: list[Any] = []
+        if statuses is not None:
+            where.append(c.status.in_(list(statuses)))
+        if dag_id:
+            where.append(c.dag_id == dag_id)
+        if reason:
+            where.append(c.reason == reason)
+        return where
+
+    def record_counts(self, *, statuses: Iterable[str] | None = None, dag_id: str | None = None,
+                      reason: str | None = None) -> list[tuple[str, str, str, int]]:
+        """(dag_id, status, reason or "", count) over every record the filter matches (one GROUP BY, however
+        many records), sorted: the UI page's counts, never capped by how many records it lists."""
+        if self._absent(sync_records):
+            return []
+        c = sync_records.c
+        stmt = (sa.select(c.dag_id, c.status, c.reason, sa.func.count())
+                .where(*self._record_filter(statuses=statuses, dag_id=dag_id, reason=reason))
+                .group_by(c.dag_id, c.status, c.reason))
+        with self.engine.connect() as conn:
+            rows = [(d, st, why or "", int(n)) for d, st, why, n in conn.execute(stmt)]
+        merged: dict[tuple[str, str, str], int] = {}
+        for d, st, why, n in rows:  # NULL and "" reasons are one group
+            merged[(d, st, why)] = merged.get((d, st, why), 0) + n
+        return [(d, st, why, n) for (d, st, why), n in sorted(merged.items())]
+
     def records(
         self,
         *,
@@ -651,23 +680,24 @@ class Ledger:
         source_keys: Iterable[str] | None = None,
         updated_after: dt.datetime | None = None,
         limit: int | None = 1000,
+        reason: str | None = None,
+        unsynced_first: bool = False,
     ) -> list[LedgerRecord]:
         """Records of any status (newest first), e.g. failed and pending ones for the UI page, or a flow's
-        settlements posted since a date (``updated_after``) for reconciliation."""
+        settlements posted since a date (``updated_after``) for reconciliation. ``unsynced_first``: failed and
+        pending records before the others (so a ``limit`` never hides one behind newer synced records)."""
         if self._absent(sync_records):
             return []
         c = sync_records.c
-        stmt = sa.select(sync_records)
-        if statuses is not None:
-            stmt = stmt.where(c.status.in_(list(statuses)))
-        if dag_id:
-            stmt = stmt.where(c.dag_id == dag_id)
+        stmt = sa.select(sync_records).where(*self._record_filter(statuses=statuses, dag_id=dag_id, reason=reason))
         if record_type:
             stmt = stmt.where(c.record_type == record_type)
         if source_keys is not None:
             stmt = stmt.where(c.source_key.in_(list(source_keys)))
         if updated_after is not None:
             stmt = stmt.where(c.updated_at >= updated_after)
+        if unsynced_first:
+            stmt = stmt.order_by(sa.case((c.status.in_((STATUS_FAILED, STATUS_PENDING)), 0), else_=1))
         stmt = stmt.order_by(c.updated_at.desc(), c.id.desc())
         if limit:
             stmt = stmt.limit(limit)
@@ -909,9 +939,10 @@ class Ledger:
             conn.execute(stmt, [{"item_id": str(i), "state": st, "updated_at": now} for i, st in states.items()])
 
     def unsynced_order_units(self, dag_id: str = "amazon_orders_to_netsuite",
-                             record_type: str = "salesOrder") -> dict[tuple[str, str], int]:
+                             record_type: str = "salesOrder", *, key: str = "units") -> dict[tuple[str, str], int]:
         """(marketplace id, seller SKU) -> units of orders read from Amazon but not in NetSuite yet
-        (failed or pending in the ledger), from the ``units`` the orders flow keeps in ``replay``."""
+        (failed or pending in the ledger), from what the orders flow keeps in ``replay``: ``units``
+        (merchant-fulfilled orders) or ``afn_units`` (Amazon-fulfilled orders)."""
         if self._absent(sync_records):
             return {}
         c = sync_records.c
@@ -922,7 +953,7 @@ class Ledger:
             for (replay,) in rows:
                 replay = replay if isinstance(replay, dict) else json.loads(replay or "{}")
                 marketplace = replay.get("marketplace_id")
-                for sku, qty in (replay.get("units") or {}).items():
+                for sku, qty in (replay.get(key) or {}).items():
                     if marketplace and isinstance(qty, int) and qty > 0:
                         units[(marketplace, sku)] = units.get((marketplace, sku), 0) + qty
         return units

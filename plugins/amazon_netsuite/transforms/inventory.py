@@ -271,23 +271,36 @@ class FbaDifference:
     item_id: str
     amazon: int
     netsuite: Decimal
+    #: item units of this SKU's orders Amazon took (fulfillable dropped) that are not in NetSuite yet (the
+    #: sales order that commits them at the FBA location is failed or pending in the ledger)
+    unsynced: int = 0
+
+    @property
+    def expected(self) -> Decimal:
+        """What the NetSuite FBA location should have: Amazon's count plus the units of unsynced orders."""
+        return Decimal(self.amazon + self.unsynced)
 
     @property
     def delta(self) -> Decimal:
-        return Decimal(self.amazon) - self.netsuite
+        return self.expected - self.netsuite
 
     def as_dict(self) -> dict[str, Any]:
         return {"seller_sku": self.seller_sku, "marketplace_id": self.marketplace_id, "item_id": self.item_id,
-                "amazon": self.amazon, "netsuite": str(self.netsuite), "delta": str(self.delta)}
+                "amazon": self.amazon, "unsynced": self.unsynced, "netsuite": str(self.netsuite),
+                "delta": str(self.delta)}
 
 
 def fba_differences(
     mappings: Mappings, marketplace_ids: Sequence[str], amazon: Mapping[tuple[str, str], int],
-    stock: Mapping[tuple[str, str], Decimal],
+    stock: Mapping[tuple[str, str], Decimal], unsynced: Mapping[tuple[str, str], int] | None = None,
 ) -> list[FbaDifference]:
     """Per AFN SKU and marketplace: Amazon's fulfillable units (``amazon``: (marketplace, sku) -> units)
     against NetSuite's stock at the marketplace's FBA location (in item units: units_per_sku x Amazon's).
+    ``unsynced``: (marketplace, sku) -> units of Amazon-fulfilled orders not in NetSuite yet
+    (``Ledger.unsynced_order_units(key="afn_units")``): Amazon's count dropped when they were placed, NetSuite's
+    drops when their sales orders sync, so NetSuite is expected to hold them on top of Amazon's count.
     Differences only, sorted."""
+    unsynced = unsynced or {}
     out = []
     for marketplace_id in marketplace_ids:
         marketplace = mappings.marketplaces[marketplace_id]
@@ -297,9 +310,10 @@ def fba_differences(
             if row.fulfillment_channel != "AFN":
                 continue
             units = amazon.get((marketplace_id, row.seller_sku), 0) * row.units_per_sku
+            held = int(unsynced.get((marketplace_id, row.seller_sku), 0)) * row.units_per_sku
             netsuite = stock.get((str(row.netsuite_item_id), str(marketplace.fba_location_id)), Decimal(0))
-            if Decimal(units) != netsuite:
-                out.append(FbaDifference(row.seller_sku, marketplace_id, str(row.netsuite_item_id), units, netsuite))
+            if Decimal(units + held) != netsuite:
+                out.append(FbaDifference(row.seller_sku, marketplace_id, str(row.netsuite_item_id), units, netsuite, held))
     return sorted(out, key=lambda d: (d.marketplace_id, d.seller_sku))
 
 
@@ -308,7 +322,8 @@ def fba_adjustment(
 ) -> list[dict[str, Any]]:
     """One inventory adjustment per subsidiary, ``AMZ-IA-{day}-{subsidiary}`` (an adjustment belongs to
     one subsidiary; the id never depends on which subsidiaries differ that run), that sets NetSuite's FBA
-    locations to Amazon's counts; lines keyed by number.
+    locations to Amazon's counts plus the units of unsynced orders (their sales orders take those out when
+    they sync: adjusting them away too would count them twice); lines keyed by number.
     Several SKUs of one item at one location are summed once (Amazon counts per SKU, NetSuite per item)."""
     per_subsidiary: dict[str, dict[tuple[str, str], Decimal]] = {}
     for diff in differences:

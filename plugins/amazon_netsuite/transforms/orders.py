@@ -140,6 +140,10 @@ class OrderPlan:
     #: seller SKU -> units ordered, for merchant-fulfilled orders not cancelled: while the order is not
     #: in NetSuite (failed or pending in the ledger) the inventory flow holds these units back from Amazon.
     units: dict[str, int] = field(default_factory=dict)
+    #: seller SKU -> units ordered, for Amazon-fulfilled orders not cancelled: Amazon's fulfillable FBA count
+    #: dropped when the order was placed, NetSuite's FBA location drops when the sales order commits it, so
+    #: the FBA comparison allows for these units while the order is not in NetSuite.
+    afn_units: dict[str, int] = field(default_factory=dict)
 
     @property
     def replay(self) -> dict[str, Any]:
@@ -148,6 +152,8 @@ class OrderPlan:
         replay: dict[str, Any] = {"order_id": self.order_id, "marketplace_id": self.marketplace_id}
         if self.units:
             replay["units"] = dict(self.units)
+        if self.afn_units:
+            replay["afn_units"] = dict(self.afn_units)
         return replay
 
 
@@ -407,8 +413,9 @@ def _plan_order(order: Mapping[str, Any], mappings: Mappings, bounds: Bounds, au
         raise OrderTransformError(order_id, exc.reason, str(exc)) from None
 
     base = {"order_id": order_id, "marketplace_id": marketplace_id, "status": status, "external_id": external_id}
-    if status != CANCELLED and (order.get("fulfillment") or {}).get("fulfilledBy") != "AMAZON":
-        base["units"] = merchant_units(order)
+    if status != CANCELLED:
+        fba = (order.get("fulfillment") or {}).get("fulfilledBy") == "AMAZON"
+        base["afn_units" if fba else "units"] = merchant_units(order)
     if status in WAITING_STATUSES:
         return OrderPlan(**base, action="wait", reason="pending_at_amazon",
                          detail=f"{status}: synced once Amazon confirms payment and stock")

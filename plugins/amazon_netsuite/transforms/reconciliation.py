@@ -9,9 +9,9 @@
   the deposit date) is reported, and orders the settlement cleared but NetSuite never billed are listed.
 - :func:`fba_findings`: Amazon's fulfillable FBA units against the NetSuite FBA location, per SKU (the
   differences of the inventory flow's own comparison, ``flows.inventory.fba_compare``).
-- :func:`compare_published`: the merchant-fulfilled quantity Amazon last accepted per SKU (the inventory
-  flow's pushed state) against what the inventory formula gives from NetSuite's availability now: higher is
-  an overselling risk, lower a stale offer.
+- :func:`compare_published`: the merchant-fulfilled quantity last published to Amazon per SKU (the inventory
+  flow's pushed state: what Amazon's feed accepted; Amazon's listing itself is not read) against what the
+  inventory formula gives from NetSuite's availability now: higher is an overselling risk, lower a stale offer.
 
 Every difference is a :class:`Finding`; a run with findings fails (never silently green). Money is
 ``Decimal`` to the cent, compared per currency.
@@ -55,7 +55,7 @@ class Finding:
     check: str  # orders | clearing | inventory
     kind: str  # missing_sales_order, extra_sales_order, total_mismatch, currency_mismatch, cancelled_open,
     #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed, fba_mismatch,
-    #            mfn_oversell_risk, mfn_stale
+    #            inventory_unreadable, mfn_oversell_risk, mfn_stale
     key: str  # the Amazon order id, settlement id or seller SKU it is about
     message: str
     marketplace_id: str | None = None
@@ -380,16 +380,20 @@ def _units(value: Decimal | int) -> str:
 
 def fba_findings(differences: Iterable[FbaDifference]) -> list[Finding]:
     """One ``fba_mismatch`` per (marketplace, AFN SKU) whose Amazon fulfillable units (in item units:
-    ``units_per_sku`` x Amazon's count) differ from NetSuite's available quantity at the marketplace's FBA
-    location. ``difference`` is NetSuite minus Amazon, as for order totals."""
+    ``units_per_sku`` x Amazon's count) plus the units of its orders not in NetSuite yet differ from NetSuite's
+    available quantity at the marketplace's FBA location. ``difference`` is NetSuite minus that, as for order
+    totals."""
     findings = []
     for diff in differences:
+        held = (f" + {diff.unsynced} unit(s) of orders not in NetSuite yet (failed or pending in the ledger) = "
+                f"{_units(diff.expected)}") if diff.unsynced else ""
         findings.append(Finding(
             CHECK_INVENTORY, "fba_mismatch", diff.seller_sku,
-            f"FBA {diff.seller_sku} in {diff.marketplace_id}: Amazon counts {diff.amazon} fulfillable unit(s), the "
-            f"NetSuite FBA location has {_units(diff.netsuite)} of item {diff.item_id} available; find the unsynced FBA "
-            "shipment, return or removal, or post the day's FBA adjustment (netsuite_inventory_to_amazon, "
-            "param fba_adjustment)",
+            f"FBA {diff.seller_sku} in {diff.marketplace_id}: Amazon counts {diff.amazon} fulfillable unit(s){held}, the "
+            f"NetSuite FBA location has {_units(diff.netsuite)} of item {diff.item_id} available; look first for an "
+            "Amazon-fulfilled order, FBA shipment, return or removal that did not sync (the ledger's dead-lettered "
+            "records; sync_replay_failed_records). Only once those are ruled out, post the day's FBA adjustment "
+            "(netsuite_inventory_to_amazon, param fba_adjustment)",
             marketplace_id=diff.marketplace_id, amazon_value=_units(diff.amazon), netsuite_value=_units(diff.netsuite),
             difference=_units(-diff.delta), netsuite_id=diff.item_id))
     return findings
@@ -402,10 +406,10 @@ def compare_published(
 
     ``plan``: :func:`amazon_netsuite.transforms.inventory.plan_region` over NetSuite's availability read now
     (the formula the inventory flow publishes); ``pushed``: seller SKU -> the quantity Amazon last accepted
-    (the inventory flow's pushed state). A SKU Amazon offers more of than the formula gives is
-    ``mfn_oversell_risk``; fewer, ``mfn_stale``. SKUs never published (no accepted quantity yet) and SKUs
-    whose stock moved in ``recent_skus`` (too recently for the 15-minute flow to have sent it) are counted,
-    not judged."""
+    (the inventory flow's pushed state, not a read of Amazon's listing). A SKU last published higher than the
+    formula gives is ``mfn_oversell_risk``; lower, ``mfn_stale``. SKUs never published (no accepted quantity
+    yet) and ``recent_skus`` (stock or unsynced orders changed too recently for the 15-minute flow to have
+    sent it) are counted, not judged."""
     recent = set(recent_skus)
     findings: list[Finding] = []
     counts = {"mfn_skus": len(plan.quantities), "mfn_compared": 0, "mfn_not_published": 0, "mfn_recent": 0}
@@ -425,13 +429,13 @@ def compare_published(
         if offered > now:
             findings.append(Finding(
                 CHECK_INVENTORY, "mfn_oversell_risk", sku,
-                f"Amazon offers {offered} of {sku} ({plan.region}) but NetSuite's availability gives {now}{why}: "
-                f"overselling risk. netsuite_inventory_to_amazon sends {now} on its next run; if it does not, read "
+                f"{offered} of {sku} ({plan.region}) was last published to Amazon but NetSuite's availability gives "
+                f"{now}{why}: overselling risk. netsuite_inventory_to_amazon sends {now} on its next run; if it does not, read "
                 "its last runs and dead-lettered SKUs", **common))
         else:
             findings.append(Finding(
                 CHECK_INVENTORY, "mfn_stale", sku,
-                f"Amazon offers {offered} of {sku} ({plan.region}) but NetSuite's availability gives {now}{why}: the "
-                "offer is stale (sales lost). netsuite_inventory_to_amazon sends it on its next run; if it does "
+                f"{offered} of {sku} ({plan.region}) was last published to Amazon but NetSuite's availability gives "
+                f"{now}{why}: the offer is stale (sales lost). netsuite_inventory_to_amazon sends it on its next run; if it does "
                 "not, read its last runs and dead-lettered SKUs", **common))
     return findings, counts

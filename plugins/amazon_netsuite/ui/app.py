@@ -53,18 +53,16 @@ def _record(record, now: dt.datetime) -> dict[str, Any]:
 @app.get("/api/records", dependencies=[can_read])
 def records(status: str = "failed,pending", dag_id: str | None = None, reason: str | None = None,
             limit: int = 500) -> dict[str, Any]:
-    """Failed and pending records (newest first), with counts by flow and reason."""
+    """Records of ``status`` (failed and pending first, then newest first; at most ``limit``), with counts by
+    flow, status and reason over every record the filter matches (a SQL GROUP BY, not the records listed)."""
     statuses = [s for s in status.split(",") if s]
-    found = _ledger().records(statuses=statuses, dag_id=dag_id, limit=max(1, min(limit, 5000)))
-    if reason:
-        found = [r for r in found if r.reason == reason]
+    ledger = _ledger()
+    found = ledger.records(statuses=statuses, dag_id=dag_id, reason=reason or None, limit=max(1, min(limit, 5000)),
+                           unsynced_first=True)
+    groups = ledger.record_counts(statuses=statuses, dag_id=dag_id, reason=reason or None)
     now = dt.datetime.now(dt.UTC)
-    groups: dict[tuple[str, str, str], int] = {}
-    for r in found:
-        key = (r.dag_id, r.status, r.reason or "")
-        groups[key] = groups.get(key, 0) + 1
-    return {"records": [_record(r, now) for r in found],
-            "groups": [{"dag_id": d, "status": s, "reason": why, "count": n} for (d, s, why), n in sorted(groups.items())]}
+    return {"records": [_record(r, now) for r in found], "total": sum(n for *_, n in groups),
+            "groups": [{"dag_id": d, "status": s, "reason": why, "count": n} for d, s, why, n in groups]}
 
 
 @app.get("/api/records/{key:path}", dependencies=[can_read])

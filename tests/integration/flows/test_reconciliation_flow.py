@@ -100,7 +100,7 @@ def test_given_a_clean_world_then_zero_findings_and_clearing_nets_to_zero(world)
     _bill(_shipped(world.amazon_orders()))  # the fulfillments carry Amazon's shipTime strings as tranDate
     _publish_settlement(world.servers, _shipped(world.amazon_orders(), US))
     _settle(world)
-    _align_fba(world.servers)  # Amazon's FBA counts = NetSuite's FBA locations: the inventory check agrees
+    _align_fba(world.servers, world.ledger)  # Amazon's FBA counts = NetSuite's FBA locations less unsynced AFN orders
     before = _calls(world)
 
     results = _reconcile(world)
@@ -127,7 +127,7 @@ def test_given_planted_differences_then_each_is_found_and_the_run_fails(world):
     _bill([o for o in _shipped(orders) if o["orderId"] != unbilled["orderId"]])
     _publish_settlement(world.servers, us_shipped)  # it settles the unbilled order too
     _settle(world)
-    _align_fba(world.servers)
+    _align_fba(world.servers, world.ledger)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     unshipped = [o for o in orders if o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED"]
     missing = copy.deepcopy(unshipped[0])

@@ -138,3 +138,18 @@ class TestFba:
         assert record["externalId"] == "AMZ-IA-2026-12-01-2" and record["subsidiary"] == {"internalId": "2"}
         assert record["inventoryList"] == [{"line": 1, "item": {"internalId": "502"}, "location": {"internalId": "2"},
                                             "adjustQtyBy": -3.0}]
+
+    def test_given_amazon_fulfilled_orders_not_in_netsuite_then_allowed_for_and_never_adjusted_away(self):
+        """Amazon's fulfillable count drops when an FBA order is placed, NetSuite's FBA location when its sales
+        order syncs (commits the units): until then NetSuite holds them on top of Amazon's count. An adjustment
+        that took them out as well would count them twice once the sales order syncs."""
+        amazon = {(US, "ACME-TEE-BLK-M"): 7, (US, "ACME-MUG-11OZ-FBA"): 30}
+        stock = {("502", "2"): Decimal(10), ("501", "2"): Decimal(35)}
+        unsynced = {(US, "ACME-TEE-BLK-M"): 3, (US, "ACME-MUG-11OZ-FBA"): 2, (US, "ACME-MUG-11OZ"): 50}  # MFN: not FBA's
+        diffs = fba_differences(MAPPINGS, [US, CA], amazon, stock, unsynced)
+        # the tee: 7 + 3 unsynced = 10, as NetSuite has; the mug: 30 + 2 = 32, NetSuite 35: 3 to adjust, not 5
+        assert [(d.seller_sku, d.amazon, d.unsynced, d.netsuite, d.delta) for d in diffs] == [
+            ("ACME-MUG-11OZ-FBA", 30, 2, Decimal(35), Decimal(-3))]
+        [record] = fba_adjustment(diffs, MAPPINGS, day="2026-12-01", account_id="5200")
+        assert record["inventoryList"] == [{"line": 1, "item": {"internalId": "501"}, "location": {"internalId": "2"},
+                                            "adjustQtyBy": -3.0}]
