@@ -108,6 +108,8 @@ RESTRICTED_REPORT_TYPES = frozenset({
 })
 ORDER_REPORT_TYPES = ("GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL", "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL")
 FBA_SHIPMENTS_REPORT = "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL"
+#: the All Listings Report, built from the listings state (sandbox/amazon/listings.py)
+MERCHANT_LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 #: the FBA Amazon Fulfilled Shipments Report's columns (tab-delimited flat file), in Amazon's order
 FBA_SHIPMENTS_COLUMNS = (
     "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id", "amazon-order-item-id",
@@ -619,6 +621,10 @@ class AmazonSandbox:
             outcome = "DONE" if text.count("\n") > 1 else "CANCELLED"
         elif report_type == FBA_SHIPMENTS_REPORT:
             content, charset = self._fba_shipments_flat_file(marketplaces, start, end)
+            outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
+        elif report_type == MERCHANT_LISTINGS_REPORT:
+            # one marketplace per report: Amazon takes the first of the list
+            content, charset = self.listings.merchant_listings_file(region, marketplaces[0])
             outcome = "DONE" if content.count(b"\n") > 1 else "CANCELLED"
         elif report_type in ORDER_REPORT_TYPES:
             content, charset = self._orders_flat_file(report_type, marketplaces, start, end)

@@ -14,6 +14,9 @@
   (``getListingsItem`` shows it once Amazon's catalog has matched the item), ``UPDATE`` messages in
   ``JSON_LISTINGS_FEED`` documents with the same validation.
 - FBA Inventory API v1: ``getInventorySummaries`` (marketplace granularity, paged).
+- Reports API: the All Listings Report ``GET_MERCHANT_LISTINGS_ALL_DATA`` (:meth:`Listings.merchant_listings_file`,
+  requested through the sandbox's report machinery in ``app.py``), from the same listings state, so a quantity a
+  feed or ``patchListingsItem`` set is what the report shows.
 
 Merchant-fulfilled quantity (``fulfillment_availability`` with channel ``DEFAULT``) is one number
 per SKU and seller region: the listings live per region here, with a summary per marketplace.
@@ -97,6 +100,14 @@ OPERATION_TYPES = ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE")
 MFN_CHANNEL = "DEFAULT"
 AFN_CHANNELS = {"na": "AMAZON_NA", "eu": "AMAZON_EU", "fe": "AMAZON_JP"}
 DOCUMENT_URL_TTL = 300
+#: GET_MERCHANT_LISTINGS_ALL_DATA's columns, in Amazon's order (Inventory reports attributes page)
+MERCHANT_LISTINGS_COLUMNS = (
+    "item-name", "item-description", "listing-id", "seller-sku", "price", "quantity", "open-date", "image-url",
+    "item-is-marketplace", "product-id-type", "zshop-shipping-fee", "item-note", "item-condition", "zshop-category1",
+    "zshop-browse-path", "zshop-storefront-feature", "asin1", "asin2", "asin3", "will-ship-internationally",
+    "expedited-shipping", "zshop-boldface", "product-id", "bid-for-featured-placement", "add-delete",
+    "pending-quantity", "fulfillment-channel", "merchant-shipping-group", "status",
+)
 
 
 def iso(value: datetime) -> str:
@@ -186,6 +197,38 @@ class Listings:
                  "productType": r["product_type"], "marketplaceIds": sorted(json.loads(r["summaries"])),
                  "updatedTime": r["updated_time"]}
                 for r in self.store.execute(sql, (region,) if region else ())]
+
+    def merchant_listings_file(self, region: str, marketplace_id: str) -> tuple[bytes, str]:
+        """The All Listings Report (``GET_MERCHANT_LISTINGS_ALL_DATA``) of one marketplace: Amazon's 29
+        tab-separated columns, a row per listing offered there (any status), built from the listings state the
+        feeds update. Merchant-fulfilled rows carry channel ``DEFAULT`` and their quantity; FBA rows their Amazon
+        channel (``AMAZON_NA``...) and an empty quantity. Encoded as the orders flat files are (``Cp1252`` for an
+        EU marketplace, else UTF-8); header only when the seller lists nothing there (the report is CANCELLED)."""
+        from sandbox.amazon.regions import MARKETPLACE_REGION
+
+        lines = ["\t".join(MERCHANT_LISTINGS_COLUMNS)]
+        for row in self.store.execute("SELECT * FROM listings WHERE region = ? ORDER BY sku", (region,)):
+            summaries = json.loads(row["summaries"])
+            if marketplace_id not in summaries:
+                continue
+            summary = summaries[marketplace_id] or {}
+            mfn = row["channel"] == MFN_CHANNEL
+            quantity = row["quantity"] or 0
+            asin = summary.get("asin") or ""
+            opened = datetime.fromisoformat(row["updated_time"].replace("Z", "+00:00"))
+            values = {
+                "item-name": _tsv(summary.get("itemName") or row["sku"]), "listing-id": _listing_id(region, row["sku"]),
+                "seller-sku": _tsv(row["sku"]), "quantity": str(quantity) if mfn else "",
+                "open-date": opened.strftime("%Y-%m-%d %H:%M:%S UTC"), "item-is-marketplace": "y",
+                "product-id-type": "1" if asin else "", "item-condition": "11", "asin1": asin, "product-id": asin,
+                "pending-quantity": "0" if mfn else "", "fulfillment-channel": row["channel"],
+                "merchant-shipping-group": "Migrated Template" if mfn else "",
+                "status": "Active" if not mfn or quantity > 0 else "Inactive",
+            }
+            lines.append("\t".join(values.get(column, "") for column in MERCHANT_LISTINGS_COLUMNS))
+        text = "\n".join(lines) + "\n"
+        charset = "Cp1252" if MARKETPLACE_REGION.get(marketplace_id) == "eu" else "UTF-8"
+        return text.encode("cp1252" if charset == "Cp1252" else "utf-8", errors="replace"), charset
 
     def set_fba(self, marketplace_id: str, sku: str, fulfillable: int, *, asin: str | None = None) -> None:
         self.store.execute(
@@ -789,3 +832,15 @@ def _item(row: Any, marketplaces: list[str], included: set[str]) -> dict[str, An
     if "issues" in included:
         item["issues"] = []
     return item
+
+
+def _tsv(value: str) -> str:
+    """A flat-file cell: tabs and line breaks would split the row."""
+    return " ".join(str(value).replace("\t", " ").split())
+
+
+def _listing_id(region: str, sku: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha1(f"listing:{region}:{sku}".encode()).hexdigest()  # noqa: S324 - an id, not security
+    return f"{int(digest[:10], 16) % 10**10:010d}"[:4] + digest[10:16].upper()

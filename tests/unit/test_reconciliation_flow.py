@@ -284,6 +284,16 @@ def test_an_unreadable_fba_inventory_is_a_finding_and_the_regions_other_checks_s
         def iter_inventory_summaries(self, marketplace_id):
             raise SellingPartnerApiError("getInventorySummaries", 503, [{"code": "ServiceUnavailable", "message": "down"}])
 
+        # the merchant listings report: Amazon shows nothing merchant-fulfilled (header only)
+        def create_report(self, report_type, *, marketplace_ids):
+            return "1"
+
+        def wait_for_report(self, report_id, *, poll_interval):
+            return {"reportId": report_id, "processingStatus": "DONE", "reportDocumentId": "doc-1"}
+
+        def download_report_document(self, document_id, *, report_type):
+            return "seller-sku\tquantity\tfulfillment-channel\n"
+
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
     extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
@@ -296,3 +306,44 @@ def test_an_unreadable_fba_inventory_is_a_finding_and_the_regions_other_checks_s
     assert inventory["by_kind"] == {"inventory_unreadable": 1}  # no fba_mismatch against "Amazon has zero"
     assert "HTTP 503" in inventory["first"][0] and "FBA check was not made" in inventory["first"][0]
     assert inventory["counts"]["fba_not_checked"] == 1 and inventory["counts"]["fba_skus"] == 0
+
+
+def test_an_unreadable_listings_report_is_a_finding_and_the_published_quantities_stand_in(tmp_path, monkeypatch):
+    """The merchant listings report ending FATAL costs the read of Amazon's MFN quantities only: an
+    inventory_unreadable finding names the report, and the pushed state is still judged against the formula."""
+    from amazon_netsuite.amazon.errors import ReportProcessingError
+    from amazon_netsuite.flows.reconciliation import compare_region, extract_region
+    from amazon_netsuite.mappings import load_mappings
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            return iter([])
+
+        def iter_inventory_summaries(self, marketplace_id):
+            return iter([])
+
+        def create_report(self, report_type, *, marketplace_ids):
+            assert report_type == "GET_MERCHANT_LISTINGS_ALL_DATA" and len(marketplace_ids) == 1
+            return "7"
+
+        def wait_for_report(self, report_id, *, poll_interval):
+            raise ReportProcessingError(report_id, "GET_MERCHANT_LISTINGS_ALL_DATA", "FATAL", None)
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+    extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
+    assert extracted["mfn_listings"] is None
+
+    outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
+                             run_id="r", now=NOW + dt.timedelta(days=1))
+    inventory = outcome["checks"]["inventory"]
+    assert inventory["by_kind"]["inventory_unreadable"] == 1 and inventory["by_kind"]["mfn_oversell_risk"] == 1
+    assert "merchant listings report" in inventory["first"][0] and "FATAL" in inventory["first"][0]
+    by_kind = {f["kind"]: f for f in ledger.reconciliation_findings(run_id="r", check="inventory")}
+    assert by_kind["inventory_unreadable"]["record_key"] == "amazon_sp_api_na|GET_MERCHANT_LISTINGS_ALL_DATA"
+    assert by_kind["mfn_oversell_risk"]["record_key"] == "ACME-MUG-11OZ"
+    assert "its listing was not read" in by_kind["mfn_oversell_risk"]["message"]

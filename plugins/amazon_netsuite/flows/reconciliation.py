@@ -5,7 +5,8 @@
   statuses, totals and dates (no PII), the settlements the settlements flow posted in the window (their
   files read again from Amazon or the import, parsed for the orders they cleared), the FBA inventory
   summaries of the mapped AFN SKUs (the inventory flow's ``fba_amazon_counts``) and the AFN SKUs of
-  Amazon-fulfilled orders changed within ``FBA_GRACE`` (:func:`recent_afn_orders`). Staged, path by XCom.
+  Amazon-fulfilled orders changed within ``FBA_GRACE`` (:func:`recent_afn_orders`), and the merchant-fulfilled
+  quantities Amazon shows (:func:`merchant_listings`). Staged, path by XCom.
 - :func:`compare_region` (NetSuite side, pool ``netsuite_api``): the sales orders by externalId (one
   body-fields search per 500 ids: SOAP ``TransactionSearchBasic``, REST one SuiteQL query), the
   ``AMZ-SO-`` sales orders NetSuite changed since the window's start (for extras), the GL lines on the
@@ -13,8 +14,10 @@
   production reads it), then :mod:`amazon_netsuite.transforms.reconciliation`. Inventory: the FBA locations
   (the inventory flow's ``fba_compare``) and every MFN SKU's quantity from NetSuite's availability read
   afresh (the inventory flow's ``read_stock`` as a dry run, so its snapshot is never touched, and its
-  formula) against the quantity last published to Amazon (the pushed state: what Amazon's feed accepted, not
-  a read of Amazon's listing). Every finding goes to the ledger
+  formula) against what Amazon shows (the All Listings Report ``GET_MERCHANT_LISTINGS_ALL_DATA`` of each
+  marketplace with MFN SKUs, requested in the extract: :func:`merchant_listings`) and the quantity last
+  published (the pushed state): above the formula an overselling risk, other than published a drift made
+  outside the project. Every finding goes to the ledger
   (``an_reconciliation_findings``) and to one CSV per check in the archive.
 - :func:`finish`: one summary; the run fails (alert through the DAG's notifier) when anything is off.
 """
@@ -33,6 +36,7 @@ from amazon_netsuite.transforms.reconciliation import (
     CHECK_CLEARING,
     CHECK_INVENTORY,
     CHECK_ORDERS,
+    MERCHANT_LISTINGS_REPORT,
     ClearingResult,
     Finding,
     SettledPeriod,
@@ -165,34 +169,76 @@ def extract_region(
     except Exception as exc:  # noqa: BLE001 - reported as a finding: an FBA check never made is not "fine"
         log.warning("%s: Amazon's FBA inventory could not be read for reconciliation: %s", target["conn_id"], exc)
         fba_counts, recent_afn, fba_error = None, [], f"{type(exc).__name__}: {exc}"[:500]
+    # the MFN check's read of Amazon's side: a failure costs that comparison only (the pushed state stands in)
+    mfn_listed: dict[str, dict[str, int]] | None = None
+    recent_mfn: list[str] = []
+    mfn_error: str | None = None
+    try:
+        mfn_listed = merchant_listings(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
+        recent_mfn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
+                                       since=(now or dt.datetime.now(dt.UTC)) - MFN_GRACE, channel="MFN")
+    except Exception as exc:  # noqa: BLE001 - reported as a finding: Amazon's quantities never read are not "fine"
+        log.warning("%s: Amazon's merchant listings report could not be read for reconciliation: %s", target["conn_id"], exc)
+        mfn_error = f"{type(exc).__name__}: {exc}"[:500]
     staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
-                            "recent_afn": recent_afn, "fba_error": fba_error},
+                            "recent_afn": recent_afn, "fba_error": fba_error, "mfn_listed": mfn_listed,
+                            "recent_mfn": recent_mfn, "mfn_error": mfn_error},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
     fba_skus = len(fba_counts) if fba_counts is not None else None
-    log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s)", target["conn_id"],
-             len(orders), window[0].isoformat(), window[1].isoformat(), len(periods),
-             fba_skus if fba_skus is not None else "no (unreadable)")
+    mfn_rows = {m: len(rows) for m, rows in mfn_listed.items()} if mfn_listed is not None else None
+    log.info("%s: %s order(s) created %s..%s, %s posted settlement(s) to check, %s FBA SKU count(s), MFN listings %s",
+             target["conn_id"], len(orders), window[0].isoformat(), window[1].isoformat(), len(periods),
+             fba_skus if fba_skus is not None else "no (unreadable)",
+             mfn_rows if mfn_rows is not None else "unreadable")
     return {"conn_id": target["conn_id"], "region": target.get("region"), "marketplace_ids": list(target["marketplace_ids"]),
             "staged": staged, "window": [window[0].isoformat(), window[1].isoformat()],
-            "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus}
+            "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus, "mfn_listings": mfn_rows}
+
+
+def merchant_listings(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
+                      poll_interval: float | None = None) -> dict[str, dict[str, int]]:
+    """Marketplace id -> seller SKU -> the merchant-fulfilled quantity Amazon shows now, of the mapped MFN SKUs:
+    one ``GET_MERCHANT_LISTINGS_ALL_DATA`` report per marketplace that maps MFN SKUs (the report takes one
+    marketplace), requested and polled with the hook's report code (``create_report``, ``wait_for_report``,
+    ``download_report_document``) as the returns flow's replay does; no per-SKU calls. A CANCELLED report
+    (Amazon had no listing to return) is an empty marketplace; FATAL, malformed or timed out raises."""
+    from amazon_netsuite.dags_common import report_poll_seconds
+    from amazon_netsuite.transforms.reconciliation import MERCHANT_LISTINGS_REPORT, parse_merchant_listings
+
+    poll = report_poll_seconds() if poll_interval is None else poll_interval
+    out: dict[str, dict[str, int]] = {}
+    for marketplace_id in marketplace_ids:
+        mfn = {row.seller_sku for row in mappings.skus_for_marketplace(marketplace_id) if row.fulfillment_channel == "MFN"}
+        if not mfn:
+            continue
+        report_id = hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[marketplace_id])
+        report = hook.wait_for_report(report_id, poll_interval=poll)
+        if not report.get("reportDocumentId"):
+            out[marketplace_id] = {}
+            continue
+        text = hook.download_report_document(report["reportDocumentId"], report_type=MERCHANT_LISTINGS_REPORT)
+        out[marketplace_id] = {sku: q for sku, q in parse_merchant_listings(text).items() if sku in mfn}
+    return out
 
 
 def recent_afn_orders(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
-                      since: dt.datetime) -> list[str]:
+                      since: dt.datetime, channel: str = "AFN") -> list[str]:
     """``{marketplace}|{sku}`` of the mapped AFN SKUs in Amazon-fulfilled orders Amazon changed since ``since``
-    (one ``searchOrders`` with ``fulfilledBy=AMAZON``, items included): the FBA SKUs not judged yet. None when
-    the region maps no AFN SKU (no call)."""
+    (one ``searchOrders`` with ``fulfilledBy=AMAZON``, items included): the FBA SKUs not judged yet. ``channel``
+    ``MFN``: the mapped MFN SKUs of merchant-fulfilled orders (``fulfilledBy=MERCHANT``; Amazon lowers the
+    listing's quantity when the order is placed, before the orders flow has read it). Empty when the region maps
+    no SKU of the channel (no call)."""
     from amazon_netsuite.transforms.orders import merchant_units
 
-    afn = {(m, row.seller_sku) for m in marketplace_ids for row in mappings.skus_for_marketplace(m)
-           if row.fulfillment_channel == "AFN"}
-    if not afn:
+    mapped = {(m, row.seller_sku) for m in marketplace_ids for row in mappings.skus_for_marketplace(m)
+              if row.fulfillment_channel == channel}
+    if not mapped:
         return []
     keys: set[str] = set()
-    for order in hook.iter_orders(last_updated_after=since, marketplace_ids=sorted({m for m, _ in afn}),
-                                  fulfilled_by=["AMAZON"]):
+    for order in hook.iter_orders(last_updated_after=since, marketplace_ids=sorted({m for m, _ in mapped}),
+                                  fulfilled_by=["AMAZON" if channel == "AFN" else "MERCHANT"]):
         marketplace = (order.get("salesChannel") or {}).get("marketplaceId")
-        keys.update(f"{marketplace}|{sku}" for sku in merchant_units(order) if (marketplace, sku) in afn)
+        keys.update(f"{marketplace}|{sku}" for sku in merchant_units(order) if (marketplace, sku) in mapped)
     return sorted(keys)
 
 
@@ -290,12 +336,19 @@ def compare_region(
     # fba_counts None or absent: Amazon's FBA inventory was not read (not "Amazon holds nothing")
     inventory_findings, inventory_counts = compare_inventory(
         data.get("fba_counts"), region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
-        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or ())
+        netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or (),
+        listed=data.get("mfn_listed"), recent_mfn=data.get("recent_mfn") or ())
     if data.get("fba_error"):
         inventory_findings.insert(0, Finding(
             CHECK_INVENTORY, "inventory_unreadable", extracted["conn_id"],
             f"Amazon's FBA inventory ({extracted['conn_id']}) could not be read, so the FBA check was not made: "
             f"{data['fba_error']}. Re-run this day once getInventorySummaries answers"))
+    if data.get("mfn_error"):
+        inventory_findings.insert(0, Finding(
+            CHECK_INVENTORY, "inventory_unreadable", f"{extracted['conn_id']}|{MERCHANT_LISTINGS_REPORT}",
+            f"Amazon's merchant listings report ({extracted['conn_id']}) could not be read, so the MFN check compared "
+            f"the quantities last published, not what Amazon shows: {data['mfn_error']}. Re-run this day once "
+            f"{MERCHANT_LISTINGS_REPORT} is produced"))
 
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (
@@ -330,15 +383,19 @@ def compare_inventory(
     mappings: Mappings,
     now: dt.datetime,
     recent_afn: Sequence[str] = (),
+    listed: Mapping[str, Mapping[str, int]] | None = None,
+    recent_mfn: Sequence[str] = (),
 ) -> tuple[list[Finding], dict[str, int]]:
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
-    formula gives now, against the quantities last published to Amazon: the pushed state, not a read of Amazon's
-    listings). ``fba_counts`` None: Amazon's FBA inventory was not read; the FBA check is counted not checked
+    formula gives now, against what Amazon shows, ``listed``: the All Listings Report per marketplace, read in the
+    extract, and the quantities last published: the pushed state; ``listed`` None: not read, the pushed state
+    stands in). ``fba_counts`` None: Amazon's FBA inventory was not read; the FBA check is counted not checked
     (``fba_not_checked``), never compared against zero. FBA: NetSuite is expected to hold Amazon's count plus
     the units of unsynced AFN orders; SKUs in ``recent_afn`` (an AFN order Amazon changed within ``FBA_GRACE``)
     are counted ``fba_recent``, not judged. MFN: SKUs whose stock moved at their own locations, or whose items'
-    unsynced order units changed, within ``MFN_GRACE`` are counted ``mfn_recent``, not judged. Reads NetSuite
+    unsynced order units changed, within ``MFN_GRACE``, and those of merchant-fulfilled orders Amazon changed
+    within it (``recent_mfn``) are counted ``mfn_recent``, not judged. Reads NetSuite
     only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
@@ -374,10 +431,13 @@ def compare_inventory(
         # and the items whose unsynced order units changed (an order dead-lettered, skipped or replayed):
         # the formula moved without NetSuite's stock moving, and the flow has not published it yet
         held = rules.unsynced_item_units(_order_units_changed(ledger, since=now - MFN_GRACE), targets)
+        # and the SKUs of merchant-fulfilled orders Amazon changed (it lowered the listing on the order, before
+        # the orders flow read it)
+        ordered = {key.partition("|")[2] for key in recent_mfn}
         recent = [t.seller_sku for t in targets
                   if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)
-                  or any(s.item_id in held for s in t.sources)]
-        mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent)
+                  or any(s.item_id in held for s in t.sources) or t.seller_sku in ordered]
+        mfn, mfn_counts = compare_published(plan, pushed, recent_skus=recent, listed=listed)
         findings.extend(mfn)
         counts.update(mfn_counts)
     log.info("Inventory %s: %s FBA SKU(s) compared (%s differ, %s not judged yet), %s", region, fba_compared,

@@ -9,9 +9,10 @@
   the deposit date) is reported, and orders the settlement cleared but NetSuite never billed are listed.
 - :func:`fba_findings`: Amazon's fulfillable FBA units against the NetSuite FBA location, per SKU (the
   differences of the inventory flow's own comparison, ``flows.inventory.fba_compare``).
-- :func:`compare_published`: the merchant-fulfilled quantity last published to Amazon per SKU (the inventory
-  flow's pushed state: what Amazon's feed accepted; Amazon's listing itself is not read) against what the
-  inventory formula gives from NetSuite's availability now: higher is an overselling risk, lower a stale offer.
+- :func:`compare_published`: the merchant-fulfilled quantity Amazon shows per marketplace and SKU (the All
+  Listings Report, :func:`parse_merchant_listings`) against what the inventory formula gives from NetSuite's
+  availability now and what the inventory flow last published (its pushed state): above the formula is an
+  overselling risk, other than published a drift made outside the project, below the formula a stale offer.
 
 Every difference is a :class:`Finding`; a run with findings fails (never silently green). Money is
 ``Decimal`` to the cent, compared per currency.
@@ -55,7 +56,7 @@ class Finding:
     check: str  # orders | clearing | inventory
     kind: str  # missing_sales_order, extra_sales_order, total_mismatch, currency_mismatch, cancelled_open,
     #            shipped_not_billed, clearing_not_zero, fx_remainder, settled_not_billed, fba_mismatch,
-    #            inventory_unreadable, mfn_oversell_risk, mfn_stale
+    #            inventory_unreadable, mfn_oversell_risk, mfn_drift, mfn_stale
     key: str  # the Amazon order id, settlement id or seller SKU it is about
     message: str
     marketplace_id: str | None = None
@@ -399,43 +400,148 @@ def fba_findings(differences: Iterable[FbaDifference]) -> list[Finding]:
     return findings
 
 
+#: the All Listings Report (tab-separated; one row per listing of the requested marketplace, any status)
+MERCHANT_LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
+#: the columns the MFN check reads; a report without them is malformed (never read as "Amazon lists nothing")
+MERCHANT_LISTINGS_COLUMNS = ("seller-sku", "quantity", "fulfillment-channel")
+#: Amazon's fulfillment channel of a merchant-fulfilled offer (FBA rows say AMAZON_NA, AMAZON_EU...)
+MFN_CHANNEL = "DEFAULT"
+
+
+class ListingsReportError(ValueError):
+    """The merchant listings report is not Amazon's shape (missing columns, a quantity that is not a count)."""
+
+
+def parse_merchant_listings(text: str) -> dict[str, int]:
+    """Seller SKU -> the merchant-fulfilled quantity Amazon shows, from a ``GET_MERCHANT_LISTINGS_ALL_DATA``
+    document (tab-separated, header row). Only rows whose ``fulfillment-channel`` is ``DEFAULT`` (FBA rows carry
+    ``AMAZON_NA``... and no quantity); an empty MFN quantity reads as 0 (nothing offered). Columns are found by
+    name (Amazon adds and reorders columns); a document without ``seller-sku``, ``quantity`` or
+    ``fulfillment-channel`` raises :class:`ListingsReportError`."""
+    import csv
+    import io
+
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return {}
+    reader = csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in MERCHANT_LISTINGS_COLUMNS if c not in header]
+    if missing:
+        raise ListingsReportError(f"the merchant listings report has no {', '.join(missing)} column(s) "
+                                  f"(header: {', '.join(header[:8])}...): not Amazon's All Listings Report shape")
+    reader.fieldnames = header
+    out: dict[str, int] = {}
+    for number, row in enumerate(reader, start=2):
+        sku = (row.get("seller-sku") or "").strip()
+        if not sku or (row.get("fulfillment-channel") or "").strip().upper() != MFN_CHANNEL:
+            continue
+        raw = (row.get("quantity") or "").strip()
+        try:
+            quantity = int(raw) if raw else 0
+        except ValueError:
+            raise ListingsReportError(f"line {number} ({sku}): quantity {raw!r} is not a count") from None
+        if quantity < 0:
+            raise ListingsReportError(f"line {number} ({sku}): quantity {raw!r} is negative")
+        out[sku] = quantity
+    return out
+
+
 def compare_published(
     plan: RegionPlan, pushed: Mapping[str, int], *, recent_skus: Iterable[str] = (),
+    listed: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[list[Finding], dict[str, int]]:
     """Findings for the region's merchant-fulfilled SKUs, and counts of what was compared.
 
     ``plan``: :func:`amazon_netsuite.transforms.inventory.plan_region` over NetSuite's availability read now
     (the formula the inventory flow publishes); ``pushed``: seller SKU -> the quantity Amazon last accepted
-    (the inventory flow's pushed state, not a read of Amazon's listing). A SKU last published higher than the
-    formula gives is ``mfn_oversell_risk``; lower, ``mfn_stale``. SKUs never published (no accepted quantity
-    yet) and ``recent_skus`` (stock or unsynced orders changed too recently for the 15-minute flow to have
-    sent it) are counted, not judged."""
+    (the inventory flow's pushed state); ``listed``: marketplace id -> seller SKU -> the merchant-fulfilled
+    quantity Amazon shows now (:func:`parse_merchant_listings` of each marketplace's All Listings Report), None
+    when it could not be read.
+
+    With ``listed``, per marketplace and SKU: Amazon showing more than the formula gives is
+    ``mfn_oversell_risk``; otherwise showing other than last published is ``mfn_drift`` (changed at Amazon
+    outside the project: Seller Central, another tool, a feed accepted whose change did not stick); otherwise
+    showing less than the formula is ``mfn_stale``. A SKU Amazon does not list merchant-fulfilled in a
+    marketplace is counted (``mfn_not_listed``), not judged. Without ``listed``, the pushed state stands in
+    for Amazon's quantity (higher: ``mfn_oversell_risk``, lower: ``mfn_stale``). SKUs never published are
+    judged only where Amazon shows more than the formula (counted ``mfn_not_published``), and ``recent_skus``
+    (stock or unsynced orders changed too recently for the 15-minute flow to have sent it) are counted, not
+    judged."""
     recent = set(recent_skus)
     findings: list[Finding] = []
     counts = {"mfn_skus": len(plan.quantities), "mfn_compared": 0, "mfn_not_published": 0, "mfn_recent": 0}
+    if listed is not None:
+        counts["mfn_not_listed"] = 0
     for sku, quantity in sorted(plan.quantities.items()):
-        if sku not in pushed:
+        published = int(pushed[sku]) if sku in pushed else None
+        if published is None:
             counts["mfn_not_published"] += 1
-            continue
         if sku in recent:
-            counts["mfn_recent"] += 1
+            counts["mfn_recent"] += int(published is not None)
             continue
-        counts["mfn_compared"] += 1
-        offered, now = int(pushed[sku]), int(quantity.quantity)
-        if offered == now:
-            continue
+        now = int(quantity.quantity)
         why = "" if quantity.why == "computed" else f" ({quantity.why.replace('_', ' ')})"
-        common = {"amazon_value": str(offered), "netsuite_value": str(now), "difference": str(now - offered)}
-        if offered > now:
-            findings.append(Finding(
-                CHECK_INVENTORY, "mfn_oversell_risk", sku,
-                f"{offered} of {sku} ({plan.region}) was last published to Amazon but NetSuite's availability gives "
-                f"{now}{why}: overselling risk. netsuite_inventory_to_amazon sends {now} on its next run; if it does not, read "
-                "its last runs and dead-lettered SKUs", **common))
-        else:
-            findings.append(Finding(
-                CHECK_INVENTORY, "mfn_stale", sku,
-                f"{offered} of {sku} ({plan.region}) was last published to Amazon but NetSuite's availability gives "
-                f"{now}{why}: the offer is stale (sales lost). netsuite_inventory_to_amazon sends it on its next run; if it does "
-                "not, read its last runs and dead-lettered SKUs", **common))
+        if listed is None:
+            if published is None:
+                continue
+            counts["mfn_compared"] += 1
+            findings.extend(_mfn_finding(sku, plan.region, None, shown=None, published=published, now=now, why=why))
+            continue
+        compared = False
+        for marketplace_id in sorted(listed):
+            shown = listed[marketplace_id].get(sku)
+            if shown is None:
+                counts["mfn_not_listed"] += 1
+                continue
+            if published is None and shown <= now:
+                continue  # never published: only an offer above the formula is a risk
+            compared = True
+            findings.extend(_mfn_finding(sku, plan.region, marketplace_id, shown=int(shown), published=published,
+                                         now=now, why=why))
+        counts["mfn_compared"] += int(compared)
     return findings, counts
+
+
+def _mfn_finding(sku: str, region: str, marketplace_id: str | None, *, shown: int | None, published: int | None,
+                 now: int, why: str) -> list[Finding]:
+    """At most one finding for one SKU (in one marketplace): see :func:`compare_published`."""
+    where = f"{region}, {marketplace_id}" if marketplace_id else region
+    last = "never published by the inventory flow" if published is None else f"last published {published}"
+    fix = "netsuite_inventory_to_amazon sends {q} on its next run; if it does not, read its last runs and dead-lettered SKUs"
+    if shown is None:  # Amazon's listing not read: the pushed state stands in
+        assert published is not None
+        common = {"amazon_value": str(published), "netsuite_value": str(now), "difference": str(now - published)}
+        if published > now:
+            return [Finding(CHECK_INVENTORY, "mfn_oversell_risk", sku,
+                            f"{published} of {sku} ({where}) was last published to Amazon (its listing was not read) but "
+                            f"NetSuite's availability gives {now}{why}: overselling risk. " + fix.format(q=now), **common)]
+        if published < now:
+            return [Finding(CHECK_INVENTORY, "mfn_stale", sku,
+                            f"{published} of {sku} ({where}) was last published to Amazon (its listing was not read) but "
+                            f"NetSuite's availability gives {now}{why}: the offer is stale (sales lost). " + fix.format(q=now),
+                            **common)]
+        return []
+    common = {"marketplace_id": marketplace_id, "amazon_value": str(shown), "netsuite_value": str(now),
+              "difference": str(now - shown)}
+    drifted = published is not None and shown != published
+    if shown > now:
+        action = (("Amazon's quantity was changed outside the project (Seller Central, another tool, or a feed whose "
+                   "change did not stick): set it back at Amazon now and find who changed it; "
+                   "netsuite_inventory_to_amazon sends a SKU again only when the formula moves from what it last "
+                   "published") if drifted else fix.format(q=now))
+        return [Finding(CHECK_INVENTORY, "mfn_oversell_risk", sku,
+                        f"Amazon shows {shown} of {sku} ({where}; {last}) but NetSuite's availability gives {now}{why}: "
+                        f"overselling risk. {action}", **common)]
+    if drifted:
+        return [Finding(CHECK_INVENTORY, "mfn_drift", sku,
+                        f"Amazon shows {shown} of {sku} ({where}) but the inventory flow last published {published} "
+                        f"(NetSuite's availability gives {now}{why}): Amazon's quantity was changed outside the project "
+                        "(Seller Central, another tool, or a feed Amazon accepted whose change did not stick). Find "
+                        "who changed it and set it back at Amazon: netsuite_inventory_to_amazon sends a SKU again only "
+                        "when the formula moves from what it last published", **common)]
+    if shown < now:
+        return [Finding(CHECK_INVENTORY, "mfn_stale", sku,
+                        f"Amazon shows {shown} of {sku} ({where}; {last}) but NetSuite's availability gives {now}{why}: "
+                        "the offer is stale (sales lost). " + fix.format(q=now), **common)]
+    return []

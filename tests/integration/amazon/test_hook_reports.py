@@ -271,3 +271,50 @@ class TestReportRegions:
         with pytest.raises(MarketplaceRegionError, match="A1PA6795UKMFR9 \\(DE\\) belongs to SP-API region eu.*amazon_sp_api_eu"):
             hook.create_report(ORDERS_REPORT, marketplace_ids=[US, DE])
         assert sandbox.calls("createReport")["calls"] == 0
+
+
+class TestMerchantListingsReport:
+    """GET_MERCHANT_LISTINGS_ALL_DATA, built from the sandbox's listings state (what feeds and patches set)."""
+
+    COLUMNS = ("item-name", "item-description", "listing-id", "seller-sku", "price", "quantity", "open-date", "image-url",
+               "item-is-marketplace", "product-id-type", "zshop-shipping-fee", "item-note", "item-condition",
+               "zshop-category1", "zshop-browse-path", "zshop-storefront-feature", "asin1", "asin2", "asin3",
+               "will-ship-internationally", "expedited-shipping", "zshop-boldface", "product-id",
+               "bid-for-featured-placement", "add-delete", "pending-quantity", "fulfillment-channel",
+               "merchant-shipping-group", "status")
+
+    def _rows(self, hook, marketplace_id):
+        import csv
+        import io
+
+        report_id = hook.create_report("GET_MERCHANT_LISTINGS_ALL_DATA", marketplace_ids=[marketplace_id])
+        report = hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
+        text = hook.download_report(report_id)
+        assert report["processingStatus"] == "DONE"
+        assert tuple(text.splitlines()[0].split("\t")) == self.COLUMNS
+        return {r["seller-sku"]: r for r in csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+    def test_given_a_quantity_set_at_amazon_then_the_report_shows_it_mfn_as_default_fba_without_quantity(self, hook, sandbox):
+        from amazon_netsuite.transforms.reconciliation import parse_merchant_listings
+
+        patch = [{"op": "replace", "path": "/attributes/fulfillment_availability",
+                  "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 12}]}]
+        assert hook.patch_listings_item("ACME-MUG-11OZ", "DRINKING_CUP", patch, marketplace_ids=[US])["status"] == "ACCEPTED"
+
+        rows = self._rows(hook, US)
+
+        mug, six, tee = rows["ACME-MUG-11OZ"], rows["ACME-MUG-11OZ-6PK"], rows["ACME-TEE-BLK-M"]
+        assert (mug["quantity"], mug["fulfillment-channel"], mug["status"], mug["asin1"]) == ("12", "DEFAULT", "Active", "B0ACMEMUG1")
+        assert (six["quantity"], six["status"]) == ("0", "Inactive")  # seeded at 0 until the inventory flow publishes
+        assert (tee["quantity"], tee["fulfillment-channel"]) == ("", "AMAZON_NA")
+        assert "ACME-KETTLE-UK" not in rows  # another region's listing
+        report_id = hook.create_report("GET_MERCHANT_LISTINGS_ALL_DATA", marketplace_ids=[US])
+        hook.wait_for_report(report_id, poll_interval=0.02, timeout=10)
+        parsed = parse_merchant_listings(hook.download_report(report_id))
+        assert parsed["ACME-MUG-11OZ"] == 12 and "ACME-TEE-BLK-M" not in parsed
+
+    def test_given_an_eu_marketplace_then_its_listings_in_cp1252_with_the_eu_channel(self, eu_hook, sandbox):
+        rows = self._rows(eu_hook, DE)
+        assert rows["ACME-KETTLE-EU"]["fulfillment-channel"] == "DEFAULT"
+        assert all(r["fulfillment-channel"] in ("DEFAULT", "AMAZON_EU") for r in rows.values())
+        assert "ACME-KETTLE-UK" not in rows  # listed in the UK marketplace only

@@ -1,5 +1,5 @@
 """sync_reconciliation's inventory check, flow level, against both emulators over HTTP: the extract reads
-Amazon's FBA inventory summaries, the compare reads NetSuite's FBA locations and availability with the
+Amazon's FBA inventory summaries and its merchant listings report (the MFN quantities Amazon shows), the compare reads NetSuite's FBA locations and availability with the
 inventory flow's own code, and every difference is a finding in the ledger and the archived CSV.
 
 Expected quantities are computed here from the NetSuite emulator's stock (``GET /_sandbox/stock``), not
@@ -28,6 +28,7 @@ LATER = dt.timedelta(hours=2)  # past MFN_GRACE: the seeded stock moves count as
 def inventory_world(world, tmp_path, monkeypatch):
     monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+    monkeypatch.setenv("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "0.05")
     world.reset(orders=0)
     # Amazon's FBA counts as NetSuite's FBA locations hold them (a reconciled day)
     world.amazon_admin.post("/_sandbox/fba_inventory", json=[
@@ -47,6 +48,30 @@ def _available(world, item: str, locations=NA_WAREHOUSES) -> Decimal:
 def _expected_mfn(world) -> dict[str, int]:
     mug = _available(world, "501")
     return {"ACME-MUG-11OZ": max(0, int(mug) - 2), "ACME-MUG-11OZ-6PK": int(mug // 6)}  # safety 2; six-pack, safety 0
+
+
+def _hook():
+    from amazon_netsuite.amazon.hook import SellingPartnerHook
+
+    return SellingPartnerHook(NA["conn_id"], marketplace_ids=NA["marketplace_ids"], backoff_base=0.01, backoff_max=0.2)
+
+
+def _set_at_amazon(quantities: dict[str, int]) -> None:
+    """Set merchant-fulfilled quantities on Amazon's listings (patchListingsItem: what another tool or Seller
+    Central does; the inventory flow's accepted feed has the same effect)."""
+    hook = _hook()
+    for sku, quantity in quantities.items():
+        result = hook.patch_listings_item(sku, "DRINKING_CUP", [{
+            "op": "replace", "path": "/attributes/fulfillment_availability",
+            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}], marketplace_ids=[US])
+        assert result["status"] == "ACCEPTED", result
+
+
+def _publish(world, quantities: dict[str, int]) -> None:
+    """What a feed of the inventory flow that Amazon accepted leaves: the pushed state, and Amazon's listings."""
+    world.ledger.record_pushed("region:na", quantities, dag_id="netsuite_inventory_to_amazon", run_id="scheduled__x",
+                               feed_id="1")
+    _set_at_amazon(quantities)
 
 
 def _reconcile(world, run_id: str, *, now: dt.datetime):
@@ -76,14 +101,16 @@ def test_given_fba_drift_and_published_quantities_off_then_each_is_a_finding_in_
     # what the inventory flow recorded as accepted by Amazon: one SKU too high, one too low, the rest right
     pushed = {**expected, "ACME-MUG-11OZ": expected["ACME-MUG-11OZ"] + 5,
               "ACME-MUG-11OZ-6PK": expected["ACME-MUG-11OZ-6PK"] - 1}
-    world.ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="scheduled__x", feed_id="1")
+    _publish(world, pushed)
     availability_calls = world.calls(world.netsuite_admin, "getItemAvailability")
 
     outcome = _reconcile(world, "recon-1", now=dt.datetime.now(dt.UTC) + LATER)
 
+    # Amazon shows what was published (one quantity per region: in both marketplaces' listings reports)
     assert _inventory_findings(world, "recon-1") == {
-        ("fba_mismatch", "ACME-TEE-BLK-M", US), ("mfn_oversell_risk", "ACME-MUG-11OZ", None),
-        ("mfn_stale", "ACME-MUG-11OZ-6PK", None)}
+        ("fba_mismatch", "ACME-TEE-BLK-M", US), ("mfn_oversell_risk", "ACME-MUG-11OZ", US),
+        ("mfn_oversell_risk", "ACME-MUG-11OZ", CA), ("mfn_stale", "ACME-MUG-11OZ-6PK", US),
+        ("mfn_stale", "ACME-MUG-11OZ-6PK", CA)}
     by_kind = {f["kind"]: f for f in world.ledger.reconciliation_findings(run_id="recon-1", check="inventory")}
     assert by_kind["fba_mismatch"]["amazon_value"] == str(int(fba_before) + 3)
     assert Decimal(by_kind["fba_mismatch"]["netsuite_value"]) == fba_before and by_kind["fba_mismatch"]["difference"] == "-3"
@@ -91,11 +118,14 @@ def test_given_fba_drift_and_published_quantities_off_then_each_is_a_finding_in_
     assert by_kind["mfn_oversell_risk"]["netsuite_value"] == str(expected["ACME-MUG-11OZ"])
     assert (by_kind["mfn_stale"]["amazon_value"], by_kind["mfn_stale"]["netsuite_value"]) == (
         str(expected["ACME-MUG-11OZ-6PK"] - 1), str(expected["ACME-MUG-11OZ-6PK"]))
+    assert f"Amazon shows {expected['ACME-MUG-11OZ'] + 5}" in by_kind["mfn_oversell_risk"]["message"]
     check = outcome["checks"]["inventory"]
-    assert check["findings"] == 3 and check["by_kind"] == {"fba_mismatch": 1, "mfn_oversell_risk": 1, "mfn_stale": 1}
+    assert check["findings"] == 5 and check["by_kind"] == {"fba_mismatch": 1, "mfn_oversell_risk": 2, "mfn_stale": 2}
     assert check["counts"]["fba_skus"] == len(AFN) * len(FBA_LOCATION)
     assert check["counts"]["mfn_compared"] == len(pushed)
     assert check["counts"]["mfn_not_published"] == check["counts"]["mfn_skus"] - len(pushed) > 0
+    # one listings report per marketplace with MFN SKUs (US, CA), never a listing read per SKU
+    assert world.calls(world.amazon_admin, "getListingsItem") == 0
     # one getItemAvailability for the FBA locations, one for the MFN items: no per-item calls
     assert world.calls(world.netsuite_admin, "getItemAvailability") - availability_calls == 2
     # archived like the other checks: one CSV, ids and quantities
@@ -110,14 +140,13 @@ def test_given_fba_drift_and_published_quantities_off_then_each_is_a_finding_in_
     # the run fails with the counts by check
     from airflow.sdk.exceptions import AirflowFailException
 
-    with pytest.raises(AirflowFailException, match=r"inventory: 3 finding\(s\) \(fba_mismatch=1, mfn_oversell_risk=1, mfn_stale=1\)"):
+    with pytest.raises(AirflowFailException, match=r"inventory: 5 finding\(s\) \(fba_mismatch=1, mfn_oversell_risk=2, mfn_stale=2\)"):
         finish([outcome])
 
 
 def test_given_netsuite_stock_moving_after_the_last_push_then_judged_only_once_the_grace_has_passed(inventory_world):
     world = inventory_world
-    world.ledger.record_pushed("region:na", _expected_mfn(world), dag_id="netsuite_inventory_to_amazon",
-                               run_id="scheduled__x", feed_id="1")
+    _publish(world, _expected_mfn(world))
     assert finish([_reconcile(world, "recon-clean", now=dt.datetime.now(dt.UTC) + LATER)])["findings"] == 0
 
     # the warehouse ships 10 mugs outside Amazon; Amazon still holds the old quantity
@@ -135,3 +164,30 @@ def test_given_netsuite_stock_moving_after_the_last_push_then_judged_only_once_t
     assert ("mfn_oversell_risk", "ACME-MUG-11OZ") in found
     assert found <= {("mfn_oversell_risk", "ACME-MUG-11OZ"), ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK")}
     assert later["checks"]["inventory"]["counts"]["mfn_recent"] == 0
+
+
+def test_given_amazons_quantity_changed_behind_the_projects_back_then_drift_and_oversell_are_found(inventory_world):
+    world = inventory_world
+    expected = _expected_mfn(world)
+    assert expected["ACME-MUG-11OZ"] >= 3
+    _publish(world, expected)  # the inventory flow published the formula; Amazon agrees
+    assert finish([_reconcile(world, "recon-agree", now=dt.datetime.now(dt.UTC) + LATER)])["findings"] == 0
+
+    # someone edits the listings in Seller Central: the mug lowered, the six-pack raised above what NetSuite has
+    lowered, raised = expected["ACME-MUG-11OZ"] - 3, expected["ACME-MUG-11OZ-6PK"] + 4
+    _set_at_amazon({"ACME-MUG-11OZ": lowered, "ACME-MUG-11OZ-6PK": raised})
+
+    outcome = _reconcile(world, "recon-drift", now=dt.datetime.now(dt.UTC) + LATER)
+
+    assert _inventory_findings(world, "recon-drift") == {
+        ("mfn_drift", "ACME-MUG-11OZ", US), ("mfn_drift", "ACME-MUG-11OZ", CA),
+        ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", US), ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", CA)}
+    found = {(f["kind"], f["marketplace_id"]): f for f in world.ledger.reconciliation_findings(run_id="recon-drift",
+                                                                                               check="inventory")}
+    drift, oversell = found[("mfn_drift", US)], found[("mfn_oversell_risk", US)]
+    assert (drift["amazon_value"], drift["netsuite_value"]) == (str(lowered), str(expected["ACME-MUG-11OZ"]))
+    assert f"last published {expected['ACME-MUG-11OZ']}" in drift["message"] and "outside the project" in drift["message"]
+    assert f"Amazon shows {raised}" in oversell["message"] and "outside the project" in oversell["message"]
+    assert outcome["checks"]["inventory"]["by_kind"] == {"mfn_drift": 2, "mfn_oversell_risk": 2}
+    # the pushed state alone would have said all is well
+    assert world.ledger.pushed_quantities("region:na") == expected

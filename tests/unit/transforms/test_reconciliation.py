@@ -225,3 +225,93 @@ class TestInventory:
         assert findings == []
         assert counts["mfn_recent"] == 1 and counts["mfn_compared"] == 1
         assert counts["mfn_not_published"] == len(plan.quantities) - 2
+
+    def test_given_amazon_showing_more_than_the_formula_then_oversell_risk_saying_what_amazon_shows(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan()  # MUG 38, six-pack 6
+        findings, counts = compare_published(plan, {"ACME-MUG-11OZ": 38, "ACME-MUG-11OZ-6PK": 6},
+                                             listed={self.US: {"ACME-MUG-11OZ": 50, "ACME-MUG-11OZ-6PK": 6},
+                                                     self.CA: {"ACME-MUG-11OZ": 38, "ACME-MUG-11OZ-6PK": 6}})
+        [finding] = findings
+        assert (finding.kind, finding.key, finding.marketplace_id, finding.amazon_value, finding.netsuite_value,
+                finding.difference) == ("mfn_oversell_risk", "ACME-MUG-11OZ", self.US, "50", "38", "-12")
+        assert "Amazon shows 50" in finding.message and "last published 38" in finding.message
+        assert "changed outside the project" in finding.message
+        assert counts["mfn_compared"] == 2 and counts["mfn_not_listed"] == 2 * (len(plan.quantities) - 2)
+
+    def test_given_amazon_showing_other_than_last_published_but_not_above_the_formula_then_drift(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        # the flow published 38 (right); someone lowered it to 20 in Seller Central
+        findings, _ = compare_published(self._plan(), {"ACME-MUG-11OZ": 38}, listed={self.US: {"ACME-MUG-11OZ": 20}})
+        [finding] = findings
+        assert (finding.kind, finding.amazon_value, finding.netsuite_value) == ("mfn_drift", "20", "38")
+        assert "last published 38" in finding.message and "outside the project" in finding.message
+
+    def test_given_amazon_showing_what_was_published_then_the_pushed_state_is_judged_through_amazons_quantity(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan()
+        # published 4 (and Amazon shows 4) while the formula gives 6: stale; shows exactly the formula: nothing
+        findings, _ = compare_published(plan, {"ACME-MUG-11OZ": 38, "ACME-MUG-11OZ-6PK": 4},
+                                        listed={self.US: {"ACME-MUG-11OZ": 38, "ACME-MUG-11OZ-6PK": 4}})
+        assert [(f.kind, f.key, f.amazon_value, f.netsuite_value) for f in findings] == [
+            ("mfn_stale", "ACME-MUG-11OZ-6PK", "4", "6")]
+
+    def test_given_a_sku_never_published_then_only_an_offer_above_the_formula_is_judged(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        findings, counts = compare_published(self._plan(), {}, listed={self.US: {"ACME-MUG-11OZ": 0,
+                                                                                  "ACME-MUG-11OZ-6PK": 9}})
+        assert [(f.kind, f.key, f.amazon_value) for f in findings] == [("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", "9")]
+        assert "never published" in findings[0].message and counts["mfn_compared"] == 1
+
+    def test_given_a_recent_sku_then_not_judged_even_when_amazon_differs(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        findings, counts = compare_published(self._plan(), {"ACME-MUG-11OZ": 38}, recent_skus=["ACME-MUG-11OZ"],
+                                             listed={self.US: {"ACME-MUG-11OZ": 99}})
+        assert findings == [] and counts["mfn_recent"] == 1
+
+
+# the All Listings Report as Amazon writes it: 29 tab-separated columns, empty cells kept, FBA rows with their Amazon
+# channel and no quantity, an inactive MFN row, a title with an accent
+LISTINGS_TSV = (
+    "item-name\titem-description\tlisting-id\tseller-sku\tprice\tquantity\topen-date\timage-url\titem-is-marketplace\t"
+    "product-id-type\tzshop-shipping-fee\titem-note\titem-condition\tzshop-category1\tzshop-browse-path\t"
+    "zshop-storefront-feature\tasin1\tasin2\tasin3\twill-ship-internationally\texpedited-shipping\tzshop-boldface\t"
+    "product-id\tbid-for-featured-placement\tadd-delete\tpending-quantity\tfulfillment-channel\t"
+    "merchant-shipping-group\tstatus\n"
+    "Acme Mug 11oz Café\t\t1122Z3QWERT\tACME-MUG-11OZ\t12.99\t37\t2026-10-02 09:14:31 PDT\t\ty\t1\t\t\t11\t\t\t\t"
+    "B0ACMEMUG1\t\t\t\t\t\tB0ACMEMUG1\t\t\t0\tDEFAULT\tMigrated Template\tActive\n"
+    "Acme Mug 11oz x6\t\t1122Z3QWERU\tACME-MUG-11OZ-6PK\t69.00\t\t2026-10-02 09:14:31 PDT\t\ty\t1\t\t\t11\t\t\t\t"
+    "B0ACMEMUG6\t\t\t\t\t\tB0ACMEMUG6\t\t\t0\tDEFAULT\tMigrated Template\tInactive\n"
+    "Acme Tee Black M\t\t1122Z3QWERV\tACME-TEE-BLK-M\t19.00\t\t2026-10-02 09:14:31 PDT\t\ty\t1\t\t\t11\t\t\t\t"
+    "B0ACMETEEM\t\t\t\t\t\tB0ACMETEEM\t\t\t\tAMAZON_NA\t\tActive\n"
+)
+
+
+class TestMerchantListingsReport:
+    def test_given_amazons_all_listings_report_then_the_mfn_quantities_by_sku_fba_rows_left_out(self):
+        from amazon_netsuite.transforms.reconciliation import parse_merchant_listings
+
+        assert parse_merchant_listings(LISTINGS_TSV) == {"ACME-MUG-11OZ": 37, "ACME-MUG-11OZ-6PK": 0}
+
+    def test_given_columns_reordered_or_added_then_found_by_name(self):
+        from amazon_netsuite.transforms.reconciliation import parse_merchant_listings
+
+        text = "status\tfulfillment-channel\tnew-column\tquantity\tseller-sku\nActive\tDEFAULT\tx\t5\tSKU-1\n"
+        assert parse_merchant_listings("\ufeff" + text) == {"SKU-1": 5}
+        assert parse_merchant_listings("") == {}
+
+    @pytest.mark.parametrize(("text", "match"), [
+        ("sku\tasin\tprice\tquantity\nSKU-1\tB0X\t1.00\t5\n", "no seller-sku, fulfillment-channel"),
+        ("seller-sku\tquantity\tfulfillment-channel\nSKU-1\tfive\tDEFAULT\n", r"line 2 \(SKU-1\): quantity 'five'"),
+        ("seller-sku\tquantity\tfulfillment-channel\nSKU-1\t-2\tDEFAULT\n", "negative"),
+    ])
+    def test_given_a_report_not_in_amazons_shape_then_it_raises_never_reads_as_nothing_listed(self, text, match):
+        from amazon_netsuite.transforms.reconciliation import ListingsReportError, parse_merchant_listings
+
+        with pytest.raises(ListingsReportError, match=match):
+            parse_merchant_listings(text)
