@@ -199,25 +199,26 @@ def merchant_listings(hook: SellingPartnerHook, *, mappings: Mappings, marketpla
                       poll_interval: float | None = None) -> dict[str, dict[str, int]]:
     """Marketplace id -> seller SKU -> the merchant-fulfilled quantity Amazon shows now, of the mapped MFN SKUs:
     one ``GET_MERCHANT_LISTINGS_ALL_DATA`` report per marketplace that maps MFN SKUs (the report takes one
-    marketplace), requested and polled with the hook's report code (``create_report``, ``wait_for_report``,
-    ``download_report_document``) as the returns flow's replay does; no per-SKU calls. A CANCELLED report
+    marketplace; all requested before any is waited for), requested and polled with the hook's report code
+    (``create_report``, ``wait_for_report``, ``download_report_document``) as the returns flow's replay does;
+    no per-SKU calls. A CANCELLED report
     (Amazon had no listing to return) is an empty marketplace; FATAL, malformed or timed out raises."""
     from amazon_netsuite.dags_common import report_poll_seconds
     from amazon_netsuite.transforms.reconciliation import MERCHANT_LISTINGS_REPORT, parse_merchant_listings
 
     poll = report_poll_seconds() if poll_interval is None else poll_interval
+    mfn = {m: {row.seller_sku for row in mappings.skus_for_marketplace(m) if row.fulfillment_channel == "MFN"}
+           for m in marketplace_ids}
+    # every marketplace's report requested first, so Amazon prepares them side by side; then each is waited for
+    requested = {m: hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[m]) for m in marketplace_ids if mfn[m]}
     out: dict[str, dict[str, int]] = {}
-    for marketplace_id in marketplace_ids:
-        mfn = {row.seller_sku for row in mappings.skus_for_marketplace(marketplace_id) if row.fulfillment_channel == "MFN"}
-        if not mfn:
-            continue
-        report_id = hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[marketplace_id])
+    for marketplace_id, report_id in requested.items():
         report = hook.wait_for_report(report_id, poll_interval=poll)
         if not report.get("reportDocumentId"):
             out[marketplace_id] = {}
             continue
         text = hook.download_report_document(report["reportDocumentId"], report_type=MERCHANT_LISTINGS_REPORT)
-        out[marketplace_id] = {sku: q for sku, q in parse_merchant_listings(text).items() if sku in mfn}
+        out[marketplace_id] = {sku: q for sku, q in parse_merchant_listings(text).items() if sku in mfn[marketplace_id]}
     return out
 
 

@@ -49,6 +49,7 @@ def world(request, servers, tmp_path, monkeypatch):
     monkeypatch.setenv(staging.STAGING_ENV, f"file://{tmp_path}/staging")
     monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("AMAZON_NETSUITE_IMPORT_DIR", str(tmp_path / "imports"))
+    monkeypatch.setenv("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "0.05")  # the merchant listings reports
     (tmp_path / "imports").mkdir()
     rest._TOKENS.clear()
     for admin in (w.amazon_admin, w.netsuite_admin):
