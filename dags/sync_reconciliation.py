@@ -11,7 +11,9 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
    (no buyer data); the settlements the settlements flow posted in the window, read again (Amazon keeps them
    90 days; imports from their file) for the orders each one cleared; the FBA inventory summaries of the
    mapped AFN SKUs (`getInventorySummaries`) and the AFN SKUs of Amazon-fulfilled orders changed in the last
-   hour (one `searchOrders` with `fulfilledBy=AMAZON`). Staged encrypted.
+   hour (one `searchOrders` with `fulfilledBy=AMAZON`); the merchant-fulfilled quantities Amazon shows (the All
+   Listings Report `GET_MERCHANT_LISTINGS_ALL_DATA`, one per marketplace with MFN SKUs, requested and polled in
+   this task) and the MFN SKUs of merchant-fulfilled orders changed in the last hour. Staged encrypted.
 2. **compare** (pool `netsuite_api`): the sales orders `AMZ-SO-{orderId}` (`getList`), the sales orders
    NetSuite changed since the window's start, and every posting line on the region's Amazon clearing
    accounts (a paged transaction search by account: `NetSuiteHook.gl_lines`), the FBA locations' and the
@@ -31,14 +33,16 @@ mark). Per SP-API region (one mapped task group per connection `amazon_sp_api_{r
 | clearing | `settlement_unreadable` | a posted settlement whose file could not be read again |
 | inventory | `fba_mismatch` | Amazon's fulfillable FBA units of a SKU plus the units of its orders not in NetSuite yet (failed or pending in the ledger) differ from the marketplace's NetSuite FBA location (the unsynced order/shipment/return/removal; only once those are ruled out, run `netsuite_inventory_to_amazon` with `fba_adjustment`) |
 | inventory | `inventory_unreadable` | Amazon's FBA inventory (`getInventorySummaries`) could not be read: the FBA check was not made (the region's orders and clearing checks still are) |
-| inventory | `mfn_oversell_risk` | the quantity last published to Amazon (the inventory flow's accepted feeds, not a read of the listing) of a merchant-fulfilled SKU is higher than the inventory formula gives from NetSuite's availability now |
-| inventory | `mfn_stale` | the quantity last published to Amazon is lower than NetSuite's availability allows (sales lost) |
+| inventory | `mfn_oversell_risk` | Amazon shows more of a merchant-fulfilled SKU (All Listings Report, per marketplace) than the inventory formula gives from NetSuite's availability now |
+| inventory | `mfn_drift` | Amazon shows other than the quantity the inventory flow last published (its accepted feeds): changed at Amazon outside the project (Seller Central, another tool, a feed whose change did not stick) |
+| inventory | `mfn_stale` | Amazon shows less than NetSuite's availability allows (sales lost) |
+| inventory | `inventory_unreadable` (key: the connection and `GET_MERCHANT_LISTINGS_ALL_DATA`) | Amazon's merchant listings report could not be read: the MFN check compared the quantities last published instead |
 
 Orders Amazon changed in the last hour are not judged yet (the orders flow runs every 15 minutes), nor AFN SKUs
 with an Amazon-fulfilled order changed in the last hour (read in the extract), nor MFN
-SKUs whose NetSuite stock moved at their own locations, or whose items' unsynced (failed or pending) orders
-changed, in the last hour (the inventory flow runs every 15 minutes); SKUs the
-inventory flow never published are counted, not judged. The inventory check is of the state now, whatever
+SKUs whose NetSuite stock moved at their own locations, whose items' unsynced (failed or pending) orders
+changed, or with a merchant-fulfilled order Amazon changed, in the last hour (the inventory flow runs every 15
+minutes); SKUs the inventory flow never published are judged only when Amazon shows more than the formula. The inventory check is of the state now, whatever
 the window.
 
 3. **summary**: counts per region and check in the log; the run **fails** when anything is off (the alert
