@@ -347,3 +347,54 @@ def test_an_unreadable_listings_report_is_a_finding_and_the_published_quantities
     assert by_kind["inventory_unreadable"]["record_key"] == "amazon_sp_api_na|GET_MERCHANT_LISTINGS_ALL_DATA"
     assert by_kind["mfn_oversell_risk"]["record_key"] == "ACME-MUG-11OZ"
     assert "its listing was not read" in by_kind["mfn_oversell_risk"]["message"]
+
+
+def test_recent_mfn_orders_are_read_with_fulfilled_by_merchant_and_keep_only_mapped_mfn_skus():
+    """Amazon lowers an MFN listing when an order is placed: the SKUs of merchant-fulfilled orders it changed
+    within the grace are read once per region (``fulfilledBy=MERCHANT``), mapped MFN SKUs only."""
+    from amazon_netsuite.flows.reconciliation import recent_afn_orders
+    from amazon_netsuite.mappings import load_mappings
+
+    calls = []
+
+    class _Hook:
+        def iter_orders(self, **kwargs):
+            calls.append(kwargs)
+            return iter([{"salesChannel": {"marketplaceId": "A2EUQ1WTGCTBG2"},
+                          "orderItems": [{"product": {"sellerSku": "ACME-MUG-11OZ-6PK"}, "quantityOrdered": 1},
+                                         {"product": {"sellerSku": "ACME-TEE-BLK-M"}, "quantityOrdered": 1}]}])
+
+    since = dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
+    keys = recent_afn_orders(_Hook(), mappings=load_mappings(), marketplace_ids=NA["marketplace_ids"], since=since,
+                             channel="MFN")
+    assert keys == ["A2EUQ1WTGCTBG2|ACME-MUG-11OZ-6PK"]  # the tee is an AFN SKU
+    assert len(calls) == 1 and calls[0]["fulfilled_by"] == ["MERCHANT"] and calls[0]["last_updated_after"] == since
+
+
+def test_an_mfn_sku_with_a_recent_amazon_order_is_not_judged_even_when_amazon_shows_less(tmp_path):
+    """Amazon shows less than last published because an order was just placed: mfn_recent, not mfn_drift."""
+    from amazon_netsuite.flows.reconciliation import compare_inventory
+    from amazon_netsuite.mappings import load_mappings
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    mappings = load_mappings()
+    netsuite = _StockNetSuite(_mug_stock())
+    kwargs = {"region": "na", "marketplace_ids": NA["marketplace_ids"], "netsuite": netsuite, "ledger": ledger,
+              "mappings": mappings, "now": NOW + dt.timedelta(days=1)}
+    from amazon_netsuite.flows.inventory import read_stock
+    from amazon_netsuite.transforms import inventory as rules
+
+    stock, states, _ = read_stock(netsuite=netsuite, ledger=ledger, mappings=mappings, dry_run=True, afresh=True,
+                                  region="na", now=kwargs["now"])
+    plan = rules.plan_region(rules.region_targets(mappings, "na"), region="na", stock=stock, item_states=states,
+                             unsynced={}, pushed={})
+    mug = plan.quantities["ACME-MUG-11OZ"].quantity
+    assert mug >= 1
+    ledger.record_pushed("region:na", {"ACME-MUG-11OZ": mug}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    listed = {"ATVPDKIKX0DER": {"ACME-MUG-11OZ": mug - 1}}
+
+    drift, _ = compare_inventory(None, listed=listed, **kwargs)
+    assert [(f.kind, f.key) for f in drift] == [("mfn_drift", "ACME-MUG-11OZ")]
+
+    held, counts = compare_inventory(None, listed=listed, recent_mfn=["ATVPDKIKX0DER|ACME-MUG-11OZ"], **kwargs)
+    assert held == [] and counts["mfn_recent"] == 1
