@@ -313,7 +313,7 @@ class TestMerchantListingsReport:
         parsed = parse_merchant_listings(hook.download_report(report_id))
         assert parsed["ACME-MUG-11OZ"] == 12 and "ACME-TEE-BLK-M" not in parsed
 
-    def test_given_an_eu_marketplace_then_its_listings_in_cp1252_with_the_eu_channel(self, eu_hook, sandbox):
+    def test_given_an_eu_marketplace_then_only_its_listings_with_the_eu_channel(self, eu_hook, sandbox):
         rows = self._rows(eu_hook, DE)
         assert rows["ACME-KETTLE-EU"]["fulfillment-channel"] == "DEFAULT"
         assert all(r["fulfillment-channel"] in ("DEFAULT", "AMAZON_EU") for r in rows.values())
