@@ -288,7 +288,8 @@ def test_an_unreadable_fba_inventory_is_a_finding_and_the_regions_other_checks_s
         def create_report(self, report_type, *, marketplace_ids):
             return "1"
 
-        def wait_for_report(self, report_id, *, poll_interval):
+        def wait_for_report(self, report_id, *, poll_interval, timeout):
+            assert 0 < timeout <= 20 * 60  # a stuck report frees the pool slot in minutes, not the hook's hour
             return {"reportId": report_id, "processingStatus": "DONE", "reportDocumentId": "doc-1"}
 
         def download_report_document(self, document_id, *, report_type):
@@ -329,7 +330,7 @@ def test_an_unreadable_listings_report_is_a_finding_and_the_published_quantities
             assert report_type == "GET_MERCHANT_LISTINGS_ALL_DATA" and len(marketplace_ids) == 1
             return "7"
 
-        def wait_for_report(self, report_id, *, poll_interval):
+        def wait_for_report(self, report_id, *, poll_interval, timeout):
             raise ReportProcessingError(report_id, "GET_MERCHANT_LISTINGS_ALL_DATA", "FATAL", None)
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")

@@ -28,6 +28,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -195,6 +196,10 @@ def extract_region(
             "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus, "mfn_listings": mfn_rows}
 
 
+#: How long the extract waits for the merchant listings reports of one region, all together.
+LISTINGS_REPORT_TIMEOUT = dt.timedelta(minutes=20)
+
+
 def merchant_listings(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
                       poll_interval: float | None = None) -> dict[str, dict[str, int]]:
     """Marketplace id -> seller SKU -> the merchant-fulfilled quantity Amazon shows now, of the mapped MFN SKUs:
@@ -212,8 +217,11 @@ def merchant_listings(hook: SellingPartnerHook, *, mappings: Mappings, marketpla
     # every marketplace's report requested first, so Amazon prepares them side by side; then each is waited for
     requested = {m: hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[m]) for m in marketplace_ids if mfn[m]}
     out: dict[str, dict[str, int]] = {}
+    # the extract holds an amazon_sp_api pool slot while it waits: a stuck report becomes inventory_unreadable
+    # after LISTINGS_REPORT_TIMEOUT for all of them, not after the hook's default hour each
+    deadline = time.monotonic() + LISTINGS_REPORT_TIMEOUT.total_seconds()
     for marketplace_id, report_id in requested.items():
-        report = hook.wait_for_report(report_id, poll_interval=poll)
+        report = hook.wait_for_report(report_id, poll_interval=poll, timeout=max(1.0, deadline - time.monotonic()))
         if not report.get("reportDocumentId"):
             out[marketplace_id] = {}
             continue
