@@ -28,3 +28,10 @@ def servers(tmp_path_factory, reference_dir):
     """Both sandboxes for this module (each test resets and seeds them)."""
     with start_servers(state_dir=tmp_path_factory.mktemp("dag-sandbox"), rate_scale=500) as running:
         yield running
+
+
+@pytest.fixture
+def netsuite_api() -> str:
+    """The backend of ``netsuite_default`` a test's DAG runs use: SOAP, unless the test parametrizes
+    ``netsuite_api`` (``"rest"``: tests/dags/backends.py)."""
+    return "soap"

@@ -12,6 +12,7 @@ import httpx
 
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.mappings import load_mappings
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env, writes
 from tests.dags.test_dag_runs import _dags_test
 
 DAG_ID = "amazon_fba_shipments_to_netsuite"
@@ -20,11 +21,11 @@ ORDERS_WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-
 WINDOW = {"window_start": (dt.datetime.now(dt.UTC) - dt.timedelta(days=25)).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
-def _world(servers, airflow_env, tmp_path, *, orders: int):  # noqa: F811
+def _world(servers, airflow_env, tmp_path, *, orders: int, netsuite_api: str = "soap"):  # noqa: F811
     for url in servers.urls.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": orders}, timeout=60).raise_for_status()
-    env = {**airflow_env, **servers.env()}
+    env = {**airflow_env, **connection_env(servers, netsuite_api)}
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
     env["AMAZON_NETSUITE_ARCHIVE_DIR"] = str(tmp_path / "archive")
@@ -44,10 +45,11 @@ def _fba_shipped(servers) -> list[dict]:  # noqa: F811
             if o["fulfillment"]["fulfilledBy"] == "AMAZON" and o["fulfillment"]["fulfillmentStatus"] == "SHIPPED"]
 
 
+@BACKENDS
 def test_given_shipments_before_their_orders_then_they_wait_then_the_next_run_fulfills_and_bills_them(
-    servers, airflow_env, tmp_path  # noqa: F811
+    servers, airflow_env, tmp_path, netsuite_api  # noqa: F811
 ):
-    env, ledger = _world(servers, airflow_env, tmp_path, orders=40)
+    env, ledger = _world(servers, airflow_env, tmp_path, orders=40, netsuite_api=netsuite_api)
     shipped = _fba_shipped(servers)
     done = _dags_test(env, DAG_ID, WINDOW)  # no sales order in NetSuite yet: every shipment waits
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
@@ -62,10 +64,14 @@ def test_given_shipments_before_their_orders_then_they_wait_then_the_next_run_fu
     assert ledger.pending(dag_id=DAG_ID) == []
     assert len(_records(servers, "itemFulfillment")) == len(shipped)
     assert len(_records(servers, "cashSale")) + len(_records(servers, "invoice")) == len(shipped)
+    assert {status for _, status, _, _ in ledger.record_counts(dag_id=DAG_ID)} == {"synced"}
+    assert_only_through(servers, netsuite_api, "restTransform", "suiteql")
+    written = writes(servers)
 
     # re-running the window writes nothing
     done = _dags_test(env, DAG_ID, WINDOW)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert writes(servers) == written
     assert len(_records(servers, "itemFulfillment")) == len(shipped)
     assert len(_records(servers, "cashSale")) + len(_records(servers, "invoice")) == len(shipped)
 
