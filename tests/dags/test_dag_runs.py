@@ -10,6 +10,7 @@ import httpx
 
 from amazon_netsuite.ledger import Ledger
 from tests.dags.airflow_cli import airflow_db, dags_test
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env, writes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,13 +22,13 @@ def _dags_test(env: dict, dag_id: str, conf: dict | None = None) -> subprocess.C
 
 class TestOrdersDag:
     def _world(self, servers, airflow_env, tmp_path, *, orders: int, unmapped_sku: bool = False,
-               unmapped_marketplaces: bool = False):
+               unmapped_marketplaces: bool = False, netsuite_api: str = "soap"):
         for url in servers.urls.values():
             httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
             httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": orders, "unmapped_sku": unmapped_sku,
                                                      "unmapped_marketplaces": unmapped_marketplaces},
                        timeout=60).raise_for_status()
-        env = {**airflow_env, **servers.env()}
+        env = {**airflow_env, **connection_env(servers, netsuite_api)}
         ledger_db = tmp_path / "ledger.db"
         env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
         return env, Ledger(f"sqlite:///{ledger_db}")
@@ -95,10 +96,12 @@ class TestOrdersDag:
 class TestReplayDag:
     """The on-call loop: dead-lettered by the orders DAG, fixed in the mapping, replayed, synced."""
 
-    def test_given_unknown_sku_when_fixed_and_replayed_then_synced_once(self, servers, airflow_env, tmp_path):
+    @BACKENDS
+    def test_given_unknown_sku_when_fixed_and_replayed_then_synced_once(self, servers, airflow_env, tmp_path, netsuite_api):
         import shutil
 
-        env, ledger = TestOrdersDag()._world(servers, airflow_env, tmp_path, orders=40, unmapped_sku=True)
+        env, ledger = TestOrdersDag()._world(servers, airflow_env, tmp_path, orders=40, unmapped_sku=True,
+                                             netsuite_api=netsuite_api)
         mappings = tmp_path / "mappings"
         shutil.copytree(ROOT / "include" / "mappings", mappings)
         env["AMAZON_NETSUITE_MAPPINGS_DIR"] = str(mappings)
@@ -132,20 +135,25 @@ class TestReplayDag:
             order_id = key.rsplit(":", 1)[1]
             assert by_external.count(f"AMZ-SO-{order_id}") == 1
             assert ledger.get(key).status == "synced" and ledger.get(key).internal_id
+        assert_only_through(servers, netsuite_api, "restUpsert", "suiteql")
+        written = writes(servers)
 
         # nothing left: a second replay does nothing and succeeds
         done = _dags_test(env, "sync_replay_failed_records", {"keys": keys})
         assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+        assert writes(servers) == written
         assert len(httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/salesOrder", timeout=30).json()) == len(sales_orders)
 
 
 class TestSettlementsDag:
+    @BACKENDS
     def test_given_seeded_settlements_when_dag_runs_daily_then_posted_balanced_unmapped_alerted_once(
-        self, servers, airflow_env, tmp_path
+        self, servers, airflow_env, tmp_path, netsuite_api
     ):
         import sqlite3
 
-        env, ledger = TestOrdersDag()._world(servers, airflow_env, tmp_path, orders=120, unmapped_marketplaces=True)
+        env, ledger = TestOrdersDag()._world(servers, airflow_env, tmp_path, orders=120, unmapped_marketplaces=True,
+                                             netsuite_api=netsuite_api)
         env["AMAZON_NETSUITE_ARCHIVE_DIR"] = str(tmp_path / "archive")
         # a daily run: no window, every settlement Amazon still keeps (the seed holds a EUR settlement
         # whose rows name Amazon.fr and Amazon.it, which marketplaces.csv does not map)
@@ -168,6 +176,9 @@ class TestSettlementsDag:
             "SELECT rendered_map_index FROM task_instance WHERE dag_id = 'amazon_settlements_to_netsuite' "
             "AND task_id = 'settlement.post'")]
         assert labels and all(label and label.startswith("settlement ") for label in labels), labels
+        assert {s for _, s, _, _ in ledger.record_counts(dag_id="amazon_settlements_to_netsuite")} == {"synced", "failed"}
+        assert_only_through(servers, netsuite_api, "restUpsert")
+        written = writes(servers)
 
         # the next day: the same reports are listed; nothing posted twice, the unmapped one not alerted again
         done = _dags_test(env, "amazon_settlements_to_netsuite")
@@ -175,6 +186,7 @@ class TestSettlementsDag:
         assert "left alone" in done.stdout + done.stderr
         again = httpx.get(f"{servers.urls['netsuite']}/_sandbox/records/journalEntry", timeout=30).json()
         assert len(again) == len(journals)
+        assert writes(servers) == written
 
     def test_given_a_window_older_than_amazon_keeps_then_the_run_says_nothing_could_be_listed(
         self, servers, airflow_env, tmp_path
