@@ -15,6 +15,7 @@ import pytest
 
 from amazon_netsuite.ledger import Ledger
 from tests.dags.airflow_cli import airflow
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env, writes
 
 DAG_ID = "netsuite_catalog_to_amazon"
 US = "ATVPDKIKX0DER"
@@ -29,7 +30,7 @@ def _item(sku: str, *, price: str = "12.99", brand: str | None = "Acme", publish
 
 
 class World:
-    def __init__(self, servers, airflow_env, tmp_path, monkeypatch):
+    def __init__(self, servers, airflow_env, tmp_path, monkeypatch, netsuite_api: str = "soap"):
         for url in servers.urls.values():
             httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
             httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 0}, timeout=60).raise_for_status()
@@ -37,12 +38,13 @@ class World:
         # the ASIN at once: the runs below check what is written back after one run (the delayed ASIN is
         # tests/integration/flows/test_catalog_flow.py's)
         httpx.post(f"{self.amazon}/_sandbox/listings/asin_delay", json={"seconds": 0}, timeout=30).raise_for_status()
-        self.env = {**airflow_env, **servers.env()}
+        connections = connection_env(servers, netsuite_api)
+        self.env = {**airflow_env, **connections}
         ledger_db = tmp_path / "ledger.db"
         self.env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
         self.env["AMAZON_NETSUITE_STAGING_URL"] = f"file://{tmp_path}/staging"
         self.ledger = Ledger(f"sqlite:///{ledger_db}")
-        for name, value in servers.env().items():
+        for name, value in connections.items():
             monkeypatch.setenv(name, value)
 
     def add_items(self, *items: dict) -> dict[str, str]:
@@ -80,8 +82,8 @@ class World:
 
 
 @pytest.fixture
-def world(servers, airflow_env, tmp_path, monkeypatch):
-    return World(servers, airflow_env, tmp_path, monkeypatch)
+def world(servers, airflow_env, tmp_path, monkeypatch, netsuite_api):
+    return World(servers, airflow_env, tmp_path, monkeypatch, netsuite_api)
 
 
 def _out(done: subprocess.CompletedProcess) -> str:
@@ -123,16 +125,24 @@ class TestCatalogDag:
         assert world.calls("putListingsItem") == 3, "two 429s retried, one listing created"
         assert world.calls("createFeed") == 0
 
-    def test_given_a_listed_item_when_rerun_unchanged_then_nothing_sent_price_change_patched_unflag_delisted(self, world):
+    @BACKENDS
+    def test_given_a_listed_item_when_rerun_unchanged_then_nothing_sent_price_change_patched_unflag_delisted(
+        self, servers, world, netsuite_api
+    ):
         from amazon_netsuite.netsuite.hook import NetSuiteHook
 
         ids = world.add_items(_item("CAT-PRICE"))
         assert world.run(WINDOW).returncode == 0
         puts, patches = world.calls("putListingsItem"), world.calls("patchListingsItem")
         assert (puts, patches) == (1, 0)
+        assert world.item_fields(ids["CAT-PRICE"])["custitem_amazon_asin"].startswith("B0")  # written back
+        assert world.ledger_rows()["na:CAT-PRICE"][0] == "synced"
+        assert_only_through(servers, netsuite_api, "restUpdate", "suiteql")
+        written = writes(servers)
 
         again = world.run(WINDOW)
         assert again.returncode == 0, _out(again)
+        assert writes(servers) == written, "nothing written back to NetSuite either"
         assert (world.calls("putListingsItem"), world.calls("patchListingsItem"), world.calls("putListingsItemPreview")) \
             == (1, 0, 1), "unchanged listing not sent again (the write-back changed lastModifiedDate only)"
 

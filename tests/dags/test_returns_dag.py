@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env, writes
 from tests.dags.test_dag_runs import _dags_test
 
 CENT = Decimal("0.01")
@@ -49,14 +50,15 @@ def _refund_event(order: dict, item: dict, *, key: str, fraction: Decimal, quant
 
 
 @pytest.fixture
-def world(servers, airflow_env, tmp_path, monkeypatch):  # noqa: F811
+def world(servers, airflow_env, tmp_path, monkeypatch, netsuite_api):  # noqa: F811
     for url in servers.urls.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 40}, timeout=60).raise_for_status()
-    env = {**airflow_env, **servers.env()}  # airflow_env: reports polled every 0.05 s
+    connections = connection_env(servers, netsuite_api)  # the in-process set-up (_bill) on the same backend
+    env = {**airflow_env, **connections}  # airflow_env: reports polled every 0.05 s
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
-    for name, value in servers.env().items():
+    for name, value in connections.items():
         monkeypatch.setenv(name, value)
     done = _dags_test(env, "amazon_orders_to_netsuite", {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
@@ -100,7 +102,8 @@ def _on_hand(servers, item, location):  # noqa: F811
     return Decimal(rows[0]["onHand"]) if rows else Decimal(0)
 
 
-def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_nothing(servers, world):  # noqa: F811
+@BACKENDS
+def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_nothing(servers, world, netsuite_api):  # noqa: F811
     from amazon_netsuite.mappings import load_mappings
     from amazon_netsuite.transforms.returns import parse_refund_event
 
@@ -176,10 +179,13 @@ def test_refunds_and_returns_reach_netsuite_wait_for_billing_and_rerun_writes_no
     assert len(mfn) == 1 and mfn[0]["itemList"][0]["location"]["internalId"] == str(marketplace.return_location_id)
     assert _on_hand(servers, multi_sku.netsuite_item_id, marketplace.return_location_id) - returns_before == multi_sku.units_per_sku
 
+    assert_only_through(servers, netsuite_api, "restTransform", "suiteql")
     counts = {t: len(_records(servers, t)) for t in ("returnAuthorization", "cashRefund", "creditMemo", "itemReceipt")}
+    written = writes(servers)
     again = _dags_test(env, DAG)  # the same look-back again: every event and return is read again
     assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
     assert {t: len(_records(servers, t)) for t in counts} == counts
+    assert writes(servers) == written
     assert _on_hand(servers, sku.netsuite_item_id, marketplace.fba_location_id) - stock_before == returned_units
 
     _bill([by_amazon[unbilled["orderId"]]])  # the order is billed: its refund books on the next run
