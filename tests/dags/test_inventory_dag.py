@@ -15,6 +15,7 @@ import pytest
 
 from amazon_netsuite.ledger import Ledger
 from tests.dags.airflow_cli import airflow
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env, writes
 
 DAG_ID = "netsuite_inventory_to_amazon"
 US = "ATVPDKIKX0DER"
@@ -23,11 +24,11 @@ NA_LOCATIONS = ("1", "4")
 
 
 @pytest.fixture
-def world(servers, airflow_env, tmp_path):
+def world(servers, airflow_env, tmp_path, netsuite_api):
     for url in servers.urls.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 0}, timeout=60).raise_for_status()
-    env = {**airflow_env, **servers.env()}
+    env = {**airflow_env, **connection_env(servers, netsuite_api)}
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
     env["AMAZON_NETSUITE_STAGING_URI"] = f"file://{tmp_path}/staging"
@@ -83,7 +84,10 @@ def _expected(world: World, item: str, *, units: int = 1, safety: int = 0, held:
 
 
 class TestInventoryDag:
-    def test_given_stock_moves_when_the_dag_runs_then_amazon_shows_it_and_only_differences_are_sent(self, world):
+    @BACKENDS
+    def test_given_stock_moves_when_the_dag_runs_then_amazon_shows_it_and_only_differences_are_sent(
+        self, servers, world, netsuite_api
+    ):
         fba_before = world.listings()["ACME-MUG-11OZ-FBA"]
         world.adjust("501", "1", 17)
         _ok(world.run())
@@ -99,12 +103,19 @@ class TestInventoryDag:
         assert eu["ACME-KETTLE-UK"]["quantity"] == max(0, int(world.available("506", ("7",))) - 1)
         feeds = world.calls("createFeed")["calls"]
         assert feeds == 2, "one feed per region"
+        assert world.ledger.pushed_quantities("region:na")["ACME-MUG-11OZ"] == listings["ACME-MUG-11OZ"]["quantity"]
+        assert_only_through(servers, netsuite_api, "suiteql")
+        written = writes(servers)
 
         # a quiet run: nothing moved, nothing is sent, NetSuite is read with one filtered call
-        availability = world.netsuite_calls("getItemAvailability")
+        # the MFN read + the FBA locations (getItemAvailability); on REST, SuiteQL on inventoryitemlocations
+        # for those two and the items modified since the mark (SOAP: a search, not counted here)
+        reads, expected = ("getItemAvailability", 2) if netsuite_api == "soap" else ("suiteql", 3)
+        availability = world.netsuite_calls(reads)
         _ok(world.run())
         assert world.calls("createFeed")["calls"] == feeds
-        assert world.netsuite_calls("getItemAvailability") - availability == 2  # the MFN read + the FBA locations
+        assert world.netsuite_calls(reads) - availability == expected
+        assert writes(servers) == written
 
         # stock to zero suppresses; orders read from Amazon but not in NetSuite hold units back
         world.adjust("504", "1", -float(world.available("504", ("1",))))

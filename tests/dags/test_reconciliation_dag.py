@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from amazon_netsuite.ledger import Ledger
+from tests.dags.backends import BACKENDS, assert_only_through, connection_env
 from tests.dags.test_dag_runs import _dags_test
 
 WINDOW = {"window_start": "2026-01-01T00:00:00Z", "window_end": "2030-01-01T00:00:00Z"}
@@ -32,12 +33,13 @@ def _iso(value: dt.datetime) -> str:
 
 
 @pytest.fixture
-def world(servers, airflow_env, tmp_path, monkeypatch):  # noqa: F811 - the shared fixtures
-    """Sandbox seeded without settlements; orders synced by the orders DAG; env for the next DAGs."""
+def world(servers, airflow_env, tmp_path, monkeypatch, netsuite_api):  # noqa: F811 - the shared fixtures
+    """Sandbox seeded without settlements; orders synced by the orders DAG; env for the next DAGs (and the
+    in-process billing, _bill), ``netsuite_default`` on ``netsuite_api``."""
     for url in servers.urls.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 3, "orders": 40, "settlements": False}, timeout=60).raise_for_status()
-    env = {**airflow_env, **servers.env()}
+    env = {**airflow_env, **connection_env(servers, netsuite_api)}
     ledger_db = tmp_path / "ledger.db"
     env["AIRFLOW_CONN_SYNC_LEDGER_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(ledger_db)})
     env["AMAZON_NETSUITE_ARCHIVE_DIR"] = str(tmp_path / "archive")
@@ -138,7 +140,8 @@ def _findings(ledger: Ledger) -> list[dict]:
 
 
 class TestReconciliationDag:
-    def test_given_a_clean_world_then_zero_findings_and_the_clearing_account_nets_to_zero(self, servers, world):  # noqa: F811
+    @BACKENDS
+    def test_given_a_clean_world_then_zero_findings_and_the_clearing_account_nets_to_zero(self, servers, world, netsuite_api):  # noqa: F811
         env, ledger, orders = world
         shipped = _shipped(orders)
         _bill(shipped)
@@ -157,6 +160,7 @@ class TestReconciliationDag:
         assert done.returncode == 0, output[-6000:]
         assert "Amazon and NetSuite agree" in output
         assert _findings(ledger) == []
+        assert_only_through(servers, netsuite_api, "suiteql")
         runs = {(r["scope"], r["check_name"]): r for r in ledger.reconciliation_runs()}
         clearing = runs[("amazon_sp_api_na", "clearing")]
         assert clearing["counts"]["settlements"] == 1 and clearing["counts"]["balanced"] == 1
