@@ -162,7 +162,10 @@ class TestInventoryDag:
         assert all(r.source_key.startswith("na:") for r in failed)
         assert world.listings("eu")["ACME-KETTLE-UK"]["quantity"] is not None, "the EU feed applied"
 
-    def test_given_fba_adjustment_when_the_dag_runs_then_netsuite_fba_stock_is_set_to_amazons_once_a_day(self, world):
+    @BACKENDS
+    def test_given_fba_adjustment_when_the_dag_runs_then_netsuite_fba_stock_is_set_to_amazons_once_a_day(
+        self, servers, world, netsuite_api
+    ):
         world.amazon.post("/_sandbox/fba_inventory", json=[
             {"marketplaceId": US, "sku": "ACME-TEE-BLK-M", "fulfillable": 3}]).raise_for_status()
         world.env["AMAZON_NETSUITE_FBA_ADJUSTMENT_ACCOUNT_ID"] = "5200"
@@ -173,6 +176,7 @@ class TestInventoryDag:
         adjustments = world.fba_adjustments()
         assert adjustments and all(a["account"]["internalId"] == "5200" for a in adjustments)
         assert world.listings()["ACME-TEE-BLK-M"] == fba_listing, "FBA listings are never pushed"
+        assert_only_through(servers, netsuite_api, "restUpsert")
 
         world.adjust("502", "2", 5)  # NetSuite drifts again the same day: reported, not adjusted twice
         _ok(world.run({"fba_adjustment": True}))
