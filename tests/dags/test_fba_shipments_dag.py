@@ -125,15 +125,16 @@ def test_given_orders_shipments_and_settlements_of_the_seeded_month_then_amazon_
         assert Decimal(gl["balance"]) == expected, marketplace.marketplace_name
 
 
+@BACKENDS
 def test_given_a_marketplace_switched_to_invoices_then_refused_on_a_non_ar_account_then_invoiced_after_the_fix(
-    servers, airflow_env, tmp_path  # noqa: F811
+    servers, airflow_env, tmp_path, netsuite_api  # noqa: F811
 ):
     """Amazon.ca switched to invoices: NetSuite refuses an invoice on the (other current asset) clearing
     account, so the shipments are fulfilled and dead-lettered with NetSuite's reason; finance adds an A/R
     clearing account, names it in marketplaces.csv, replays: invoiced once, into it."""
     import shutil
 
-    env, ledger = _world(servers, airflow_env, tmp_path, orders=60)
+    env, ledger = _world(servers, airflow_env, tmp_path, orders=60, netsuite_api=netsuite_api)
     ca = [o for o in _fba_shipped(servers) if o["salesChannel"]["marketplaceId"] == "A2EUQ1WTGCTBG2"]
     assert ca, "the seed has shipped FBA orders on Amazon.ca"
     mappings = tmp_path / "mappings"
@@ -171,3 +172,4 @@ def test_given_a_marketplace_switched_to_invoices_then_refused_on_a_non_ar_accou
     assert all(d["externalId"].startswith("AMZ-INV-") for d in invoices)
     gl = httpx.get(f"{servers.urls['netsuite']}/_sandbox/gl", params={"account": "1261"}, timeout=30).json()
     assert Decimal(gl["balance"]) == sum(Decimal(str(d["total"])) for d in invoices)
+    assert_only_through(servers, netsuite_api, "restTransform")
