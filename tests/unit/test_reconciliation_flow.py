@@ -337,13 +337,14 @@ def test_an_unreadable_listings_report_is_a_finding_and_the_published_quantities
     ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
     window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
     extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
-    assert extracted["mfn_listings"] is None
+    assert extracted["mfn_listings"] == {}  # no marketplace read: its SKUs are judged on what was last published
 
     outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
                              run_id="r", now=NOW + dt.timedelta(days=1))
     inventory = outcome["checks"]["inventory"]
     assert inventory["by_kind"]["inventory_unreadable"] == 1 and inventory["by_kind"]["mfn_oversell_risk"] == 1
-    assert "merchant listings report" in inventory["first"][0] and "FATAL" in inventory["first"][0]
+    assert "merchant-fulfilled quantities" in inventory["first"][0] and "FATAL" in inventory["first"][0]
+    assert "compared the quantities last published" in inventory["first"][0]
     by_kind = {f["kind"]: f for f in ledger.reconciliation_findings(run_id="r", check="inventory")}
     assert by_kind["inventory_unreadable"]["record_key"] == "amazon_sp_api_na|GET_MERCHANT_LISTINGS_ALL_DATA"
     assert by_kind["mfn_oversell_risk"]["record_key"] == "ACME-MUG-11OZ"
@@ -399,3 +400,82 @@ def test_an_mfn_sku_with_a_recent_amazon_order_is_not_judged_even_when_amazon_sh
 
     held, counts = compare_inventory(None, listed=listed, recent_mfn=["ATVPDKIKX0DER|ACME-MUG-11OZ"], **kwargs)
     assert held == [] and counts["mfn_recent"] == 1
+
+
+class _ListingsHook:
+    """Amazon for the MFN check: no orders in the window, no FBA SKU; the listings report and the recent MFN
+    orders search answer as given."""
+
+    def __init__(self, *, wait=None, merchant_orders_fail: bool = False):
+        self._wait, self._merchant_orders_fail = wait, merchant_orders_fail
+
+    def iter_orders(self, **kwargs):
+        if self._merchant_orders_fail and kwargs.get("fulfilled_by") == ["MERCHANT"]:
+            from amazon_netsuite.amazon.errors import SellingPartnerApiError
+
+            raise SellingPartnerApiError("searchOrders", 503, [{"code": "ServiceUnavailable", "message": "down"}])
+        return iter([])
+
+    def iter_inventory_summaries(self, marketplace_id):
+        return iter([])
+
+    def create_report(self, report_type, *, marketplace_ids):
+        return f"r-{marketplace_ids[0]}"
+
+    def wait_for_report(self, report_id, *, poll_interval, timeout):
+        if self._wait is not None:
+            return self._wait(report_id)
+        return {"reportId": report_id, "processingStatus": "DONE", "reportDocumentId": f"doc-{report_id}"}
+
+    def download_report_document(self, document_id, *, report_type):
+        return "seller-sku\tquantity\tfulfillment-channel\nACME-MUG-11OZ\t500\tDEFAULT\n"
+
+
+def _extract_and_compare(tmp_path, monkeypatch, hook):
+    from amazon_netsuite.flows.reconciliation import compare_region, extract_region
+    from amazon_netsuite.mappings import load_mappings
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+    extracted = extract_region(hook, NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
+    outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
+                             run_id="r", now=NOW + dt.timedelta(days=1))
+    return extracted, outcome["checks"]["inventory"]
+
+
+def test_cancelled_listings_reports_leave_the_published_quantities_judged_never_nothing_to_judge(tmp_path, monkeypatch):
+    """Amazon cancels a report that has no data but also one asked for too often: a CANCELLED report is not
+    "Amazon lists nothing"; the SKU's last published 500 is still judged against the formula (an oversell)."""
+    extracted, inventory = _extract_and_compare(
+        tmp_path, monkeypatch, _ListingsHook(wait=lambda rid: {"reportId": rid, "processingStatus": "CANCELLED"}))
+    assert extracted["mfn_listings"] == {}
+    assert inventory["by_kind"]["mfn_oversell_risk"] == 1 and "inventory_unreadable" not in inventory["by_kind"]
+    assert any("its listing was not read" in message for message in inventory["first"])
+
+
+def test_a_done_report_without_a_document_is_unreadable_not_empty(tmp_path, monkeypatch):
+    extracted, inventory = _extract_and_compare(
+        tmp_path, monkeypatch, _ListingsHook(wait=lambda rid: {"reportId": rid, "processingStatus": "DONE"}))
+    assert inventory["by_kind"]["inventory_unreadable"] == 1 and inventory["by_kind"]["mfn_oversell_risk"] == 1
+    assert "without a reportDocumentId" in inventory["first"][0]
+
+
+def test_a_failed_recent_orders_search_sets_the_listings_aside_and_says_so(tmp_path, monkeypatch):
+    """Without the recent MFN orders, Amazon's quantities cannot be told from drift: the pushed state stands in, and
+    the finding names the search that failed (not the report, which was read)."""
+    extracted, inventory = _extract_and_compare(tmp_path, monkeypatch, _ListingsHook(merchant_orders_fail=True))
+    assert extracted["mfn_listings"] is None
+    assert inventory["by_kind"]["inventory_unreadable"] == 1
+    assert "searchOrders" in inventory["first"][0] and "HTTP 503" in inventory["first"][0]
+    assert "mfn_drift" not in inventory["by_kind"]
+
+
+def test_a_defect_while_reading_the_listings_fails_the_task_instead_of_becoming_a_finding(tmp_path, monkeypatch):
+    def broken(report_id):
+        raise KeyError("processingStatus")
+
+    with pytest.raises(KeyError):
+        _extract_and_compare(tmp_path, monkeypatch, _ListingsHook(wait=broken))

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from amazon_netsuite.amazon.errors import SellingPartnerError
 from amazon_netsuite.transforms.reconciliation import (
     CHECK_CLEARING,
     CHECK_INVENTORY,
@@ -40,6 +41,7 @@ from amazon_netsuite.transforms.reconciliation import (
     MERCHANT_LISTINGS_REPORT,
     ClearingResult,
     Finding,
+    ListingsReportError,
     SettledPeriod,
     clearing_status,
     compare_orders,
@@ -171,16 +173,20 @@ def extract_region(
         log.warning("%s: Amazon's FBA inventory could not be read for reconciliation: %s", target["conn_id"], exc)
         fba_counts, recent_afn, fba_error = None, [], f"{type(exc).__name__}: {exc}"[:500]
     # the MFN check's read of Amazon's side: a failure costs that comparison only (the pushed state stands in)
-    mfn_listed: dict[str, dict[str, int]] | None = None
+    mfn_listed: dict[str, dict[str, int]] | None
     recent_mfn: list[str] = []
-    mfn_error: str | None = None
+    mfn_listed, problems = merchant_listings(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
     try:
-        mfn_listed = merchant_listings(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
+        # after the reports: Amazon lowers a listing when an order is placed, also while the reports were prepared
         recent_mfn = recent_afn_orders(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"],
                                        since=(now or dt.datetime.now(dt.UTC)) - MFN_GRACE, channel="MFN")
-    except Exception as exc:  # noqa: BLE001 - reported as a finding: Amazon's quantities never read are not "fine"
-        log.warning("%s: Amazon's merchant listings report could not be read for reconciliation: %s", target["conn_id"], exc)
-        mfn_error = f"{type(exc).__name__}: {exc}"[:500]
+    except REPORT_READ_ERRORS as exc:
+        # without the recent orders Amazon's quantities cannot be told from drift: the pushed state stands in
+        mfn_listed = None
+        problems.append(f"recent merchant-fulfilled orders (searchOrders): {type(exc).__name__}: {exc}"[:300])
+    mfn_error = "; ".join(problems)[:1000] or None
+    if mfn_error:
+        log.warning("%s: Amazon's merchant-fulfilled side was not fully read for reconciliation: %s", target["conn_id"], mfn_error)
     staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
                             "recent_afn": recent_afn, "fba_error": fba_error, "mfn_listed": mfn_listed,
                             "recent_mfn": recent_mfn, "mfn_error": mfn_error},
@@ -196,38 +202,56 @@ def extract_region(
             "orders_read": len(orders), "settlements": len(periods), "fba_skus": fba_skus, "mfn_listings": mfn_rows}
 
 
+#: What reading Amazon's merchant-fulfilled side may fail with and become an inventory_unreadable finding (an
+#: Amazon refusal, a report failed or malformed, the network); anything else is a defect and fails the task.
+REPORT_READ_ERRORS = (SellingPartnerError, ListingsReportError, OSError)
+
 #: How long the extract waits for the merchant listings reports of one region, all together.
 LISTINGS_REPORT_TIMEOUT = dt.timedelta(minutes=20)
 
 
 def merchant_listings(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
-                      poll_interval: float | None = None) -> dict[str, dict[str, int]]:
-    """Marketplace id -> seller SKU -> the merchant-fulfilled quantity Amazon shows now, of the mapped MFN SKUs:
-    one ``GET_MERCHANT_LISTINGS_ALL_DATA`` report per marketplace that maps MFN SKUs (the report takes one
-    marketplace; all requested before any is waited for), requested and polled with the hook's report code
-    (``create_report``, ``wait_for_report``, ``download_report_document``) as the returns flow's replay does;
-    no per-SKU calls. A CANCELLED report
-    (Amazon had no listing to return) is an empty marketplace; FATAL, malformed or timed out raises."""
+                      poll_interval: float | None = None) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """(marketplace id -> seller SKU -> the merchant-fulfilled quantity Amazon shows now, of the mapped MFN SKUs;
+    the problems of the marketplaces not read): one ``GET_MERCHANT_LISTINGS_ALL_DATA`` report per marketplace
+    that maps MFN SKUs (the report takes one marketplace; all requested before any is waited for), requested and
+    polled with the hook's report code (``create_report``, ``wait_for_report``, ``download_report_document``) as
+    the returns flow's replay does; no per-SKU calls. A marketplace whose report fails (FATAL, timed out, DONE
+    without a document, not Amazon's shape) is a problem and left out, the others are still read; a CANCELLED
+    one is left out without a problem (Amazon cancels when there is no listing, but also when the same report
+    was asked too often): its SKUs are then judged on what was last published (see ``compare_published``)."""
     from amazon_netsuite.dags_common import report_poll_seconds
     from amazon_netsuite.transforms.reconciliation import MERCHANT_LISTINGS_REPORT, parse_merchant_listings
 
     poll = report_poll_seconds() if poll_interval is None else poll_interval
     mfn = {m: {row.seller_sku for row in mappings.skus_for_marketplace(m) if row.fulfillment_channel == "MFN"}
            for m in marketplace_ids}
-    # every marketplace's report requested first, so Amazon prepares them side by side; then each is waited for
-    requested = {m: hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[m]) for m in marketplace_ids if mfn[m]}
     out: dict[str, dict[str, int]] = {}
-    # the extract holds an amazon_sp_api pool slot while it waits: a stuck report becomes inventory_unreadable
-    # after LISTINGS_REPORT_TIMEOUT for all of them, not after the hook's default hour each
+    problems: list[str] = []
+    requested: dict[str, str] = {}
+    # every marketplace's report requested first, so Amazon prepares them side by side; then each is waited for
+    for marketplace_id in (m for m in marketplace_ids if mfn[m]):
+        try:
+            requested[marketplace_id] = hook.create_report(MERCHANT_LISTINGS_REPORT, marketplace_ids=[marketplace_id])
+        except REPORT_READ_ERRORS as exc:
+            problems.append(f"{marketplace_id}: {type(exc).__name__}: {exc}"[:300])
+    # the extract holds an amazon_sp_api pool slot while it waits: a stuck report becomes a problem after
+    # LISTINGS_REPORT_TIMEOUT for all of them, not after the hook's default hour each
     deadline = time.monotonic() + LISTINGS_REPORT_TIMEOUT.total_seconds()
     for marketplace_id, report_id in requested.items():
-        report = hook.wait_for_report(report_id, poll_interval=poll, timeout=max(1.0, deadline - time.monotonic()))
-        if not report.get("reportDocumentId"):
-            out[marketplace_id] = {}
-            continue
-        text = hook.download_report_document(report["reportDocumentId"], report_type=MERCHANT_LISTINGS_REPORT)
-        out[marketplace_id] = {sku: q for sku, q in parse_merchant_listings(text).items() if sku in mfn[marketplace_id]}
-    return out
+        try:
+            report = hook.wait_for_report(report_id, poll_interval=poll, timeout=max(1.0, deadline - time.monotonic()))
+            if report.get("processingStatus") == "CANCELLED":
+                log.warning("merchant listings report %s of %s was CANCELLED (no listings, or asked too often): its SKUs "
+                            "are judged on what was last published", report_id, marketplace_id)
+                continue
+            if not report.get("reportDocumentId"):
+                raise ListingsReportError(f"report {report_id} is {report.get('processingStatus')} without a reportDocumentId")
+            text = hook.download_report_document(report["reportDocumentId"], report_type=MERCHANT_LISTINGS_REPORT)
+            out[marketplace_id] = {sku: q for sku, q in parse_merchant_listings(text).items() if sku in mfn[marketplace_id]}
+        except REPORT_READ_ERRORS as exc:
+            problems.append(f"{marketplace_id} (report {report_id}): {type(exc).__name__}: {exc}"[:300])
+    return out, problems
 
 
 def recent_afn_orders(hook: SellingPartnerHook, *, mappings: Mappings, marketplace_ids: Sequence[str],
@@ -355,9 +379,9 @@ def compare_region(
     if data.get("mfn_error"):
         inventory_findings.insert(0, Finding(
             CHECK_INVENTORY, "inventory_unreadable", f"{extracted['conn_id']}|{MERCHANT_LISTINGS_REPORT}",
-            f"Amazon's merchant listings report ({extracted['conn_id']}) could not be read, so the MFN check compared "
-            f"the quantities last published, not what Amazon shows: {data['mfn_error']}. Re-run this day once "
-            f"{MERCHANT_LISTINGS_REPORT} is produced"))
+            f"Amazon's merchant-fulfilled quantities ({extracted['conn_id']}) were not fully read: {data['mfn_error']}. "
+            f"Where they were not read, the MFN check compared the quantities last published, not what Amazon shows. "
+            f"Re-run this day once Amazon answers ({MERCHANT_LISTINGS_REPORT}, searchOrders)"))
 
     outcome: dict[str, Any] = {"conn_id": extracted["conn_id"], "checks": {}, "csv": {}}
     for check, findings, counts, detail in (

@@ -412,20 +412,34 @@ class ListingsReportError(ValueError):
     """The merchant listings report is not Amazon's shape (missing columns, a quantity that is not a count)."""
 
 
+#: Localized headers of the All Listings Report -> Amazon's English names, for the columns read. Amazon sends
+#: the report in the marketplace's language unless asked otherwise: Japan's has Japanese headers (出品者SKU,
+#: 数量, フルフィルメント・チャンネル), and EU sellers with a localized Seller Central see e.g. ``Versender``.
+#: A header not known here leaves its column missing: the report is then unreadable (a finding), never empty.
+MERCHANT_LISTINGS_HEADER_ALIASES = {
+    "出品者SKU": "seller-sku", "数量": "quantity", "フルフィルメント・チャンネル": "fulfillment-channel",
+    "Versender": "fulfillment-channel", "canal-traitement": "fulfillment-channel",
+    "Canale di gestione": "fulfillment-channel", "Canal de gestión logística": "fulfillment-channel",
+    "配送渠道": "fulfillment-channel",
+}
+
+
 def parse_merchant_listings(text: str) -> dict[str, int]:
     """Seller SKU -> the merchant-fulfilled quantity Amazon shows, from a ``GET_MERCHANT_LISTINGS_ALL_DATA``
     document (tab-separated, header row). Only rows whose ``fulfillment-channel`` is ``DEFAULT`` (FBA rows carry
     ``AMAZON_NA``... and no quantity); an empty MFN quantity reads as 0 (nothing offered). Columns are found by
-    name (Amazon adds and reorders columns); a document without ``seller-sku``, ``quantity`` or
-    ``fulfillment-channel`` raises :class:`ListingsReportError`."""
+    name (Amazon adds and reorders columns; localized headers through ``MERCHANT_LISTINGS_HEADER_ALIASES``).
+    Never read as "nothing listed" when it is not Amazon's shape: an empty document, one without
+    ``seller-sku``, ``quantity`` or ``fulfillment-channel``, or a row whose fields do not match the header (a tab
+    or line break inside a description) raises :class:`ListingsReportError`."""
     import csv
     import io
 
     text = text.lstrip("\ufeff")
     if not text.strip():
-        return {}
+        raise ListingsReportError("the merchant listings report is an empty document (not even its header row)")
     reader = csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = [h.strip() for h in reader.fieldnames or []]
+    header = [MERCHANT_LISTINGS_HEADER_ALIASES.get(h.strip(), h.strip()) for h in reader.fieldnames or []]
     missing = [c for c in MERCHANT_LISTINGS_COLUMNS if c not in header]
     if missing:
         raise ListingsReportError(f"the merchant listings report has no {', '.join(missing)} column(s) "
@@ -433,6 +447,9 @@ def parse_merchant_listings(text: str) -> dict[str, int]:
     reader.fieldnames = header
     out: dict[str, int] = {}
     for number, row in enumerate(reader, start=2):
+        if None in row or any(value is None for value in row.values()):
+            raise ListingsReportError(f"line {number} has {len(row.get(None) or []) + sum(v is not None for k, v in row.items() if k)} "
+                                      f"field(s), the header {len(header)}: a row split or joined, so SKUs would be misread")
         sku = (row.get("seller-sku") or "").strip()
         if not sku or (row.get("fulfillment-channel") or "").strip().upper() != MFN_CHANNEL:
             continue
@@ -462,8 +479,8 @@ def compare_published(
     With ``listed``, per marketplace and SKU: Amazon showing more than the formula gives is
     ``mfn_oversell_risk``; otherwise showing other than last published is ``mfn_drift`` (changed at Amazon
     outside the project: Seller Central, another tool, a feed accepted whose change did not stick); otherwise
-    showing less than the formula is ``mfn_stale``. A SKU Amazon does not list merchant-fulfilled in a
-    marketplace is counted (``mfn_not_listed``), not judged. Without ``listed``, the pushed state stands in
+    showing less than the formula is ``mfn_stale``. A SKU in no report read (not listed merchant-fulfilled,
+    or its marketplace's report not read) is counted ``mfn_not_listed`` and judged on its pushed state. Without ``listed``, the pushed state stands in
     for Amazon's quantity (higher: ``mfn_oversell_risk``, lower: ``mfn_stale``). SKUs never published are
     judged only where Amazon shows more than the formula (counted ``mfn_not_published``), and ``recent_skus``
     (stock or unsynced orders changed too recently for the 15-minute flow to have sent it) are counted, not
@@ -489,16 +506,21 @@ def compare_published(
             findings.extend(_mfn_finding(sku, plan.region, None, shown=None, published=published, now=now, why=why))
             continue
         compared = False
-        for marketplace_id in sorted(listed):
-            shown = listed[marketplace_id].get(sku)
-            if shown is None:
-                counts["mfn_not_listed"] += 1
-                continue
+        shown_in = [m for m in sorted(listed) if listed[m].get(sku) is not None]
+        for marketplace_id in shown_in:
+            shown = listed[marketplace_id][sku]
             if published is None and shown <= now:
                 continue  # never published: only an offer above the formula is a risk
             compared = True
             findings.extend(_mfn_finding(sku, plan.region, marketplace_id, shown=int(shown), published=published,
                                          now=now, why=why))
+        if not shown_in:
+            # not in any report read (deleted or converted to FBA at Amazon, or its marketplace's report cancelled):
+            # what was last published stands in, never "nothing to judge"
+            counts["mfn_not_listed"] += 1
+            if published is not None:
+                compared = True
+                findings.extend(_mfn_finding(sku, plan.region, None, shown=None, published=published, now=now, why=why))
         counts["mfn_compared"] += int(compared)
     return findings, counts
 

@@ -238,7 +238,19 @@ class TestInventory:
                 finding.difference) == ("mfn_oversell_risk", "ACME-MUG-11OZ", self.US, "50", "38", "-12")
         assert "Amazon shows 50" in finding.message and "last published 38" in finding.message
         assert "changed outside the project" in finding.message
-        assert counts["mfn_compared"] == 2 and counts["mfn_not_listed"] == 2 * (len(plan.quantities) - 2)
+        assert counts["mfn_compared"] == 2 and counts["mfn_not_listed"] == len(plan.quantities) - 2  # once a SKU
+
+    def test_given_a_published_sku_in_no_report_read_then_its_pushed_state_is_judged_not_skipped(self):
+        from amazon_netsuite.transforms.reconciliation import compare_published
+
+        plan = self._plan()  # MUG 38, six-pack 6
+        # the six-pack is in neither marketplace's report (deleted at Amazon, or its report cancelled)
+        findings, counts = compare_published(plan, {"ACME-MUG-11OZ": 38, "ACME-MUG-11OZ-6PK": 90},
+                                             listed={self.US: {"ACME-MUG-11OZ": 38}, self.CA: {}})
+        [finding] = findings
+        assert (finding.kind, finding.key, finding.marketplace_id) == ("mfn_oversell_risk", "ACME-MUG-11OZ-6PK", None)
+        assert "its listing was not read" in finding.message
+        assert counts["mfn_not_listed"] == len(plan.quantities) - 1 and counts["mfn_compared"] == 2
 
     def test_given_amazon_showing_other_than_last_published_but_not_above_the_formula_then_drift(self):
         from amazon_netsuite.transforms.reconciliation import compare_published
@@ -303,12 +315,25 @@ class TestMerchantListingsReport:
 
         text = "status\tfulfillment-channel\tnew-column\tquantity\tseller-sku\nActive\tDEFAULT\tx\t5\tSKU-1\n"
         assert parse_merchant_listings("\ufeff" + text) == {"SKU-1": 5}
-        assert parse_merchant_listings("") == {}
+        assert parse_merchant_listings("seller-sku\tquantity\tfulfillment-channel\n") == {}  # a header: nothing listed
+
+    def test_given_japans_report_with_japanese_headers_then_read_the_same(self):
+        from amazon_netsuite.transforms.reconciliation import parse_merchant_listings
+
+        text = ("商品名\t出品ID\t出品者SKU\t価格\t数量\t出品日\t在庫数\tフルフィルメント・チャンネル\tステータス\n"
+                "マグ\t0101X\tACME-MUG-11OZ\t1980\t12\t2026/11/01\t\tDEFAULT\tActive\n"
+                "マグ FBA\t0101Y\tACME-MUG-11OZ-FBA\t1980\t\t2026/11/01\t\tAMAZON_JP\tActive\n")
+        assert parse_merchant_listings(text) == {"ACME-MUG-11OZ": 12}
 
     @pytest.mark.parametrize(("text", "match"), [
         ("sku\tasin\tprice\tquantity\nSKU-1\tB0X\t1.00\t5\n", "no seller-sku, fulfillment-channel"),
         ("seller-sku\tquantity\tfulfillment-channel\nSKU-1\tfive\tDEFAULT\n", r"line 2 \(SKU-1\): quantity 'five'"),
         ("seller-sku\tquantity\tfulfillment-channel\nSKU-1\t-2\tDEFAULT\n", "negative"),
+        ("", "empty document"),
+        ("\ufeff \n", "empty document"),
+        ("seller-sku\tquantity\tfulfillment-channel\nSKU-1\t5\tDEFAULT\textra\n", "line 2 has 4 field"),
+        ("item-description\tseller-sku\tquantity\tfulfillment-channel\nline one\nof it\tSKU-1\t5\tDEFAULT\n",
+         "line 2 has 1 field"),
     ])
     def test_given_a_report_not_in_amazons_shape_then_it_raises_never_reads_as_nothing_listed(self, text, match):
         from amazon_netsuite.transforms.reconciliation import ListingsReportError, parse_merchant_listings
