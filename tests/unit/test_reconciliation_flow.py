@@ -101,6 +101,14 @@ def test_the_inventory_read_of_one_region_is_only_ever_an_afresh_dry_run(tmp_pat
 # ------------------------------------------------------------------------------------------ inventory check
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
+
+def _published_at(ledger, when: dt.datetime) -> None:
+    """The pushed state as a feed accepted at ``when`` left it (record_pushed stamps the real clock)."""
+    from amazon_netsuite.ledger.models import pushed_state
+
+    with ledger.engine.begin() as conn:
+        conn.execute(pushed_state.update().values(pushed_at=when))
 SETTLED = NOW - dt.timedelta(hours=5)  # long past the MFN grace
 
 
@@ -145,6 +153,7 @@ def _inventory(tmp_path, stock, *, pushed, fba=None, ledger=None, now=NOW, recen
 
     ledger = ledger or Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     ledger.record_pushed("region:na", pushed, dag_id="netsuite_inventory_to_amazon", run_id="r", feed_id="1")
+    _published_at(ledger, NOW - dt.timedelta(hours=2))
     fba = {f"{m}|ACME-MUG-11OZ-FBA": 30 for m in NA["marketplace_ids"]} if fba is None else fba
     return compare_inventory(fba, region="na", marketplace_ids=NA["marketplace_ids"], netsuite=_StockNetSuite(stock),
                              ledger=ledger, mappings=load_mappings(), now=now, recent_afn=recent_afn), ledger
@@ -335,6 +344,7 @@ def test_an_unreadable_listings_report_is_a_finding_and_the_published_quantities
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    _published_at(ledger, NOW - dt.timedelta(hours=2))
     window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
     extracted = extract_region(_Hook(), NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
     assert extracted["mfn_listings"] == {}  # no marketplace read: its SKUs are judged on what was last published
@@ -393,6 +403,7 @@ def test_an_mfn_sku_with_a_recent_amazon_order_is_not_judged_even_when_amazon_sh
     mug = plan.quantities["ACME-MUG-11OZ"].quantity
     assert mug >= 1
     ledger.record_pushed("region:na", {"ACME-MUG-11OZ": mug}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    _published_at(ledger, NOW - dt.timedelta(hours=2))
     listed = {"ATVPDKIKX0DER": {"ACME-MUG-11OZ": mug - 1}}
 
     drift, _ = compare_inventory(None, listed=listed, **kwargs)
@@ -439,6 +450,7 @@ def _extract_and_compare(tmp_path, monkeypatch, hook):
     monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    _published_at(ledger, NOW - dt.timedelta(hours=2))
     window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
     extracted = extract_region(hook, NA, window=window, ledger=ledger, mappings=load_mappings(), run_id="r", now=NOW)
     outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
@@ -479,3 +491,31 @@ def test_a_defect_while_reading_the_listings_fails_the_task_instead_of_becoming_
 
     with pytest.raises(KeyError):
         _extract_and_compare(tmp_path, monkeypatch, _ListingsHook(wait=broken))
+
+
+def test_a_sku_published_just_before_the_report_was_asked_for_is_not_judged_yet(tmp_path, monkeypatch):
+    """Amazon's report may not show a feed it accepted minutes ago (it applies listings changes asynchronously and
+    caches reports): a SKU published within the grace before the report is counted, not judged; the same quantity
+    published two hours before is an oversell."""
+    from amazon_netsuite.flows.reconciliation import compare_region, extract_region
+    from amazon_netsuite.mappings import load_mappings
+
+    monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("AMAZON_NETSUITE_STAGING_URI", f"file://{tmp_path}/staging")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.record_pushed("region:na", {"ACME-MUG-11OZ": 500}, dag_id="netsuite_inventory_to_amazon", run_id="s", feed_id="1")
+    window = (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
+
+    def inventory(run_id: str) -> dict:
+        extracted = extract_region(_ListingsHook(), NA, window=window, ledger=ledger, mappings=load_mappings(),
+                                   run_id=run_id, now=NOW)
+        outcome = compare_region(extracted, netsuite=_StockNetSuite(_mug_stock()), ledger=ledger, mappings=load_mappings(),
+                                 run_id=run_id, now=NOW + dt.timedelta(minutes=5))
+        return outcome["checks"]["inventory"]
+
+    _published_at(ledger, NOW - dt.timedelta(minutes=10))
+    fresh = inventory("r1")
+    assert "mfn_oversell_risk" not in fresh["by_kind"] and fresh["counts"]["mfn_recent"] == 1
+
+    _published_at(ledger, NOW - dt.timedelta(hours=2))
+    assert inventory("r2")["by_kind"]["mfn_oversell_risk"] == 2  # shown 500 in both US and CA

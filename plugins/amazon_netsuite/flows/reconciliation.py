@@ -175,6 +175,7 @@ def extract_region(
     # the MFN check's read of Amazon's side: a failure costs that comparison only (the pushed state stands in)
     mfn_listed: dict[str, dict[str, int]] | None
     recent_mfn: list[str] = []
+    mfn_read_at = now or dt.datetime.now(dt.UTC)  # Amazon's snapshot is not newer than its request
     mfn_listed, problems = merchant_listings(hook, mappings=mappings, marketplace_ids=target["marketplace_ids"])
     try:
         # after the reports: Amazon lowers a listing when an order is placed, also while the reports were prepared
@@ -189,7 +190,7 @@ def extract_region(
         log.warning("%s: Amazon's merchant-fulfilled side was not fully read for reconciliation: %s", target["conn_id"], mfn_error)
     staged = staging.stage({"orders": orders, "settlements": periods, "unreadable": unreadable, "fba_counts": fba_counts,
                             "recent_afn": recent_afn, "fba_error": fba_error, "mfn_listed": mfn_listed,
-                            "recent_mfn": recent_mfn, "mfn_error": mfn_error},
+                            "recent_mfn": recent_mfn, "mfn_error": mfn_error, "mfn_read_at": mfn_read_at.isoformat()},
                            dag_id=DAG_ID, run_id=run_id, name=f"amazon-{target['conn_id']}")
     fba_skus = len(fba_counts) if fba_counts is not None else None
     mfn_rows = {m: len(rows) for m, rows in mfn_listed.items()} if mfn_listed is not None else None
@@ -370,7 +371,8 @@ def compare_region(
     inventory_findings, inventory_counts = compare_inventory(
         data.get("fba_counts"), region=extracted.get("region"), marketplace_ids=extracted["marketplace_ids"],
         netsuite=netsuite, ledger=ledger, mappings=mappings, now=now, recent_afn=data.get("recent_afn") or (),
-        listed=data.get("mfn_listed"), recent_mfn=data.get("recent_mfn") or ())
+        listed=data.get("mfn_listed"), recent_mfn=data.get("recent_mfn") or (),
+        listed_at=dt.datetime.fromisoformat(data["mfn_read_at"]) if data.get("mfn_read_at") else None)
     if data.get("fba_error"):
         inventory_findings.insert(0, Finding(
             CHECK_INVENTORY, "inventory_unreadable", extracted["conn_id"],
@@ -418,6 +420,7 @@ def compare_inventory(
     recent_afn: Sequence[str] = (),
     listed: Mapping[str, Mapping[str, int]] | None = None,
     recent_mfn: Sequence[str] = (),
+    listed_at: dt.datetime | None = None,
 ) -> tuple[list[Finding], dict[str, int]]:
     """The inventory check of one region, with the inventory flow's own code: FBA (``fba_compare``: Amazon's
     counts against the FBA locations) and MFN (``read_stock`` afresh as a dry run + ``plan_region``: what the
@@ -428,8 +431,9 @@ def compare_inventory(
     the units of unsynced AFN orders; SKUs in ``recent_afn`` (an AFN order Amazon changed within ``FBA_GRACE``)
     are counted ``fba_recent``, not judged. MFN: SKUs whose stock moved at their own locations, or whose items'
     unsynced order units changed, within ``MFN_GRACE``, and those of merchant-fulfilled orders Amazon changed
-    within it (``recent_mfn``) are counted ``mfn_recent``, not judged. Reads NetSuite
-    only; writes nothing."""
+    within it (``recent_mfn``) are counted ``mfn_recent``, not judged, and so are, with ``listed`` (asked for at
+    ``listed_at``), the SKUs published within ``MFN_GRACE`` before it: a feed Amazon accepted may not show in
+    the report yet. Reads NetSuite only; writes nothing."""
     from amazon_netsuite.flows.inventory import fba_compare, pushed_scope, read_stock
     from amazon_netsuite.transforms import inventory as rules
 
@@ -467,6 +471,8 @@ def compare_inventory(
         # and the SKUs of merchant-fulfilled orders Amazon changed (it lowered the listing on the order, before
         # the orders flow read it)
         ordered = {key.partition("|")[2] for key in recent_mfn}
+        if listed is not None:
+            ordered |= ledger.pushed_since(pushed_scope(region), (listed_at or now) - MFN_GRACE)
         recent = [t.seller_sku for t in targets
                   if any((s.item_id, loc) in moved for s in t.sources for loc in s.location_ids)
                   or any(s.item_id in held for s in t.sources) or t.seller_sku in ordered]

@@ -846,6 +846,14 @@ class Ledger:
             rows = conn.execute(sa.select(c.seller_sku, c.quantity).where(c.marketplace_id == marketplace_id))
             return {sku: qty for sku, qty in rows}
 
+    def pushed_since(self, marketplace_id: str, since: dt.datetime) -> set[str]:
+        """The seller SKUs of ``marketplace_id`` (a scope) whose quantity was published after ``since``."""
+        self.create_schema()
+        c = pushed_state.c
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(c.seller_sku).where(c.marketplace_id == marketplace_id,
+                                                                  c.pushed_at > since)).scalars())
+
     def record_pushed(
         self,
         marketplace_id: str,

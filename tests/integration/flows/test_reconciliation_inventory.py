@@ -71,6 +71,10 @@ def _publish(world, quantities: dict[str, int]) -> None:
     """What a feed of the inventory flow that Amazon accepted leaves: the pushed state, and Amazon's listings."""
     world.ledger.record_pushed("region:na", quantities, dag_id="netsuite_inventory_to_amazon", run_id="scheduled__x",
                                feed_id="1")
+    from amazon_netsuite.ledger.models import pushed_state
+
+    with world.ledger.engine.begin() as conn:  # accepted two hours ago: past the grace of a report asked for now
+        conn.execute(pushed_state.update().values(pushed_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)))
     _set_at_amazon(quantities)
 
 
