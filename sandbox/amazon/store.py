@@ -101,8 +101,10 @@ class AmazonStore:
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def reset(self) -> None:
+        """The seller's data goes; the access tokens Amazon issued stay valid until they expire (a client that
+        cached one, as python-amazon-sp-api does process-wide, is not refused because a test reseeded)."""
         with self._lock:
-            for table in ("orders", "reports", "documents", "access_tokens", "cursors", "counters", "settlements"):
+            for table in ("orders", "reports", "documents", "cursors", "counters", "settlements"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def next_number(self, name: str, start: int) -> int:

@@ -55,6 +55,11 @@ def test_celery_deployment_runs_the_dags_and_survives_a_lost_worker(cluster):
     for url in cluster.sandbox.values():
         httpx.post(f"{url}/_sandbox/reset", timeout=30).raise_for_status()
         httpx.post(f"{url}/_sandbox/seed", json={"seed": 0, "orders": 160}, timeout=60).raise_for_status()
+    # NetSuite's time per record written (50 ms a record at rate scale 100: the loads take seconds), so the worker
+    # is lost while it writes, with some sales orders saved and the rest not; at the default the writes could
+    # all be done before the kill lands, and the retry would have nothing left to write
+    httpx.post(f"{cluster.sandbox['netsuite']}/_sandbox/config", json={"latency_per_record_ms": 5000},
+               timeout=30).raise_for_status()
     cluster.wait_for_dags([ORDERS, SETTLEMENTS])
 
     orders_run = cluster.trigger(ORDERS, WINDOW)
