@@ -75,12 +75,22 @@ def servers(reference_dir, tmp_path_factory):
         yield running
 
 
-@pytest.fixture
-def world(servers, tmp_path, monkeypatch):
+def backend_world(servers, tmp_path, monkeypatch, api: str = "soap") -> World:
+    """The flows' world with ``netsuite_default`` on one NetSuite backend (``soap`` or ``rest``): its connections in
+    the environment, REST bearer tokens cached for an earlier sandbox dropped."""
+    from amazon_netsuite.netsuite import rest
+
     w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
+    w.env = servers.env(netsuite_api=api)
     for name, value in w.env.items():
         monkeypatch.setenv(name, value)
+    rest._TOKENS.clear()
     return w
+
+
+@pytest.fixture
+def world(servers, tmp_path, monkeypatch):
+    return backend_world(servers, tmp_path, monkeypatch)
 
 
 def _sales_orders_by_external_id(world: World) -> dict[str, list[dict]]:

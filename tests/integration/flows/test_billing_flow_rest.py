@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from amazon_netsuite.flows.billing import ShipmentToBill, bill_shipments
-from tests.integration.flows.conftest import World
+from tests.integration.flows.conftest import backend_world
 from tests.integration.flows.test_billing_flow import (  # noqa: F401 - collected here on the REST backend
     _day,
     _fulfill,
@@ -21,14 +21,7 @@ from tests.integration.flows.test_billing_flow import (  # noqa: F401 - collecte
 
 @pytest.fixture
 def world(servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api="rest")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
-    return w
+    return backend_world(servers, tmp_path, monkeypatch, "rest")
 
 
 def test_the_world_is_on_rest(world):

@@ -25,14 +25,9 @@ def _staging(tmp_path, monkeypatch):
 @pytest.fixture(params=["soap", "rest"])
 def world(request, servers, tmp_path, monkeypatch):
     """The flows' world with ``netsuite_default`` on one backend."""
-    from amazon_netsuite.netsuite import rest
-    from tests.integration.flows.conftest import World
+    from tests.integration.flows.conftest import backend_world
 
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api=request.param)
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
+    w = backend_world(servers, tmp_path, monkeypatch, request.param)
     assert NetSuiteHook().api == request.param
     return w
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.flows.conftest import World
+from tests.integration.flows.conftest import backend_world
 from tests.integration.flows.test_fba_shipments_flow import (  # noqa: F401 - collected here on the REST backend
     test_given_a_shipment_before_its_order_is_synced_then_it_waits_then_fulfills_or_dead_letters_when_old,
     test_given_a_split_multipack_order_then_two_fulfillments_of_pack_units_and_two_documents_summing_to_its_total,
@@ -17,14 +17,7 @@ from tests.integration.flows.test_fba_shipments_flow import (  # noqa: F401 - co
 
 @pytest.fixture
 def world(servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api="rest")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
-    return w
+    return backend_world(servers, tmp_path, monkeypatch, "rest")
 
 
 def test_given_shipped_fba_orders_on_rest_then_every_document_is_a_transform(world):

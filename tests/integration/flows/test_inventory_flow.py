@@ -15,7 +15,7 @@ import pytest
 from amazon_netsuite import staging
 from amazon_netsuite.flows import inventory
 from amazon_netsuite.netsuite.hook import NetSuiteHook
-from tests.integration.flows.conftest import FAST_RETRY, World
+from tests.integration.flows.conftest import FAST_RETRY, World, backend_world
 
 US = "ATVPDKIKX0DER"
 NA_LOCATIONS = ("1", "4")  # include/mappings: US warehouse 1 and CA warehouse 4 serve the NA region
@@ -23,14 +23,8 @@ NA_LOCATIONS = ("1", "4")  # include/mappings: US warehouse 1 and CA warehouse 4
 
 @pytest.fixture(params=["soap", "rest"])
 def world(request, servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api=request.param)
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
+    w = backend_world(servers, tmp_path, monkeypatch, request.param)
     monkeypatch.setenv(staging.STAGING_ENV, f"file://{tmp_path}/staging")
-    rest._TOKENS.clear()
     w.reset(orders=0)
     assert NetSuiteHook().api == request.param
     return w

@@ -10,20 +10,13 @@ import datetime as dt
 import pytest
 
 from amazon_netsuite.flows.mfn_shipments import find_fulfillments
-from tests.integration.flows.conftest import World
+from tests.integration.flows.conftest import backend_world
 from tests.integration.flows.test_mfn_shipments_flow import fulfillments_of_every_kind
 
 
 @pytest.fixture
 def world(servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api="rest")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
-    return w
+    return backend_world(servers, tmp_path, monkeypatch, "rest")
 
 
 def test_given_fulfillments_of_every_kind_on_rest_then_only_shipped_mfn_amazon_ones_with_two_suiteql_queries(world):

@@ -12,7 +12,7 @@ import pytest
 
 from amazon_netsuite.flows.orders import DAG_ID
 from amazon_netsuite.ledger import Ledger
-from tests.integration.flows.conftest import FAST_RETRY, World, _sales_orders_by_external_id
+from tests.integration.flows.conftest import FAST_RETRY, World, _sales_orders_by_external_id, backend_world
 from tests.integration.flows.test_orders_flow import TestFailures as _Failures
 from tests.integration.flows.test_orders_flow import TestThousandOrders as _ThousandOrders
 from tests.integration.flows.test_orders_flow import TestUpdatesAndStatuses as _UpdatesAndStatuses
@@ -23,14 +23,7 @@ from tests.integration.flows.test_orders_flow import (  # noqa: F401 - collected
 
 @pytest.fixture
 def world(servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api="rest")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
-    return w
+    return backend_world(servers, tmp_path, monkeypatch, "rest")
 
 
 def _outcome(world: World) -> dict:

@@ -31,7 +31,7 @@ from tests.dags.test_reconciliation_dag import (
     _publish_settlement,
     _shipped,
 )
-from tests.integration.flows.conftest import FAST_RETRY, World
+from tests.integration.flows.conftest import FAST_RETRY, World, backend_world
 
 WINDOW = (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
 
@@ -39,19 +39,13 @@ WINDOW = (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2030, 1, 1, tzinfo
 @pytest.fixture(params=["soap", "rest"])
 def world(request, servers, tmp_path, monkeypatch):
     """Seed 3 (40 orders, no settlements), the orders synced; ``netsuite_default`` on one backend."""
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
+    w = backend_world(servers, tmp_path, monkeypatch, request.param)
     w.servers = servers
-    w.env = servers.env(netsuite_api=request.param)
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv(staging.STAGING_ENV, f"file://{tmp_path}/staging")
     monkeypatch.setenv("AMAZON_NETSUITE_ARCHIVE_DIR", str(tmp_path / "archive"))
     monkeypatch.setenv("AMAZON_NETSUITE_IMPORT_DIR", str(tmp_path / "imports"))
     monkeypatch.setenv("AMAZON_NETSUITE_REPORT_POLL_SECONDS", "0.05")  # the merchant listings reports
     (tmp_path / "imports").mkdir()
-    rest._TOKENS.clear()
     for admin in (w.amazon_admin, w.netsuite_admin):
         admin.post("/_sandbox/reset").raise_for_status()
         admin.post("/_sandbox/seed", json={"seed": 3, "orders": 40, "settlements": False}).raise_for_status()

@@ -88,6 +88,12 @@ def billed(world):
     return netsuite, pairs
 
 
+def on_hand(world, item_id, location) -> Decimal:
+    """Units on hand of a NetSuite item at a location (the sandbox's stock levels)."""
+    levels = world.netsuite_admin.get("/_sandbox/stock", params={"item": item_id, "location": location}).json()
+    return Decimal(levels[0]["onHand"]) if levels else Decimal(0)
+
+
 def gl(world, account, subsidiary):
     return Decimal(world.netsuite_admin.get("/_sandbox/gl", params={"account": account, "subsidiary": subsidiary}).json()["balance"])
 
@@ -191,10 +197,6 @@ def test_returned_units_restock_by_disposition_and_stock_moves_exactly(world, bi
     assert load_refunds(events, mappings=world.mappings, netsuite=netsuite, ledger=world.ledger, run_id="d1")["counts"]["synced"] == 3
     marketplace = world.mappings.marketplace("ATVPDKIKX0DER")
 
-    def on_hand(item_id, location):
-        rows = world.netsuite_admin.get("/_sandbox/stock", params={"item": item_id, "location": location}).json()
-        return Decimal(rows[0]["onHand"]) if rows else Decimal(0)
-
     rows, expected = [], []
     for (_so, amazon), disposition in zip(us, ("SELLABLE", "CUSTOMER_DAMAGED", "DAMAGED"), strict=True):
         item = amazon["orderItems"][0]
@@ -205,7 +207,7 @@ def test_returned_units_restock_by_disposition_and_stock_moves_exactly(world, bi
                      "license_plate": f"LPN{len(rows):08d}", "return_date": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
                      "fulfillment_center": "PHX7"})
         expected.append((mapped.netsuite_item_id, disposition, units))
-    before = {(i, loc): on_hand(i, loc) for i, _d, _u in expected for loc in (marketplace.fba_location_id, marketplace.return_location_id)}
+    before = {(i, loc): on_hand(world, i, loc) for i, _d, _u in expected for loc in (marketplace.fba_location_id, marketplace.return_location_id)}
     result = load_returns(rows, marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite,
                           ledger=world.ledger, dispositions=dispositions, run_id="d2")
     assert result["counts"]["synced"] == 3, result
@@ -215,7 +217,7 @@ def test_returned_units_restock_by_disposition_and_stock_moves_exactly(world, bi
         if location:
             moved[(item_id, location)] = moved.get((item_id, location), Decimal(0)) + units
     for key, level in before.items():
-        assert on_hand(*key) - level == moved.get(key, Decimal(0)), key  # a write-off moves nothing
+        assert on_hand(world, *key) - level == moved.get(key, Decimal(0)), key  # a write-off moves nothing
     receipts = world.records("itemReceipt")
     assert len(receipts) == 3 and sorted(r["itemList"][0]["restock"] for r in receipts) == [False, True, True]
     again = load_returns(rows, marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite,
@@ -301,17 +303,12 @@ def test_a_seller_fulfilled_return_delivered_to_the_seller_goes_to_the_returns_l
     marketplace = world.mappings.marketplace("ATVPDKIKX0DER")
     mapped = world.mappings.find_sku(item["product"]["sellerSku"], "ATVPDKIKX0DER")
 
-    def on_hand():
-        levels = world.netsuite_admin.get("/_sandbox/stock", params={"item": mapped.netsuite_item_id,
-                                                                      "location": marketplace.return_location_id}).json()
-        return Decimal(levels[0]["onHand"]) if levels else Decimal(0)
-
-    before = on_hand()
+    before = on_hand(world, mapped.netsuite_item_id, marketplace.return_location_id)
     staged = [{**r.__dict__, "return_date": r.return_date.isoformat()} for r in rows]
     result = load_returns(staged, marketplace_id="ATVPDKIKX0DER", mappings=world.mappings, netsuite=netsuite, ledger=world.ledger,
                           dispositions=load_dispositions(ROOT / "include" / "mappings" / "return_dispositions.csv"), run_id="m2")
     assert result["counts"]["synced"] == 1 and result["restocked"] == {"returns": item["quantityOrdered"] * mapped.units_per_sku}
-    assert on_hand() - before == item["quantityOrdered"] * mapped.units_per_sku
+    assert on_hand(world, mapped.netsuite_item_id, marketplace.return_location_id) - before == item["quantityOrdered"] * mapped.units_per_sku
     assert [r["externalId"] for r in world.records("itemReceipt")] == [f"AMZ-IR-{amazon['orderId']}-RMAM00001"]
 
 
@@ -404,12 +401,7 @@ def test_a_refund_and_its_return_dead_lettered_before_billing_are_replayed_once_
     marketplace = world.mappings.marketplace("ATVPDKIKX0DER")
     sku = world.mappings.find_sku(item["product"]["sellerSku"], "ATVPDKIKX0DER")
 
-    def on_hand():
-        rows = world.netsuite_admin.get("/_sandbox/stock", params={"item": sku.netsuite_item_id,
-                                                                   "location": marketplace.fba_location_id}).json()
-        return Decimal(rows[0]["onHand"]) if rows else Decimal(0)
-
-    stock = on_hand()
+    stock = on_hand(world, sku.netsuite_item_id, marketplace.fba_location_id)
     # the refund group replays before the receipt group (sorted by record type), as the DAG's order has it
     statuses = replay_records(failed, ledger=world.ledger, run_id="replay-1")
     assert statuses == {refund_key: "synced", return_key: "synced",
@@ -418,11 +410,11 @@ def test_a_refund_and_its_return_dead_lettered_before_billing_are_replayed_once_
     assert [d["externalId"] for d in docs] == [f"{'AMZ-CR-' if record_type == 'cashRefund' else 'AMZ-CM-'}{order['orderId']}-RPL00001"]
     assert Decimal(str(docs[0]["total"])) == parse_refund_event(event).total
     assert [r["externalId"] for r in world.records("itemReceipt")] == [f"AMZ-IR-{order['orderId']}-LPNRPL0001"]
-    assert on_hand() - stock == item["quantityOrdered"] * sku.units_per_sku
+    assert on_hand(world, sku.netsuite_item_id, marketplace.fba_location_id) - stock == item["quantityOrdered"] * sku.units_per_sku
     assert world.ledger.get(f"{DAG_ID}:{record_type}:{order['orderId']}:GONE00001").reason == "source_deleted"
 
     counts = {t: len(world.records(t)) for t in ("returnAuthorization", record_type, "itemReceipt")}
     assert replay_records(world.ledger.failed(dag_id=DAG_ID), ledger=world.ledger, run_id="replay-2") == {}
     replay(failed, ledger=world.ledger, run_id="replay-3")  # the replayer itself, on the stale records: nothing new
-    assert {t: len(world.records(t)) for t in counts} == counts and on_hand() - stock == item["quantityOrdered"] * sku.units_per_sku
+    assert {t: len(world.records(t)) for t in counts} == counts and on_hand(world, sku.netsuite_item_id, marketplace.fba_location_id) - stock == item["quantityOrdered"] * sku.units_per_sku
     assert world.ledger.get(refund_key).status == "synced" and world.ledger.get(return_key).status == "synced"

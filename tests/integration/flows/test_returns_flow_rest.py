@@ -15,7 +15,7 @@ from amazon_netsuite.flows.returns import load_refunds, load_returns
 from amazon_netsuite.ledger import Ledger
 from amazon_netsuite.transforms.returns import load_dispositions
 from tests.integration.flows import test_returns_flow as soap_returns
-from tests.integration.flows.conftest import World
+from tests.integration.flows.conftest import backend_world
 from tests.integration.flows.test_returns_flow import (  # noqa: F401 - collected here on the REST backend
     ROOT,
     day,
@@ -36,14 +36,7 @@ DOCUMENTS = ("returnAuthorization", "creditMemo", "cashRefund", "itemReceipt")
 
 @pytest.fixture
 def world(servers, tmp_path, monkeypatch):
-    from amazon_netsuite.netsuite import rest
-
-    w = World(servers, f"sqlite:///{tmp_path / 'ledger.db'}")
-    w.env = servers.env(netsuite_api="rest")
-    for name, value in w.env.items():
-        monkeypatch.setenv(name, value)
-    rest._TOKENS.clear()
-    return w
+    return backend_world(servers, tmp_path, monkeypatch, "rest")
 
 
 def _returned_row(amazon, *, plate: str) -> dict:
